@@ -1,0 +1,124 @@
+package storage
+
+import (
+	"time"
+
+	"github.com/go-jose/go-jose/v3"
+	"github.com/ory/fosite"
+)
+
+// Token endpoint authentication methods (OpenID Connect Core §9, RFC 7591 §2).
+const (
+	AuthMethodClientSecretBasic = "client_secret_basic"
+	AuthMethodClientSecretPost  = "client_secret_post"
+	AuthMethodPrivateKeyJWT     = "private_key_jwt"
+	AuthMethodNone              = "none"
+)
+
+// Client is an OAuth 2.0 client (a relying party or a machine client).
+//
+// Client implements fosite.Client, fosite.OpenIDConnectClient and
+// fosite.ResponseModeClient so that fosite can use it directly.
+type Client struct {
+	// ID is the client_id: random, URL-safe and unique.
+	ID string
+	// SecretHash is the keyed hash of the client secret (see
+	// pkg/secret.Hasher); empty for public clients. The secret itself is
+	// never stored.
+	SecretHash []byte
+	// Name is the human-readable client_name shown on consent pages.
+	Name string
+	// RedirectURIs must match a redirect_uri exactly.
+	RedirectURIs []string
+	// PostLogoutRedirectURIs must match a post_logout_redirect_uri exactly.
+	PostLogoutRedirectURIs []string
+	// GrantTypes the client may use, e.g. "authorization_code".
+	GrantTypes []string
+	// ResponseTypes the client may request at the authorization endpoint.
+	ResponseTypes []string
+	// Scopes the client may request.
+	Scopes []string
+	// Audience values the client may request.
+	Audience []string
+	// Public clients have no secret and must use PKCE.
+	Public bool
+	// TokenEndpointAuthMethod is one of the AuthMethod constants.
+	TokenEndpointAuthMethod string
+	// SkipConsent marks a first-party client whose users are not asked for
+	// consent.
+	SkipConsent bool
+	// CreatedAt and UpdatedAt are set by the store.
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+var (
+	_ fosite.Client              = (*Client)(nil)
+	_ fosite.OpenIDConnectClient = (*Client)(nil)
+	_ fosite.ResponseModeClient  = (*Client)(nil)
+)
+
+// GetID returns the client_id.
+func (c *Client) GetID() string { return c.ID }
+
+// GetHashedSecret returns the keyed hash of the client secret.
+func (c *Client) GetHashedSecret() []byte { return c.SecretHash }
+
+// GetRedirectURIs returns the registered redirect URIs.
+func (c *Client) GetRedirectURIs() []string { return c.RedirectURIs }
+
+// GetGrantTypes returns the allowed grant types.
+func (c *Client) GetGrantTypes() fosite.Arguments { return c.GrantTypes }
+
+// GetResponseTypes returns the allowed response types.
+func (c *Client) GetResponseTypes() fosite.Arguments { return c.ResponseTypes }
+
+// GetScopes returns the scopes the client may request.
+func (c *Client) GetScopes() fosite.Arguments { return c.Scopes }
+
+// IsPublic reports whether the client has no secret.
+func (c *Client) IsPublic() bool { return c.Public }
+
+// GetAudience returns the audiences the client may request.
+func (c *Client) GetAudience() fosite.Arguments { return c.Audience }
+
+// GetRequestURIs returns no request URIs: request objects are not supported.
+func (c *Client) GetRequestURIs() []string { return nil }
+
+// GetJSONWebKeys returns nil: private_key_jwt is not supported yet.
+func (c *Client) GetJSONWebKeys() *jose.JSONWebKeySet { return nil }
+
+// GetJSONWebKeysURI returns "": private_key_jwt is not supported yet.
+func (c *Client) GetJSONWebKeysURI() string { return "" }
+
+// GetRequestObjectSigningAlgorithm returns "": request objects are not
+// supported.
+func (c *Client) GetRequestObjectSigningAlgorithm() string { return "" }
+
+// GetTokenEndpointAuthMethod returns the registered authentication method,
+// defaulting to client_secret_basic for confidential clients and none for
+// public ones (RFC 7591 §2).
+func (c *Client) GetTokenEndpointAuthMethod() string {
+	switch {
+	case c.TokenEndpointAuthMethod != "":
+		return c.TokenEndpointAuthMethod
+	case c.Public:
+		return AuthMethodNone
+	default:
+		return AuthMethodClientSecretBasic
+	}
+}
+
+// GetTokenEndpointAuthSigningAlgorithm returns RS256, the default of OpenID
+// Connect Dynamic Client Registration §2.
+func (c *Client) GetTokenEndpointAuthSigningAlgorithm() string { return "RS256" }
+
+// GetResponseModes returns the response modes every client may use.
+func (c *Client) GetResponseModes() []fosite.ResponseModeType {
+	return []fosite.ResponseModeType{
+		fosite.ResponseModeDefault,
+		fosite.ResponseModeQuery,
+		fosite.ResponseModeFragment,
+		fosite.ResponseModeFormPost,
+	}
+}

@@ -1,0 +1,24 @@
+package storage
+
+import (
+	"errors"
+
+	"github.com/ory/fosite"
+)
+
+// ErrNotFound is returned when the requested object does not exist. It
+// matches fosite.ErrNotFound under errors.Is, so fosite's handlers turn it
+// into the right protocol error (invalid_grant, invalid_client, ...).
+var ErrNotFound = fosite.ErrNotFound
+
+// ErrAlreadyExists is returned when a write would violate a uniqueness rule,
+// whichever database reported it.
+var ErrAlreadyExists = errors.New("storage: already exists")
+
+// ErrConflict is returned when an update lost a race with a concurrent one.
+// It wraps fosite.ErrSerializationFailure, which fosite's refresh flow turns
+// into a retryable invalid_request.
+var ErrConflict = fosite.ErrSerializationFailure
+
+// ErrKeyInUse is returned when retiring a key that still signs.
+var ErrKeyInUse = errors.New("storage: signing key is active; rotate it first")

@@ -1,0 +1,89 @@
+package storage
+
+import (
+	"time"
+
+	"context"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/handler/pkce"
+	fositestorage "github.com/ory/fosite/storage"
+)
+
+// Store is everything Gatehouse persists.
+type Store interface {
+	ClientStore
+	SigningKeyStore
+	TokenStore
+
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the database connections after pending writes finish.
+	Close() error
+}
+
+// Page asks for one page of a listing ordered by ID.
+type Page struct {
+	// After is the cursor: only objects with an ID greater than it are listed.
+	After string
+	// Limit caps the number of objects returned; 0 means the store's default.
+	Limit int
+}
+
+// ClientStore keeps OAuth 2.0 clients.
+type ClientStore interface {
+	// CreateClient stores a new client; ErrAlreadyExists if the ID is taken.
+	CreateClient(ctx context.Context, c Client) error
+	// LookupClient returns the client with the ID, or ErrNotFound.
+	LookupClient(ctx context.Context, id string) (Client, error)
+	// ListClients returns clients ordered by ID.
+	ListClients(ctx context.Context, page Page) ([]Client, error)
+	// UpdateClient applies update to the stored client atomically.
+	UpdateClient(ctx context.Context, id string, update func(Client) (Client, error)) error
+	// DeleteClient removes the client and every token issued to it, atomically.
+	DeleteClient(ctx context.Context, id string) error
+}
+
+// SigningKeyStore keeps the server's signing keys.
+type SigningKeyStore interface {
+	// ListSigningKeys returns every key, retired ones included, newest first.
+	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+	// ActivateSigningKey stores k as the active key of its algorithm and, in
+	// the same transaction, demotes the previously active key of that
+	// algorithm to KeyPublished. When onlyIfNone is true and an active key of
+	// the algorithm already exists, nothing is written and ErrAlreadyExists is
+	// returned; this lets several replicas race to create the first keys.
+	ActivateSigningKey(ctx context.Context, k SigningKey, onlyIfNone bool) error
+	// RetireSigningKey erases the private part of a published key and removes
+	// it from the JWKS. An active key cannot be retired (ErrKeyInUse).
+	RetireSigningKey(ctx context.Context, kid string) error
+}
+
+// TokenStore keeps authorization codes, access and refresh tokens, and the
+// OpenID Connect and PKCE data attached to codes, under fosite's contracts:
+//
+//   - GetAuthorizeCodeSession of an invalidated code returns the stored
+//     request together with fosite.ErrInvalidatedAuthorizeCode.
+//   - GetRefreshTokenSession of a rotated or revoked refresh token returns the
+//     stored request together with fosite.ErrInactiveToken.
+//   - RotateRefreshToken marks the old refresh token inactive (never deletes
+//     it) and deletes the access tokens of the request; of two concurrent
+//     rotations of one token exactly one succeeds, the other gets ErrConflict.
+//   - RevokeRefreshToken and RevokeAccessToken act on every token of the
+//     request ID, i.e. the whole token family.
+//   - Get*Session accepts a nil session prototype (revocation passes one).
+//   - Methods join the transaction that BeginTX put in the context.
+type TokenStore interface {
+	fosite.ClientManager
+	oauth2.CoreStorage
+	oauth2.TokenRevocationStorage
+	openid.OpenIDConnectRequestStorage
+	pkce.PKCERequestStorage
+	fositestorage.Transactional
+
+	// DeleteExpiredTokens removes tokens whose expiry is before the cut-off
+	// and returns how many it removed.
+	DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error)
+}
