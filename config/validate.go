@@ -1,0 +1,139 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/pkg/secret"
+)
+
+// Limits of the settings that have them.
+const (
+	minAccessTokenLifetime       = time.Minute
+	maxAccessTokenLifetime       = 24 * time.Hour
+	minRefreshTokenLifetime      = time.Hour
+	minAuthorizationCodeLifetime = 10 * time.Second
+	maxAuthorizationCodeLifetime = 10 * time.Minute
+	minIDTokenLifetime           = time.Minute
+	maxIDTokenLifetime           = 24 * time.Hour
+	minKeysRefreshInterval       = time.Second
+	maxKeysRefreshInterval       = 10 * time.Minute
+	minClientCacheTTL            = 0
+	maxClientCacheTTL            = 5 * time.Minute
+	minShutdownTimeout           = time.Second
+	maxShutdownTimeout           = 10 * time.Minute
+	minMaxRequestBytes           = 1024
+	maxMaxRequestBytes           = 10 << 20
+)
+
+// check is one validation rule: when bad, msg is reported.
+type check struct {
+	bad bool
+	msg string
+}
+
+// Validate checks every setting. It returns nil, or a *ValidationError that
+// lists every problem, each naming the setting by its environment variable.
+// An empty Secret is accepted on SQLite, where EnsureSecret fills it.
+func (c Config) Validate() error {
+	iss, issErr := url.Parse(c.Issuer)
+	issuerURL := c.Issuer != "" && issErr == nil && iss.Scheme != "" && iss.Host != "" && iss.Opaque == ""
+	issuerGot := c.Issuer
+	if issErr == nil {
+		issuerGot = iss.Redacted()
+	}
+	webScheme := issuerURL && (iss.Scheme == "https" || iss.Scheme == "http")
+
+	db, dbErr := c.Database()
+
+	checks := []check{
+		{c.Issuer == "", "GATEHOUSE_ISSUER: required"},
+		{c.Issuer != "" && !issuerURL, fmt.Sprintf("GATEHOUSE_ISSUER: must be an absolute URL with a scheme and a host, such as https://id.example.com (got %q)", issuerGot)},
+		{issuerURL && !webScheme, fmt.Sprintf("GATEHOUSE_ISSUER: must use https (got %s)", issuerGot)},
+		{webScheme && iss.Scheme == "http" && !isLoopbackName(iss.Hostname()), fmt.Sprintf("GATEHOUSE_ISSUER: must use https unless the host is localhost, 127.0.0.1 or [::1] (got %s)", issuerGot)},
+		{issuerURL && iss.User != nil, "GATEHOUSE_ISSUER: must not contain a user name or password"},
+		{issuerURL && strings.ContainsAny(c.Issuer, "?#"), fmt.Sprintf("GATEHOUSE_ISSUER: must not have a query or a fragment (got %s)", issuerGot)},
+		{issuerURL && strings.HasSuffix(c.Issuer, "/"), fmt.Sprintf(`GATEHOUSE_ISSUER: must not end with "/" (got %s)`, issuerGot)},
+
+		{!isHostPort(c.HTTPAddr), fmt.Sprintf(`GATEHOUSE_HTTP_ADDR: must be host:port with a numeric port, such as ":8080" or "127.0.0.1:8080" (got %q)`, c.HTTPAddr)},
+
+		{dbErr != nil, errorText(dbErr)},
+
+		{c.Secret != "" && len(c.Secret) < secret.MinLength, fmt.Sprintf("GATEHOUSE_SECRET: must be at least %d bytes (got %d)", secret.MinLength, len(c.Secret))},
+		{c.Secret == "" && dbErr == nil && db.Kind == DatabasePostgres, msgSecretRequired},
+
+		outside("GATEHOUSE_ACCESS_TOKEN_LIFETIME", c.AccessTokenLifetime, minAccessTokenLifetime, maxAccessTokenLifetime),
+		{c.RefreshTokenLifetime < minRefreshTokenLifetime, fmt.Sprintf("GATEHOUSE_REFRESH_TOKEN_LIFETIME: must be at least %s (got %s)", formatDuration(minRefreshTokenLifetime), formatDuration(c.RefreshTokenLifetime))},
+		outside("GATEHOUSE_AUTHORIZATION_CODE_LIFETIME", c.AuthorizationCodeLifetime, minAuthorizationCodeLifetime, maxAuthorizationCodeLifetime),
+		outside("GATEHOUSE_ID_TOKEN_LIFETIME", c.IDTokenLifetime, minIDTokenLifetime, maxIDTokenLifetime),
+		outside("GATEHOUSE_KEYS_REFRESH_INTERVAL", c.KeysRefreshInterval, minKeysRefreshInterval, maxKeysRefreshInterval),
+		outside("GATEHOUSE_CLIENT_CACHE_TTL", c.ClientCacheTTL, minClientCacheTTL, maxClientCacheTTL),
+		outside("GATEHOUSE_SHUTDOWN_TIMEOUT", c.ShutdownTimeout, minShutdownTimeout, maxShutdownTimeout),
+
+		{!slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel), fmt.Sprintf("GATEHOUSE_LOG_LEVEL: must be one of debug, info, warn, error (got %q)", c.LogLevel)},
+
+		{c.MaxRequestBytes < minMaxRequestBytes || c.MaxRequestBytes > maxMaxRequestBytes, fmt.Sprintf("GATEHOUSE_MAX_REQUEST_BYTES: must be between %d and %d (got %d)", minMaxRequestBytes, maxMaxRequestBytes, c.MaxRequestBytes)},
+	}
+
+	var problems []string
+	for _, ch := range checks {
+		if ch.bad {
+			problems = append(problems, ch.msg)
+		}
+	}
+	if len(problems) > 0 {
+		return &ValidationError{Problems: problems}
+	}
+	return nil
+}
+
+// outside is the rule that d lies between lo and hi, both included.
+func outside(env string, d, lo, hi time.Duration) check {
+	return check{
+		bad: d < lo || d > hi,
+		msg: fmt.Sprintf("%s: must be between %s and %s (got %s)", env, formatDuration(lo), formatDuration(hi), formatDuration(d)),
+	}
+}
+
+// isLoopbackName reports whether host (without brackets) is one of the
+// names for which the issuer may use plain http.
+func isLoopbackName(host string) bool {
+	return strings.EqualFold(host, "localhost") || host == "127.0.0.1" || host == "::1"
+}
+
+// isHostPort reports whether addr is host:port with a port from 0 to 65535.
+// The host may be empty (every interface).
+func isHostPort(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	_, err = strconv.ParseUint(port, 10, 16)
+	return err == nil
+}
+
+// formatDuration writes d without the zero tails of time.Duration.String:
+// "1h" rather than "1h0m0s", "10m" rather than "10m0s".
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// errorText returns err's message, or "" for nil.
+func errorText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

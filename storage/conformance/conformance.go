@@ -1,0 +1,57 @@
+// Package conformance is the test suite every storage.Store passes. A
+// backend's tests call RunTests with a function that returns a fresh, empty,
+// migrated store; the suite exists to catch the differences between
+// databases that unit tests of one dialect miss: time zones, unique
+// violations, transactions that roll back whole, and races between
+// concurrent token rotations.
+package conformance
+
+import (
+	"testing"
+
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+// RunTests runs the whole suite. newStore must return a fresh, migrated,
+// empty store; the suite closes it.
+func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	t.Helper()
+	run := func(t *testing.T, name string, fn func(t *testing.T, s storage.Store)) {
+		t.Helper()
+		t.Run(name, func(t *testing.T) {
+			s := newStore(t)
+			t.Cleanup(func() { _ = s.Close() })
+			fn(t, s)
+		})
+	}
+	t.Run("clients", func(t *testing.T) {
+		run(t, "create then lookup returns the same client in UTC", testClientRoundTrip)
+		run(t, "a taken client id is ErrAlreadyExists", testClientDuplicate)
+		run(t, "unknown client is ErrNotFound", testClientNotFound)
+		run(t, "list pages by id", testClientList)
+		run(t, "update applies the function atomically", testClientUpdate)
+		run(t, "a failing update changes nothing", testClientUpdateAbort)
+		run(t, "delete removes the client and its tokens", testClientDelete)
+	})
+	t.Run("signing keys", func(t *testing.T) {
+		run(t, "activating a key demotes the previous one", testKeyActivate)
+		run(t, "onlyIfNone refuses a second active key", testKeyOnlyIfNone)
+		run(t, "concurrent first activations leave one active key", testKeyConcurrentActivate)
+		run(t, "retire erases a published key and refuses the active one", testKeyRetire)
+	})
+	t.Run("tokens", func(t *testing.T) {
+		run(t, "access token round trip keeps the request", testAccessTokenRoundTrip)
+		run(t, "concurrent access tokens are all committed", testAccessTokenConcurrent)
+		run(t, "an invalidated code is returned with ErrInvalidatedAuthorizeCode", testCodeInvalidate)
+		run(t, "a code cannot be invalidated twice", testCodeInvalidateTwice)
+		run(t, "rotation deactivates the old refresh token and drops its access tokens", testRefreshRotate)
+		run(t, "of two concurrent rotations exactly one wins", testRefreshConcurrentRotate)
+		run(t, "revocation acts on the whole family", testRevokeFamily)
+		run(t, "a nil session prototype is accepted", testNilSession)
+		run(t, "a rolled-back transaction leaves nothing", testTxRollback)
+		run(t, "a committed transaction keeps everything", testTxCommit)
+		run(t, "openid connect and pkce sessions", testOIDCAndPKCE)
+		run(t, "expired tokens are collected", testDeleteExpired)
+		run(t, "a client assertion jti is accepted once", testClientAssertionJTI)
+	})
+}

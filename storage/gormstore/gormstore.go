@@ -1,0 +1,278 @@
+// Package gormstore is Gatehouse's one storage backend: a GORM
+// implementation of storage.Store for SQLite (the zero-configuration
+// default, through the cgo-free github.com/glebarez/sqlite) and PostgreSQL.
+//
+// Two things make it fast enough for a token endpoint:
+//   - Access tokens written outside a transaction (the client-credentials
+//     grant) go through a group-commit writer: concurrent requests' rows are
+//     inserted together in one statement, and each request returns only once
+//     its row is committed.
+//   - Clients are cached for a bounded, configured time, so that a token
+//     request reads no client row in the common case.
+//
+// On SQLite every write goes through one connection, so writers queue in Go
+// instead of polling SQLite's busy handler; reads use a pool of read-only
+// connections (WAL mode lets them run while a write is in progress).
+package gormstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+// Dialects this package speaks.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Options configure Open.
+type Options struct {
+	// Kind is SQLite or Postgres.
+	Kind string
+	// Path is the SQLite database file.
+	Path string
+	// DSN is the PostgreSQL connection URL.
+	DSN string
+	// ClientCacheTTL bounds how long a client read from the database is used
+	// before it is read again. Zero disables the cache.
+	ClientCacheTTL time.Duration
+	// Logger receives warnings from the background writer; nil discards.
+	Logger *slog.Logger
+}
+
+// Store implements storage.Store on GORM.
+type Store struct {
+	kind    string
+	write   *gorm.DB // all writes and transactions
+	read    *gorm.DB // reads outside transactions
+	log     *slog.Logger
+	clients *clientCache
+	tokens  *batchWriter
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// Open connects to the database. It does not migrate: call Migrate.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	gcfg := &gorm.Config{
+		Logger:                 logger.Discard,
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+		PrepareStmt:            true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	}
+	s := &Store{kind: opts.Kind, log: log, clients: newClientCache(opts.ClientCacheTTL)}
+	switch opts.Kind {
+	case SQLite:
+		if opts.Path == "" || opts.Path == ":memory:" {
+			return nil, errors.New("gormstore: sqlite needs a file path")
+		}
+		if dir := filepath.Dir(opts.Path); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("gormstore: create database directory: %w", err)
+			}
+		}
+		w, err := gorm.Open(sqlite.Open(sqliteDSN(opts.Path, false)), gcfg)
+		if err != nil {
+			return nil, fmt.Errorf("gormstore: open sqlite: %w", err)
+		}
+		if err := limitPool(w, 1); err != nil {
+			return nil, err
+		}
+		r, err := gorm.Open(sqlite.Open(sqliteDSN(opts.Path, true)), gcfg)
+		if err != nil {
+			return nil, fmt.Errorf("gormstore: open sqlite: %w", err)
+		}
+		if err := limitPool(r, 4); err != nil {
+			return nil, err
+		}
+		s.write, s.read = w, r
+	case Postgres:
+		db, err := gorm.Open(postgres.Open(opts.DSN), gcfg)
+		if err != nil {
+			return nil, fmt.Errorf("gormstore: open postgres: %w", err)
+		}
+		if err := limitPool(db, 20); err != nil {
+			return nil, err
+		}
+		s.write, s.read = db, db
+	default:
+		return nil, fmt.Errorf("gormstore: unknown database kind %q", opts.Kind)
+	}
+	if err := s.Ping(ctx); err != nil {
+		_ = s.closeDBs()
+		return nil, err
+	}
+	workers := 4
+	if s.kind == SQLite {
+		workers = 1 // SQLite has one writer at a time; more workers only queue.
+	}
+	s.tokens = newBatchWriter(s.write, workers, log)
+	return s, nil
+}
+
+// sqliteDSN returns the connection string for the database file: WAL
+// journal, a busy timeout, foreign keys, and immediate write transactions so
+// that a transaction never fails to upgrade from read to write half-way.
+func sqliteDSN(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+func limitPool(db *gorm.DB, n int) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return fmt.Errorf("gormstore: connection pool: %w", err)
+	}
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	return nil
+}
+
+// Kind returns SQLite or Postgres.
+func (s *Store) Kind() string { return s.kind }
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	for _, db := range s.dbs() {
+		sqlDB, err := db.DB()
+		if err != nil {
+			return fmt.Errorf("gormstore: ping: %w", err)
+		}
+		if err := sqlDB.PingContext(ctx); err != nil {
+			return fmt.Errorf("gormstore: ping: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close waits for queued token writes, then closes the connections.
+func (s *Store) Close() error {
+	if s.tokens != nil {
+		s.tokens.close()
+	}
+	return s.closeDBs()
+}
+
+func (s *Store) dbs() []*gorm.DB {
+	if s.read == s.write {
+		return []*gorm.DB{s.write}
+	}
+	return []*gorm.DB{s.write, s.read}
+}
+
+func (s *Store) closeDBs() error {
+	var errs []error
+	for _, db := range s.dbs() {
+		if sqlDB, err := db.DB(); err == nil {
+			errs = append(errs, sqlDB.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// txKey is the context key under which BeginTX stores the transaction.
+type txKey struct{}
+
+// BeginTX starts a transaction and returns a context that carries it; every
+// method called with that context joins it.
+func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
+	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return nil, errors.New("gormstore: nested transactions are not supported")
+	}
+	tx := s.write.WithContext(ctx).Begin()
+	if tx.Error != nil {
+		return nil, fmt.Errorf("gormstore: begin: %w", tx.Error)
+	}
+	return context.WithValue(ctx, txKey{}, tx), nil
+}
+
+// Commit commits the transaction that BeginTX put in ctx.
+func (s *Store) Commit(ctx context.Context) error {
+	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
+	if !ok {
+		return errors.New("gormstore: commit without a transaction")
+	}
+	if err := tx.Commit().Error; err != nil {
+		return fmt.Errorf("gormstore: commit: %w", err)
+	}
+	return nil
+}
+
+// Rollback rolls back the transaction that BeginTX put in ctx.
+func (s *Store) Rollback(ctx context.Context) error {
+	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
+	if !ok {
+		return errors.New("gormstore: rollback without a transaction")
+	}
+	if err := tx.Rollback().Error; err != nil && !errors.Is(err, gorm.ErrInvalidTransaction) {
+		return fmt.Errorf("gormstore: rollback: %w", err)
+	}
+	return nil
+}
+
+// writer returns the transaction in ctx, or the write connection.
+func (s *Store) writer(ctx context.Context) *gorm.DB {
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return tx
+	}
+	return s.write.WithContext(ctx)
+}
+
+// reader returns the transaction in ctx, or the read connections.
+func (s *Store) reader(ctx context.Context) *gorm.DB {
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return tx
+	}
+	return s.read.WithContext(ctx)
+}
+
+// inTx runs fn in a transaction, joining the one in ctx if there is one.
+func (s *Store) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return fn(tx)
+	}
+	return s.write.WithContext(ctx).Transaction(fn)
+}
+
+// mapError turns driver errors into storage sentinels.
+func mapError(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return fmt.Errorf("%s: %w", op, storage.ErrNotFound)
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return fmt.Errorf("%s: %w", op, storage.ErrAlreadyExists)
+	default:
+		return fmt.Errorf("%s: %w", op, err)
+	}
+}

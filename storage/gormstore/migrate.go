@@ -1,0 +1,154 @@
+package gormstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// migration is one versioned schema change. Its statements are written once
+// with {{placeholders}} for the types that differ between the dialects.
+type migration struct {
+	version    int
+	name       string
+	statements []string
+}
+
+// migrations is the schema's history. Append only: never edit a migration
+// that has shipped.
+var migrations = []migration{
+	{
+		version: 1,
+		name:    "clients, signing keys, tokens",
+		statements: []string{
+			`CREATE TABLE clients (
+				id TEXT PRIMARY KEY,
+				secret_hash {{bytes}},
+				name TEXT NOT NULL,
+				public BOOLEAN NOT NULL,
+				token_endpoint_auth_method TEXT NOT NULL,
+				skip_consent BOOLEAN NOT NULL,
+				metadata TEXT NOT NULL,
+				created_at {{time}} NOT NULL,
+				updated_at {{time}} NOT NULL
+			)`,
+			`CREATE TABLE signing_keys (
+				id TEXT PRIMARY KEY,
+				algorithm TEXT NOT NULL,
+				state TEXT NOT NULL,
+				sealed_private_key {{bytes}},
+				public_jwk TEXT NOT NULL,
+				created_at {{time}} NOT NULL,
+				deactivated_at {{time}},
+				retired_at {{time}}
+			)`,
+			// At most one active key per algorithm, whichever replica writes.
+			`CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys (algorithm) WHERE state = 'active'`,
+			// One table for every token kind: codes, access and refresh tokens,
+			// and the OpenID Connect and PKCE data of a code. A grant's rows share
+			// request_id, which is how a family is revoked at once.
+			`CREATE TABLE tokens (
+				kind TEXT NOT NULL,
+				signature TEXT NOT NULL,
+				request_id TEXT NOT NULL,
+				client_id TEXT NOT NULL,
+				subject TEXT NOT NULL,
+				active BOOLEAN NOT NULL,
+				requested_at {{time}} NOT NULL,
+				expires_at {{time}},
+				data TEXT NOT NULL,
+				PRIMARY KEY (kind, signature)
+			)`,
+			`CREATE INDEX tokens_request_id ON tokens (request_id)`,
+			`CREATE INDEX tokens_client_subject ON tokens (client_id, subject)`,
+			`CREATE INDEX tokens_expires_at ON tokens (expires_at)`,
+			`CREATE TABLE client_assertion_jtis (
+				jti TEXT PRIMARY KEY,
+				expires_at {{time}} NOT NULL
+			)`,
+		},
+	},
+}
+
+var dialectTypes = map[string]*strings.Replacer{
+	SQLite:   strings.NewReplacer("{{bytes}}", "BLOB", "{{time}}", "TIMESTAMP"),
+	Postgres: strings.NewReplacer("{{bytes}}", "BYTEA", "{{time}}", "TIMESTAMPTZ"),
+}
+
+// schemaMigration records an applied migration.
+type schemaMigration struct {
+	Version   int       `gorm:"column:version;primaryKey"`
+	Name      string    `gorm:"column:name"`
+	AppliedAt time.Time `gorm:"column:applied_at"`
+}
+
+func (schemaMigration) TableName() string { return "schema_migrations" }
+
+// LatestVersion is the schema version this build expects.
+func LatestVersion() int { return migrations[len(migrations)-1].version }
+
+// Migrate applies every migration not yet applied, each in its own
+// transaction, and returns the versions it applied. On PostgreSQL an
+// advisory lock keeps two replicas from migrating at once; on SQLite the
+// single write connection does.
+func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+	var applied []int
+	err := s.write.WithContext(ctx).Connection(func(conn *gorm.DB) error {
+		if s.kind == Postgres {
+			if err := conn.Exec("SELECT pg_advisory_lock(7411)").Error; err != nil {
+				return fmt.Errorf("lock: %w", err)
+			}
+			defer conn.Exec("SELECT pg_advisory_unlock(7411)")
+		}
+		if err := conn.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ` + dialectTypes[s.kind].Replace("{{time}}") + ` NOT NULL)`).Error; err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
+		done := map[int]bool{}
+		var rows []schemaMigration
+		if err := conn.Find(&rows).Error; err != nil {
+			return fmt.Errorf("read schema_migrations: %w", err)
+		}
+		for _, r := range rows {
+			done[r.Version] = true
+		}
+		for _, m := range migrations {
+			if done[m.version] {
+				continue
+			}
+			err := conn.Transaction(func(tx *gorm.DB) error {
+				for _, stmt := range m.statements {
+					if err := tx.Exec(dialectTypes[s.kind].Replace(stmt)).Error; err != nil {
+						return err
+					}
+				}
+				return tx.Create(&schemaMigration{Version: m.version, Name: m.name, AppliedAt: time.Now().UTC()}).Error
+			})
+			if err != nil {
+				return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
+			}
+			applied = append(applied, m.version)
+		}
+		return nil
+	})
+	if err != nil {
+		return applied, fmt.Errorf("gormstore: migrate: %w", err)
+	}
+	return applied, nil
+}
+
+// SchemaVersion returns the highest applied migration, 0 for none.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v *int
+	err := s.reader(ctx).Raw("SELECT MAX(version) FROM schema_migrations").Scan(&v).Error
+	if err != nil {
+		return 0, fmt.Errorf("gormstore: schema version: %w", err)
+	}
+	if v == nil {
+		return 0, nil
+	}
+	return *v, nil
+}

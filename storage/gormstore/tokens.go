@@ -1,0 +1,379 @@
+package gormstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"reflect"
+	"time"
+
+	"github.com/ory/fosite"
+	"gorm.io/gorm"
+
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+// Token kinds, the first half of the tokens table's key.
+const (
+	kindCode    = "ac"
+	kindAccess  = "at"
+	kindRefresh = "rt"
+	kindOIDC    = "oidc"
+	kindPKCE    = "pkce"
+)
+
+// tokenRow is one row of the tokens table.
+type tokenRow struct {
+	Kind        string       `gorm:"column:kind;primaryKey"`
+	Signature   string       `gorm:"column:signature;primaryKey"`
+	RequestID   string       `gorm:"column:request_id"`
+	ClientID    string       `gorm:"column:client_id"`
+	Subject     string       `gorm:"column:subject"`
+	Active      bool         `gorm:"column:active"`
+	RequestedAt time.Time    `gorm:"column:requested_at"`
+	ExpiresAt   sql.NullTime `gorm:"column:expires_at"`
+	Data        string       `gorm:"column:data"`
+}
+
+func (tokenRow) TableName() string { return "tokens" }
+
+// requestData is the part of a fosite request kept as JSON.
+type requestData struct {
+	RequestedScope    []string        `json:"rs,omitempty"`
+	GrantedScope      []string        `json:"gs,omitempty"`
+	RequestedAudience []string        `json:"ra,omitempty"`
+	GrantedAudience   []string        `json:"ga,omitempty"`
+	Form              string          `json:"f,omitempty"`
+	Session           json.RawMessage `json:"s,omitempty"`
+}
+
+// newTokenRow serializes a fosite request. The expiry kept for garbage
+// collection is the session's expiry of the given token type.
+func newTokenRow(kind, signature string, r fosite.Requester, expiry fosite.TokenType) (tokenRow, error) {
+	d := requestData{
+		RequestedScope:    r.GetRequestedScopes(),
+		GrantedScope:      r.GetGrantedScopes(),
+		RequestedAudience: r.GetRequestedAudience(),
+		GrantedAudience:   r.GetGrantedAudience(),
+		Form:              r.GetRequestForm().Encode(),
+	}
+	row := tokenRow{
+		Kind:        kind,
+		Signature:   signature,
+		RequestID:   r.GetID(),
+		ClientID:    r.GetClient().GetID(),
+		Active:      true,
+		RequestedAt: r.GetRequestedAt().UTC(),
+	}
+	if sess := r.GetSession(); sess != nil {
+		raw, err := json.Marshal(sess)
+		if err != nil {
+			return tokenRow{}, fmt.Errorf("encode session: %w", err)
+		}
+		d.Session = raw
+		row.Subject = sess.GetSubject()
+		row.ExpiresAt = toNullTime(sess.GetExpiresAt(expiry))
+	}
+	data, err := json.Marshal(d)
+	if err != nil {
+		return tokenRow{}, fmt.Errorf("encode request: %w", err)
+	}
+	row.Data = string(data)
+	return row, nil
+}
+
+// toRequest rebuilds the fosite request, decoding the session into the
+// prototype when one is given.
+func (s *Store) toRequest(ctx context.Context, row tokenRow, session fosite.Session) (*fosite.Request, error) {
+	var d requestData
+	if err := json.Unmarshal([]byte(row.Data), &d); err != nil {
+		return nil, fmt.Errorf("decode request %s: %w", row.RequestID, err)
+	}
+	client, err := s.GetClient(ctx, row.ClientID)
+	if err != nil {
+		return nil, fmt.Errorf("client of request %s: %w", row.RequestID, err)
+	}
+	form, err := url.ParseQuery(d.Form)
+	if err != nil {
+		return nil, fmt.Errorf("decode form of request %s: %w", row.RequestID, err)
+	}
+	if session != nil && len(d.Session) > 0 {
+		if err := json.Unmarshal(d.Session, session); err != nil {
+			return nil, fmt.Errorf("decode session of request %s: %w", row.RequestID, err)
+		}
+	}
+	return &fosite.Request{
+		ID:                row.RequestID,
+		RequestedAt:       row.RequestedAt.UTC(),
+		Client:            client,
+		RequestedScope:    orEmpty(d.RequestedScope),
+		GrantedScope:      orEmpty(d.GrantedScope),
+		RequestedAudience: orEmpty(d.RequestedAudience),
+		GrantedAudience:   orEmpty(d.GrantedAudience),
+		Form:              form,
+		Session:           session,
+	}, nil
+}
+
+func orEmpty(a []string) fosite.Arguments {
+	if a == nil {
+		return fosite.Arguments{}
+	}
+	return a
+}
+
+// createToken writes a row: inside the caller's transaction when there is
+// one, otherwise through the group-commit writer.
+func (s *Store) createToken(ctx context.Context, kind, signature string, r fosite.Requester, expiry fosite.TokenType) error {
+	row, err := newTokenRow(kind, signature, r, expiry)
+	if err != nil {
+		return fmt.Errorf("gormstore: create %s: %w", kind, err)
+	}
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return mapError("gormstore: create "+kind, tx.Create(&row).Error)
+	}
+	return mapError("gormstore: create "+kind, s.tokens.insert(ctx, row))
+}
+
+// getToken reads a row and rebuilds its request. It returns the request
+// even for an inactive row, with active false.
+func (s *Store) getToken(ctx context.Context, kind, signature string, session fosite.Session) (fosite.Requester, bool, error) {
+	var row tokenRow
+	err := s.reader(ctx).Where("kind = ? AND signature = ?", kind, signature).Take(&row).Error
+	if err != nil {
+		return nil, false, mapError("gormstore: get "+kind, err)
+	}
+	if row.ExpiresAt.Valid && kind != kindAccess && kind != kindRefresh && row.ExpiresAt.Time.Before(time.Now()) {
+		// Codes and their PKCE/OIDC data past their expiry are as good as
+		// gone. (Access and refresh tokens are checked by fosite, which
+		// answers with the precise error.)
+		return nil, false, fmt.Errorf("gormstore: get %s: expired: %w", kind, storage.ErrNotFound)
+	}
+	req, err := s.toRequest(ctx, row, session)
+	if err != nil {
+		return nil, false, fmt.Errorf("gormstore: get %s: %w", kind, err)
+	}
+	return req, row.Active, nil
+}
+
+func (s *Store) deleteToken(ctx context.Context, kind, signature string) error {
+	res := s.writer(ctx).Exec("DELETE FROM tokens WHERE kind = ? AND signature = ?", kind, signature)
+	if res.Error != nil {
+		return mapError("gormstore: delete "+kind, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("gormstore: delete %s: %w", kind, storage.ErrNotFound)
+	}
+	return nil
+}
+
+// CreateAuthorizeCodeSession stores an authorization code by signature.
+func (s *Store) CreateAuthorizeCodeSession(ctx context.Context, signature string, r fosite.Requester) error {
+	return s.createToken(ctx, kindCode, signature, r, fosite.AuthorizeCode)
+}
+
+// GetAuthorizeCodeSession returns the code's request; for a used code it
+// returns the request together with fosite.ErrInvalidatedAuthorizeCode, so
+// that fosite revokes the tokens issued from it (RFC 6749 §4.1.2).
+func (s *Store) GetAuthorizeCodeSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	req, active, err := s.getToken(ctx, kindCode, signature, session)
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		return req, fosite.ErrInvalidatedAuthorizeCode
+	}
+	return req, nil
+}
+
+// InvalidateAuthorizeCodeSession marks the code used. It keeps the row so
+// that a second use is recognised. Of two concurrent exchanges only one
+// succeeds; the other gets storage.ErrConflict.
+func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, signature string) error {
+	res := s.writer(ctx).Exec("UPDATE tokens SET active = ? WHERE kind = ? AND signature = ? AND active = ?", false, kindCode, signature, true)
+	if res.Error != nil {
+		return mapError("gormstore: invalidate code", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("gormstore: invalidate code: already used or unknown: %w", storage.ErrConflict)
+	}
+	return nil
+}
+
+// CreateAccessTokenSession stores an access token by signature.
+func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, r fosite.Requester) error {
+	return s.createToken(ctx, kindAccess, signature, r, fosite.AccessToken)
+}
+
+// GetAccessTokenSession returns the access token's request.
+func (s *Store) GetAccessTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	req, _, err := s.getToken(ctx, kindAccess, signature, session)
+	return req, err
+}
+
+// DeleteAccessTokenSession deletes one access token.
+func (s *Store) DeleteAccessTokenSession(ctx context.Context, signature string) error {
+	return s.deleteToken(ctx, kindAccess, signature)
+}
+
+// CreateRefreshTokenSession stores a refresh token by signature.
+func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, _ string, r fosite.Requester) error {
+	return s.createToken(ctx, kindRefresh, signature, r, fosite.RefreshToken)
+}
+
+// GetRefreshTokenSession returns the refresh token's request; for a rotated
+// or revoked token it returns the request together with
+// fosite.ErrInactiveToken, so that fosite revokes the family (RFC 9700
+// §4.14.2).
+func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	req, active, err := s.getToken(ctx, kindRefresh, signature, session)
+	if err != nil {
+		return nil, err
+	}
+	if !active {
+		return req, fosite.ErrInactiveToken
+	}
+	return req, nil
+}
+
+// DeleteRefreshTokenSession deletes one refresh token.
+func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string) error {
+	return s.deleteToken(ctx, kindRefresh, signature)
+}
+
+// RotateRefreshToken marks the old refresh token inactive and deletes the
+// request's access tokens. The update is conditional on the token being
+// active, so of two concurrent rotations exactly one wins.
+func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
+	return s.inTx(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec("UPDATE tokens SET active = ? WHERE kind = ? AND signature = ? AND request_id = ? AND active = ?",
+			false, kindRefresh, signature, requestID, true)
+		if res.Error != nil {
+			return mapError("gormstore: rotate refresh token", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("gormstore: rotate refresh token: lost to a concurrent rotation or revoked: %w", storage.ErrConflict)
+		}
+		if err := tx.Exec("DELETE FROM tokens WHERE kind = ? AND request_id = ?", kindAccess, requestID).Error; err != nil {
+			return mapError("gormstore: rotate refresh token", err)
+		}
+		return nil
+	})
+}
+
+// RevokeRefreshToken deactivates every refresh token of the request.
+func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error {
+	err := s.writer(ctx).Exec("UPDATE tokens SET active = ? WHERE kind = ? AND request_id = ?", false, kindRefresh, requestID).Error
+	return mapError("gormstore: revoke refresh tokens", err)
+}
+
+// RevokeAccessToken deletes every access token of the request.
+func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
+	err := s.writer(ctx).Exec("DELETE FROM tokens WHERE kind = ? AND request_id = ?", kindAccess, requestID).Error
+	return mapError("gormstore: revoke access tokens", err)
+}
+
+// oidcKey turns the raw authorization code, under which fosite keeps the
+// OpenID Connect request, into a key that is useless to a database reader.
+func oidcKey(code string) string {
+	sum := sha256.Sum256([]byte(code))
+	return hex.EncodeToString(sum[:])
+}
+
+// CreateOpenIDConnectSession stores the OpenID Connect request of a code.
+func (s *Store) CreateOpenIDConnectSession(ctx context.Context, code string, r fosite.Requester) error {
+	return s.createToken(ctx, kindOIDC, oidcKey(code), r, fosite.AuthorizeCode)
+}
+
+// GetOpenIDConnectSession returns the OpenID Connect request of a code,
+// decoded into a fresh session of the live request's session type.
+func (s *Store) GetOpenIDConnectSession(ctx context.Context, code string, live fosite.Requester) (fosite.Requester, error) {
+	var proto fosite.Session
+	if live != nil && live.GetSession() != nil {
+		proto = newSessionLike(live.GetSession())
+	}
+	req, _, err := s.getToken(ctx, kindOIDC, oidcKey(code), proto)
+	return req, err
+}
+
+// DeleteOpenIDConnectSession deletes the OpenID Connect request of a code.
+func (s *Store) DeleteOpenIDConnectSession(ctx context.Context, code string) error {
+	return s.deleteToken(ctx, kindOIDC, oidcKey(code))
+}
+
+// CreatePKCERequestSession stores the PKCE challenge of a code.
+func (s *Store) CreatePKCERequestSession(ctx context.Context, signature string, r fosite.Requester) error {
+	return s.createToken(ctx, kindPKCE, signature, r, fosite.AuthorizeCode)
+}
+
+// GetPKCERequestSession returns the PKCE request of a code.
+func (s *Store) GetPKCERequestSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	req, _, err := s.getToken(ctx, kindPKCE, signature, session)
+	return req, err
+}
+
+// DeletePKCERequestSession deletes the PKCE request of a code.
+func (s *Store) DeletePKCERequestSession(ctx context.Context, signature string) error {
+	return s.deleteToken(ctx, kindPKCE, signature)
+}
+
+// ClientAssertionJWTValid returns fosite.ErrJTIKnown when the jti was seen
+// and has not expired.
+func (s *Store) ClientAssertionJWTValid(ctx context.Context, jti string) error {
+	var n int64
+	err := s.reader(ctx).Table("client_assertion_jtis").Where("jti = ? AND expires_at > ?", jti, time.Now().UTC()).Count(&n).Error
+	if err != nil {
+		return mapError("gormstore: check jti", err)
+	}
+	if n > 0 {
+		return fosite.ErrJTIKnown
+	}
+	return nil
+}
+
+// SetClientAssertionJWT records a jti until exp. A jti already recorded and
+// still valid is refused with fosite.ErrJTIKnown.
+func (s *Store) SetClientAssertionJWT(ctx context.Context, jti string, exp time.Time) error {
+	now := time.Now().UTC()
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec("DELETE FROM client_assertion_jtis WHERE jti = ? AND expires_at <= ?", jti, now).Error; err != nil {
+			return err
+		}
+		return tx.Exec("INSERT INTO client_assertion_jtis (jti, expires_at) VALUES (?, ?)", jti, exp.UTC()).Error
+	})
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return fosite.ErrJTIKnown
+	}
+	return mapError("gormstore: record jti", err)
+}
+
+// DeleteExpiredTokens removes rows whose expiry has passed.
+func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error) {
+	res := s.writer(ctx).Exec("DELETE FROM tokens WHERE expires_at < ?", before.UTC())
+	if res.Error != nil {
+		return 0, mapError("gormstore: delete expired tokens", res.Error)
+	}
+	if err := s.writer(ctx).Exec("DELETE FROM client_assertion_jtis WHERE expires_at < ?", before.UTC()).Error; err != nil {
+		return res.RowsAffected, mapError("gormstore: delete expired jtis", err)
+	}
+	return res.RowsAffected, nil
+}
+
+// newSessionLike returns a new, empty session of the same concrete type as
+// s, to decode a stored session into without inheriting s's fields.
+func newSessionLike(s fosite.Session) fosite.Session {
+	t := reflect.TypeOf(s)
+	if t.Kind() != reflect.Pointer {
+		return s.Clone()
+	}
+	fresh, ok := reflect.New(t.Elem()).Interface().(fosite.Session)
+	if !ok {
+		return s.Clone()
+	}
+	return fresh
+}
