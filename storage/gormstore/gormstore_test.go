@@ -2,10 +2,6 @@ package gormstore_test
 
 import (
 	"context"
-	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,80 +9,52 @@ import (
 	"github.com/gatehouse-id/gatehouse/storage"
 	"github.com/gatehouse-id/gatehouse/storage/conformance"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
+	"github.com/gatehouse-id/gatehouse/storage/gormstore/gormstoretest"
 )
 
 func TestSQLite(t *testing.T) {
 	conformance.RunTests(t, func(t *testing.T) storage.Store {
-		return NewSQLiteForTest(t)
+		return openMigrated(t, gormstoretest.SQLiteURL(t))
 	})
 }
 
 func TestPostgres(t *testing.T) {
-	if os.Getenv("GATEHOUSE_TEST_POSTGRES_URL") == "" {
-		t.Skip("GATEHOUSE_TEST_POSTGRES_URL is not set")
-	}
+	gormstoretest.PostgresURL(t) // skips when PostgreSQL is not configured
 	conformance.RunTests(t, func(t *testing.T) storage.Store {
-		return NewPostgresForTest(t)
+		return openMigrated(t, gormstoretest.PostgresURL(t))
 	})
 }
 
 func TestMigrateIsIdempotent(t *testing.T) {
-	s := NewSQLiteForTest(t)
-	applied, err := s.Migrate(context.Background())
-	if err != nil || len(applied) != 0 {
-		t.Fatalf("second migrate applied %v, %v; want nothing", applied, err)
-	}
-	v, err := s.SchemaVersion(context.Background())
-	if err != nil || v != gormstore.LatestVersion() {
-		t.Fatalf("version %d, %v", v, err)
-	}
+	gormstoretest.Each(t, func(t *testing.T, db gormstoretest.Database) {
+		s := openMigrated(t, db.URL)
+		defer s.Close()
+		applied, err := s.Migrate(context.Background())
+		if err != nil || len(applied) != 0 {
+			t.Fatalf("second migrate applied %v, %v; want nothing", applied, err)
+		}
+		v, err := s.SchemaVersion(context.Background())
+		if err != nil || v != gormstore.LatestVersion() {
+			t.Fatalf("version %d, %v", v, err)
+		}
+	})
 }
 
-// NewSQLiteForTest opens a migrated store on a fresh database file.
-func NewSQLiteForTest(t testing.TB) *gormstore.Store {
+// openMigrated opens a store on a database URL and migrates it.
+func openMigrated(t testing.TB, url string) *gormstore.Store {
 	t.Helper()
-	s, err := gormstore.Open(context.Background(), gormstore.Options{
-		Kind: gormstore.SQLite, Path: filepath.Join(t.TempDir(), "test.db"), ClientCacheTTL: time.Minute,
-	})
+	opts := gormstore.Options{ClientCacheTTL: time.Minute}
+	if path, ok := strings.CutPrefix(url, "sqlite://"); ok {
+		opts.Kind, opts.Path = gormstore.SQLite, path
+	} else {
+		opts.Kind, opts.DSN = gormstore.Postgres, url
+	}
+	s, err := gormstore.Open(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
-	}
-	return s
-}
-
-// NewPostgresForTest opens a migrated store in a fresh schema of the
-// database at GATEHOUSE_TEST_POSTGRES_URL, dropped when the test ends.
-func NewPostgresForTest(t testing.TB) *gormstore.Store {
-	t.Helper()
-	base := os.Getenv("GATEHOUSE_TEST_POSTGRES_URL")
-	schema := fmt.Sprintf("t_%d", time.Now().UnixNano())
-	admin, err := gormstore.Open(context.Background(), gormstore.Options{Kind: gormstore.Postgres, DSN: base})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := admin.ExecForTest("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = admin.ExecForTest("DROP SCHEMA " + schema + " CASCADE")
-		_ = admin.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	s, err := gormstore.Open(context.Background(), gormstore.Options{Kind: gormstore.Postgres, DSN: u.String(), ClientCacheTTL: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(strings.TrimSpace(err.Error()))
 	}
 	return s
 }

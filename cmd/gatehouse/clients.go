@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/gatehouse-id/gatehouse/pkg/clients"
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+const clientsUsage = `Usage:
+  gatehouse clients create --name NAME [--redirect-uri URI]... [--grant-type TYPE]... [--scope "A B"]
+                           [--public] [--token-endpoint-auth-method METHOD] [--skip-consent]
+                           [--post-logout-redirect-uri URI]... [--audience AUD]... [--output json|text]
+  gatehouse clients list   [--output json|text]
+  gatehouse clients get    CLIENT_ID [--output json|text]
+  gatehouse clients delete CLIENT_ID
+`
+
+func (a *app) clients(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usagef("clients needs a subcommand\n\n%s", clientsUsage)
+	}
+	switch args[0] {
+	case "create":
+		return a.clientsCreate(ctx, args[1:])
+	case "list":
+		return a.clientsList(ctx, args[1:])
+	case "get":
+		return a.clientsGet(ctx, args[1:])
+	case "delete":
+		return a.clientsDelete(ctx, args[1:])
+	default:
+		return usagef("unknown clients subcommand %q\n\n%s", args[0], clientsUsage)
+	}
+}
+
+func (a *app) clientsCreate(ctx context.Context, args []string) error {
+	fs := a.newFlagSet("clients create")
+	cfgPath := configFlag(fs)
+	output := outputFlag(fs)
+	name := fs.String("name", "", "human-readable client name shown on consent pages")
+	var redirects, grants, postLogout, audience stringList
+	fs.Var(&redirects, "redirect-uri", "allowed redirect `URI` (repeatable; exact match)")
+	fs.Var(&grants, "grant-type", "allowed grant `TYPE` (repeatable; default authorization_code and refresh_token)")
+	fs.Var(&postLogout, "post-logout-redirect-uri", "allowed post-logout redirect `URI` (repeatable)")
+	fs.Var(&audience, "audience", "allowed audience `AUD` (repeatable)")
+	scope := fs.String("scope", "", "space-separated allowed `SCOPES`")
+	public := fs.Bool("public", false, "public client: no secret, PKCE required")
+	method := fs.String("token-endpoint-auth-method", "", "client_secret_basic (default), client_secret_post, or none (public clients)")
+	skipConsent := fs.Bool("skip-consent", false, "first-party client: customers are not asked for consent")
+	positional, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(positional) > 0 {
+		return usagef("clients create takes no arguments (got %q)", positional)
+	}
+	if err := checkOutput(*output); err != nil {
+		return err
+	}
+	log := a.newLogger("warn")
+	cfg, err := a.loadConfig(*cfgPath, log)
+	if err != nil {
+		return err
+	}
+	store, secrets, err := a.openMigratedStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	reg, err := clients.NewService(store, secrets).Create(ctx, clients.Spec{
+		Name:                    *name,
+		RedirectURIs:            redirects,
+		PostLogoutRedirectURIs:  postLogout,
+		GrantTypes:              grants,
+		Scopes:                  strings.Fields(*scope),
+		Audience:                audience,
+		Public:                  *public,
+		TokenEndpointAuthMethod: *method,
+		SkipConsent:             *skipConsent,
+	})
+	if clients.IsInvalid(err) {
+		return usagef("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	if *output == "json" {
+		return writeJSON(a.stdout, toClientJSON(reg.Client, reg.Secret))
+	}
+	fmt.Fprintf(a.stdout, "client_id:     %s\n", reg.Client.ID)
+	if reg.Secret != "" {
+		fmt.Fprintf(a.stdout, "client_secret: %s\n", reg.Secret)
+		fmt.Fprintln(a.stdout, "The secret is shown only now; Gatehouse keeps only a hash of it.")
+	}
+	return nil
+}
+
+func (a *app) clientsList(ctx context.Context, args []string) error {
+	fs := a.newFlagSet("clients list")
+	cfgPath := configFlag(fs)
+	output := outputFlag(fs)
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkOutput(*output); err != nil {
+		return err
+	}
+	log := a.newLogger("warn")
+	cfg, err := a.loadConfig(*cfgPath, log)
+	if err != nil {
+		return err
+	}
+	store, _, err := a.openMigratedStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	all := []clientJSON{}
+	page := storage.Page{Limit: 500}
+	for {
+		batch, err := store.ListClients(ctx, page)
+		if err != nil {
+			return err
+		}
+		for _, c := range batch {
+			all = append(all, toClientJSON(c, ""))
+		}
+		if len(batch) < page.Limit {
+			break
+		}
+		page.After = batch[len(batch)-1].ID
+	}
+	if *output == "json" {
+		return writeJSON(a.stdout, all)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT_ID\tNAME\tGRANT TYPES\tAUTH METHOD")
+	for _, c := range all {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ClientID, c.ClientName, strings.Join(c.GrantTypes, ","), c.TokenEndpointAuthMethod)
+	}
+	return tw.Flush()
+}
+
+func (a *app) clientsGet(ctx context.Context, args []string) error {
+	fs := a.newFlagSet("clients get")
+	cfgPath := configFlag(fs)
+	output := outputFlag(fs)
+	positional, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(positional) != 1 {
+		return usagef("clients get takes one CLIENT_ID")
+	}
+	if err := checkOutput(*output); err != nil {
+		return err
+	}
+	log := a.newLogger("warn")
+	cfg, err := a.loadConfig(*cfgPath, log)
+	if err != nil {
+		return err
+	}
+	store, _, err := a.openMigratedStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	c, err := store.LookupClient(ctx, positional[0])
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no client %q", positional[0])
+	}
+	if err != nil {
+		return err
+	}
+	j := toClientJSON(c, "")
+	if *output == "json" {
+		return writeJSON(a.stdout, j)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	for _, row := range [][2]string{
+		{"client_id", j.ClientID}, {"name", j.ClientName},
+		{"redirect_uris", strings.Join(j.RedirectURIs, " ")},
+		{"post_logout_redirect_uris", strings.Join(j.PostLogoutRedirectURIs, " ")},
+		{"grant_types", strings.Join(j.GrantTypes, " ")}, {"scope", j.Scope},
+		{"audience", strings.Join(j.Audience, " ")},
+		{"token_endpoint_auth_method", j.TokenEndpointAuthMethod},
+		{"public", fmt.Sprint(j.Public)}, {"skip_consent", fmt.Sprint(j.SkipConsent)},
+		{"created_at", j.CreatedAt.Format("2006-01-02T15:04:05Z07:00")},
+	} {
+		fmt.Fprintf(tw, "%s:\t%s\n", row[0], row[1])
+	}
+	return tw.Flush()
+}
+
+func (a *app) clientsDelete(ctx context.Context, args []string) error {
+	fs := a.newFlagSet("clients delete")
+	cfgPath := configFlag(fs)
+	positional, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(positional) != 1 {
+		return usagef("clients delete takes one CLIENT_ID")
+	}
+	log := a.newLogger("warn")
+	cfg, err := a.loadConfig(*cfgPath, log)
+	if err != nil {
+		return err
+	}
+	store, _, err := a.openMigratedStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.DeleteClient(ctx, positional[0]); errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no client %q", positional[0])
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "deleted client %s and its tokens\n", positional[0])
+	return nil
+}

@@ -1,0 +1,227 @@
+// Package clients registers and manages OAuth 2.0 clients: it checks a
+// client's metadata, generates its id and secret, and stores only the
+// secret's keyed hash. The command line, and later the admin API and the
+// registration endpoint, all create clients through it, so the rules live
+// in one place.
+package clients
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/pkg/secret"
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+// Grant types a client may be registered for.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+	GrantClientCredentials = "client_credentials"
+	GrantImplicit          = "implicit"
+)
+
+// DefaultGrantTypes are used when a registration names none.
+var defaultGrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken}
+
+// secretBytes is the entropy of a generated client secret: 256 bits.
+const secretBytes = 32
+
+// Spec is what a caller asks for when registering a client.
+type Spec struct {
+	Name                    string
+	RedirectURIs            []string
+	PostLogoutRedirectURIs  []string
+	GrantTypes              []string
+	Scopes                  []string
+	Audience                []string
+	Public                  bool
+	TokenEndpointAuthMethod string
+	SkipConsent             bool
+}
+
+// Registered is a newly created client with its secret in clear. The secret
+// is shown once and never stored.
+type Registered struct {
+	Client storage.Client
+	Secret string // empty for public clients
+}
+
+// InvalidError says which field of a Spec is wrong and why.
+type InvalidError struct {
+	Field  string
+	Reason string
+}
+
+func (e *InvalidError) Error() string { return e.Field + ": " + e.Reason }
+
+// Service creates clients.
+type Service struct {
+	store   storage.ClientStore
+	secrets *secret.Keys
+}
+
+// NewService returns a Service over the store.
+func NewService(store storage.ClientStore, secrets *secret.Keys) *Service {
+	return &Service{store: store, secrets: secrets}
+}
+
+// Create validates spec, generates the client's id and secret, and stores
+// the client.
+func (s *Service) Create(ctx context.Context, spec Spec) (Registered, error) {
+	c, err := build(spec)
+	if err != nil {
+		return Registered{}, err
+	}
+	c.ID = secret.NewRandomString(18)
+	var plain string
+	if !c.Public {
+		plain = secret.NewRandomString(secretBytes)
+		c.SecretHash = s.secrets.HashClientSecret([]byte(plain))
+	}
+	if err := s.store.CreateClient(ctx, c); err != nil {
+		return Registered{}, fmt.Errorf("create client: %w", err)
+	}
+	stored, err := s.store.LookupClient(ctx, c.ID)
+	if err != nil {
+		return Registered{}, fmt.Errorf("read back client: %w", err)
+	}
+	return Registered{Client: stored, Secret: plain}, nil
+}
+
+// build turns a Spec into a client, applying defaults and the rules of
+// RFC 6749, RFC 7591 §2 and OpenID Connect Dynamic Client Registration §2.
+func build(spec Spec) (storage.Client, error) {
+	grants := spec.GrantTypes
+	if len(grants) == 0 {
+		grants = defaultGrantTypes
+	}
+	grants = dedupe(grants)
+	for _, g := range grants {
+		if !slices.Contains([]string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantImplicit}, g) {
+			return storage.Client{}, &InvalidError{"grant_type", fmt.Sprintf("unknown grant type %q", g)}
+		}
+	}
+	method := spec.TokenEndpointAuthMethod
+	switch {
+	case method == "" && spec.Public:
+		method = storage.AuthMethodNone
+	case method == "":
+		method = storage.AuthMethodClientSecretBasic
+	}
+	switch method {
+	case storage.AuthMethodClientSecretBasic, storage.AuthMethodClientSecretPost:
+		if spec.Public {
+			return storage.Client{}, &InvalidError{"token_endpoint_auth_method", "a public client has no secret; use none"}
+		}
+	case storage.AuthMethodNone:
+		if !spec.Public {
+			return storage.Client{}, &InvalidError{"token_endpoint_auth_method", "none is only for public clients"}
+		}
+	default:
+		return storage.Client{}, &InvalidError{"token_endpoint_auth_method", fmt.Sprintf("unsupported method %q", method)}
+	}
+	if spec.Public && slices.Contains(grants, GrantClientCredentials) {
+		return storage.Client{}, &InvalidError{"grant_type", "a public client cannot use client_credentials"}
+	}
+	needsRedirect := slices.Contains(grants, GrantAuthorizationCode) || slices.Contains(grants, GrantImplicit)
+	if needsRedirect && len(spec.RedirectURIs) == 0 {
+		return storage.Client{}, &InvalidError{"redirect_uri", "required for the authorization_code and implicit grants"}
+	}
+	for _, u := range spec.RedirectURIs {
+		if err := checkRedirectURI(u); err != nil {
+			return storage.Client{}, &InvalidError{"redirect_uri", err.Error()}
+		}
+	}
+	for _, u := range spec.PostLogoutRedirectURIs {
+		if err := checkRedirectURI(u); err != nil {
+			return storage.Client{}, &InvalidError{"post_logout_redirect_uri", err.Error()}
+		}
+	}
+	scopes := dedupe(spec.Scopes)
+	for _, sc := range scopes {
+		if !validScope(sc) {
+			return storage.Client{}, &InvalidError{"scope", fmt.Sprintf("%q is not a valid scope token (RFC 6749 §3.3)", sc)}
+		}
+	}
+	var responseTypes []string
+	if slices.Contains(grants, GrantAuthorizationCode) {
+		responseTypes = append(responseTypes, "code")
+	}
+	return storage.Client{
+		Name:                    strings.TrimSpace(spec.Name),
+		RedirectURIs:            dedupe(spec.RedirectURIs),
+		PostLogoutRedirectURIs:  dedupe(spec.PostLogoutRedirectURIs),
+		GrantTypes:              grants,
+		ResponseTypes:           responseTypes,
+		Scopes:                  scopes,
+		Audience:                dedupe(spec.Audience),
+		Public:                  spec.Public,
+		TokenEndpointAuthMethod: method,
+		SkipConsent:             spec.SkipConsent,
+	}, nil
+}
+
+// checkRedirectURI applies RFC 6749 §3.1.2: absolute, no fragment; and
+// RFC 8252 §7 for native apps: https, http only on loopback, or a private-use
+// scheme.
+func checkRedirectURI(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() {
+		return fmt.Errorf("%q is not an absolute URI", raw)
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return fmt.Errorf("%q must not contain a fragment", raw)
+	}
+	switch u.Scheme {
+	case "https":
+		if u.Host == "" {
+			return fmt.Errorf("%q has no host", raw)
+		}
+	case "http":
+		h := u.Hostname()
+		if h != "localhost" && h != "127.0.0.1" && h != "::1" {
+			return fmt.Errorf("%q: http is allowed only for localhost, 127.0.0.1 and [::1]", raw)
+		}
+	default:
+		// A private-use URI scheme of a native app (RFC 8252 §7.1) must
+		// contain a period, as reverse domain names do.
+		if !strings.Contains(u.Scheme, ".") {
+			return fmt.Errorf("%q: a custom scheme must be a reverse domain name such as com.example.app", raw)
+		}
+	}
+	return nil
+}
+
+// validScope checks RFC 6749 §3.3's scope-token grammar.
+func validScope(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x21 || r > 0x7e || r == '"' || r == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func dedupe(in []string) []string {
+	var out []string
+	for _, v := range in {
+		if v = strings.TrimSpace(v); v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// IsInvalid reports whether err is a validation error.
+func IsInvalid(err error) bool {
+	var ie *InvalidError
+	return errors.As(err, &ie)
+}

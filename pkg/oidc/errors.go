@@ -1,0 +1,69 @@
+package oidc
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/ory/fosite"
+)
+
+// writeJSON writes v as JSON with the given status. Protocol answers are
+// never cached (RFC 6749 §5.1).
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json;charset=UTF-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// protocolError is the RFC 6749 §5.2 error body.
+type protocolError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+// writeError writes a protocol error. For invalid_client with 401 it adds
+// the WWW-Authenticate challenge RFC 6749 §5.2 requires.
+func writeError(w http.ResponseWriter, status int, code, description string) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse", charset="UTF-8"`)
+	}
+	writeJSON(w, status, protocolError{Error: code, Description: description})
+}
+
+// writeFositeError writes a fosite error with its registered code, status
+// and description (never its debug detail).
+func writeFositeError(w http.ResponseWriter, err error) {
+	rfc := fosite.ErrorToRFC6749Error(err)
+	writeError(w, rfc.StatusCode(), rfc.ErrorField, rfc.GetDescription())
+}
+
+// errBodyTooLarge reports whether parsing failed because the body exceeded
+// the server's limit.
+func errBodyTooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}
+
+// parsePostForm parses an application/x-www-form-urlencoded POST body and
+// writes the protocol error itself when it cannot. It reports whether the
+// handler should go on.
+func parsePostForm(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, http.StatusMethodNotAllowed, "invalid_request", "The request must use POST.")
+		return false
+	}
+	if err := r.ParseForm(); err != nil {
+		if errBodyTooLarge(err) {
+			writeError(w, http.StatusRequestEntityTooLarge, "invalid_request", "The request body is too large.")
+			return false
+		}
+		writeError(w, http.StatusBadRequest, "invalid_request", "The request body is not a valid form.")
+		return false
+	}
+	return true
+}

@@ -1,0 +1,87 @@
+package oidc
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/openid"
+)
+
+// handleIntrospection is the token introspection endpoint (RFC 7662).
+//
+// Unlike fosite's own handler, which lets any holder of an access token
+// introspect, the caller must authenticate as a confidential client
+// (RFC 7662 §2.1 leaves the method to the server), with the method it
+// registered for the token endpoint.
+func (p *Provider) handleIntrospection(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if !parsePostForm(w, r) {
+		return
+	}
+	client, err := p.oauth.AuthenticateClient(ctx, r, r.PostForm)
+	if err != nil || client.IsPublic() {
+		writeError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed.")
+		return
+	}
+	token := r.PostForm.Get("token")
+	if token == "" {
+		writeError(w, http.StatusBadRequest, "invalid_request", "The token parameter is missing.")
+		return
+	}
+	tu, ar, err := p.oauth.IntrospectToken(ctx, token, fosite.TokenUse(r.PostForm.Get("token_type_hint")), openid.NewDefaultSession())
+	if err != nil {
+		// RFC 7662 §2.2: an invalid, expired or revoked token, or one this
+		// server does not know, is simply inactive.
+		if !errors.Is(err, fosite.ErrRequestUnauthorized) && !errors.Is(err, fosite.ErrInactiveToken) &&
+			!errors.Is(err, fosite.ErrTokenExpired) && !errors.Is(err, fosite.ErrNotFound) {
+			p.log.WarnContext(ctx, "introspection failed", "error", err.Error())
+		}
+		writeJSON(w, http.StatusOK, map[string]bool{"active": false})
+		return
+	}
+	writeJSON(w, http.StatusOK, p.introspectionResponse(tu, ar))
+}
+
+// introspectionResponse is the RFC 7662 §2.2 answer for an active token.
+type introspectionResponse struct {
+	Active    bool     `json:"active"`
+	Scope     string   `json:"scope,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	Username  string   `json:"username,omitempty"`
+	TokenType string   `json:"token_type,omitempty"`
+	Exp       int64    `json:"exp,omitempty"`
+	Iat       int64    `json:"iat,omitempty"`
+	Sub       string   `json:"sub,omitempty"`
+	Aud       []string `json:"aud,omitempty"`
+	Iss       string   `json:"iss"`
+}
+
+func (p *Provider) introspectionResponse(tu fosite.TokenUse, ar fosite.AccessRequester) introspectionResponse {
+	sess := ar.GetSession()
+	out := introspectionResponse{
+		Active:   true,
+		Scope:    strings.Join(ar.GetGrantedScopes(), " "),
+		ClientID: ar.GetClient().GetID(),
+		Username: sess.GetUsername(),
+		Sub:      sess.GetSubject(),
+		Aud:      ar.GetGrantedAudience(),
+		Iss:      p.issuer,
+	}
+	if !ar.GetRequestedAt().IsZero() {
+		out.Iat = ar.GetRequestedAt().Unix()
+	}
+	// fosite's own writer reports the access token's expiry for a refresh
+	// token too; report each token's own.
+	expiry := fosite.AccessToken
+	if tu == fosite.RefreshToken {
+		expiry = fosite.RefreshToken
+	} else {
+		out.TokenType = "Bearer" // RFC 6750
+	}
+	if exp := sess.GetExpiresAt(expiry); !exp.IsZero() {
+		out.Exp = exp.Unix()
+	}
+	return out
+}

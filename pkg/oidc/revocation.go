@@ -1,0 +1,43 @@
+package oidc
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/ory/fosite"
+)
+
+// handleRevocation is the token revocation endpoint (RFC 7009). Revoking a
+// refresh token or an access token revokes the whole grant it belongs to
+// (RFC 7009 §2.1 allows it, and RFC 9700 §4.14 recommends it).
+func (p *Provider) handleRevocation(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if !parsePostForm(w, r) {
+		return
+	}
+	if r.PostForm.Get("token") == "" {
+		writeError(w, http.StatusBadRequest, "invalid_request", "The token parameter is missing.")
+		return
+	}
+	err := p.oauth.NewRevocationRequest(ctx, r)
+	switch {
+	case err == nil:
+		// RFC 7009 §2.2: 200 whether or not the token was valid.
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+	case errors.Is(err, fosite.ErrInvalidClient):
+		writeError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed.")
+	case errors.Is(err, fosite.ErrUnauthorizedClient):
+		// RFC 7009 §2.1: a token issued to another client is refused.
+		writeError(w, http.StatusBadRequest, "unauthorized_client", "The token was not issued to this client.")
+	case errors.Is(err, fosite.ErrTemporarilyUnavailable):
+		p.log.ErrorContext(ctx, "revocation failed", "error", err.Error())
+		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The token could not be revoked; try again.")
+	default:
+		rfc := fosite.ErrorToRFC6749Error(err)
+		if rfc.StatusCode() >= 500 {
+			p.log.ErrorContext(ctx, "revocation failed", "error", err.Error())
+		}
+		writeFositeError(w, err)
+	}
+}

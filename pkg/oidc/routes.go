@@ -1,0 +1,17 @@
+package oidc
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+)
+
+// Register adds the protocol endpoints to the router, under the issuer's
+// path (empty for an issuer without one).
+func (p *Provider) Register(r *mux.Router, issuerPath string) {
+	r.HandleFunc(issuerPath+PathDiscovery, p.handleDiscovery).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(issuerPath+PathJWKS, p.handleJWKS).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(issuerPath+PathToken, p.handleToken)
+	r.HandleFunc(issuerPath+PathIntrospection, p.handleIntrospection)
+	r.HandleFunc(issuerPath+PathRevocation, p.handleRevocation)
+}

@@ -1,0 +1,73 @@
+package oidc
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/openid"
+
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+// handleToken is the token endpoint (RFC 6749 §3.2).
+func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if !parsePostForm(w, r) {
+		return
+	}
+	// fosite answers an unknown grant type with invalid_request; RFC 6749
+	// §5.2 registers unsupported_grant_type for it.
+	if gt := r.PostForm.Get("grant_type"); gt != "" && !p.supportsGrant(gt) {
+		writeError(w, http.StatusBadRequest, "unsupported_grant_type", "The grant type is not supported by this server.")
+		return
+	}
+	// RFC 6749 §5.2: a request that names no client at all failed client
+	// authentication (fosite would call it invalid_request).
+	if _, _, basic := r.BasicAuth(); !basic && r.PostForm.Get("client_id") == "" && r.PostForm.Get("client_assertion") == "" {
+		writeError(w, http.StatusUnauthorized, "invalid_client", "Client authentication is required.")
+		return
+	}
+	session := openid.NewDefaultSession()
+	ar, err := p.oauth.NewAccessRequest(ctx, r, session)
+	if err != nil {
+		p.writeTokenError(w, r, err)
+		return
+	}
+	if ar.GetGrantTypes().ExactOne("client_credentials") {
+		// fosite has checked the requested scopes and audience against the
+		// client's; the client is the resource owner here (RFC 6749 §4.4),
+		// so everything it may ask for and asked for is granted.
+		for _, scope := range ar.GetRequestedScopes() {
+			ar.GrantScope(scope)
+		}
+		for _, aud := range ar.GetRequestedAudience() {
+			ar.GrantAudience(aud)
+		}
+		session.Subject = ar.GetClient().GetID()
+	}
+	resp, err := p.oauth.NewAccessResponse(ctx, ar)
+	if err != nil {
+		p.writeTokenError(w, r, err)
+		return
+	}
+	if p.onTokenIssued != nil {
+		p.onTokenIssued(ar.GetGrantTypes()[0])
+	}
+	p.oauth.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// writeTokenError writes a token endpoint error, logging server faults.
+func (p *Provider) writeTokenError(w http.ResponseWriter, r *http.Request, err error) {
+	// A code exchanged twice at the same moment: the loser's invalidation
+	// finds the code already used. That is the client's error, not ours
+	// (RFC 6749 §4.1.2).
+	if errors.Is(err, storage.ErrConflict) && errors.Is(err, fosite.ErrServerError) {
+		err = fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.")
+	}
+	rfc := fosite.ErrorToRFC6749Error(err)
+	if rfc.StatusCode() >= 500 {
+		p.log.ErrorContext(r.Context(), "token endpoint failed", "error", rfc.ErrorField, "cause", rfc.GetDescription()+" "+rfc.DebugField)
+	}
+	writeFositeError(w, err)
+}

@@ -1,0 +1,215 @@
+// Package server assembles Gatehouse: it opens the store from the
+// configuration, builds the signing-key manager and the protocol provider,
+// mounts them on one router behind the common middleware (request id,
+// logging, recovery, security headers, body limit, metrics), and serves
+// until told to stop. It is the composition root: the only package besides
+// cmd that knows the concrete store.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/gatehouse-id/gatehouse/config"
+	"github.com/gatehouse-id/gatehouse/pkg/keys"
+	"github.com/gatehouse-id/gatehouse/pkg/oidc"
+	"github.com/gatehouse-id/gatehouse/pkg/secret"
+	"github.com/gatehouse-id/gatehouse/storage/gormstore"
+)
+
+// tokenCollectionInterval is how often expired tokens are deleted.
+const tokenCollectionInterval = 10 * time.Minute
+
+// Server is a configured Gatehouse.
+type Server struct {
+	cfg     config.Config
+	log     *slog.Logger
+	store   *gormstore.Store
+	secrets *secret.Keys
+	keys    *keys.Manager
+	metrics *metrics
+	handler http.Handler
+}
+
+// OpenStore opens the database the configuration names. It does not
+// migrate.
+func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*gormstore.Store, error) {
+	db, err := cfg.Database()
+	if err != nil {
+		return nil, err
+	}
+	opts := gormstore.Options{ClientCacheTTL: cfg.ClientCacheTTL, Logger: log}
+	switch db.Kind {
+	case config.DatabaseSQLite:
+		opts.Kind, opts.Path = gormstore.SQLite, db.Path
+	case config.DatabasePostgres:
+		opts.Kind, opts.DSN = gormstore.Postgres, db.DSN
+	default:
+		return nil, fmt.Errorf("unsupported database kind %q", db.Kind)
+	}
+	return gormstore.Open(ctx, opts)
+}
+
+// New builds a server from a validated configuration whose Secret is set
+// (see config.EnsureSecret). It opens the store, migrates it when
+// configured to, and makes sure signing keys exist.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
+	secrets, err := secret.Derive([]byte(cfg.Secret))
+	if err != nil {
+		return nil, fmt.Errorf("GATEHOUSE_SECRET: %w", err)
+	}
+	store, err := OpenStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	s, err := assemble(ctx, cfg, log, store, secrets)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *gormstore.Store, secrets *secret.Keys) (*Server, error) {
+	if cfg.AutoMigrate {
+		applied, err := store.Migrate(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(applied) > 0 {
+			log.Info("database migrated", "applied", applied)
+		}
+	}
+	if v, err := store.SchemaVersion(ctx); err != nil {
+		return nil, err
+	} else if v < gormstore.LatestVersion() {
+		return nil, fmt.Errorf("database schema is at version %d, this build needs %d: run `gatehouse migrate`", v, gormstore.LatestVersion())
+	}
+	km := keys.NewManager(store, secrets, keys.Options{RefreshInterval: cfg.KeysRefreshInterval, Logger: log})
+	if err := km.EnsureKeys(ctx); err != nil {
+		return nil, err
+	}
+	if err := km.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, store: store, secrets: secrets, keys: km, metrics: newMetrics()}
+	provider, err := oidc.New(oidc.Options{
+		Issuer:                    cfg.Issuer,
+		Store:                     store,
+		Keys:                      km,
+		Secrets:                   secrets,
+		AccessTokenLifetime:       cfg.AccessTokenLifetime,
+		RefreshTokenLifetime:      cfg.RefreshTokenLifetime,
+		AuthorizationCodeLifetime: cfg.AuthorizationCodeLifetime,
+		IDTokenLifetime:           cfg.IDTokenLifetime,
+		OnTokenIssued:             func(gt string) { s.metrics.tokensIssued.WithLabelValues(gt).Inc() },
+		Logger:                    log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	issuer, err := url.Parse(cfg.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("GATEHOUSE_ISSUER: %w", err)
+	}
+	router := mux.NewRouter()
+	router.Use(recordRoute)
+	router.NotFoundHandler = http.HandlerFunc(notFound)
+	router.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
+	router.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
+	router.Handle("/metrics", s.metrics.handler()).Methods(http.MethodGet)
+	provider.Register(router, strings.TrimSuffix(issuer.Path, "/"))
+	s.handler = observe(router, log, s.metrics, cfg.MaxRequestBytes, issuer.Scheme == "https")
+	return s, nil
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Store returns the server's store.
+func (s *Server) Store() *gormstore.Store { return s.store }
+
+// Keys returns the signing-key manager.
+func (s *Server) Keys() *keys.Manager { return s.keys }
+
+// Secrets returns the keys derived from the system secret.
+func (s *Server) Secrets() *secret.Keys { return s.secrets }
+
+// RunBackground runs the periodic jobs (key refresh, expired-token
+// collection) until ctx ends.
+func (s *Server) RunBackground(ctx context.Context) {
+	go s.keys.Run(ctx)
+	go func() {
+		t := time.NewTicker(tokenCollectionInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				n, err := s.store.DeleteExpiredTokens(ctx, time.Now())
+				if err != nil {
+					s.log.Warn("collecting expired tokens failed", "error", err.Error())
+				} else if n > 0 {
+					s.log.Debug("collected expired tokens", "count", n)
+				}
+			}
+		}
+	}()
+}
+
+// Serve listens on the configured address until ctx ends, then shuts down
+// gracefully: it stops accepting connections and lets requests in flight
+// finish, for at most ShutdownTimeout. ready, if not nil, receives the
+// listener's address once it accepts connections.
+func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
+	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.HTTPAddr, err)
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	s.RunBackground(bg)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("gatehouse is serving", "addr", ln.Addr().String(), "issuer", s.cfg.Issuer)
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// Close releases the store after its pending writes finish.
+func (s *Server) Close() error { return s.store.Close() }
