@@ -19,8 +19,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -312,38 +310,4 @@ func (m *Manager) VerificationKey(ctx context.Context, kid string) (crypto.Publi
 		return nil, "", false
 	}
 	return p.key, p.alg, true
-}
-
-// checkPrivate reports whether priv is a key of the kind alg signs with.
-func checkPrivate(alg string, priv any) (crypto.Signer, error) {
-	switch alg {
-	case RS256:
-		if k, ok := priv.(*rsa.PrivateKey); ok {
-			return k, nil
-		}
-	case ES256:
-		if k, ok := priv.(*ecdsa.PrivateKey); ok && k.Curve.Params().Name == "P-256" {
-			return k, nil
-		}
-	default:
-		return nil, fmt.Errorf("unsupported algorithm %q", alg)
-	}
-	return nil, fmt.Errorf("a %T is not an %s private key", priv, alg)
-}
-
-// checkPublic reports whether pub is a key of the kind alg verifies with.
-func checkPublic(alg string, pub any) error {
-	switch alg {
-	case RS256:
-		if _, ok := pub.(*rsa.PublicKey); ok {
-			return nil
-		}
-	case ES256:
-		if k, ok := pub.(*ecdsa.PublicKey); ok && k.Curve.Params().Name == "P-256" {
-			return nil
-		}
-	default:
-		return fmt.Errorf("unsupported algorithm %q", alg)
-	}
-	return fmt.Errorf("a %T is not an %s public key", pub, alg)
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -127,15 +128,6 @@ func jwksKids(t *testing.T, m *Manager) []string {
 		kids = append(kids, kid)
 	}
 	return kids
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func TestEnsureKeys(t *testing.T) {
@@ -341,7 +333,7 @@ func TestRotateAndRetire(t *testing.T) {
 			t.Error("rotating RS256 changed the ES256 key")
 		}
 		kids := jwksKids(t, m)
-		if len(kids) != 3 || kids[0] != rotated.ID || !contains(kids, old.ID) {
+		if len(kids) != 3 || kids[0] != rotated.ID || !slices.Contains(kids, old.ID) {
 			t.Errorf("JWKS kids = %v, want the new key %s first and the old key %s kept", kids, rotated.ID, old.ID)
 		}
 		if _, alg, ok := m.VerificationKey(t.Context(), old.ID); !ok || alg != RS256 {
@@ -366,7 +358,7 @@ func TestRotateAndRetire(t *testing.T) {
 		if err := m.Retire(t.Context(), old.ID); err != nil {
 			t.Fatal(err)
 		}
-		if kids := jwksKids(t, m); contains(kids, old.ID) || len(kids) != 2 {
+		if kids := jwksKids(t, m); slices.Contains(kids, old.ID) || len(kids) != 2 {
 			t.Errorf("JWKS kids = %v after retiring %s", kids, old.ID)
 		}
 		if _, _, ok := m.VerificationKey(t.Context(), old.ID); ok {
@@ -393,7 +385,7 @@ func TestRotateAndRetire(t *testing.T) {
 		if err := m.Retire(t.Context(), active.ID); !errors.Is(err, storage.ErrKeyInUse) {
 			t.Fatalf("Retire(active) = %v, want ErrKeyInUse", err)
 		}
-		if !contains(jwksKids(t, m), active.ID) {
+		if !slices.Contains(jwksKids(t, m), active.ID) {
 			t.Error("the active key left the JWKS")
 		}
 	})
@@ -458,7 +450,7 @@ func TestReplicas(t *testing.T) {
 		if k.ID != rotated.ID {
 			t.Errorf("b signs with %s after RefreshInterval, want %s", k.ID, rotated.ID)
 		}
-		if kids := jwksKids(t, b); !contains(kids, rotated.ID) || !contains(kids, before.ID) {
+		if kids := jwksKids(t, b); !slices.Contains(kids, rotated.ID) || !slices.Contains(kids, before.ID) {
 			t.Errorf("b's JWKS kids = %v, want %s and %s", kids, rotated.ID, before.ID)
 		}
 	})
@@ -624,7 +616,59 @@ func TestFositeSigner(t *testing.T) {
 	}
 }
 
+func TestRun(t *testing.T) {
+	t.Run("Run reloads every RefreshInterval and stops with its context", func(t *testing.T) {
+		a, store, _ := ensured(t)
+		// b's fake clock never moves, so only Run can make b reload.
+		b := NewManager(store, sealer(t, systemSecret), Options{
+			RefreshInterval: 10 * time.Millisecond,
+			Now:             newClock().Now,
+			Logger:          slog.New(slog.NewTextHandler(t.Output(), nil)),
+		})
+		if err := b.Refresh(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		stopped := make(chan struct{})
+		go func() {
+			defer close(stopped)
+			b.Run(ctx)
+		}()
+		rotated, err := a.Rotate(t.Context(), ES256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			k, err := b.Active(t.Context(), ES256)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k.ID == rotated.ID {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("Run did not pick up the rotation")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+		select {
+		case <-stopped:
+		case <-time.After(5 * time.Second):
+			t.Fatal("Run did not return after its context ended")
+		}
+	})
+}
+
 func TestActiveHotPath(t *testing.T) {
+	t.Run("an unsupported algorithm is an error", func(t *testing.T) {
+		m, _, _ := ensured(t)
+		if _, err := m.Active(t.Context(), "HS256"); err == nil {
+			t.Error("Active(HS256) succeeded")
+		}
+	})
+
 	t.Run("a fresh cache is read without allocating", func(t *testing.T) {
 		m, _, _ := ensured(t)
 		ctx := t.Context()

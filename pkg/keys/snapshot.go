@@ -3,6 +3,8 @@ package keys
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -293,4 +295,38 @@ func (m *Manager) open(sk storage.SigningKey, pub crypto.PublicKey, prev *snapsh
 		return Key{}, fmt.Errorf("signing key %s: the private key does not match the published public key", sk.ID)
 	}
 	return Key{ID: sk.ID, Algorithm: sk.Algorithm, Private: priv}, nil
+}
+
+// checkPrivate reports whether priv is a key of the kind alg signs with.
+func checkPrivate(alg string, priv any) (crypto.Signer, error) {
+	switch alg {
+	case RS256:
+		if k, ok := priv.(*rsa.PrivateKey); ok {
+			return k, nil
+		}
+	case ES256:
+		if k, ok := priv.(*ecdsa.PrivateKey); ok && k.Curve.Params().Name == "P-256" {
+			return k, nil
+		}
+	default:
+		return nil, fmt.Errorf("unsupported algorithm %q", alg)
+	}
+	return nil, fmt.Errorf("a %T is not an %s private key", priv, alg)
+}
+
+// checkPublic reports whether pub is a key of the kind alg verifies with.
+func checkPublic(alg string, pub any) error {
+	switch alg {
+	case RS256:
+		if _, ok := pub.(*rsa.PublicKey); ok {
+			return nil
+		}
+	case ES256:
+		if k, ok := pub.(*ecdsa.PublicKey); ok && k.Curve.Params().Name == "P-256" {
+			return nil
+		}
+	default:
+		return fmt.Errorf("unsupported algorithm %q", alg)
+	}
+	return fmt.Errorf("a %T is not an %s public key", pub, alg)
 }

@@ -47,7 +47,9 @@ type testServer struct {
 	logs *syncBuffer
 }
 
-func startServer(t *testing.T, databaseURL string) *testServer {
+func startServer(t *testing.T, databaseURL string) *testServer { return startServerB(t, databaseURL) }
+
+func startServerB(t testing.TB, databaseURL string) *testServer {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	cfg := config.Default()
@@ -73,6 +75,10 @@ func startServer(t *testing.T, databaseURL string) *testServer {
 }
 
 func (s *testServer) createClient(t *testing.T, spec clients.Spec) clients.Registered {
+	return s.createClientB(t, spec)
+}
+
+func (s *testServer) createClientB(t testing.TB, spec clients.Spec) clients.Registered {
 	t.Helper()
 	reg, err := clients.NewService(s.Store(), s.Secrets()).Create(context.Background(), spec)
 	if err != nil {

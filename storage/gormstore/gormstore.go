@@ -17,6 +17,7 @@ package gormstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -62,6 +63,7 @@ type Store struct {
 	log     *slog.Logger
 	clients *clientCache
 	tokens  *batchWriter
+	ckpt    *checkpointer // SQLite only
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -105,6 +107,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, err
 		}
 		s.write, s.read = w, r
+		ck, err := sql.Open(sqlite.DriverName, sqliteDSN(opts.Path, false))
+		if err != nil {
+			return nil, fmt.Errorf("gormstore: open sqlite: %w", err)
+		}
+		ck.SetMaxOpenConns(1)
+		s.ckpt = startCheckpointer(ck, log)
 	case Postgres:
 		db, err := gorm.Open(postgres.Open(opts.DSN), gcfg)
 		if err != nil {
@@ -125,7 +133,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if s.kind == SQLite {
 		workers = 1 // SQLite has one writer at a time; more workers only queue.
 	}
-	s.tokens = newBatchWriter(s.write, workers, log)
+	tokens, err := newBatchWriter(s.write, s.kind, workers, log)
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	s.tokens = tokens
 	return s, nil
 }
 
@@ -138,6 +151,9 @@ func sqliteDSN(path string, readOnly bool) string {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
+	// Checkpoints run in the background (see checkpointer), not inside a
+	// commit.
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
@@ -178,6 +194,9 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	if s.tokens != nil {
 		s.tokens.close()
+	}
+	if s.ckpt != nil {
+		s.ckpt.close()
 	}
 	return s.closeDBs()
 }
