@@ -92,6 +92,14 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 				return nil, fmt.Errorf("gormstore: create database directory: %w", err)
 			}
 		}
+		// The database holds sealed keys and hashed secrets: create it
+		// readable by its owner only (SQLite gives its -wal and -shm files
+		// the same mode).
+		if f, err := os.OpenFile(opts.Path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+			_ = f.Close()
+		} else if !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("gormstore: create database file: %w", err)
+		}
 		w, err := gorm.Open(sqlite.Open(sqliteDSN(opts.Path, false)), gcfg)
 		if err != nil {
 			return nil, fmt.Errorf("gormstore: open sqlite: %w", err)
