@@ -47,6 +47,11 @@ type Client struct {
 	// SkipConsent marks a first-party client whose users are not asked for
 	// consent.
 	SkipConsent bool
+	// LogoURI is shown on the consent page.
+	LogoURI string
+	// BackchannelLogoutURI receives logout tokens when a customer's session
+	// ends (OpenID Connect Back-Channel Logout 1.0).
+	BackchannelLogoutURI string
 	// CreatedAt and UpdatedAt are set by the store.
 	CreatedAt time.Time
 	UpdatedAt time.Time

@@ -17,6 +17,11 @@ type Store interface {
 	ClientStore
 	SigningKeyStore
 	TokenStore
+	UserStore
+	SessionStore
+	ConsentStore
+	AuthRequestStore
+	LogoutDeliveryStore
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
@@ -83,7 +88,11 @@ type TokenStore interface {
 	pkce.PKCERequestStorage
 	fositestorage.Transactional
 
-	// DeleteExpiredTokens removes tokens whose expiry is before the cut-off
-	// and returns how many it removed.
+	// DeleteExpiredTokens removes tokens, and expired browser sessions and
+	// pending authorization requests, whose expiry is before the cut-off and
+	// returns how many tokens it removed.
 	DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error)
+	// RevokeTokensOf revokes every access and refresh token issued to the
+	// client for the subject; an empty clientID means every client.
+	RevokeTokensOf(ctx context.Context, subject, clientID string) error
 }

@@ -26,6 +26,8 @@ func sampleClient(id string) storage.Client {
 		Audience:                []string{"https://api.example"},
 		TokenEndpointAuthMethod: storage.AuthMethodClientSecretPost,
 		SkipConsent:             true,
+		LogoURI:                 "https://app.example/logo.png",
+		BackchannelLogoutURI:    "https://app.example/backchannel",
 	}
 }
 

@@ -35,6 +35,8 @@ type clientMetadata struct {
 	ResponseTypes          []string `json:"response_types,omitempty"`
 	Scopes                 []string `json:"scopes,omitempty"`
 	Audience               []string `json:"audience,omitempty"`
+	LogoURI                string   `json:"logo_uri,omitempty"`
+	BackchannelLogoutURI   string   `json:"backchannel_logout_uri,omitempty"`
 }
 
 func toClientRow(c storage.Client) (clientRow, error) {
@@ -45,6 +47,8 @@ func toClientRow(c storage.Client) (clientRow, error) {
 		ResponseTypes:          c.ResponseTypes,
 		Scopes:                 c.Scopes,
 		Audience:               c.Audience,
+		LogoURI:                c.LogoURI,
+		BackchannelLogoutURI:   c.BackchannelLogoutURI,
 	})
 	if err != nil {
 		return clientRow{}, err
@@ -80,6 +84,8 @@ func (r clientRow) toClient() (storage.Client, error) {
 		Public:                  r.Public,
 		TokenEndpointAuthMethod: r.TokenEndpointAuthMethod,
 		SkipConsent:             r.SkipConsent,
+		LogoURI:                 md.LogoURI,
+		BackchannelLogoutURI:    md.BackchannelLogoutURI,
 		CreatedAt:               r.CreatedAt.UTC(),
 		UpdatedAt:               r.UpdatedAt.UTC(),
 	}, nil
