@@ -60,6 +60,22 @@ type Config struct {
 	// MaxRequestBytes is the largest request body accepted
 	// (GATEHOUSE_MAX_REQUEST_BYTES).
 	MaxRequestBytes int64 `yaml:"max_request_bytes"`
+	// SessionIdleTimeout ends a browser session unused for this long
+	// (GATEHOUSE_SESSION_IDLE_TIMEOUT).
+	SessionIdleTimeout time.Duration `yaml:"session_idle_timeout"`
+	// SessionLifetime ends a browser session this long after sign-in, used
+	// or not (GATEHOUSE_SESSION_LIFETIME).
+	SessionLifetime time.Duration `yaml:"session_lifetime"`
+	// Argon2MemoryKiB, Argon2Iterations and Argon2Parallelism are the
+	// argon2id parameters for new password hashes
+	// (GATEHOUSE_ARGON2_MEMORY_KIB, GATEHOUSE_ARGON2_ITERATIONS,
+	// GATEHOUSE_ARGON2_PARALLELISM).
+	Argon2MemoryKiB   int64 `yaml:"argon2_memory_kib"`
+	Argon2Iterations  int64 `yaml:"argon2_iterations"`
+	Argon2Parallelism int64 `yaml:"argon2_parallelism"`
+	// PKCEAllowPlain accepts code_challenge_method=plain (RFC 7636 §4.2);
+	// off by default, as RFC 9700 §2.1.1 advises (GATEHOUSE_PKCE_ALLOW_PLAIN).
+	PKCEAllowPlain bool `yaml:"pkce_allow_plain"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -80,6 +96,12 @@ func Default() Config {
 		LogLevel:                  "info",
 		ShutdownTimeout:           30 * time.Second,
 		MaxRequestBytes:           64 << 10,
+		SessionIdleTimeout:        7 * 24 * time.Hour,
+		SessionLifetime:           30 * 24 * time.Hour,
+		Argon2MemoryKiB:           19 * 1024,
+		Argon2Iterations:          2,
+		Argon2Parallelism:         1,
+		PKCEAllowPlain:            false,
 	}
 }
 
@@ -108,6 +130,12 @@ func settings(c *Config) []setting {
 		{"log_level", "GATEHOUSE_LOG_LEVEL", stringSetter(&c.LogLevel)},
 		{"shutdown_timeout", "GATEHOUSE_SHUTDOWN_TIMEOUT", durationSetter(&c.ShutdownTimeout)},
 		{"max_request_bytes", "GATEHOUSE_MAX_REQUEST_BYTES", int64Setter(&c.MaxRequestBytes)},
+		{"session_idle_timeout", "GATEHOUSE_SESSION_IDLE_TIMEOUT", durationSetter(&c.SessionIdleTimeout)},
+		{"session_lifetime", "GATEHOUSE_SESSION_LIFETIME", durationSetter(&c.SessionLifetime)},
+		{"argon2_memory_kib", "GATEHOUSE_ARGON2_MEMORY_KIB", int64Setter(&c.Argon2MemoryKiB)},
+		{"argon2_iterations", "GATEHOUSE_ARGON2_ITERATIONS", int64Setter(&c.Argon2Iterations)},
+		{"argon2_parallelism", "GATEHOUSE_ARGON2_PARALLELISM", int64Setter(&c.Argon2Parallelism)},
+		{"pkce_allow_plain", "GATEHOUSE_PKCE_ALLOW_PLAIN", boolSetter(&c.PKCEAllowPlain)},
 	}
 }
 
@@ -166,15 +194,21 @@ func (c Config) LogValue() slog.Value {
 		slog.String("database_url", redactURL(c.DatabaseURL)),
 		slog.Bool("secret_set", c.Secret != ""),
 		slog.Bool("auto_migrate", c.AutoMigrate),
-		slog.Duration("access_token_lifetime", c.AccessTokenLifetime),
-		slog.Duration("refresh_token_lifetime", c.RefreshTokenLifetime),
-		slog.Duration("authorization_code_lifetime", c.AuthorizationCodeLifetime),
-		slog.Duration("id_token_lifetime", c.IDTokenLifetime),
-		slog.Duration("keys_refresh_interval", c.KeysRefreshInterval),
-		slog.Duration("client_cache_ttl", c.ClientCacheTTL),
+		slog.String("access_token_lifetime", c.AccessTokenLifetime.String()),
+		slog.String("refresh_token_lifetime", c.RefreshTokenLifetime.String()),
+		slog.String("authorization_code_lifetime", c.AuthorizationCodeLifetime.String()),
+		slog.String("id_token_lifetime", c.IDTokenLifetime.String()),
+		slog.String("keys_refresh_interval", c.KeysRefreshInterval.String()),
+		slog.String("client_cache_ttl", c.ClientCacheTTL.String()),
 		slog.String("log_level", c.LogLevel),
-		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
 		slog.Int64("max_request_bytes", c.MaxRequestBytes),
+		slog.String("session_idle_timeout", c.SessionIdleTimeout.String()),
+		slog.String("session_lifetime", c.SessionLifetime.String()),
+		slog.Int64("argon2_memory_kib", c.Argon2MemoryKiB),
+		slog.Int64("argon2_iterations", c.Argon2Iterations),
+		slog.Int64("argon2_parallelism", c.Argon2Parallelism),
+		slog.Bool("pkce_allow_plain", c.PKCEAllowPlain),
 	)
 }
 

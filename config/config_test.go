@@ -135,6 +135,12 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		"GATEHOUSE_LOG_LEVEL":                   "error",
 		"GATEHOUSE_SHUTDOWN_TIMEOUT":            "5s",
 		"GATEHOUSE_MAX_REQUEST_BYTES":           "1048576",
+		"GATEHOUSE_SESSION_IDLE_TIMEOUT":        "2h",
+		"GATEHOUSE_SESSION_LIFETIME":            "48h",
+		"GATEHOUSE_ARGON2_MEMORY_KIB":           "65536",
+		"GATEHOUSE_ARGON2_ITERATIONS":           "3",
+		"GATEHOUSE_ARGON2_PARALLELISM":          "2",
+		"GATEHOUSE_PKCE_ALLOW_PLAIN":            "true",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -154,6 +160,12 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		LogLevel:                  "error",
 		ShutdownTimeout:           5 * time.Second,
 		MaxRequestBytes:           1 << 20,
+		SessionIdleTimeout:        2 * time.Hour,
+		SessionLifetime:           48 * time.Hour,
+		Argon2MemoryKiB:           65536,
+		Argon2Iterations:          3,
+		Argon2Parallelism:         2,
+		PKCEAllowPlain:            true,
 	}
 	if c != want {
 		t.Errorf("Load =\n%+v\nwant\n%+v", c, want)

@@ -29,6 +29,13 @@ const (
 	maxShutdownTimeout           = 10 * time.Minute
 	minMaxRequestBytes           = 1024
 	maxMaxRequestBytes           = 10 << 20
+	minSessionIdleTimeout        = 5 * time.Minute
+	maxSessionLifetime           = 365 * 24 * time.Hour
+	minSessionLifetime           = time.Hour
+	minArgon2MemoryKiB           = 8 * 1024
+	maxArgon2MemoryKiB           = 1024 * 1024
+	maxArgon2Iterations          = 10
+	maxArgon2Parallelism         = 16
 )
 
 // check is one validation rule: when bad, msg is reported.
@@ -76,6 +83,13 @@ func (c Config) Validate() error {
 		outside("GATEHOUSE_SHUTDOWN_TIMEOUT", c.ShutdownTimeout, minShutdownTimeout, maxShutdownTimeout),
 
 		{!slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel), fmt.Sprintf("GATEHOUSE_LOG_LEVEL: must be one of debug, info, warn, error (got %q)", c.LogLevel)},
+
+		outside("GATEHOUSE_SESSION_IDLE_TIMEOUT", c.SessionIdleTimeout, minSessionIdleTimeout, maxSessionLifetime),
+		outside("GATEHOUSE_SESSION_LIFETIME", c.SessionLifetime, minSessionLifetime, maxSessionLifetime),
+		{c.SessionIdleTimeout > c.SessionLifetime, fmt.Sprintf("GATEHOUSE_SESSION_IDLE_TIMEOUT: must not exceed GATEHOUSE_SESSION_LIFETIME (%s > %s)", formatDuration(c.SessionIdleTimeout), formatDuration(c.SessionLifetime))},
+		{c.Argon2MemoryKiB < minArgon2MemoryKiB || c.Argon2MemoryKiB > maxArgon2MemoryKiB, fmt.Sprintf("GATEHOUSE_ARGON2_MEMORY_KIB: must be between %d and %d (got %d)", minArgon2MemoryKiB, maxArgon2MemoryKiB, c.Argon2MemoryKiB)},
+		{c.Argon2Iterations < 1 || c.Argon2Iterations > maxArgon2Iterations, fmt.Sprintf("GATEHOUSE_ARGON2_ITERATIONS: must be between 1 and %d (got %d)", maxArgon2Iterations, c.Argon2Iterations)},
+		{c.Argon2Parallelism < 1 || c.Argon2Parallelism > maxArgon2Parallelism, fmt.Sprintf("GATEHOUSE_ARGON2_PARALLELISM: must be between 1 and %d (got %d)", maxArgon2Parallelism, c.Argon2Parallelism)},
 
 		{c.MaxRequestBytes < minMaxRequestBytes || c.MaxRequestBytes > maxMaxRequestBytes, fmt.Sprintf("GATEHOUSE_MAX_REQUEST_BYTES: must be between %d and %d (got %d)", minMaxRequestBytes, maxMaxRequestBytes, c.MaxRequestBytes)},
 	}

@@ -14,7 +14,8 @@ import (
 const clientsUsage = `Usage:
   gatehouse clients create --name NAME [--redirect-uri URI]... [--grant-type TYPE]... [--scope "A B"]
                            [--public] [--token-endpoint-auth-method METHOD] [--skip-consent]
-                           [--post-logout-redirect-uri URI]... [--audience AUD]... [--output json|text]
+                           [--post-logout-redirect-uri URI]... [--audience AUD]... [--logo-uri URL]
+                           [--backchannel-logout-uri URL] [--output json|text]
   gatehouse clients list   [--output json|text]
   gatehouse clients get    CLIENT_ID [--output json|text]
   gatehouse clients delete CLIENT_ID
@@ -52,6 +53,8 @@ func (a *app) clientsCreate(ctx context.Context, args []string) error {
 	public := fs.Bool("public", false, "public client: no secret, PKCE required")
 	method := fs.String("token-endpoint-auth-method", "", "client_secret_basic (default), client_secret_post, or none (public clients)")
 	skipConsent := fs.Bool("skip-consent", false, "first-party client: customers are not asked for consent")
+	logoURI := fs.String("logo-uri", "", "logo shown on the consent page")
+	backchannel := fs.String("backchannel-logout-uri", "", "URL that receives back-channel logout tokens")
 	positional, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -82,6 +85,8 @@ func (a *app) clientsCreate(ctx context.Context, args []string) error {
 		Public:                  *public,
 		TokenEndpointAuthMethod: *method,
 		SkipConsent:             *skipConsent,
+		LogoURI:                 *logoURI,
+		BackchannelLogoutURI:    *backchannel,
 	})
 	if clients.IsInvalid(err) {
 		return usagef("%v", err)
@@ -150,12 +155,12 @@ func (a *app) clientsGet(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("clients get")
 	cfgPath := configFlag(fs)
 	output := outputFlag(fs)
-	positional, err := parseFlags(fs, args)
+	positional, err := parseFlagsAndIDs(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(positional) != 1 {
-		return usagef("clients get takes one CLIENT_ID")
+		return usagef("clients get takes one CLIENT_ID (got %q)", positional)
 	}
 	if err := checkOutput(*output); err != nil {
 		return err
@@ -200,12 +205,12 @@ func (a *app) clientsGet(ctx context.Context, args []string) error {
 func (a *app) clientsDelete(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("clients delete")
 	cfgPath := configFlag(fs)
-	positional, err := parseFlags(fs, args)
+	positional, err := parseFlagsAndIDs(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(positional) != 1 {
-		return usagef("clients delete takes one CLIENT_ID")
+		return usagef("clients delete takes one CLIENT_ID (got %q)", positional)
 	}
 	log := a.newLogger("warn")
 	cfg, err := a.loadConfig(*cfgPath, log)

@@ -29,7 +29,11 @@ func (a *app) keys(ctx context.Context, args []string) error {
 	cfgPath := configFlag(fs)
 	output := outputFlag(fs)
 	alg := fs.String("alg", "", "algorithm to rotate: RS256 or ES256 (rotate only; default both)")
-	positional, err := parseFlags(fs, rest)
+	parse := parseFlags
+	if sub == "retire" {
+		parse = parseFlagsAndIDs
+	}
+	positional, err := parse(fs, rest)
 	if err != nil {
 		return err
 	}
@@ -38,7 +42,7 @@ func (a *app) keys(ctx context.Context, args []string) error {
 	}
 	switch {
 	case sub == "retire" && len(positional) != 1:
-		return usagef("keys retire takes one KID")
+		return usagef("keys retire takes one KID (got %q)", positional)
 	case sub != "retire" && len(positional) != 0:
 		return usagef("keys %s takes no arguments", sub)
 	case *alg != "" && sub != "rotate":

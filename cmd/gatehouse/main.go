@@ -6,6 +6,7 @@
 //	gatehouse version               print the version
 //	gatehouse clients create|list|get|delete
 //	gatehouse keys list|rotate|retire
+//	gatehouse users create
 //
 // Every command reads the same configuration: defaults, then the YAML file
 // given with --config, then GATEHOUSE_* environment variables. Exit codes:
@@ -66,6 +67,7 @@ Usage:
   gatehouse version                       print the version
   gatehouse clients  create|list|get|delete [flags]
   gatehouse keys     list|rotate|retire [flags]
+  gatehouse users    create [flags]
 
 Run "gatehouse COMMAND --help" for a command's flags.
 Configuration: docs/configuration.md. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.
@@ -88,6 +90,8 @@ func (a *app) run(ctx context.Context, args []string) int {
 		err = a.clients(ctx, rest)
 	case "keys":
 		err = a.keys(ctx, rest)
+	case "users":
+		err = a.users(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(a.stdout, usage)
 		return exitOK
@@ -128,13 +132,32 @@ func (a *app) newFlagSet(name string) *flag.FlagSet {
 // parseFlags parses flags and positional arguments in any order
 // ("clients get ID --output json" as well as "clients get --output json ID").
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	return parseArgs(fs, args, false)
+}
+
+// parseFlagsAndIDs is parseFlags for commands whose positional arguments are
+// ids. Client ids and kids are base64url, so one in 64 starts with "-": an
+// argument that starts with "-" but names no flag of fs is taken as an id
+// instead of being refused as an undefined flag.
+func parseFlagsAndIDs(fs *flag.FlagSet, args []string) ([]string, error) {
+	return parseArgs(fs, args, true)
+}
+
+func parseArgs(fs *flag.FlagSet, args []string, ids bool) ([]string, error) {
 	var positional []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
+		if i := undefinedFlag(fs, args); ids && i >= 0 {
+			// Parse the flags before it, which are all defined, then take it
+			// as an id.
+			if err := fs.Parse(args[:i]); err != nil {
+				return nil, flagError(err)
 			}
-			return nil, &usageError{err.Error()}
+			positional = append(positional, args[i])
+			args = args[i+1:]
+			continue
+		}
+		if err := fs.Parse(args); err != nil {
+			return nil, flagError(err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -146,6 +169,38 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		positional = append(positional, args[0])
 		args = args[1:]
 	}
+}
+
+func flagError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return &usageError{err.Error()}
+}
+
+// undefinedFlag returns the index of the argument at which fs.Parse(args)
+// would fail because it names no flag of fs, or -1. Like fs.Parse, it stops
+// at the first argument that is not a flag, and skips the value of a flag
+// that takes one.
+func undefinedFlag(fs *flag.FlagSet, args []string) int {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if len(a) < 2 || a[0] != '-' || a == "--" {
+			return -1
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		f := fs.Lookup(name)
+		switch {
+		case f == nil && (name == "h" || name == "help"):
+			return -1 // fs.Parse reports flag.ErrHelp
+		case f == nil:
+			return i
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !hasValue && !(ok && b.IsBoolFlag()) {
+			i++ // the flag's value
+		}
+	}
+	return -1
 }
 
 // stringList is a repeatable string flag.

@@ -42,6 +42,8 @@ type clientJSON struct {
 	TokenEndpointAuthMethod string    `json:"token_endpoint_auth_method"`
 	Public                  bool      `json:"public"`
 	SkipConsent             bool      `json:"skip_consent"`
+	LogoURI                 string    `json:"logo_uri,omitempty"`
+	BackchannelLogoutURI    string    `json:"backchannel_logout_uri,omitempty"`
 	CreatedAt               time.Time `json:"created_at"`
 }
 
@@ -59,6 +61,8 @@ func toClientJSON(c storage.Client, secret string) clientJSON {
 		TokenEndpointAuthMethod: c.GetTokenEndpointAuthMethod(),
 		Public:                  c.Public,
 		SkipConsent:             c.SkipConsent,
+		LogoURI:                 c.LogoURI,
+		BackchannelLogoutURI:    c.BackchannelLogoutURI,
 		CreatedAt:               c.CreatedAt,
 	}
 }

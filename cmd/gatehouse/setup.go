@@ -67,6 +67,11 @@ func (a *app) openMigratedStore(ctx context.Context, cfg config.Config, log *slo
 	v, err := store.SchemaVersion(ctx)
 	if err != nil {
 		_ = store.Close()
+		if !cfg.AutoMigrate {
+			// A database never migrated has no schema_migrations table, and
+			// reading the version fails rather than giving 0.
+			return nil, nil, fmt.Errorf("%w (if the database is new, run `gatehouse migrate` first)", err)
+		}
 		return nil, nil, err
 	}
 	if v < gormstore.LatestVersion() {

@@ -42,6 +42,8 @@ type Spec struct {
 	Public                  bool
 	TokenEndpointAuthMethod string
 	SkipConsent             bool
+	LogoURI                 string
+	BackchannelLogoutURI    string
 }
 
 // Registered is a newly created client with its secret in clear. The secret
@@ -143,14 +145,35 @@ func build(spec Spec) (storage.Client, error) {
 		}
 	}
 	scopes := dedupe(spec.Scopes)
+	if len(scopes) == 0 && needsRedirect {
+		scopes = []string{"openid", "profile", "email", "address", "phone", "offline_access"}
+	}
 	for _, sc := range scopes {
 		if !validScope(sc) {
 			return storage.Client{}, &InvalidError{"scope", fmt.Sprintf("%q is not a valid scope token (RFC 6749 §3.3)", sc)}
 		}
 	}
+	for field, u := range map[string]string{"logo_uri": spec.LogoURI, "backchannel_logout_uri": spec.BackchannelLogoutURI} {
+		if u == "" {
+			continue
+		}
+		if parsed, err := url.Parse(u); err != nil || !parsed.IsAbs() || parsed.Fragment != "" || (parsed.Scheme != "https" && parsed.Scheme != "http") {
+			return storage.Client{}, &InvalidError{field, fmt.Sprintf("%q is not an absolute http(s) URL without a fragment", u)}
+		}
+	}
+	// The response types each grant allows at the authorization endpoint
+	// (OAuth 2.0 Multiple Response Type Encoding Practices §3; OpenID
+	// Connect Core §3.2, §3.3).
+	code, implicit := slices.Contains(grants, GrantAuthorizationCode), slices.Contains(grants, GrantImplicit)
 	var responseTypes []string
-	if slices.Contains(grants, GrantAuthorizationCode) {
+	if code {
 		responseTypes = append(responseTypes, "code")
+	}
+	if implicit {
+		responseTypes = append(responseTypes, "id_token", "id_token token")
+	}
+	if code && implicit {
+		responseTypes = append(responseTypes, "code id_token", "code token", "code id_token token")
 	}
 	return storage.Client{
 		Name:                    strings.TrimSpace(spec.Name),
@@ -163,6 +186,8 @@ func build(spec Spec) (storage.Client, error) {
 		Public:                  spec.Public,
 		TokenEndpointAuthMethod: method,
 		SkipConsent:             spec.SkipConsent,
+		LogoURI:                 spec.LogoURI,
+		BackchannelLogoutURI:    spec.BackchannelLogoutURI,
 	}, nil
 }
 

@@ -3,36 +3,83 @@ package oidc
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 )
 
 // Metadata is the provider metadata document (OpenID Connect Discovery 1.0
 // §3, RFC 8414 §2). Every field states something this server does today.
 type Metadata struct {
-	Issuer                                    string   `json:"issuer"`
-	JWKSURI                                   string   `json:"jwks_uri"`
-	TokenEndpoint                             string   `json:"token_endpoint"`
-	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
-	RevocationEndpoint                        string   `json:"revocation_endpoint"`
-	GrantTypesSupported                       []string `json:"grant_types_supported"`
-	TokenEndpointAuthMethodsSupported         []string `json:"token_endpoint_auth_methods_supported"`
-	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
-	RevocationEndpointAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`
+	Issuer                                     string   `json:"issuer"`
+	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
+	TokenEndpoint                              string   `json:"token_endpoint"`
+	UserinfoEndpoint                           string   `json:"userinfo_endpoint"`
+	JWKSURI                                    string   `json:"jwks_uri"`
+	EndSessionEndpoint                         string   `json:"end_session_endpoint"`
+	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
+	RevocationEndpoint                         string   `json:"revocation_endpoint"`
+	GrantTypesSupported                        []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
+	ScopesSupported                            []string `json:"scopes_supported"`
+	ResponseTypesSupported                     []string `json:"response_types_supported"`
+	ResponseModesSupported                     []string `json:"response_modes_supported"`
+	SubjectTypesSupported                      []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported           []string `json:"id_token_signing_alg_values_supported"`
+	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
+	ClaimsSupported                            []string `json:"claims_supported"`
+	ClaimsParameterSupported                   bool     `json:"claims_parameter_supported"`
+	RequestParameterSupported                  bool     `json:"request_parameter_supported"`
+	RequestURIParameterSupported               bool     `json:"request_uri_parameter_supported"`
+	ACRValuesSupported                         []string `json:"acr_values_supported"`
+	PromptValuesSupported                      []string `json:"prompt_values_supported"`
+	DisplayValuesSupported                     []string `json:"display_values_supported"`
+	UILocalesSupported                         []string `json:"ui_locales_supported,omitempty"`
+	AuthorizationResponseISSParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+	BackchannelLogoutSupported                 bool     `json:"backchannel_logout_supported"`
+	BackchannelLogoutSessionSupported          bool     `json:"backchannel_logout_session_supported"`
+	FrontchannelLogoutSupported                bool     `json:"frontchannel_logout_supported"`
 }
 
 // Metadata returns the provider metadata.
 func (p *Provider) Metadata() Metadata {
 	secretMethods := []string{"client_secret_basic", "client_secret_post"}
+	pkce := []string{"S256"}
+	if p.pkcePlain {
+		pkce = append(pkce, "plain")
+	}
 	return Metadata{
 		Issuer:                            p.issuer,
-		JWKSURI:                           p.issuer + PathJWKS,
+		AuthorizationEndpoint:             p.issuer + PathAuthorize,
 		TokenEndpoint:                     p.issuer + PathToken,
+		UserinfoEndpoint:                  p.issuer + PathUserinfo,
+		JWKSURI:                           p.issuer + PathJWKS,
+		EndSessionEndpoint:                p.issuer + PathEndSession,
 		IntrospectionEndpoint:             p.issuer + PathIntrospection,
 		RevocationEndpoint:                p.issuer + PathRevocation,
-		GrantTypesSupported:               p.grantTypes,
-		TokenEndpointAuthMethodsSupported: secretMethods,
+		GrantTypesSupported:               append(slices.Clone(p.grantTypes), "implicit"),
+		TokenEndpointAuthMethodsSupported: append(secretMethods[:2:2], "none"),
 		IntrospectionEndpointAuthMethodsSupported: secretMethods,
 		// Public clients revoke their own tokens with no secret (RFC 7009 §2.1).
-		RevocationEndpointAuthMethodsSupported: append(secretMethods[:2:2], "none"),
+		RevocationEndpointAuthMethodsSupported:     append(secretMethods[:2:2], "none"),
+		ScopesSupported:                            []string{"openid", "profile", "email", "address", "phone", "offline_access"},
+		ResponseTypesSupported:                     []string{"code", "id_token", "id_token token", "code id_token", "code token", "code id_token token"},
+		ResponseModesSupported:                     []string{"query", "fragment", "form_post"},
+		SubjectTypesSupported:                      []string{"public"},
+		IDTokenSigningAlgValuesSupported:           []string{"RS256"},
+		CodeChallengeMethodsSupported:              pkce,
+		ClaimsSupported:                            supportedClaims(),
+		ClaimsParameterSupported:                   true,
+		RequestParameterSupported:                  false,
+		RequestURIParameterSupported:               false,
+		ACRValuesSupported:                         []string{acrPassword},
+		PromptValuesSupported:                      []string{"none", "login", "consent", "select_account"},
+		DisplayValuesSupported:                     []string{"page", "popup", "touch", "wap"},
+		UILocalesSupported:                         p.uiLocales,
+		AuthorizationResponseISSParameterSupported: true,
+		BackchannelLogoutSupported:                 true,
+		BackchannelLogoutSessionSupported:          true,
+		FrontchannelLogoutSupported:                false,
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/ory/fosite"
-	"github.com/ory/fosite/handler/openid"
 )
 
 // handleIntrospection is the token introspection endpoint (RFC 7662).
@@ -30,7 +29,7 @@ func (p *Provider) handleIntrospection(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "The token parameter is missing.")
 		return
 	}
-	tu, ar, err := p.oauth.IntrospectToken(ctx, token, fosite.TokenUse(r.PostForm.Get("token_type_hint")), openid.NewDefaultSession())
+	tu, ar, err := p.oauth.IntrospectToken(ctx, token, fosite.TokenUse(r.PostForm.Get("token_type_hint")), newSession())
 	if err != nil {
 		// RFC 7662 §2.2: an invalid, expired or revoked token, or one this
 		// server does not know, is simply inactive.

@@ -7,10 +7,12 @@ package oidc
 
 import (
 	"context"
+	"crypto"
 	"crypto/sha512"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -18,8 +20,11 @@ import (
 	"github.com/ory/fosite/compose"
 	"github.com/ory/fosite/handler/oauth2"
 	"github.com/ory/fosite/token/hmac"
+	"github.com/ory/fosite/token/jwt"
 
+	"github.com/gatehouse-id/gatehouse/pkg/keys"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
+	"github.com/gatehouse-id/gatehouse/pkg/session"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -30,12 +35,32 @@ const (
 	PathToken         = "/oauth2/token"
 	PathIntrospection = "/oauth2/introspect"
 	PathRevocation    = "/oauth2/revoke"
+	PathAuthorize     = "/oauth2/auth"
+	PathResume        = "/oauth2/auth/resume"
+	PathUserinfo      = "/userinfo"
+	PathEndSession    = "/oauth2/logout"
 )
 
 // KeySource is what the protocol layer needs of the signing keys.
 type KeySource interface {
 	// JWKS returns the JSON of the public JWK Set.
 	JWKS(ctx context.Context) ([]byte, error)
+	// Active returns the signing key of an algorithm.
+	Active(ctx context.Context, alg string) (keys.Key, error)
+	// VerificationKey returns a published public key by kid, with its
+	// algorithm.
+	VerificationKey(ctx context.Context, kid string) (crypto.PublicKey, string, bool)
+}
+
+// Pages renders what a person sees when the protocol has to answer a
+// browser itself rather than redirect to a client.
+type Pages interface {
+	// Error shows a friendly error page with the message's ID.
+	Error(w http.ResponseWriter, r *http.Request, status int, messageID string)
+	// LogoutConfirm asks whether to sign out; the form posts hidden back.
+	LogoutConfirm(w http.ResponseWriter, r *http.Request, clientName string, hidden map[string]string)
+	// LoggedOut says the customer is signed out.
+	LoggedOut(w http.ResponseWriter, r *http.Request)
 }
 
 // Options configure a Provider.
@@ -62,6 +87,21 @@ type Options struct {
 	OnTokenIssued func(grantType string)
 	// Logger receives server-side errors; nil discards.
 	Logger *slog.Logger
+	// Sessions reads the customer's browser session.
+	Sessions *session.Manager
+	// Pages renders the pages the protocol shows itself.
+	Pages Pages
+	// LoginPath and ConsentPath are where the authorization endpoint sends
+	// the browser to sign in and to consent; "?auth=ID" is appended.
+	LoginPath   string
+	ConsentPath string
+	// PKCEAllowPlain accepts code_challenge_method=plain.
+	PKCEAllowPlain bool
+	// HTTPClient delivers back-channel logout tokens; nil means a client
+	// with a 10 s timeout.
+	HTTPClient *http.Client
+	// UILocales are the languages of the hosted pages, for discovery.
+	UILocales []string
 }
 
 // Provider serves the protocol endpoints.
@@ -73,12 +113,19 @@ type Provider struct {
 	grantTypes    []string // grant types the token endpoint handles
 	onTokenIssued func(string)
 	log           *slog.Logger
+	sessions      *session.Manager
+	pages         Pages
+	loginPath     string
+	consentPath   string
+	pkcePlain     bool
+	httpClient    *http.Client
+	uiLocales     []string
 }
 
 // New composes fosite with Gatehouse's store and strategies.
 func New(opts Options) (*Provider, error) {
-	if opts.Issuer == "" || opts.Store == nil || opts.Keys == nil || opts.Secrets == nil {
-		return nil, errors.New("oidc: Issuer, Store, Keys and Secrets are required")
+	if opts.Issuer == "" || opts.Store == nil || opts.Keys == nil || opts.Secrets == nil || opts.Sessions == nil || opts.Pages == nil {
+		return nil, errors.New("oidc: Issuer, Store, Keys, Secrets, Sessions and Pages are required")
 	}
 	log := opts.Logger
 	if log == nil {
@@ -102,27 +149,70 @@ func New(opts Options) (*Provider, error) {
 		ClientSecretsHasher:         clientSecretHasher{opts.Secrets},
 		JWKSFetcherStrategy:         fosite.NewDefaultJWKSFetcherStrategy(),
 		EnforcePKCEForPublicClients: true,
+		// RFC 7636 §4.2: S256 unless plain is explicitly allowed.
+		EnablePKCEPlainChallengeMethod: opts.PKCEAllowPlain,
+		// state is optional (RFC 6749 §4.1.1) and nonce has no length rule
+		// (OpenID Connect Core §3.1.2.1); fosite's default demands 8
+		// characters of both. A negative value switches that off.
+		MinParameterEntropy: -1,
+		// Refresh tokens only for offline_access (OpenID Connect Core §11).
+		RefreshTokenScopes: []string{"offline_access"},
+		// Keep the redirect_uri in the stored code so the token endpoint can
+		// check it (RFC 6749 §4.1.3).
+		SanitationWhiteList:  []string{"code", "redirect_uri", "nonce", "claims"},
+		FormPostHTMLTemplate: formPostTemplate,
+	}
+	keyGetter := func(ctx context.Context) (interface{}, error) {
+		k, err := opts.Keys.Active(ctx, keys.RS256)
+		if err != nil {
+			return nil, err
+		}
+		return k.JOSE(), nil
 	}
 	strategy := &compose.CommonStrategy{
-		CoreStrategy: newPrefixedHMACStrategy(&hmac.HMACStrategy{Config: cfg}, cfg),
+		CoreStrategy:               newPrefixedHMACStrategy(&hmac.HMACStrategy{Config: cfg}, cfg),
+		OpenIDConnectTokenStrategy: compose.NewOpenIDConnectStrategy(keyGetter, cfg),
+		Signer:                     &jwt.DefaultSigner{GetPrivateKey: keyGetter},
 	}
+	// Order matters: the OpenID Connect and PKCE handlers read the code the
+	// explicit handler issued, and the OpenID refresh handler the scopes the
+	// refresh handler granted.
 	provider := compose.Compose(cfg, opts.Store, strategy,
+		compose.OAuth2AuthorizeExplicitFactory,
+		compose.OAuth2AuthorizeImplicitFactory,
 		compose.OAuth2ClientCredentialsGrantFactory,
+		compose.OAuth2RefreshTokenGrantFactory,
+		compose.OpenIDConnectExplicitFactory,
+		compose.OpenIDConnectImplicitFactory,
+		compose.OpenIDConnectHybridFactory,
+		compose.OpenIDConnectRefreshFactory,
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2TokenRevocationFactory,
+		compose.OAuth2PKCEFactory,
 	)
 	f, ok := provider.(*fosite.Fosite)
 	if !ok {
 		return nil, fmt.Errorf("oidc: unexpected provider type %T", provider)
+	}
+	httpClient := opts.HTTPClient
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: 10 * time.Second}
 	}
 	return &Provider{
 		issuer:        opts.Issuer,
 		store:         opts.Store,
 		keys:          opts.Keys,
 		oauth:         f,
-		grantTypes:    []string{"client_credentials"},
+		grantTypes:    []string{"authorization_code", "refresh_token", "client_credentials"},
 		onTokenIssued: opts.OnTokenIssued,
 		log:           log,
+		sessions:      opts.Sessions,
+		pages:         opts.Pages,
+		loginPath:     opts.LoginPath,
+		consentPath:   opts.ConsentPath,
+		pkcePlain:     opts.PKCEAllowPlain,
+		httpClient:    httpClient,
+		uiLocales:     opts.UILocales,
 	}, nil
 }
 

@@ -14,4 +14,8 @@ func (p *Provider) Register(r *mux.Router, issuerPath string) {
 	r.HandleFunc(issuerPath+PathToken, p.handleToken)
 	r.HandleFunc(issuerPath+PathIntrospection, p.handleIntrospection)
 	r.HandleFunc(issuerPath+PathRevocation, p.handleRevocation)
+	r.HandleFunc(issuerPath+PathAuthorize, p.handleAuthorize).Methods(http.MethodGet, http.MethodPost)
+	r.HandleFunc(issuerPath+PathResume, p.handleResume).Methods(http.MethodGet)
+	r.HandleFunc(issuerPath+PathUserinfo, p.handleUserinfo).Methods(http.MethodGet, http.MethodPost, http.MethodOptions)
+	r.HandleFunc(issuerPath+PathEndSession, p.handleEndSession).Methods(http.MethodGet, http.MethodPost)
 }

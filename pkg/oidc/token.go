@@ -7,7 +7,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ory/fosite"
-	"github.com/ory/fosite/handler/openid"
 
 	"github.com/gatehouse-id/gatehouse/storage"
 )
@@ -30,7 +29,7 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "invalid_client", "Client authentication is required.")
 		return
 	}
-	session := openid.NewDefaultSession()
+	session := newSession()
 	ar, err := p.oauth.NewAccessRequest(ctx, r, session)
 	if err != nil {
 		p.writeTokenError(w, r, err)

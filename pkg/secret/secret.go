@@ -28,6 +28,7 @@ const (
 	purposeEncryption = "gatehouse/v1/encryption-at-rest"
 	purposeClientHash = "gatehouse/v1/client-secret-hash"
 	purposeTokenHMAC  = "gatehouse/v1/token-hmac"
+	purposeCSRF       = "gatehouse/v1/csrf"
 )
 
 // ErrTooShort is returned for a system secret shorter than MinLength.
@@ -42,6 +43,7 @@ type Keys struct {
 	aead       cipher.AEAD
 	clientHash []byte
 	tokenHMAC  []byte
+	csrf       []byte
 }
 
 // Derive derives every key from the system secret.
@@ -69,7 +71,11 @@ func Derive(system []byte) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Keys{aead: aead, clientHash: clientHash, tokenHMAC: tokenHMAC}, nil
+	csrf, err := derive(system, purposeCSRF)
+	if err != nil {
+		return nil, err
+	}
+	return &Keys{aead: aead, clientHash: clientHash, tokenHMAC: tokenHMAC, csrf: csrf}, nil
 }
 
 func derive(system []byte, purpose string) ([]byte, error) {
@@ -103,6 +109,10 @@ func (k *Keys) Open(sealed, additional []byte) ([]byte, error) {
 	}
 	return plain, nil
 }
+
+// CSRFKey returns the key of the hosted pages' CSRF tokens and signed
+// consent decisions.
+func (k *Keys) CSRFKey() []byte { return k.csrf }
 
 // TokenHMACKey returns the 32-byte key for fosite's opaque token HMACs.
 func (k *Keys) TokenHMACKey() []byte { return k.tokenHMAC }

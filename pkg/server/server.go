@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,24 +21,34 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/gatehouse-id/gatehouse/config"
+	"github.com/gatehouse-id/gatehouse/pkg/i18n"
+	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
 	"github.com/gatehouse-id/gatehouse/pkg/oidc"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
+	"github.com/gatehouse-id/gatehouse/pkg/session"
+	"github.com/gatehouse-id/gatehouse/pkg/ui"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
+	"github.com/gatehouse-id/gatehouse/templates"
 )
 
 // tokenCollectionInterval is how often expired tokens are deleted.
 const tokenCollectionInterval = 10 * time.Minute
 
+// backchannelInterval is how often queued back-channel logout tokens are
+// looked for.
+const backchannelInterval = time.Second
+
 // Server is a configured Gatehouse.
 type Server struct {
-	cfg     config.Config
-	log     *slog.Logger
-	store   *gormstore.Store
-	secrets *secret.Keys
-	keys    *keys.Manager
-	metrics *metrics
-	handler http.Handler
+	cfg      config.Config
+	log      *slog.Logger
+	store    *gormstore.Store
+	secrets  *secret.Keys
+	keys     *keys.Manager
+	metrics  *metrics
+	provider *oidc.Provider
+	handler  http.Handler
 }
 
 // OpenStore opens the database the configuration names. It does not
@@ -102,6 +113,51 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: store, secrets: secrets, keys: km, metrics: newMetrics()}
+	issuer, err := url.Parse(cfg.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("GATEHOUSE_ISSUER: %w", err)
+	}
+	base := strings.TrimSuffix(issuer.Path, "/")
+
+	assets := templates.FS()
+	bundle, err := i18n.New(assets)
+	if err != nil {
+		return nil, fmt.Errorf("loading messages: %w", err)
+	}
+	renderer, err := ui.NewRenderer(assets, bundle)
+	if err != nil {
+		return nil, fmt.Errorf("loading templates: %w", err)
+	}
+	static, err := fs.Sub(assets, "static")
+	if err != nil {
+		return nil, fmt.Errorf("static assets: %w", err)
+	}
+	sessions := session.NewManager(store, session.Options{
+		Secure:      issuer.Scheme == "https",
+		IdleTimeout: cfg.SessionIdleTimeout,
+		Lifetime:    cfg.SessionLifetime,
+		CSRFKey:     secrets.CSRFKey(),
+	})
+	people := identity.NewService(store, identity.Argon2Params{
+		MemoryKiB:   uint32(cfg.Argon2MemoryKiB),
+		Iterations:  uint32(cfg.Argon2Iterations),
+		Parallelism: uint8(cfg.Argon2Parallelism),
+	})
+	pages := ui.New(ui.Options{
+		Store:      store,
+		Identity:   people,
+		Sessions:   sessions,
+		Renderer:   renderer,
+		Bundle:     bundle,
+		Static:     static,
+		BasePath:   base,
+		ResumePath: base + oidc.PathResume,
+		Logger:     log,
+	})
+	var locales []string
+	for _, l := range bundle.Languages() {
+		locales = append(locales, l.Tag)
+	}
 	provider, err := oidc.New(oidc.Options{
 		Issuer:                    cfg.Issuer,
 		Store:                     store,
@@ -113,21 +169,25 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		IDTokenLifetime:           cfg.IDTokenLifetime,
 		OnTokenIssued:             func(gt string) { s.metrics.tokensIssued.WithLabelValues(gt).Inc() },
 		Logger:                    log,
+		Sessions:                  sessions,
+		Pages:                     pages,
+		LoginPath:                 base + ui.PathLogin,
+		ConsentPath:               base + ui.PathConsent,
+		PKCEAllowPlain:            cfg.PKCEAllowPlain,
+		UILocales:                 locales,
 	})
 	if err != nil {
 		return nil, err
 	}
-	issuer, err := url.Parse(cfg.Issuer)
-	if err != nil {
-		return nil, fmt.Errorf("GATEHOUSE_ISSUER: %w", err)
-	}
+	s.provider = provider
 	router := mux.NewRouter()
 	router.Use(recordRoute)
 	router.NotFoundHandler = http.HandlerFunc(notFound)
 	router.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	router.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
 	router.Handle("/metrics", s.metrics.handler()).Methods(http.MethodGet)
-	provider.Register(router, strings.TrimSuffix(issuer.Path, "/"))
+	provider.Register(router, base)
+	pages.Register(router)
 	s.handler = observe(router, log, s.metrics, cfg.MaxRequestBytes, issuer.Scheme == "https")
 	return s, nil
 }
@@ -141,6 +201,9 @@ func (s *Server) Store() *gormstore.Store { return s.store }
 // Keys returns the signing-key manager.
 func (s *Server) Keys() *keys.Manager { return s.keys }
 
+// Provider returns the protocol provider.
+func (s *Server) Provider() *oidc.Provider { return s.provider }
+
 // Secrets returns the keys derived from the system secret.
 func (s *Server) Secrets() *secret.Keys { return s.secrets }
 
@@ -148,6 +211,7 @@ func (s *Server) Secrets() *secret.Keys { return s.secrets }
 // collection) until ctx ends.
 func (s *Server) RunBackground(ctx context.Context) {
 	go s.keys.Run(ctx)
+	go s.provider.RunBackchannelLogout(ctx, backchannelInterval)
 	go func() {
 		t := time.NewTicker(tokenCollectionInterval)
 		defer t.Stop()

@@ -53,5 +53,34 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		run(t, "openid connect and pkce sessions", testOIDCAndPKCE)
 		run(t, "expired tokens are collected", testDeleteExpired)
 		run(t, "a client assertion jti is accepted once", testClientAssertionJTI)
+		run(t, "expired sessions and auth requests are collected, live ones kept", testDeleteExpiredSessionsAndAuthRequests)
+		run(t, "revoking a subject's tokens spares other subjects and clients", testRevokeTokensOf)
+	})
+	t.Run("users", func(t *testing.T) {
+		run(t, "create then get returns the same user in UTC with the address", testUserRoundTrip)
+		run(t, "an email taken in another case or a taken id is ErrAlreadyExists", testUserDuplicate)
+		run(t, "lookup by email ignores case", testUserByEmail)
+		run(t, "users without an email do not collide", testUserWithoutEmail)
+		run(t, "update keeps the id and refuses a taken email", testUserUpdate)
+		run(t, "a failing update changes nothing and returns the function's error", testUserUpdateAbort)
+	})
+	t.Run("sessions", func(t *testing.T) {
+		run(t, "create, get, touch and delete; delete returns the clients sorted", testSessionLifecycle)
+		run(t, "a taken id or sid is ErrAlreadyExists", testSessionDuplicate)
+		run(t, "touch never moves LastSeenAt back", testSessionTouchForwardOnly)
+		run(t, "adding a client twice is no error", testSessionClientTwice)
+	})
+	t.Run("consents", func(t *testing.T) {
+		run(t, "a grant merges scopes in order without duplicates", testConsentMerge)
+		run(t, "concurrent grants lose no scope", testConsentConcurrent)
+	})
+	t.Run("auth requests", func(t *testing.T) {
+		run(t, "create, get and delete round trip in UTC", testAuthRequestRoundTrip)
+		run(t, "an expired request is not found", testAuthRequestExpired)
+		run(t, "the session that signed in is recorded on the request", testAuthRequestSession)
+	})
+	t.Run("logout deliveries", func(t *testing.T) {
+		run(t, "due deliveries come longest due first; reschedule and delete", testLogoutDeliveryQueue)
+		run(t, "an enqueue with a taken id stores nothing", testLogoutDeliveryDuplicate)
 	})
 }

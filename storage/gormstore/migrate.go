@@ -71,6 +71,79 @@ var migrations = []migration{
 			)`,
 		},
 	},
+	{
+		version: 2,
+		name:    "users, browser sessions, consents, authorization requests, logout deliveries",
+		statements: []string{
+			// email is NULL for a customer without one, so that any number of
+			// them can exist under the unique index; otherwise lower-cased.
+			`CREATE TABLE users (
+				id TEXT PRIMARY KEY,
+				email TEXT UNIQUE,
+				email_verified BOOLEAN NOT NULL,
+				password_hash TEXT NOT NULL,
+				name TEXT NOT NULL,
+				given_name TEXT NOT NULL,
+				family_name TEXT NOT NULL,
+				picture TEXT NOT NULL,
+				locale TEXT NOT NULL,
+				phone_number TEXT NOT NULL,
+				phone_number_verified BOOLEAN NOT NULL,
+				address TEXT NOT NULL,
+				created_at {{time}} NOT NULL,
+				updated_at {{time}} NOT NULL
+			)`,
+			// id is the hash of the cookie's secret; sid is public.
+			`CREATE TABLE browser_sessions (
+				id TEXT PRIMARY KEY,
+				sid TEXT NOT NULL UNIQUE,
+				user_id TEXT NOT NULL,
+				auth_time {{time}} NOT NULL,
+				amr TEXT NOT NULL,
+				acr TEXT NOT NULL,
+				created_at {{time}} NOT NULL,
+				last_seen_at {{time}} NOT NULL,
+				expires_at {{time}} NOT NULL
+			)`,
+			`CREATE INDEX browser_sessions_user_id ON browser_sessions (user_id)`,
+			`CREATE INDEX browser_sessions_expires_at ON browser_sessions (expires_at)`,
+			// The clients a session signed in to, for front- and back-channel
+			// logout. Deleted together with the session.
+			`CREATE TABLE session_clients (
+				session_id TEXT NOT NULL,
+				client_id TEXT NOT NULL,
+				PRIMARY KEY (session_id, client_id)
+			)`,
+			`CREATE TABLE consents (
+				user_id TEXT NOT NULL,
+				client_id TEXT NOT NULL,
+				scopes TEXT NOT NULL,
+				created_at {{time}} NOT NULL,
+				updated_at {{time}} NOT NULL,
+				PRIMARY KEY (user_id, client_id)
+			)`,
+			`CREATE TABLE auth_requests (
+				id TEXT PRIMARY KEY,
+				client_id TEXT NOT NULL,
+				form TEXT NOT NULL,
+				requested_at {{time}} NOT NULL,
+				browser_binding TEXT NOT NULL,
+				session_id TEXT NOT NULL,
+				expires_at {{time}} NOT NULL
+			)`,
+			`CREATE INDEX auth_requests_expires_at ON auth_requests (expires_at)`,
+			`CREATE TABLE logout_deliveries (
+				id TEXT PRIMARY KEY,
+				client_id TEXT NOT NULL,
+				uri TEXT NOT NULL,
+				logout_token TEXT NOT NULL,
+				attempts INTEGER NOT NULL,
+				next_attempt {{time}} NOT NULL,
+				created_at {{time}} NOT NULL
+			)`,
+			`CREATE INDEX logout_deliveries_next_attempt ON logout_deliveries (next_attempt)`,
+		},
+	},
 }
 
 var dialectTypes = map[string]*strings.Replacer{

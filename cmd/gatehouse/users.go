@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/pkg/identity"
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+const usersUsage = `Usage:
+  gatehouse users create --email EMAIL --password PASSWORD [--name NAME] [--email-verified] [--output json|text]
+`
+
+func (a *app) users(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		return usagef("users needs a subcommand\n\n%s", usersUsage)
+	}
+	fs := a.newFlagSet("users create")
+	cfgPath := configFlag(fs)
+	output := outputFlag(fs)
+	email := fs.String("email", "", "the customer's email address (their sign-in name)")
+	password := fs.String("password", "", "the customer's password (at least 8 characters)")
+	name := fs.String("name", "", "the customer's full name")
+	verified := fs.Bool("email-verified", false, "mark the email address as verified")
+	positional, err := parseFlags(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(positional) > 0 {
+		return usagef("users create takes no arguments (got %q)", positional)
+	}
+	if err := checkOutput(*output); err != nil {
+		return err
+	}
+	if *email == "" || *password == "" {
+		return usagef("users create needs --email and --password")
+	}
+	log := a.newLogger("warn")
+	cfg, err := a.loadConfig(*cfgPath, log)
+	if err != nil {
+		return err
+	}
+	store, _, err := a.openMigratedStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	svc := identity.NewService(store, identity.Argon2Params{
+		MemoryKiB: uint32(cfg.Argon2MemoryKiB), Iterations: uint32(cfg.Argon2Iterations), Parallelism: uint8(cfg.Argon2Parallelism),
+	})
+	u, err := svc.Create(ctx, identity.NewUser{Email: *email, Password: *password, Name: *name, EmailVerified: *verified})
+	if identity.IsInvalid(err) {
+		return usagef("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	if *output == "json" {
+		return writeJSON(a.stdout, toUserJSON(u))
+	}
+	fmt.Fprintf(a.stdout, "id:    %s\nemail: %s\n", u.ID, u.Email)
+	return nil
+}
+
+type userJSON struct {
+	ID            string    `json:"id"`
+	Email         string    `json:"email"`
+	EmailVerified bool      `json:"email_verified"`
+	Name          string    `json:"name,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+func toUserJSON(u storage.User) userJSON {
+	return userJSON{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, CreatedAt: u.CreatedAt}
+}

@@ -1,0 +1,164 @@
+// Package identity manages customers: creating them, checking their
+// passwords with argon2id, and upgrading password hashes made with weaker
+// parameters. It knows nothing of HTTP.
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+// ErrInvalidCredentials is returned for an unknown email and for a wrong
+// password alike, so a caller cannot tell which.
+var ErrInvalidCredentials = errors.New("identity: invalid email or password")
+
+// InvalidError says which field of a new customer is wrong.
+type InvalidError struct {
+	Field  string
+	Reason string
+}
+
+func (e *InvalidError) Error() string { return e.Field + ": " + e.Reason }
+
+// MinPasswordLength is the shortest password accepted (NIST SP 800-63B §5.1.1.2).
+const MinPasswordLength = 8
+
+// maxPasswordBytes bounds the work an attacker can make argon2 do.
+const maxPasswordBytes = 1024
+
+// Service creates and authenticates customers.
+type Service struct {
+	users  storage.UserStore
+	params Argon2Params
+
+	dummyOnce sync.Once
+	dummy     string // a hash to verify against when the email is unknown
+}
+
+// NewService returns a Service hashing new passwords with params.
+func NewService(users storage.UserStore, params Argon2Params) *Service {
+	return &Service{users: users, params: params}
+}
+
+// NewUser is what creating a customer takes.
+type NewUser struct {
+	Email         string
+	Password      string
+	Name          string
+	EmailVerified bool
+	Locale        string
+}
+
+// Create validates and stores a new customer with a fresh, random subject.
+func (s *Service) Create(ctx context.Context, n NewUser) (storage.User, error) {
+	email, err := NormalizeEmail(n.Email)
+	if err != nil {
+		return storage.User{}, err
+	}
+	if err := checkPassword(n.Password); err != nil {
+		return storage.User{}, err
+	}
+	hash, err := HashPassword(n.Password, s.params)
+	if err != nil {
+		return storage.User{}, err
+	}
+	u := storage.User{
+		ID:            uuid.NewString(),
+		Email:         email,
+		EmailVerified: n.EmailVerified,
+		PasswordHash:  hash,
+		Name:          strings.TrimSpace(n.Name),
+		Locale:        n.Locale,
+	}
+	if err := s.users.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			return storage.User{}, &InvalidError{"email", "a customer with this email already exists"}
+		}
+		return storage.User{}, fmt.Errorf("create customer: %w", err)
+	}
+	return s.users.GetUser(ctx, u.ID)
+}
+
+// Authenticate checks an email and password. An unknown email costs the
+// same time as a wrong password, and both give ErrInvalidCredentials. A
+// correct password whose hash used weaker parameters is rehashed.
+func (s *Service) Authenticate(ctx context.Context, email, password string) (storage.User, error) {
+	if len(password) > maxPasswordBytes {
+		return storage.User{}, ErrInvalidCredentials
+	}
+	normalized, err := NormalizeEmail(email)
+	if err != nil {
+		return storage.User{}, ErrInvalidCredentials
+	}
+	u, err := s.users.GetUserByEmail(ctx, normalized)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		_, _, _ = VerifyPassword(password, s.dummyHash(), s.params)
+		return storage.User{}, ErrInvalidCredentials
+	case err != nil:
+		return storage.User{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if u.PasswordHash == "" {
+		_, _, _ = VerifyPassword(password, s.dummyHash(), s.params)
+		return storage.User{}, ErrInvalidCredentials
+	}
+	ok, rehash, err := VerifyPassword(password, u.PasswordHash, s.params)
+	if err != nil {
+		return storage.User{}, fmt.Errorf("authenticate %s: %w", u.ID, err)
+	}
+	if !ok {
+		return storage.User{}, ErrInvalidCredentials
+	}
+	if rehash {
+		if hash, err := HashPassword(password, s.params); err == nil {
+			_ = s.users.UpdateUser(ctx, u.ID, func(cur storage.User) (storage.User, error) {
+				cur.PasswordHash = hash
+				return cur, nil
+			})
+		}
+	}
+	return u, nil
+}
+
+func (s *Service) dummyHash() string {
+	s.dummyOnce.Do(func() {
+		s.dummy, _ = HashPassword("gatehouse dummy password", s.params)
+	})
+	return s.dummy
+}
+
+// NormalizeEmail checks an email address and returns it trimmed and
+// lower-cased.
+func NormalizeEmail(email string) (string, error) {
+	e := strings.ToLower(strings.TrimSpace(email))
+	addr, err := mail.ParseAddress(e)
+	if err != nil || addr.Address != e || !strings.Contains(e[strings.LastIndex(e, "@")+1:], ".") && !strings.HasSuffix(e, "@localhost") {
+		return "", &InvalidError{"email", "not a valid email address"}
+	}
+	return e, nil
+}
+
+func checkPassword(p string) error {
+	switch {
+	case utf8.RuneCountInString(p) < MinPasswordLength:
+		return &InvalidError{"password", fmt.Sprintf("must be at least %d characters", MinPasswordLength)}
+	case len(p) > maxPasswordBytes:
+		return &InvalidError{"password", fmt.Sprintf("must be at most %d bytes", maxPasswordBytes)}
+	}
+	return nil
+}
+
+// IsInvalid reports whether err is a validation error.
+func IsInvalid(err error) bool {
+	var ie *InvalidError
+	return errors.As(err, &ie)
+}

@@ -1,0 +1,75 @@
+package identity
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Argon2Params are the argon2id parameters of new password hashes
+// (RFC 9106). Hashes keep the parameters they were made with, so changing
+// these affects only new and upgraded hashes.
+type Argon2Params struct {
+	MemoryKiB   uint32
+	Iterations  uint32
+	Parallelism uint8
+}
+
+// OWASPMinimum is OWASP's minimum recommendation: 19 MiB, 2 passes, 1 lane.
+var OWASPMinimum = Argon2Params{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1}
+
+const (
+	saltBytes = 16
+	keyBytes  = 32
+)
+
+// ErrMalformedHash is returned for a stored hash that cannot be parsed.
+var ErrMalformedHash = errors.New("identity: malformed password hash")
+
+// HashPassword returns the PHC string of an argon2id hash of password:
+// $argon2id$v=19$m=…,t=…,p=…$salt$hash.
+func HashPassword(password string, p Argon2Params) (string, error) {
+	salt := make([]byte, saltBytes)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("identity: salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, keyBytes)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Iterations, p.Parallelism,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+}
+
+// VerifyPassword reports whether password matches the PHC hash, comparing in
+// constant time, and whether the hash should be remade with p (its
+// parameters are weaker).
+func VerifyPassword(password, encoded string, p Argon2Params) (ok, rehash bool, err error) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false, false, ErrMalformedHash
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false, false, ErrMalformedHash
+	}
+	var h Argon2Params
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &h.MemoryKiB, &h.Iterations, &h.Parallelism); err != nil ||
+		h.MemoryKiB == 0 || h.Iterations == 0 || h.Parallelism == 0 {
+		return false, false, ErrMalformedHash
+	}
+	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
+	if err != nil {
+		return false, false, ErrMalformedHash
+	}
+	want, err := base64.RawStdEncoding.DecodeString(parts[5])
+	if err != nil || len(want) == 0 {
+		return false, false, ErrMalformedHash
+	}
+	got := argon2.IDKey([]byte(password), salt, h.Iterations, h.MemoryKiB, h.Parallelism, uint32(len(want)))
+	ok = subtle.ConstantTimeCompare(got, want) == 1
+	rehash = h.MemoryKiB < p.MemoryKiB || h.Iterations < p.Iterations || h.Parallelism < p.Parallelism
+	return ok, rehash, nil
+}

@@ -1,0 +1,98 @@
+package oidc
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/ory/fosite"
+)
+
+// handleUserinfo is the UserInfo endpoint (OpenID Connect Core §5.3), for
+// GET and POST, with the access token in the Authorization header or, for
+// POST, the form body (RFC 6750 §2.1, §2.2).
+func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	// Until the token names the client, any origin may ask and read an
+	// error; the claims are readable only by the client's own origins.
+	allowOrigin(w, r)
+	if r.Method == http.MethodOptions {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	token := ""
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, value, _ := strings.Cut(h, " ")
+		if strings.EqualFold(scheme, "Bearer") {
+			token = strings.TrimSpace(value)
+		}
+	} else if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		if err := r.ParseForm(); err == nil {
+			token = r.PostForm.Get("access_token")
+		}
+	}
+	if token == "" {
+		// RFC 6750 §3.1: no credentials, no error code.
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+		writeJSON(w, http.StatusUnauthorized, protocolError{Error: "invalid_token", Description: "An access token is required."})
+		return
+	}
+	sess := newSession()
+	_, ar, err := p.oauth.IntrospectToken(ctx, token, fosite.AccessToken, sess)
+	if err != nil {
+		p.bearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired or revoked.")
+		return
+	}
+	if !ar.GetGrantedScopes().Has("openid") {
+		p.bearerError(w, http.StatusForbidden, "insufficient_scope", "The access token was not granted the openid scope.")
+		return
+	}
+	user, err := p.store.GetUser(ctx, sess.Subject)
+	if err != nil {
+		// The customer is gone: the token speaks for nobody.
+		p.bearerError(w, http.StatusUnauthorized, "invalid_token", "The access token's subject no longer exists.")
+		return
+	}
+	if origin := r.Header.Get("Origin"); origin != "" && !slices.Contains(redirectOrigins(ar.GetClient().GetRedirectURIs()), origin) {
+		w.Header().Del("Access-Control-Allow-Origin")
+	}
+	claims := userClaims(user, ar.GetGrantedScopes(), sess.UserinfoClaims)
+	claims["sub"] = user.ID
+	writeJSON(w, http.StatusOK, claims)
+}
+
+// bearerError answers with RFC 6750 §3's challenge.
+func (p *Provider) bearerError(w http.ResponseWriter, status int, code, description string) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="`+code+`", error_description="`+description+`"`)
+	writeJSON(w, status, protocolError{Error: code, Description: description})
+}
+
+// allowOrigin answers a browser app's CORS request for the request's
+// origin. The access token is the credential, never a cookie, so
+// credentials are not allowed.
+func allowOrigin(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Add("Vary", "Origin")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+	h.Set("Access-Control-Allow-Methods", "GET, POST")
+	h.Set("Access-Control-Max-Age", "600")
+}
+
+// redirectOrigins returns the web origins of redirect URIs.
+func redirectOrigins(uris []string) []string {
+	var out []string
+	for _, raw := range uris {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			continue
+		}
+		out = append(out, u.Scheme+"://"+u.Host)
+	}
+	return out
+}

@@ -1,0 +1,94 @@
+package ui
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/pkg/session"
+)
+
+// knownScopes have a sentence of their own on the consent page.
+var knownScopes = map[string]bool{"openid": true, "profile": true, "email": true, "address": true, "phone": true, "offline_access": true}
+
+// consent asks the customer to allow a client (GET) and records the answer
+// (POST).
+func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if err := r.ParseForm(); err != nil {
+		h.Error(w, r, http.StatusBadRequest, "error.invalid_request")
+		return
+	}
+	pending, form, err := h.pendingRequest(w, r, r.Form.Get("auth"))
+	if err != nil {
+		h.expired(w, r, err)
+		return
+	}
+	bs, err := h.opts.Sessions.Current(ctx, r)
+	if errors.Is(err, session.ErrNoSession) {
+		http.Redirect(w, r, h.URL(PathLogin)+"?auth="+url.QueryEscape(pending.ID), http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		h.log.ErrorContext(ctx, "reading session", "error", err.Error())
+		h.Error(w, r, http.StatusInternalServerError, "error.server")
+		return
+	}
+	client, err := h.opts.Store.LookupClient(ctx, pending.ClientID)
+	if err != nil {
+		h.expired(w, r, err)
+		return
+	}
+	scopes := strings.Fields(form.Get("scope"))
+	purpose := "consent\x00" + pending.ID
+	lang := h.language(w, r, form.Get("ui_locales"))
+	csrf := h.opts.Sessions.CSRFToken(w, r, purpose)
+
+	if r.Method == http.MethodGet {
+		user, err := h.opts.Store.GetUser(ctx, bs.UserID)
+		if err != nil {
+			h.log.ErrorContext(ctx, "reading customer", "error", err.Error())
+			h.Error(w, r, http.StatusInternalServerError, "error.server")
+			return
+		}
+		name := client.Name
+		if name == "" {
+			name = client.ID
+		}
+		page := ConsentPage{
+			Action:        h.URL(PathConsent),
+			AuthRequestID: pending.ID,
+			ClientName:    name,
+			LogoURI:       client.LogoURI,
+			UserEmail:     user.Email,
+		}
+		for _, s := range scopes {
+			id := "scope.other"
+			if knownScopes[s] {
+				id = "scope." + s
+			}
+			page.Scopes = append(page.Scopes, ScopeItem{Scope: s, MessageID: id})
+		}
+		h.render(w, r, http.StatusOK, "consent", lang, csrf, page)
+		return
+	}
+
+	if !h.opts.Sessions.CheckCSRF(w, r, purpose, r.PostForm.Get("csrf")) {
+		h.Error(w, r, http.StatusForbidden, "error.csrf")
+		return
+	}
+	decision := "deny"
+	if r.PostForm.Get("decision") == "allow" {
+		decision = "allow"
+		if r.PostForm.Get("remember") == "1" {
+			if err := h.opts.Store.GrantConsent(ctx, bs.UserID, client.ID, scopes); err != nil {
+				h.log.ErrorContext(ctx, "storing consent", "error", err.Error())
+				h.Error(w, r, http.StatusInternalServerError, "error.server")
+				return
+			}
+		}
+	}
+	sig := h.opts.Sessions.SignDecision(w, r, pending.ID, decision)
+	http.Redirect(w, r, h.resumeURL(pending.ID, url.Values{"decision": {decision}, "sig": {sig}}), http.StatusSeeOther)
+}

@@ -1,0 +1,87 @@
+package ui
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gatehouse-id/gatehouse/pkg/identity"
+)
+
+// loginCSRFPurpose names the sign-in form's CSRF token.
+const loginCSRFPurpose = "login"
+
+// login shows the sign-in form (GET) and checks it (POST).
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if err := r.ParseForm(); err != nil {
+		h.Error(w, r, http.StatusBadRequest, "error.invalid_request")
+		return
+	}
+	authID := r.Form.Get("auth")
+	pending, form, err := h.pendingRequest(w, r, authID)
+	if err != nil {
+		h.expired(w, r, err)
+		return
+	}
+	lang := h.language(w, r, form.Get("ui_locales"))
+	page := LoginPage{
+		Action:            h.URL(PathLogin),
+		AuthRequestID:     pending.ID,
+		Email:             form.Get("login_hint"),
+		ClientName:        h.clientName(r, pending.ClientID),
+		ForgotPasswordURL: h.URL(PathRecover),
+		RegisterURL:       h.URL(PathRegister),
+	}
+	csrf := h.opts.Sessions.CSRFToken(w, r, loginCSRFPurpose)
+	if r.Method == http.MethodGet {
+		h.render(w, r, http.StatusOK, "login", lang, csrf, page)
+		return
+	}
+
+	if !h.opts.Sessions.CheckCSRF(w, r, loginCSRFPurpose, r.PostForm.Get("csrf")) {
+		h.Error(w, r, http.StatusForbidden, "error.csrf")
+		return
+	}
+	email, password := r.PostForm.Get("email"), r.PostForm.Get("password")
+	page.Email = email
+	if email == "" || password == "" {
+		page.ErrorID = "login.error.required"
+		h.render(w, r, http.StatusBadRequest, "login", lang, csrf, page)
+		return
+	}
+	user, err := h.opts.Identity.Authenticate(ctx, email, password)
+	if errors.Is(err, identity.ErrInvalidCredentials) {
+		// The same message for an unknown email and a wrong password.
+		page.ErrorID = "login.error.invalid"
+		h.render(w, r, http.StatusUnauthorized, "login", lang, csrf, page)
+		return
+	}
+	if err != nil {
+		h.log.ErrorContext(ctx, "authenticating", "error", err.Error())
+		h.Error(w, r, http.StatusInternalServerError, "error.server")
+		return
+	}
+	bs, err := h.opts.Sessions.Start(ctx, w, r, user.ID, []string{"pwd"})
+	if err != nil {
+		h.log.ErrorContext(ctx, "starting session", "error", err.Error())
+		h.Error(w, r, http.StatusInternalServerError, "error.server")
+		return
+	}
+	if err := h.opts.Store.SetAuthRequestSession(ctx, pending.ID, bs.ID); err != nil {
+		h.expired(w, r, err)
+		return
+	}
+	http.Redirect(w, r, h.resumeURL(pending.ID, nil), http.StatusSeeOther)
+}
+
+// clientName returns the client's display name, or its id.
+func (h *Handler) clientName(r *http.Request, clientID string) string {
+	c, err := h.opts.Store.LookupClient(r.Context(), clientID)
+	if err != nil {
+		return ""
+	}
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.ID
+}

@@ -1,0 +1,181 @@
+// Package ui serves Gatehouse's hosted pages: sign-in, consent, and the
+// pages the protocol shows a person (errors, sign-out). Handlers parse the
+// form, call identity, session and the store, and render a template; the
+// protocol decisions stay in pkg/oidc.
+package ui
+
+import (
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+
+	"github.com/gorilla/mux"
+
+	"github.com/gatehouse-id/gatehouse/pkg/i18n"
+	"github.com/gatehouse-id/gatehouse/pkg/identity"
+	"github.com/gatehouse-id/gatehouse/pkg/session"
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+// Paths of the pages, relative to the issuer.
+const (
+	PathLogin    = "/login"
+	PathConsent  = "/consent"
+	PathRecover  = "/recover"
+	PathRegister = "/register"
+	PathStatic   = "/static/"
+)
+
+// Options configure a Handler.
+type Options struct {
+	Store    storage.Store
+	Identity *identity.Service
+	Sessions *session.Manager
+	Renderer *Renderer
+	Bundle   *i18n.Bundle
+	// Static serves /static/.
+	Static fs.FS
+	// BasePath is the issuer's path ("" for none).
+	BasePath string
+	// ResumePath is where a finished page sends the browser back to the
+	// authorization endpoint; "?auth=ID" is appended.
+	ResumePath string
+	Logger     *slog.Logger
+}
+
+// Handler serves the hosted pages.
+type Handler struct {
+	opts Options
+	log  *slog.Logger
+}
+
+// New returns a Handler.
+func New(opts Options) *Handler {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{opts: opts, log: log}
+}
+
+// Register mounts the pages on the router.
+func (h *Handler) Register(r *mux.Router) {
+	b := h.opts.BasePath
+	r.HandleFunc(b+PathLogin, h.login).Methods(http.MethodGet, http.MethodPost)
+	r.HandleFunc(b+PathConsent, h.consent).Methods(http.MethodGet, http.MethodPost)
+	r.HandleFunc(b+PathRecover, h.unavailable).Methods(http.MethodGet)
+	r.HandleFunc(b+PathRegister, h.unavailable).Methods(http.MethodGet)
+	r.PathPrefix(b + PathStatic).Handler(http.StripPrefix(b+PathStatic, staticHandler(h.opts.Static)))
+}
+
+func staticHandler(fsys fs.FS) http.Handler {
+	files := http.FileServerFS(fsys)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	})
+}
+
+// URL returns the absolute path of a page.
+func (h *Handler) URL(page string) string { return h.opts.BasePath + page }
+
+// language picks the page language: an explicit choice from the switcher
+// (remembered in a cookie), then ui_locales, then the cookie, then
+// Accept-Language (OpenID Connect Core §3.1.2.1 for ui_locales).
+func (h *Handler) language(w http.ResponseWriter, r *http.Request, uiLocales string) string {
+	if choice := r.URL.Query().Get("lang"); choice != "" {
+		lang := h.opts.Bundle.Negotiate(choice, "", "")
+		h.opts.Sessions.SetLanguage(w, lang)
+		return lang
+	}
+	return h.opts.Bundle.Negotiate(uiLocales, h.opts.Sessions.Language(r), r.Header.Get("Accept-Language"))
+}
+
+// render writes a page with the common view data.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, page, lang, csrf string, data any) {
+	v := View{
+		Lang:      lang,
+		Languages: h.opts.Renderer.LanguageLinks(r.URL, lang),
+		CSRF:      csrf,
+		RequestID: requestID(w),
+		Page:      data,
+	}
+	if err := h.opts.Renderer.Render(w, status, page, v); err != nil {
+		h.log.ErrorContext(r.Context(), "rendering page", "page", page, "error", err.Error())
+	}
+}
+
+// requestID reads the id the server's middleware put on the response.
+func requestID(w http.ResponseWriter) string { return w.Header().Get("X-Request-Id") }
+
+// Error shows a friendly error page (oidc.Pages).
+func (h *Handler) Error(w http.ResponseWriter, r *http.Request, status int, messageID string) {
+	lang := h.language(w, r, r.URL.Query().Get("ui_locales"))
+	h.render(w, r, status, "error", lang, "", ErrorPage{TitleID: "error.title", MessageID: messageID})
+}
+
+// LogoutConfirm asks whether to sign out (oidc.Pages).
+func (h *Handler) LogoutConfirm(w http.ResponseWriter, r *http.Request, clientName string, hidden map[string]string) {
+	lang := h.language(w, r, r.Form.Get("ui_locales"))
+	csrf := hidden["csrf"]
+	rest := map[string]string{}
+	for k, v := range hidden {
+		if k != "csrf" {
+			rest[k] = v
+		}
+	}
+	if l := r.Form.Get("ui_locales"); l != "" {
+		rest["ui_locales"] = l
+	}
+	h.render(w, r, http.StatusOK, "logout_confirm", lang, csrf, LogoutConfirmPage{
+		Action: r.URL.Path, ClientName: clientName, Hidden: rest,
+	})
+}
+
+// LoggedOut says the customer is signed out (oidc.Pages).
+func (h *Handler) LoggedOut(w http.ResponseWriter, r *http.Request) {
+	lang := h.language(w, r, r.Form.Get("ui_locales"))
+	h.render(w, r, http.StatusOK, "logged_out", lang, "", LoggedOutPage{})
+}
+
+func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request) {
+	lang := h.language(w, r, "")
+	h.render(w, r, http.StatusOK, "info", lang, "", InfoPage{TitleID: "info.unavailable.title", MessageID: "info.unavailable.message"})
+}
+
+// pendingRequest loads the authorization request a page works on, checking
+// that this browser started it.
+func (h *Handler) pendingRequest(w http.ResponseWriter, r *http.Request, id string) (storage.AuthRequest, url.Values, error) {
+	a, err := h.opts.Store.GetAuthRequest(r.Context(), id)
+	if err != nil {
+		return a, nil, err
+	}
+	if a.BrowserBinding != h.opts.Sessions.Device(w, r) {
+		return a, nil, storage.ErrNotFound
+	}
+	form, err := url.ParseQuery(a.Form)
+	if err != nil {
+		return a, nil, err
+	}
+	return a, form, nil
+}
+
+// resumeURL is where the browser goes back to the authorization endpoint.
+func (h *Handler) resumeURL(authID string, extra url.Values) string {
+	q := url.Values{"auth": {authID}}
+	for k, v := range extra {
+		q[k] = v
+	}
+	return h.opts.ResumePath + "?" + q.Encode()
+}
+
+func (h *Handler) expired(w http.ResponseWriter, r *http.Request, err error) {
+	if !errors.Is(err, storage.ErrNotFound) {
+		h.log.ErrorContext(r.Context(), "reading authorization request", "error", err.Error())
+		h.Error(w, r, http.StatusInternalServerError, "error.server")
+		return
+	}
+	h.Error(w, r, http.StatusBadRequest, "error.expired_request")
+}

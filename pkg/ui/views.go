@@ -1,0 +1,71 @@
+package ui
+
+// The data each page template receives, as View.Page. Message IDs name
+// entries of the locale files (templates/locales); templates translate them
+// with the "t" function.
+
+// LoginPage is the sign-in form (templates/login.html).
+type LoginPage struct {
+	// Action is the URL the form posts to.
+	Action string
+	// AuthRequestID is posted back as the hidden field "auth".
+	AuthRequestID string
+	// Email pre-fills the email field (from login_hint or a failed try).
+	Email string
+	// ErrorID, when set, is the message ID of the error to show above the form.
+	ErrorID string
+	// ClientName is the relying party the customer is signing in to.
+	ClientName string
+	// ForgotPasswordURL and RegisterURL are the self-service links.
+	ForgotPasswordURL string
+	RegisterURL       string
+}
+
+// ConsentPage asks the customer to allow a client (templates/consent.html).
+type ConsentPage struct {
+	Action        string
+	AuthRequestID string
+	ClientName    string
+	// LogoURI is the client's logo, or "".
+	LogoURI string
+	// UserEmail is who is signed in, so the customer sees which account
+	// consents.
+	UserEmail string
+	// Scopes lists what the client asks for, one human sentence each.
+	Scopes []ScopeItem
+}
+
+// ScopeItem is one requested permission on the consent page.
+type ScopeItem struct {
+	// Scope is the raw scope value, e.g. "profile".
+	Scope string
+	// MessageID is the sentence describing it, e.g. "scope.profile"; for an
+	// unknown scope it is "scope.other", which takes {{.Scope}}.
+	MessageID string
+}
+
+// ErrorPage is a friendly error (templates/error.html).
+type ErrorPage struct {
+	// TitleID and MessageID are message IDs.
+	TitleID   string
+	MessageID string
+}
+
+// LogoutConfirmPage asks whether to sign out (templates/logout_confirm.html).
+type LogoutConfirmPage struct {
+	Action string
+	// ClientName is the app that asked for the sign-out, or "".
+	ClientName string
+	// Hidden are form fields to post back unchanged.
+	Hidden map[string]string
+}
+
+// LoggedOutPage says the customer is signed out (templates/logged_out.html).
+type LoggedOutPage struct{}
+
+// InfoPage is a short localized notice with a title and a message
+// (templates/info.html).
+type InfoPage struct {
+	TitleID   string
+	MessageID string
+}
