@@ -198,12 +198,13 @@ func TestClientsCreatePublic(t *testing.T) {
 	}{
 		{
 			name: "a public client has no secret, auth method none and the default grants",
-			args: []string{"--public", "--redirect-uri", "http://localhost:3000/cb"},
+			args: []string{"--public", "--redirect-uri", "http://localhost:3000/cb", "--scope", "openid"},
 			want: wireClient{
 				RedirectURIs:            []string{"http://localhost:3000/cb"},
 				PostLogoutRedirectURIs:  []string{},
 				GrantTypes:              []string{"authorization_code", "refresh_token"},
 				ResponseTypes:           []string{"code"},
+				Scope:                   "openid",
 				Audience:                []string{},
 				TokenEndpointAuthMethod: "none",
 				Public:                  true,
@@ -233,12 +234,13 @@ func TestClientsCreatePublic(t *testing.T) {
 		},
 		{
 			name: "a confidential client without --grant-type gets the default grants and client_secret_basic",
-			args: []string{"--redirect-uri", "https://rp.example.com/cb", "--audience", "api-1", "--audience", "api-2"},
+			args: []string{"--redirect-uri", "https://rp.example.com/cb", "--audience", "api-1", "--audience", "api-2", "--scope", "openid email"},
 			want: wireClient{
 				RedirectURIs:            []string{"https://rp.example.com/cb"},
 				PostLogoutRedirectURIs:  []string{},
 				GrantTypes:              []string{"authorization_code", "refresh_token"},
 				ResponseTypes:           []string{"code"},
+				Scope:                   "openid email",
 				Audience:                []string{"api-1", "api-2"},
 				TokenEndpointAuthMethod: "client_secret_basic",
 			},

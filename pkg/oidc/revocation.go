@@ -12,6 +12,11 @@ import (
 // (RFC 7009 §2.1 allows it, and RFC 9700 §4.14 recommends it).
 func (p *Provider) handleRevocation(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	allowOrigin(w, r)
+	if r.Method == http.MethodOptions {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if !parsePostForm(w, r) {
 		return
 	}

@@ -14,6 +14,13 @@ import (
 // handleToken is the token endpoint (RFC 6749 §3.2).
 func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	// Browser apps (public clients with PKCE) call this endpoint directly.
+	// Credentials are never cookies here, so any origin may.
+	allowOrigin(w, r)
+	if r.Method == http.MethodOptions {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if !parsePostForm(w, r) {
 		return
 	}

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -124,11 +123,11 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	if err != nil {
 		return nil, fmt.Errorf("loading messages: %w", err)
 	}
-	renderer, err := ui.NewRenderer(assets, bundle)
+	renderer, err := ui.NewRenderer(assets, bundle, ui.WithStaticPrefix(base+templates.StaticPrefix))
 	if err != nil {
 		return nil, fmt.Errorf("loading templates: %w", err)
 	}
-	static, err := fs.Sub(assets, "static")
+	static, err := templates.StaticFS()
 	if err != nil {
 		return nil, fmt.Errorf("static assets: %w", err)
 	}

@@ -470,6 +470,49 @@ func testSignIn(t *testing.T, databaseURL string) {
 		}
 	})
 
+	t.Run("a public client signs in with PKCE and no secret", func(t *testing.T) {
+		spec := webClient(true)
+		spec.Public = true
+		rp := newRelyingParty(t, s, spec)
+		rp.oauth.ClientSecret = ""
+		f := newFlow()
+		cb := rp.signIn(f)
+		tok, _ := rp.exchange(f, cb.Get("code"))
+		if tok.AccessToken == "" {
+			t.Fatal("no access token")
+		}
+		t.Run("a wrong verifier is invalid_grant", func(t *testing.T) {
+			f2 := newFlow()
+			cb := rp.signIn(f2)
+			_, err := rp.oauth.Exchange(ctx, cb.Get("code"), oauth2.VerifierOption(oauth2.GenerateVerifier()))
+			var re *oauth2.RetrieveError
+			if !asRetrieveError(err, &re) || re.ErrorCode != "invalid_grant" {
+				t.Fatalf("got %v", err)
+			}
+		})
+	})
+
+	t.Run("the hybrid flow returns a code and an ID token with c_hash", func(t *testing.T) {
+		spec := webClient(true)
+		spec.GrantTypes = []string{"authorization_code", "implicit", "refresh_token"}
+		rp := newRelyingParty(t, s, spec)
+		f := newFlow()
+		cb := rp.signIn(f, oauth2.SetAuthURLParam("response_type", "code id_token"))
+		if cb.Get("code") == "" || cb.Get("id_token") == "" || cb.Get("state") != f.state {
+			t.Fatalf("callback = %v", cb)
+		}
+		idt, err := rp.verifier.Verify(ctx, cb.Get("id_token"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c map[string]any
+		_ = idt.Claims(&c)
+		if c["c_hash"] == nil || c["nonce"] != f.nonce {
+			t.Errorf("claims = %v", c)
+		}
+		rp.exchange(f, cb.Get("code"))
+	})
+
 	t.Run("ui_locales picks the page language", func(t *testing.T) {
 		rp := newRelyingParty(t, s, webClient(true))
 		page := rp.start(newFlow(), oauth2.SetAuthURLParam("ui_locales", "fr-CA fr"))

@@ -70,7 +70,7 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 			}
 			page.Scopes = append(page.Scopes, ScopeItem{Scope: s, MessageID: id})
 		}
-		h.render(w, r, http.StatusOK, "consent", lang, csrf, page)
+		h.render(w, r, http.StatusOK, "consent", lang, csrf, page, h.redirectOrigin(r, pending, form))
 		return
 	}
 

@@ -33,8 +33,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		RegisterURL:       h.URL(PathRegister),
 	}
 	csrf := h.opts.Sessions.CSRFToken(w, r, loginCSRFPurpose)
+	app := h.redirectOrigin(r, pending, form)
 	if r.Method == http.MethodGet {
-		h.render(w, r, http.StatusOK, "login", lang, csrf, page)
+		h.render(w, r, http.StatusOK, "login", lang, csrf, page, app)
 		return
 	}
 
@@ -46,14 +47,14 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	page.Email = email
 	if email == "" || password == "" {
 		page.ErrorID = "login.error.required"
-		h.render(w, r, http.StatusBadRequest, "login", lang, csrf, page)
+		h.render(w, r, http.StatusBadRequest, "login", lang, csrf, page, app)
 		return
 	}
 	user, err := h.opts.Identity.Authenticate(ctx, email, password)
 	if errors.Is(err, identity.ErrInvalidCredentials) {
 		// The same message for an unknown email and a wrong password.
 		page.ErrorID = "login.error.invalid"
-		h.render(w, r, http.StatusUnauthorized, "login", lang, csrf, page)
+		h.render(w, r, http.StatusUnauthorized, "login", lang, csrf, page, app)
 		return
 	}
 	if err != nil {

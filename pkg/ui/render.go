@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html"
 	"html/template"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -157,7 +158,16 @@ func NewRenderer(fsys fs.FS, bundle *i18n.Bundle, opts ...RendererOption) (*Rend
 			if err != nil {
 				return nil, fmt.Errorf("ui: template %s for %s: %w", page, l.Tag, err)
 			}
-			set[page] = c.Funcs(bound)
+			c = c.Funcs(bound)
+			// Execute once with sample data: this escapes the template now
+			// rather than on the first request, and catches a template that
+			// names a field its page struct lacks.
+			for _, sample := range samplePages(page) {
+				if err := c.ExecuteTemplate(io.Discard, rootTemplate, View{Lang: l.Tag, Page: sample}); err != nil {
+					return nil, fmt.Errorf("ui: page %q (%s) fails on sample data: %w", page, l.Tag, err)
+				}
+			}
+			set[page] = c
 		}
 		r.pages[l.Tag] = set
 	}
@@ -165,6 +175,32 @@ func NewRenderer(fsys fs.FS, bundle *i18n.Bundle, opts ...RendererOption) (*Rend
 		return nil, errors.New("ui: the bundle has no English")
 	}
 	return r, nil
+}
+
+// samplePages returns an empty and a filled page struct for page, to try a
+// template on at start-up.
+func samplePages(page string) []any {
+	switch page {
+	case "login":
+		return []any{LoginPage{}, LoginPage{
+			Action: "/login", AuthRequestID: "a", Email: "a@example.com", ErrorID: "login.error.invalid",
+			ClientName: "App", ForgotPasswordURL: "/forgot", RegisterURL: "/register",
+		}}
+	case "consent":
+		return []any{ConsentPage{}, ConsentPage{
+			Action: "/consent", AuthRequestID: "a", ClientName: "App", LogoURI: "https://app.example/logo.png",
+			UserEmail: "a@example.com", Scopes: []ScopeItem{{Scope: "openid", MessageID: "scope.openid"}},
+		}}
+	case "error":
+		return []any{ErrorPage{}, ErrorPage{TitleID: "error.title", MessageID: "error.generic"}}
+	case "logout_confirm":
+		return []any{LogoutConfirmPage{}, LogoutConfirmPage{Action: "/logout", ClientName: "App", Hidden: map[string]string{"state": "s"}}}
+	case "info":
+		return []any{InfoPage{}, InfoPage{TitleID: "info.unavailable.title", MessageID: "info.unavailable.message"}}
+	case "logged_out":
+		return []any{LoggedOutPage{}}
+	}
+	return nil
 }
 
 // parsePage parses the layout and one page's file into a template set.

@@ -510,6 +510,8 @@ func TestNewRendererFailsOnABadTemplate(t *testing.T) {
 		"syntax":     `{{define "title"}}x{{end}}{{define "content"}}{{if}}{{end}}`,
 		"no content": `{{define "title"}}x{{end}}`,
 		"no func":    `{{define "title"}}x{{end}}{{define "content"}}{{nosuchfunc}}{{end}}`,
+		"no field":   `{{define "title"}}x{{end}}{{define "content"}}{{.Page.NoSuchField}}{{end}}`,
+		"bad escape": `{{define "title"}}x{{end}}{{define "content"}}<a href="{{if .Page.ClientName}}x{{else}}"{{end}}>{{end}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			fsys := copyFS(t)
@@ -524,13 +526,13 @@ func TestNewRendererFailsOnABadTemplate(t *testing.T) {
 func TestRenderTemplateErrorSendsNoHalfPage(t *testing.T) {
 	_, b := newRenderer(t)
 	fsys := copyFS(t)
-	fsys["info.html"] = &fstest.MapFile{Data: []byte(`{{define "title"}}x{{end}}{{define "content"}}<p>half</p>{{.Page.NoSuchField}}{{end}}`)}
+	fsys["info.html"] = &fstest.MapFile{Data: []byte(`{{define "title"}}x{{end}}{{define "content"}}<p>half</p>{{if eq .Page.TitleID "boom"}}{{.Page.NoSuchField}}{{end}}{{end}}`)}
 	r, err := ui.NewRenderer(fsys, b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	err = r.Render(rec, http.StatusOK, "info", ui.View{Lang: "es", RequestID: "req-9", Page: ui.InfoPage{}})
+	err = r.Render(rec, http.StatusOK, "info", ui.View{Lang: "es", RequestID: "req-9", Page: ui.InfoPage{TitleID: "boom"}})
 	if err == nil {
 		t.Fatal("no error")
 	}

@@ -93,14 +93,18 @@ func (h *Handler) language(w http.ResponseWriter, r *http.Request, uiLocales str
 	return h.opts.Bundle.Negotiate(uiLocales, h.opts.Sessions.Language(r), r.Header.Get("Accept-Language"))
 }
 
-// render writes a page with the common view data.
-func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, page, lang, csrf string, data any) {
+// render writes a page with the common view data. formActions are the
+// origins a form's submission may end up at through redirects (the app's
+// redirect URI after sign-in or consent): browsers apply the page's
+// form-action policy to those redirects too.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, page, lang, csrf string, data any, formActions ...string) {
 	v := View{
-		Lang:      lang,
-		Languages: h.opts.Renderer.LanguageLinks(r.URL, lang),
-		CSRF:      csrf,
-		RequestID: requestID(w),
-		Page:      data,
+		Lang:        lang,
+		Languages:   h.opts.Renderer.LanguageLinks(r.URL, lang),
+		CSRF:        csrf,
+		RequestID:   requestID(w),
+		Page:        data,
+		FormActions: formActions,
 	}
 	if err := h.opts.Renderer.Render(w, status, page, v); err != nil {
 		h.log.ErrorContext(r.Context(), "rendering page", "page", page, "error", err.Error())
@@ -160,6 +164,22 @@ func (h *Handler) pendingRequest(w http.ResponseWriter, r *http.Request, id stri
 		return a, nil, err
 	}
 	return a, form, nil
+}
+
+// redirectOrigin returns the origin of the app's redirect URI for a pending
+// request: the one it named, or its client's only registered one.
+func (h *Handler) redirectOrigin(r *http.Request, pending storage.AuthRequest, form url.Values) string {
+	raw := form.Get("redirect_uri")
+	if raw == "" {
+		if c, err := h.opts.Store.LookupClient(r.Context(), pending.ClientID); err == nil && len(c.RedirectURIs) == 1 {
+			raw = c.RedirectURIs[0]
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // resumeURL is where the browser goes back to the authorization endpoint.
