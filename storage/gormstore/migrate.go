@@ -215,6 +215,9 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 
 // SchemaVersion returns the highest applied migration, 0 for none.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	if !s.reader(ctx).Migrator().HasTable("schema_migrations") {
+		return 0, nil
+	}
 	var v *int
 	err := s.reader(ctx).Raw("SELECT MAX(version) FROM schema_migrations").Scan(&v).Error
 	if err != nil {
