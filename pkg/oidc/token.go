@@ -36,8 +36,12 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "invalid_client", "Client authentication is required.")
 		return
 	}
+	oauth := p.oauth
+	if r.PostForm.Get("grant_type") == "client_credentials" {
+		oauth = p.machine
+	}
 	session := newSession()
-	ar, err := p.oauth.NewAccessRequest(ctx, r, session)
+	ar, err := oauth.NewAccessRequest(ctx, r, session)
 	if err != nil {
 		p.writeTokenError(w, r, err)
 		return
@@ -59,7 +63,7 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		// (Other grants inherit the ID of the grant they continue.)
 		ar.SetID(uuid.Must(uuid.NewV7()).String())
 	}
-	resp, err := p.oauth.NewAccessResponse(ctx, ar)
+	resp, err := oauth.NewAccessResponse(ctx, ar)
 	if err != nil {
 		p.writeTokenError(w, r, err)
 		return
@@ -67,7 +71,7 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	if p.onTokenIssued != nil {
 		p.onTokenIssued(ar.GetGrantTypes()[0])
 	}
-	p.oauth.WriteAccessResponse(ctx, w, ar, resp)
+	oauth.WriteAccessResponse(ctx, w, ar, resp)
 }
 
 // writeTokenError writes a token endpoint error, logging server faults.
