@@ -76,6 +76,54 @@ type Config struct {
 	// PKCEAllowPlain accepts code_challenge_method=plain (RFC 7636 §4.2);
 	// off by default, as RFC 9700 §2.1.1 advises (GATEHOUSE_PKCE_ALLOW_PLAIN).
 	PKCEAllowPlain bool `yaml:"pkce_allow_plain"`
+	// RegistrationPolicy says who may register clients at the registration
+	// endpoint: closed, initial-access-token or open
+	// (GATEHOUSE_REGISTRATION_POLICY).
+	RegistrationPolicy string `yaml:"registration_policy"`
+
+	// Sign-in with upstream identity providers (docs/social-login.md). For
+	// each provider: an enabled flag, the OAuth client's credentials, the
+	// scopes to ask for (space-separated; empty for the provider's
+	// defaults), and whether its word that an email is verified counts
+	// (true, false, or empty for the provider's default). See
+	// SocialProviders. GATEHOUSE_GOOGLE_*, GATEHOUSE_FACEBOOK_*,
+	// GATEHOUSE_GITHUB_*, GATEHOUSE_APPLE_*, GATEHOUSE_OIDC_*.
+	GoogleEnabled        bool   `yaml:"google_enabled"`
+	GoogleClientID       string `yaml:"google_client_id"`
+	GoogleClientSecret   string `yaml:"google_client_secret"`
+	GoogleScopes         string `yaml:"google_scopes"`
+	GoogleTrustEmail     string `yaml:"google_trust_email"`
+	FacebookEnabled      bool   `yaml:"facebook_enabled"`
+	FacebookClientID     string `yaml:"facebook_client_id"`
+	FacebookClientSecret string `yaml:"facebook_client_secret"`
+	FacebookScopes       string `yaml:"facebook_scopes"`
+	FacebookTrustEmail   string `yaml:"facebook_trust_email"`
+	GitHubEnabled        bool   `yaml:"github_enabled"`
+	GitHubClientID       string `yaml:"github_client_id"`
+	GitHubClientSecret   string `yaml:"github_client_secret"`
+	GitHubScopes         string `yaml:"github_scopes"`
+	GitHubTrustEmail     string `yaml:"github_trust_email"`
+	// Apple's client secret is a JWT signed with a private key; the
+	// settings name the key instead.
+	AppleEnabled        bool   `yaml:"apple_enabled"`
+	AppleClientID       string `yaml:"apple_client_id"`
+	AppleTeamID         string `yaml:"apple_team_id"`
+	AppleKeyID          string `yaml:"apple_key_id"`
+	ApplePrivateKeyFile string `yaml:"apple_private_key_file"`
+	AppleScopes         string `yaml:"apple_scopes"`
+	AppleTrustEmail     string `yaml:"apple_trust_email"`
+	// The generic OpenID provider also has a display name and an issuer.
+	OIDCEnabled      bool   `yaml:"oidc_enabled"`
+	OIDCName         string `yaml:"oidc_name"`
+	OIDCIssuer       string `yaml:"oidc_issuer"`
+	OIDCClientID     string `yaml:"oidc_client_id"`
+	OIDCClientSecret string `yaml:"oidc_client_secret"`
+	OIDCScopes       string `yaml:"oidc_scopes"`
+	OIDCTrustEmail   string `yaml:"oidc_trust_email"`
+	// AutoLinkVerifiedEmail links a provider account to the customer who
+	// has its email without asking the customer to confirm, when both sides
+	// say the email is verified (GATEHOUSE_AUTO_LINK_VERIFIED_EMAIL).
+	AutoLinkVerifiedEmail bool `yaml:"auto_link_verified_email"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -102,6 +150,7 @@ func Default() Config {
 		Argon2Iterations:          2,
 		Argon2Parallelism:         1,
 		PKCEAllowPlain:            false,
+		RegistrationPolicy:        "initial-access-token",
 	}
 }
 
@@ -136,6 +185,37 @@ func settings(c *Config) []setting {
 		{"argon2_iterations", "GATEHOUSE_ARGON2_ITERATIONS", int64Setter(&c.Argon2Iterations)},
 		{"argon2_parallelism", "GATEHOUSE_ARGON2_PARALLELISM", int64Setter(&c.Argon2Parallelism)},
 		{"pkce_allow_plain", "GATEHOUSE_PKCE_ALLOW_PLAIN", boolSetter(&c.PKCEAllowPlain)},
+		{"registration_policy", "GATEHOUSE_REGISTRATION_POLICY", stringSetter(&c.RegistrationPolicy)},
+		{"google_enabled", "GATEHOUSE_GOOGLE_ENABLED", boolSetter(&c.GoogleEnabled)},
+		{"google_client_id", "GATEHOUSE_GOOGLE_CLIENT_ID", stringSetter(&c.GoogleClientID)},
+		{"google_client_secret", "GATEHOUSE_GOOGLE_CLIENT_SECRET", stringSetter(&c.GoogleClientSecret)},
+		{"google_scopes", "GATEHOUSE_GOOGLE_SCOPES", stringSetter(&c.GoogleScopes)},
+		{"google_trust_email", "GATEHOUSE_GOOGLE_TRUST_EMAIL", stringSetter(&c.GoogleTrustEmail)},
+		{"facebook_enabled", "GATEHOUSE_FACEBOOK_ENABLED", boolSetter(&c.FacebookEnabled)},
+		{"facebook_client_id", "GATEHOUSE_FACEBOOK_CLIENT_ID", stringSetter(&c.FacebookClientID)},
+		{"facebook_client_secret", "GATEHOUSE_FACEBOOK_CLIENT_SECRET", stringSetter(&c.FacebookClientSecret)},
+		{"facebook_scopes", "GATEHOUSE_FACEBOOK_SCOPES", stringSetter(&c.FacebookScopes)},
+		{"facebook_trust_email", "GATEHOUSE_FACEBOOK_TRUST_EMAIL", stringSetter(&c.FacebookTrustEmail)},
+		{"github_enabled", "GATEHOUSE_GITHUB_ENABLED", boolSetter(&c.GitHubEnabled)},
+		{"github_client_id", "GATEHOUSE_GITHUB_CLIENT_ID", stringSetter(&c.GitHubClientID)},
+		{"github_client_secret", "GATEHOUSE_GITHUB_CLIENT_SECRET", stringSetter(&c.GitHubClientSecret)},
+		{"github_scopes", "GATEHOUSE_GITHUB_SCOPES", stringSetter(&c.GitHubScopes)},
+		{"github_trust_email", "GATEHOUSE_GITHUB_TRUST_EMAIL", stringSetter(&c.GitHubTrustEmail)},
+		{"apple_enabled", "GATEHOUSE_APPLE_ENABLED", boolSetter(&c.AppleEnabled)},
+		{"apple_client_id", "GATEHOUSE_APPLE_CLIENT_ID", stringSetter(&c.AppleClientID)},
+		{"apple_team_id", "GATEHOUSE_APPLE_TEAM_ID", stringSetter(&c.AppleTeamID)},
+		{"apple_key_id", "GATEHOUSE_APPLE_KEY_ID", stringSetter(&c.AppleKeyID)},
+		{"apple_private_key_file", "GATEHOUSE_APPLE_PRIVATE_KEY_FILE", stringSetter(&c.ApplePrivateKeyFile)},
+		{"apple_scopes", "GATEHOUSE_APPLE_SCOPES", stringSetter(&c.AppleScopes)},
+		{"apple_trust_email", "GATEHOUSE_APPLE_TRUST_EMAIL", stringSetter(&c.AppleTrustEmail)},
+		{"oidc_enabled", "GATEHOUSE_OIDC_ENABLED", boolSetter(&c.OIDCEnabled)},
+		{"oidc_name", "GATEHOUSE_OIDC_NAME", stringSetter(&c.OIDCName)},
+		{"oidc_issuer", "GATEHOUSE_OIDC_ISSUER", stringSetter(&c.OIDCIssuer)},
+		{"oidc_client_id", "GATEHOUSE_OIDC_CLIENT_ID", stringSetter(&c.OIDCClientID)},
+		{"oidc_client_secret", "GATEHOUSE_OIDC_CLIENT_SECRET", stringSetter(&c.OIDCClientSecret)},
+		{"oidc_scopes", "GATEHOUSE_OIDC_SCOPES", stringSetter(&c.OIDCScopes)},
+		{"oidc_trust_email", "GATEHOUSE_OIDC_TRUST_EMAIL", stringSetter(&c.OIDCTrustEmail)},
+		{"auto_link_verified_email", "GATEHOUSE_AUTO_LINK_VERIFIED_EMAIL", boolSetter(&c.AutoLinkVerifiedEmail)},
 	}
 }
 
@@ -209,6 +289,10 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("argon2_iterations", c.Argon2Iterations),
 		slog.Int64("argon2_parallelism", c.Argon2Parallelism),
 		slog.Bool("pkce_allow_plain", c.PKCEAllowPlain),
+		slog.String("registration_policy", c.RegistrationPolicy),
+		// Which providers are on, never their secrets.
+		slog.String("social_providers", strings.Join(c.socialProviderIDs(), ",")),
+		slog.Bool("auto_link_verified_email", c.AutoLinkVerifiedEmail),
 	)
 }
 

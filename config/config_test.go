@@ -141,6 +141,7 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		"GATEHOUSE_ARGON2_ITERATIONS":           "3",
 		"GATEHOUSE_ARGON2_PARALLELISM":          "2",
 		"GATEHOUSE_PKCE_ALLOW_PLAIN":            "true",
+		"GATEHOUSE_REGISTRATION_POLICY":         "open",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -166,6 +167,7 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		Argon2Iterations:          3,
 		Argon2Parallelism:         2,
 		PKCEAllowPlain:            true,
+		RegistrationPolicy:        "open",
 	}
 	if c != want {
 		t.Errorf("Load =\n%+v\nwant\n%+v", c, want)

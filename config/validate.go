@@ -91,8 +91,12 @@ func (c Config) Validate() error {
 		{c.Argon2Iterations < 1 || c.Argon2Iterations > maxArgon2Iterations, fmt.Sprintf("GATEHOUSE_ARGON2_ITERATIONS: must be between 1 and %d (got %d)", maxArgon2Iterations, c.Argon2Iterations)},
 		{c.Argon2Parallelism < 1 || c.Argon2Parallelism > maxArgon2Parallelism, fmt.Sprintf("GATEHOUSE_ARGON2_PARALLELISM: must be between 1 and %d (got %d)", maxArgon2Parallelism, c.Argon2Parallelism)},
 
+		{!slices.Contains([]string{"closed", "initial-access-token", "open"}, c.RegistrationPolicy), fmt.Sprintf("GATEHOUSE_REGISTRATION_POLICY: must be closed, initial-access-token or open (got %q)", c.RegistrationPolicy)},
+
 		{c.MaxRequestBytes < minMaxRequestBytes || c.MaxRequestBytes > maxMaxRequestBytes, fmt.Sprintf("GATEHOUSE_MAX_REQUEST_BYTES: must be between %d and %d (got %d)", minMaxRequestBytes, maxMaxRequestBytes, c.MaxRequestBytes)},
 	}
+
+	checks = append(checks, c.socialChecks()...)
 
 	var problems []string
 	for _, ch := range checks {

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/go-jose/go-jose/v3"
@@ -52,6 +53,27 @@ type Client struct {
 	// BackchannelLogoutURI receives logout tokens when a customer's session
 	// ends (OpenID Connect Back-Channel Logout 1.0).
 	BackchannelLogoutURI string
+	// Registration metadata (RFC 7591 §2, OpenID Connect Dynamic Client
+	// Registration 1.0 §2).
+	ApplicationType             string            // "web" (default) or "native"
+	LocalizedNames              map[string]string // client_name#<tag>, by BCP 47 tag
+	ClientURI                   string
+	PolicyURI                   string
+	TOSURI                      string
+	Contacts                    []string
+	JWKS                        []byte // the client's public JWK Set, for private_key_jwt
+	JWKSURI                     string // where the client publishes its JWK Set
+	TokenEndpointAuthSigningAlg string
+	SubjectType                 string // "public" (default) or "pairwise"
+	SectorIdentifierURI         string
+	IDTokenSignedResponseAlg    string
+	UserinfoSignedResponseAlg   string
+	DefaultMaxAge               int // seconds; 0 means none
+	RequireAuthTime             bool
+	// RegistrationAccessTokenHash is the keyed hash of the token that
+	// manages the client through the configuration endpoint (RFC 7592);
+	// empty for clients not registered dynamically.
+	RegistrationAccessTokenHash []byte
 	// CreatedAt and UpdatedAt are set by the store.
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -90,11 +112,21 @@ func (c *Client) GetAudience() fosite.Arguments { return c.Audience }
 // GetRequestURIs returns no request URIs: request objects are not supported.
 func (c *Client) GetRequestURIs() []string { return nil }
 
-// GetJSONWebKeys returns nil: private_key_jwt is not supported yet.
-func (c *Client) GetJSONWebKeys() *jose.JSONWebKeySet { return nil }
+// GetJSONWebKeys returns the client's registered JWK Set, or nil. A set
+// that does not parse is treated as none.
+func (c *Client) GetJSONWebKeys() *jose.JSONWebKeySet {
+	if len(c.JWKS) == 0 {
+		return nil
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(c.JWKS, &set); err != nil {
+		return nil
+	}
+	return &set
+}
 
-// GetJSONWebKeysURI returns "": private_key_jwt is not supported yet.
-func (c *Client) GetJSONWebKeysURI() string { return "" }
+// GetJSONWebKeysURI returns where the client publishes its JWK Set.
+func (c *Client) GetJSONWebKeysURI() string { return c.JWKSURI }
 
 // GetRequestObjectSigningAlgorithm returns "": request objects are not
 // supported.
@@ -114,9 +146,15 @@ func (c *Client) GetTokenEndpointAuthMethod() string {
 	}
 }
 
-// GetTokenEndpointAuthSigningAlgorithm returns RS256, the default of OpenID
-// Connect Dynamic Client Registration §2.
-func (c *Client) GetTokenEndpointAuthSigningAlgorithm() string { return "RS256" }
+// GetTokenEndpointAuthSigningAlgorithm returns the registered algorithm of
+// private_key_jwt assertions, RS256 by default (OpenID Connect Dynamic
+// Client Registration §2).
+func (c *Client) GetTokenEndpointAuthSigningAlgorithm() string {
+	if c.TokenEndpointAuthSigningAlg != "" {
+		return c.TokenEndpointAuthSigningAlg
+	}
+	return "RS256"
+}
 
 // GetResponseModes returns the response modes every client may use.
 func (c *Client) GetResponseModes() []fosite.ResponseModeType {

@@ -22,6 +22,8 @@ type Store interface {
 	ConsentStore
 	AuthRequestStore
 	LogoutDeliveryStore
+	RegistrationTokenStore
+	IdentityStore
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

@@ -60,6 +60,9 @@ type BrowserSession struct {
 	AMR []string
 	// ACR is the authentication context class reached.
 	ACR string
+	// IDP is the ID of the upstream identity provider that vouched for the
+	// customer at sign-in (see Identity), "" for a sign-in at Gatehouse alone.
+	IDP string
 	// CreatedAt is when the session began.
 	CreatedAt time.Time
 	// LastSeenAt is when the session was last used; the idle timeout counts

@@ -7,6 +7,7 @@
 //	gatehouse clients create|list|get|delete
 //	gatehouse keys list|rotate|retire
 //	gatehouse users create
+//	gatehouse registration-tokens create
 //
 // Every command reads the same configuration: defaults, then the YAML file
 // given with --config, then GATEHOUSE_* environment variables. Exit codes:
@@ -68,6 +69,7 @@ Usage:
   gatehouse clients  create|list|get|delete [flags]
   gatehouse keys     list|rotate|retire [flags]
   gatehouse users    create [flags]
+  gatehouse registration-tokens create --expires-in DURATION [--uses N]
 
 Run "gatehouse COMMAND --help" for a command's flags.
 Configuration: docs/configuration.md. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.
@@ -92,6 +94,8 @@ func (a *app) run(ctx context.Context, args []string) int {
 		err = a.keys(ctx, rest)
 	case "users":
 		err = a.users(ctx, rest)
+	case "registration-tokens":
+		err = a.registrationTokens(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(a.stdout, usage)
 		return exitOK

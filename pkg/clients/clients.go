@@ -7,11 +7,16 @@ package clients
 
 import (
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/storage"
@@ -44,6 +49,25 @@ type Spec struct {
 	SkipConsent             bool
 	LogoURI                 string
 	BackchannelLogoutURI    string
+	// ResponseTypes, when set, are the response types the client asked for;
+	// otherwise they follow from the grant types.
+	ResponseTypes               []string
+	ApplicationType             string
+	LocalizedNames              map[string]string
+	ClientURI                   string
+	PolicyURI                   string
+	TOSURI                      string
+	Contacts                    []string
+	JWKS                        []byte
+	JWKSURI                     string
+	TokenEndpointAuthSigningAlg string
+	SubjectType                 string
+	IDTokenSignedResponseAlg    string
+	DefaultMaxAge               int
+	RequireAuthTime             bool
+	// Dynamic marks a client registered through the registration endpoint:
+	// it gets a registration access token to manage itself (RFC 7592).
+	Dynamic bool
 }
 
 // Registered is a newly created client with its secret in clear. The secret
@@ -51,6 +75,9 @@ type Spec struct {
 type Registered struct {
 	Client storage.Client
 	Secret string // empty for public clients
+	// RegistrationAccessToken manages a dynamically registered client
+	// (RFC 7592); shown once, stored only as a keyed hash.
+	RegistrationAccessToken string
 }
 
 // InvalidError says which field of a Spec is wrong and why.
@@ -72,6 +99,30 @@ func NewService(store storage.ClientStore, secrets *secret.Keys) *Service {
 	return &Service{store: store, secrets: secrets}
 }
 
+// NewRegistrationToken mints an initial access token for the registration
+// endpoint, valid for expiresIn and uses registrations (-1: unlimited). The
+// token is returned once; the store keeps its keyed hash.
+func (s *Service) NewRegistrationToken(ctx context.Context, tokens storage.RegistrationTokenStore, expiresIn time.Duration, uses int) (string, storage.RegistrationToken, error) {
+	if expiresIn <= 0 {
+		return "", storage.RegistrationToken{}, &InvalidError{"expires_in", "must be positive"}
+	}
+	if uses == 0 || uses < -1 {
+		return "", storage.RegistrationToken{}, &InvalidError{"uses", "must be a positive number, or -1 for unlimited"}
+	}
+	token := secret.NewRandomString(secretBytes)
+	now := time.Now().UTC()
+	t := storage.RegistrationToken{ID: s.RegistrationTokenID(token), UsesLeft: uses, CreatedAt: now, ExpiresAt: now.Add(expiresIn)}
+	if err := tokens.CreateRegistrationToken(ctx, t); err != nil {
+		return "", storage.RegistrationToken{}, fmt.Errorf("create registration token: %w", err)
+	}
+	return token, t, nil
+}
+
+// RegistrationTokenID is the stored form of an initial access token.
+func (s *Service) RegistrationTokenID(token string) string {
+	return hex.EncodeToString(s.secrets.HashClientSecret([]byte(token)))
+}
+
 // Create validates spec, generates the client's id and secret, and stores
 // the client.
 func (s *Service) Create(ctx context.Context, spec Spec) (Registered, error) {
@@ -81,9 +132,14 @@ func (s *Service) Create(ctx context.Context, spec Spec) (Registered, error) {
 	}
 	c.ID = secret.NewRandomString(18)
 	var plain string
-	if !c.Public {
+	if usesSecret(c.TokenEndpointAuthMethod) {
 		plain = secret.NewRandomString(secretBytes)
 		c.SecretHash = s.secrets.HashClientSecret([]byte(plain))
+	}
+	var rat string
+	if spec.Dynamic {
+		rat = secret.NewRandomString(secretBytes)
+		c.RegistrationAccessTokenHash = s.secrets.HashClientSecret([]byte(rat))
 	}
 	if err := s.store.CreateClient(ctx, c); err != nil {
 		return Registered{}, fmt.Errorf("create client: %w", err)
@@ -92,7 +148,7 @@ func (s *Service) Create(ctx context.Context, spec Spec) (Registered, error) {
 	if err != nil {
 		return Registered{}, fmt.Errorf("read back client: %w", err)
 	}
-	return Registered{Client: stored, Secret: plain}, nil
+	return Registered{Client: stored, Secret: plain, RegistrationAccessToken: rat}, nil
 }
 
 // build turns a Spec into a client, applying defaults and the rules of
@@ -124,6 +180,13 @@ func build(spec Spec) (storage.Client, error) {
 		if !spec.Public {
 			return storage.Client{}, &InvalidError{"token_endpoint_auth_method", "none is only for public clients"}
 		}
+	case storage.AuthMethodPrivateKeyJWT:
+		if spec.Public {
+			return storage.Client{}, &InvalidError{"token_endpoint_auth_method", "a public client has no keys; use none"}
+		}
+		if (len(spec.JWKS) == 0) == (spec.JWKSURI == "") {
+			return storage.Client{}, &InvalidError{"jwks", "private_key_jwt needs exactly one of jwks and jwks_uri"}
+		}
 	default:
 		return storage.Client{}, &InvalidError{"token_endpoint_auth_method", fmt.Sprintf("unsupported method %q", method)}
 	}
@@ -153,7 +216,10 @@ func build(spec Spec) (storage.Client, error) {
 			return storage.Client{}, &InvalidError{"scope", fmt.Sprintf("%q is not a valid scope token (RFC 6749 §3.3)", sc)}
 		}
 	}
-	for field, u := range map[string]string{"logo_uri": spec.LogoURI, "backchannel_logout_uri": spec.BackchannelLogoutURI} {
+	for field, u := range map[string]string{
+		"logo_uri": spec.LogoURI, "backchannel_logout_uri": spec.BackchannelLogoutURI, "client_uri": spec.ClientURI,
+		"policy_uri": spec.PolicyURI, "tos_uri": spec.TOSURI, "jwks_uri": spec.JWKSURI,
+	} {
 		if u == "" {
 			continue
 		}
@@ -165,6 +231,29 @@ func build(spec Spec) (storage.Client, error) {
 	// (OAuth 2.0 Multiple Response Type Encoding Practices §3; OpenID
 	// Connect Core §3.2, §3.3).
 	code, implicit := slices.Contains(grants, GrantAuthorizationCode), slices.Contains(grants, GrantImplicit)
+	if len(spec.JWKS) > 0 {
+		if err := checkJWKS(spec.JWKS); err != nil {
+			return storage.Client{}, &InvalidError{"jwks", err.Error()}
+		}
+	}
+	switch spec.SubjectType {
+	case "", "public":
+	default:
+		return storage.Client{}, &InvalidError{"subject_type", fmt.Sprintf("%q is not supported; use public", spec.SubjectType)}
+	}
+	switch spec.IDTokenSignedResponseAlg {
+	case "", "RS256":
+	default:
+		return storage.Client{}, &InvalidError{"id_token_signed_response_alg", fmt.Sprintf("%q is not supported; use RS256", spec.IDTokenSignedResponseAlg)}
+	}
+	switch spec.TokenEndpointAuthSigningAlg {
+	case "", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512":
+	default:
+		return storage.Client{}, &InvalidError{"token_endpoint_auth_signing_alg", fmt.Sprintf("%q is not supported", spec.TokenEndpointAuthSigningAlg)}
+	}
+	if spec.DefaultMaxAge < 0 {
+		return storage.Client{}, &InvalidError{"default_max_age", "must not be negative"}
+	}
 	var responseTypes []string
 	if code {
 		responseTypes = append(responseTypes, "code")
@@ -174,6 +263,19 @@ func build(spec Spec) (storage.Client, error) {
 	}
 	if code && implicit {
 		responseTypes = append(responseTypes, "code id_token", "code token", "code id_token token")
+	}
+	if len(spec.ResponseTypes) > 0 {
+		// RFC 7591 §2.1: the response types must be ones the grant types
+		// allow; keep just those the client asked for.
+		for _, rt := range spec.ResponseTypes {
+			if !slices.Contains(responseTypes, normalizeResponseType(rt)) {
+				return storage.Client{}, &InvalidError{"response_types", fmt.Sprintf("%q does not match the grant types %v", rt, grants)}
+			}
+		}
+		responseTypes = nil
+		for _, rt := range spec.ResponseTypes {
+			responseTypes = append(responseTypes, normalizeResponseType(rt))
+		}
 	}
 	return storage.Client{
 		Name:                    strings.TrimSpace(spec.Name),
@@ -188,6 +290,20 @@ func build(spec Spec) (storage.Client, error) {
 		SkipConsent:             spec.SkipConsent,
 		LogoURI:                 spec.LogoURI,
 		BackchannelLogoutURI:    spec.BackchannelLogoutURI,
+
+		ApplicationType:             spec.ApplicationType,
+		LocalizedNames:              spec.LocalizedNames,
+		ClientURI:                   spec.ClientURI,
+		PolicyURI:                   spec.PolicyURI,
+		TOSURI:                      spec.TOSURI,
+		Contacts:                    spec.Contacts,
+		JWKS:                        spec.JWKS,
+		JWKSURI:                     spec.JWKSURI,
+		TokenEndpointAuthSigningAlg: spec.TokenEndpointAuthSigningAlg,
+		SubjectType:                 spec.SubjectType,
+		IDTokenSignedResponseAlg:    spec.IDTokenSignedResponseAlg,
+		DefaultMaxAge:               spec.DefaultMaxAge,
+		RequireAuthTime:             spec.RequireAuthTime,
 	}, nil
 }
 
@@ -249,4 +365,68 @@ func dedupe(in []string) []string {
 func IsInvalid(err error) bool {
 	var ie *InvalidError
 	return errors.As(err, &ie)
+}
+
+// normalizeResponseType orders a response type's values the way the
+// client's list is written ("code id_token token"), since their order does
+// not matter (OAuth 2.0 Multiple Response Type Encoding Practices §2).
+func normalizeResponseType(rt string) string {
+	parts := strings.Fields(rt)
+	order := map[string]int{"code": 0, "id_token": 1, "token": 2}
+	slices.SortFunc(parts, func(a, b string) int { return order[a] - order[b] })
+	return strings.Join(parts, " ")
+}
+
+// checkJWKS checks that a JWK Set parses and holds only public keys.
+func checkJWKS(raw []byte) error {
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(raw, &set); err != nil {
+		return fmt.Errorf("not a JWK Set: %v", err)
+	}
+	if len(set.Keys) == 0 {
+		return errors.New("the JWK Set has no keys")
+	}
+	for _, k := range set.Keys {
+		if !k.IsPublic() {
+			return errors.New("the JWK Set must hold public keys only")
+		}
+	}
+	return nil
+}
+
+// Update validates spec as a replacement of the client's metadata and
+// stores it, keeping the client's id, secret and registration token.
+func (s *Service) Update(ctx context.Context, id string, spec Spec) (storage.Client, error) {
+	c, err := build(spec)
+	if err != nil {
+		return storage.Client{}, err
+	}
+	err = s.store.UpdateClient(ctx, id, func(old storage.Client) (storage.Client, error) {
+		if old.Public != c.Public {
+			return old, &InvalidError{"token_endpoint_auth_method", "a client cannot change between public and confidential"}
+		}
+		c.ID, c.SecretHash, c.RegistrationAccessTokenHash = old.ID, old.SecretHash, old.RegistrationAccessTokenHash
+		return c, nil
+	})
+	if err != nil {
+		return storage.Client{}, err
+	}
+	return s.store.LookupClient(ctx, id)
+}
+
+// CheckRegistrationToken reports, in constant time, whether token manages
+// the client.
+func (s *Service) CheckRegistrationToken(c storage.Client, token string) bool {
+	return len(c.RegistrationAccessTokenHash) > 0 && s.secrets.CompareClientSecret(c.RegistrationAccessTokenHash, []byte(token))
+}
+
+// CheckSecret reports, in constant time, whether secret is the client's.
+func (s *Service) CheckSecret(c storage.Client, secret string) bool {
+	return len(c.SecretHash) > 0 && s.secrets.CompareClientSecret(c.SecretHash, []byte(secret))
+}
+
+// usesSecret reports whether clients of the authentication method have a
+// secret.
+func usesSecret(method string) bool {
+	return method == storage.AuthMethodClientSecretBasic || method == storage.AuthMethodClientSecretPost
 }

@@ -94,6 +94,11 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 		p.writeAuthorizeError(w, r, ar, err)
 		return
 	}
+	// A client's default_max_age stands in for an absent max_age (OpenID
+	// Connect Dynamic Client Registration §2).
+	if c, ok := ar.GetClient().(*storage.Client); ok && req.maxAge < 0 && c.DefaultMaxAge > 0 {
+		req.maxAge = c.DefaultMaxAge
+	}
 	// Check PKCE before the customer is asked anything: fosite would only
 	// notice after the sign-in (RFC 7636 §4.4.1, RFC 9700 §2.1.1).
 	if err := p.checkPKCE(ar); err != nil {
@@ -232,6 +237,11 @@ func (p *Provider) newIDSession(u storage.User, bs storage.BrowserSession, reque
 	s.Username = u.Email
 	// azp names the client the token was issued to (OpenID Connect Core §2).
 	extra := map[string]interface{}{"sid": bs.SID, "azp": ar.GetClient().GetID()}
+	// idp names the upstream identity provider of a federated sign-in
+	// (whose amr says "fed").
+	if bs.IDP != "" {
+		extra["idp"] = bs.IDP
+	}
 	// Scope claims go to the userinfo endpoint; into the ID token only when
 	// no access token is issued to fetch them with, or when the claims
 	// parameter asks (OpenID Connect Core §5.4, §5.5).

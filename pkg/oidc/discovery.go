@@ -15,10 +15,12 @@ type Metadata struct {
 	UserinfoEndpoint                           string   `json:"userinfo_endpoint"`
 	JWKSURI                                    string   `json:"jwks_uri"`
 	EndSessionEndpoint                         string   `json:"end_session_endpoint"`
+	RegistrationEndpoint                       string   `json:"registration_endpoint,omitempty"`
 	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
 	RevocationEndpoint                         string   `json:"revocation_endpoint"`
 	GrantTypesSupported                        []string `json:"grant_types_supported"`
 	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgValuesSupported []string `json:"token_endpoint_auth_signing_alg_values_supported"`
 	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
 	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
 	ScopesSupported                            []string `json:"scopes_supported"`
@@ -55,11 +57,13 @@ func (p *Provider) Metadata() Metadata {
 		UserinfoEndpoint:                  p.issuer + PathUserinfo,
 		JWKSURI:                           p.issuer + PathJWKS,
 		EndSessionEndpoint:                p.issuer + PathEndSession,
+		RegistrationEndpoint:              p.registrationEndpoint(),
 		IntrospectionEndpoint:             p.issuer + PathIntrospection,
 		RevocationEndpoint:                p.issuer + PathRevocation,
 		GrantTypesSupported:               append(slices.Clone(p.grantTypes), "implicit"),
-		TokenEndpointAuthMethodsSupported: append(secretMethods[:2:2], "none"),
-		IntrospectionEndpointAuthMethodsSupported: secretMethods,
+		TokenEndpointAuthMethodsSupported: append(secretMethods[:2:2], "private_key_jwt", "none"),
+		TokenEndpointAuthSigningAlgValuesSupported: []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"},
+		IntrospectionEndpointAuthMethodsSupported:  secretMethods,
 		// Public clients revoke their own tokens with no secret (RFC 7009 §2.1).
 		RevocationEndpointAuthMethodsSupported:     append(secretMethods[:2:2], "none"),
 		ScopesSupported:                            []string{"openid", "profile", "email", "address", "phone", "offline_access"},
@@ -104,4 +108,12 @@ func (p *Provider) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	_, _ = w.Write(jwks)
+}
+
+// registrationEndpoint is advertised unless registration is closed.
+func (p *Provider) registrationEndpoint() string {
+	if p.registration == RegistrationClosed {
+		return ""
+	}
+	return p.issuer + PathRegistration
 }

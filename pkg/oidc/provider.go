@@ -13,8 +13,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/compose"
@@ -22,6 +25,7 @@ import (
 	"github.com/ory/fosite/token/hmac"
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
@@ -102,6 +106,11 @@ type Options struct {
 	HTTPClient *http.Client
 	// UILocales are the languages of the hosted pages, for discovery.
 	UILocales []string
+	// Clients registers clients for the registration endpoint.
+	Clients *clients.Service
+	// RegistrationPolicy says who may register clients: RegistrationClosed,
+	// RegistrationInitialAccessToken (the default) or RegistrationOpen.
+	RegistrationPolicy string
 }
 
 // Provider serves the protocol endpoints.
@@ -121,6 +130,9 @@ type Provider struct {
 	pkcePlain     bool
 	httpClient    *http.Client
 	uiLocales     []string
+	clients       *clients.Service
+	secrets       *secret.Keys
+	registration  string
 }
 
 // New composes fosite with Gatehouse's store and strategies.
@@ -145,10 +157,12 @@ func New(opts Options) (*Provider, error) {
 		AccessTokenIssuer:     opts.Issuer,
 		// Set every default that fosite would otherwise write into the config
 		// on first use, which races under concurrent first requests.
-		ScopeStrategy:               fosite.ExactScopeStrategy,
-		AudienceMatchingStrategy:    fosite.ExactAudienceMatchingStrategy,
-		ClientSecretsHasher:         clientSecretHasher{opts.Secrets},
-		JWKSFetcherStrategy:         fosite.NewDefaultJWKSFetcherStrategy(),
+		ScopeStrategy:            fosite.ExactScopeStrategy,
+		AudienceMatchingStrategy: fosite.ExactAudienceMatchingStrategy,
+		ClientSecretsHasher:      clientSecretHasher{opts.Secrets},
+		// Fetches private_key_jwt clients' jwks_uri: cached, refetched when
+		// an assertion names an unknown kid, with a bounded client.
+		JWKSFetcherStrategy:         fosite.NewDefaultJWKSFetcherStrategy(fosite.JWKSFetcherWithHTTPClient(jwksHTTPClient())),
 		EnforcePKCEForPublicClients: true,
 		// RFC 7636 §4.2: S256 unless plain is explicitly allowed.
 		EnablePKCEPlainChallengeMethod: opts.PKCEAllowPlain,
@@ -182,14 +196,12 @@ func New(opts Options) (*Provider, error) {
 	// handler: fosite asks every token handler in turn, and each one that
 	// declines records a stack trace, which cost the busiest grant a sixth of
 	// its CPU time.
+	tokenURLs := []string{opts.Issuer + PathToken, opts.Issuer}
 	machineCfg := *cfg
-	machine, ok := compose.Compose(&machineCfg, opts.Store, strategy,
+	machine := composeFosite(&fositeConfig{Config: &machineCfg, tokenURLs: tokenURLs}, opts.Store, strategy,
 		compose.OAuth2ClientCredentialsGrantFactory,
-	).(*fosite.Fosite)
-	if !ok {
-		return nil, errors.New("oidc: unexpected provider type")
-	}
-	provider := compose.Compose(cfg, opts.Store, strategy,
+	)
+	f := composeFosite(&fositeConfig{Config: cfg, tokenURLs: tokenURLs}, opts.Store, strategy,
 		compose.OAuth2AuthorizeExplicitFactory,
 		compose.OAuth2AuthorizeImplicitFactory,
 		compose.OAuth2ClientCredentialsGrantFactory,
@@ -202,9 +214,22 @@ func New(opts Options) (*Provider, error) {
 		compose.OAuth2TokenRevocationFactory,
 		compose.OAuth2PKCEFactory,
 	)
-	f, ok := provider.(*fosite.Fosite)
-	if !ok {
-		return nil, fmt.Errorf("oidc: unexpected provider type %T", provider)
+	// Every failure to authenticate a client is invalid_client (RFC 6749
+	// §5.2): fosite passes some assertion failures through unwrapped (an
+	// expired client_assertion becomes a bare error, a 500) and calls a
+	// replayed one jti_known, which is not a registered code.
+	machineCfg.ClientAuthenticationStrategy = clientAuthentication(machine.DefaultClientAuthenticationStrategy)
+	cfg.ClientAuthenticationStrategy = clientAuthentication(f.DefaultClientAuthenticationStrategy)
+	policy := opts.RegistrationPolicy
+	switch policy {
+	case "":
+		policy = RegistrationInitialAccessToken
+	case RegistrationClosed, RegistrationInitialAccessToken, RegistrationOpen:
+	default:
+		return nil, fmt.Errorf("oidc: unknown registration policy %q", policy)
+	}
+	if opts.Clients == nil {
+		opts.Clients = clients.NewService(opts.Store, opts.Secrets)
 	}
 	httpClient := opts.HTTPClient
 	if httpClient == nil {
@@ -226,6 +251,9 @@ func New(opts Options) (*Provider, error) {
 		pkcePlain:     opts.PKCEAllowPlain,
 		httpClient:    httpClient,
 		uiLocales:     opts.UILocales,
+		clients:       opts.Clients,
+		secrets:       opts.Secrets,
+		registration:  policy,
 	}, nil
 }
 
@@ -323,4 +351,34 @@ func (s *prefixedHMACStrategy) GenerateAuthorizeCode(ctx context.Context, r fosi
 // ValidateAuthorizeCode checks an authorization code.
 func (s *prefixedHMACStrategy) ValidateAuthorizeCode(ctx context.Context, r fosite.Requester, token string) error {
 	return s.HMACSHAStrategyUnPrefixed.ValidateAuthorizeCode(ctx, r, strings.TrimPrefix(token, prefix("ac")))
+}
+
+// jwksHTTPClient fetches clients' JWK Sets: one retry, short timeouts.
+func jwksHTTPClient() *retryablehttp.Client {
+	c := retryablehttp.NewClient()
+	c.RetryMax = 1
+	c.RetryWaitMin = 100 * time.Millisecond
+	c.RetryWaitMax = time.Second
+	c.HTTPClient.Timeout = 5 * time.Second
+	c.Logger = nil
+	return c
+}
+
+// clientAuthentication wraps fosite's client authentication so that every
+// failure is invalid_client.
+func clientAuthentication(inner fosite.ClientAuthenticationStrategy) fosite.ClientAuthenticationStrategy {
+	return func(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
+		c, err := inner(ctx, r, form)
+		if err == nil {
+			return c, nil
+		}
+		var rfc *fosite.RFC6749Error
+		switch {
+		case errors.Is(err, fosite.ErrJTIKnown):
+			return nil, fosite.ErrInvalidClient.WithHint("The client_assertion was already used.").WithWrap(err)
+		case !errors.As(err, &rfc):
+			return nil, fosite.ErrInvalidClient.WithHint("The client_assertion is not valid.").WithWrap(err)
+		}
+		return nil, err
+	}
 }

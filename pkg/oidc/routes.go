@@ -18,4 +18,8 @@ func (p *Provider) Register(r *mux.Router, issuerPath string) {
 	r.HandleFunc(issuerPath+PathResume, p.handleResume).Methods(http.MethodGet)
 	r.HandleFunc(issuerPath+PathUserinfo, p.handleUserinfo).Methods(http.MethodGet, http.MethodPost, http.MethodOptions)
 	r.HandleFunc(issuerPath+PathEndSession, p.handleEndSession).Methods(http.MethodGet, http.MethodPost)
+	if p.registration != RegistrationClosed {
+		r.HandleFunc(issuerPath+PathRegistration, p.handleRegistration).Methods(http.MethodPost)
+		r.HandleFunc(issuerPath+PathRegistration+"/{client_id}", p.handleClientConfiguration).Methods(http.MethodGet, http.MethodPut, http.MethodDelete)
+	}
 }

@@ -71,8 +71,8 @@ func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*gorms
 
 // New builds a server from a validated configuration whose Secret is set
 // (see config.EnsureSecret). It opens the store, migrates it when
-// configured to, and makes sure signing keys exist.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
+// configured to, and makes sure signing keys exist. Options are for tests.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Option) (*Server, error) {
 	secrets, err := secret.Derive([]byte(cfg.Secret))
 	if err != nil {
 		return nil, fmt.Errorf("GATEHOUSE_SECRET: %w", err)
@@ -81,7 +81,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	if err != nil {
 		return nil, err
 	}
-	s, err := assemble(ctx, cfg, log, store, secrets)
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s, err := assemble(ctx, cfg, log, store, secrets, o)
 	if err != nil {
 		_ = store.Close()
 		return nil, err
@@ -89,7 +93,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	return s, nil
 }
 
-func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *gormstore.Store, secrets *secret.Keys) (*Server, error) {
+func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *gormstore.Store, secrets *secret.Keys, o options) (*Server, error) {
 	if cfg.AutoMigrate {
 		applied, err := store.Migrate(ctx)
 		if err != nil {
@@ -142,6 +146,10 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Iterations:  uint32(cfg.Argon2Iterations),
 		Parallelism: uint8(cfg.Argon2Parallelism),
 	})
+	fed, err := newFederation(cfg, store, log, o)
+	if err != nil {
+		return nil, err
+	}
 	pages := ui.New(ui.Options{
 		Store:      store,
 		Identity:   people,
@@ -151,6 +159,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Static:     static,
 		BasePath:   base,
 		ResumePath: base + oidc.PathResume,
+		Federation: fed,
 		Logger:     log,
 	})
 	var locales []string
@@ -174,6 +183,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		ConsentPath:               base + ui.PathConsent,
 		PKCEAllowPlain:            cfg.PKCEAllowPlain,
 		UILocales:                 locales,
+		RegistrationPolicy:        cfg.RegistrationPolicy,
 	})
 	if err != nil {
 		return nil, err
@@ -211,6 +221,7 @@ func (s *Server) Secrets() *secret.Keys { return s.secrets }
 func (s *Server) RunBackground(ctx context.Context) {
 	go s.keys.Run(ctx)
 	go s.provider.RunBackchannelLogout(ctx, backchannelInterval)
+	go s.collectFederation(ctx)
 	go func() {
 		t := time.NewTicker(tokenCollectionInterval)
 		defer t.Stop()

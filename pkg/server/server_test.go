@@ -50,12 +50,20 @@ type testServer struct {
 func startServer(t *testing.T, databaseURL string) *testServer { return startServerB(t, databaseURL) }
 
 func startServerB(t testing.TB, databaseURL string) *testServer {
+	return startServerWith(t, databaseURL, nil)
+}
+
+// startServerWith starts a server whose configuration change may adjust.
+func startServerWith(t testing.TB, databaseURL string, change func(*config.Config)) *testServer {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	cfg := config.Default()
 	cfg.Issuer = "http://" + ts.Listener.Addr().String()
 	cfg.DatabaseURL = databaseURL
 	cfg.Secret = "test-secret-test-secret-test-secret-0123"
+	if change != nil {
+		change(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

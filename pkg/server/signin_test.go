@@ -513,6 +513,46 @@ func testSignIn(t *testing.T, databaseURL string) {
 		rp.exchange(f, cb.Get("code"))
 	})
 
+	t.Run("id_token token returns both with at_hash, and userinfo honours the claims parameter", func(t *testing.T) {
+		spec := webClient(true)
+		spec.GrantTypes = []string{"implicit"}
+		rp := newRelyingParty(t, s, spec)
+		f := newFlow()
+		claims := `{"userinfo":{"email":{"essential":true}},"id_token":{"name":null}}`
+		page, err := rp.browser.Get(rp.oauth.AuthCodeURL(f.state, gooidc.Nonce(f.nonce),
+			oauth2.SetAuthURLParam("response_type", "id_token token"), oauth2.SetAuthURLParam("scope", "openid"),
+			oauth2.SetAuthURLParam("claims", claims), oauth2.SetAuthURLParam("display", "touch"), oauth2.SetAuthURLParam("unknown_param", "x")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cb := rp.callback(rp.login(page, "alice@example.com", alicePassword))
+		idt, err := rp.verifier.Verify(ctx, cb.Get("id_token"))
+		if err != nil {
+			t.Fatalf("%v (callback %v)", err, cb)
+		}
+		if err := idt.VerifyAccessToken(cb.Get("access_token")); err != nil {
+			t.Fatalf("at_hash: %v", err)
+		}
+		var c map[string]any
+		_ = idt.Claims(&c)
+		if c["name"] != "Alice Liddell" {
+			t.Errorf("the claims parameter's id_token member was ignored: %v", c)
+		}
+		// userinfo by POST with the token in the body (RFC 6750 §2.2).
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/userinfo", strings.NewReader(url.Values{"access_token": {cb.Get("access_token")}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var info map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&info)
+		resp.Body.Close()
+		if info["sub"] != aliceID || info["email"] != "alice@example.com" || info["name"] != nil {
+			t.Errorf("userinfo = %v (want sub and the requested email only: only openid was granted)", info)
+		}
+	})
+
 	t.Run("ui_locales picks the page language", func(t *testing.T) {
 		rp := newRelyingParty(t, s, webClient(true))
 		page := rp.start(newFlow(), oauth2.SetAuthURLParam("ui_locales", "fr-CA fr"))

@@ -92,6 +92,13 @@ func (m *Manager) Current(ctx context.Context, r *http.Request) (storage.Browser
 // new one and sets its cookie. A new cookie value at every sign-in prevents
 // session fixation.
 func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Request, userID string, amr []string) (storage.BrowserSession, error) {
+	return m.StartFederated(ctx, w, r, userID, amr, "")
+}
+
+// StartFederated signs userID in like Start, and records on the session the
+// upstream identity provider that vouched for the customer (its ID, put in
+// ID tokens as "idp"); "" for none.
+func (m *Manager) StartFederated(ctx context.Context, w http.ResponseWriter, r *http.Request, userID string, amr []string, idp string) (storage.BrowserSession, error) {
 	if old, err := r.Cookie(m.names.session); err == nil && old.Value != "" {
 		_, _, _ = m.store.DeleteSession(ctx, hashValue(old.Value))
 	}
@@ -103,6 +110,7 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		UserID:     userID,
 		AuthTime:   now.Truncate(time.Second),
 		AMR:        amr,
+		IDP:        idp,
 		CreatedAt:  now,
 		LastSeenAt: now,
 		ExpiresAt:  now.Add(m.opts.Lifetime),

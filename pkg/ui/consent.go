@@ -52,7 +52,7 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 			h.Error(w, r, http.StatusInternalServerError, "error.server")
 			return
 		}
-		name := client.Name
+		name := localizedName(client.Name, client.LocalizedNames, lang)
 		if name == "" {
 			name = client.ID
 		}
@@ -91,4 +91,19 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 	}
 	sig := h.opts.Sessions.SignDecision(w, r, pending.ID, decision)
 	http.Redirect(w, r, h.resumeURL(pending.ID, url.Values{"decision": {decision}, "sig": {sig}}), http.StatusSeeOther)
+}
+
+// localizedName picks the client_name#<tag> of the page language, or of its
+// base language, falling back to the plain name.
+func localizedName(name string, localized map[string]string, lang string) string {
+	if n, ok := localized[lang]; ok {
+		return n
+	}
+	base, _, _ := strings.Cut(lang, "-")
+	for tag, n := range localized {
+		if strings.EqualFold(tag, lang) || strings.EqualFold(tag, base) {
+			return n
+		}
+	}
+	return name
 }

@@ -28,14 +28,15 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		Action:            h.URL(PathLogin),
 		AuthRequestID:     pending.ID,
 		Email:             form.Get("login_hint"),
-		ClientName:        h.clientName(r, pending.ClientID),
+		ClientName:        h.clientName(r, pending.ClientID, lang),
 		ForgotPasswordURL: h.URL(PathRecover),
 		RegisterURL:       h.URL(PathRegister),
 	}
+	h.federationLogin(w, r, &page)
 	csrf := h.opts.Sessions.CSRFToken(w, r, loginCSRFPurpose)
-	app := h.redirectOrigin(r, pending, form)
+	app := h.loginFormActions(h.redirectOrigin(r, pending, form))
 	if r.Method == http.MethodGet {
-		h.render(w, r, http.StatusOK, "login", lang, csrf, page, app)
+		h.render(w, r, http.StatusOK, "login", lang, csrf, page, app...)
 		return
 	}
 
@@ -47,14 +48,14 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	page.Email = email
 	if email == "" || password == "" {
 		page.ErrorID = "login.error.required"
-		h.render(w, r, http.StatusBadRequest, "login", lang, csrf, page, app)
+		h.render(w, r, http.StatusBadRequest, "login", lang, csrf, page, app...)
 		return
 	}
 	user, err := h.opts.Identity.Authenticate(ctx, email, password)
 	if errors.Is(err, identity.ErrInvalidCredentials) {
 		// The same message for an unknown email and a wrong password.
 		page.ErrorID = "login.error.invalid"
-		h.render(w, r, http.StatusUnauthorized, "login", lang, csrf, page, app)
+		h.render(w, r, http.StatusUnauthorized, "login", lang, csrf, page, app...)
 		return
 	}
 	if err != nil {
@@ -62,7 +63,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.Error(w, r, http.StatusInternalServerError, "error.server")
 		return
 	}
-	bs, err := h.opts.Sessions.Start(ctx, w, r, user.ID, []string{"pwd"})
+	bs, err := h.startSignIn(ctx, w, r, user.ID, page.Link)
 	if err != nil {
 		h.log.ErrorContext(ctx, "starting session", "error", err.Error())
 		h.Error(w, r, http.StatusInternalServerError, "error.server")
@@ -76,13 +77,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 }
 
 // clientName returns the client's display name, or its id.
-func (h *Handler) clientName(r *http.Request, clientID string) string {
+func (h *Handler) clientName(r *http.Request, clientID, lang string) string {
 	c, err := h.opts.Store.LookupClient(r.Context(), clientID)
 	if err != nil {
 		return ""
 	}
-	if c.Name != "" {
-		return c.Name
+	if n := localizedName(c.Name, c.LocalizedNames, lang); n != "" {
+		return n
 	}
 	return c.ID
 }

@@ -25,7 +25,7 @@ import (
 // requiredPages are the pages every deployment must have; NewRenderer fails
 // without any of them.
 func requiredPages() []string {
-	return []string{"login", "consent", "error", "logout_confirm", "logged_out", "info"}
+	return []string{"login", "consent", "error", "logout_confirm", "logged_out", "info", "account"}
 }
 
 // layoutFile holds the shared frame; each page file fills its blocks.
@@ -185,6 +185,8 @@ func samplePages(page string) []any {
 		return []any{LoginPage{}, LoginPage{
 			Action: "/login", AuthRequestID: "a", Email: "a@example.com", ErrorID: "login.error.invalid",
 			ClientName: "App", ForgotPasswordURL: "/forgot", RegisterURL: "/register",
+			ProvidersAction: "/login/federated", Providers: []ProviderButton{{ID: "google", Name: "Google"}},
+			Link: &LinkPrompt{Token: "t", Provider: "Google", Email: "a@example.com"},
 		}}
 	case "consent":
 		return []any{ConsentPage{}, ConsentPage{
@@ -197,6 +199,12 @@ func samplePages(page string) []any {
 		return []any{LogoutConfirmPage{}, LogoutConfirmPage{Action: "/logout", ClientName: "App", Hidden: map[string]string{"state": "s"}}}
 	case "info":
 		return []any{InfoPage{}, InfoPage{TitleID: "info.unavailable.title", MessageID: "info.unavailable.message"}}
+	case "account":
+		return []any{AccountPage{}, AccountPage{
+			Name: "A", Email: "a@example.com", HasPassword: true, LastMethod: true, NoticeID: "account.notice.linked", ErrorID: "account.error.link_failed",
+			Identities: []AccountIdentity{{Provider: "google", Name: "Google", Email: "a@gmail.example", CanUnlink: true}},
+			Available:  []ProviderButton{{ID: "github", Name: "GitHub"}}, LinkAction: "/account/link", UnlinkAction: "/account/unlink",
+		}}
 	case "logged_out":
 		return []any{LoggedOutPage{}}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/gatehouse-id/gatehouse/pkg/federation"
 	"github.com/gatehouse-id/gatehouse/pkg/i18n"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
@@ -43,6 +44,10 @@ type Options struct {
 	// authorization endpoint; "?auth=ID" is appended.
 	ResumePath string
 	Logger     *slog.Logger
+	// Federation signs customers in with upstream identity providers and
+	// keeps their links (the sign-in buttons, the account page); nil for
+	// none.
+	Federation *federation.Service
 }
 
 // Handler serves the hosted pages.
@@ -67,6 +72,7 @@ func (h *Handler) Register(r *mux.Router) {
 	r.HandleFunc(b+PathConsent, h.consent).Methods(http.MethodGet, http.MethodPost)
 	r.HandleFunc(b+PathRecover, h.unavailable).Methods(http.MethodGet)
 	r.HandleFunc(b+PathRegister, h.unavailable).Methods(http.MethodGet)
+	h.registerFederation(r)
 	r.PathPrefix(b + PathStatic).Handler(http.StripPrefix(b+PathStatic, staticHandler(h.opts.Static)))
 }
 

@@ -19,6 +19,32 @@ type LoginPage struct {
 	// ForgotPasswordURL and RegisterURL are the self-service links.
 	ForgotPasswordURL string
 	RegisterURL       string
+	// ProvidersAction is where the upstream providers' buttons post;
+	// Providers are those buttons ("Continue with Google"), none when no
+	// provider is enabled.
+	ProvidersAction string
+	Providers       []ProviderButton
+	// Link, when set, asks the customer to sign in once to link an
+	// upstream account whose email is theirs.
+	Link *LinkPrompt
+}
+
+// ProviderButton is an upstream identity provider's button.
+type ProviderButton struct {
+	// ID is posted as the field "provider".
+	ID string
+	// Name is the provider's name, e.g. "Google".
+	Name string
+}
+
+// LinkPrompt explains that signing in will link an upstream account.
+type LinkPrompt struct {
+	// Token is posted back as the hidden field "link".
+	Token string
+	// Provider is the upstream provider's name; Email the address it
+	// reported.
+	Provider string
+	Email    string
 }
 
 // ConsentPage asks the customer to allow a client (templates/consent.html).

@@ -37,6 +37,23 @@ type clientMetadata struct {
 	Audience               []string `json:"audience,omitempty"`
 	LogoURI                string   `json:"logo_uri,omitempty"`
 	BackchannelLogoutURI   string   `json:"backchannel_logout_uri,omitempty"`
+
+	ApplicationType             string            `json:"application_type,omitempty"`
+	LocalizedNames              map[string]string `json:"localized_names,omitempty"`
+	ClientURI                   string            `json:"client_uri,omitempty"`
+	PolicyURI                   string            `json:"policy_uri,omitempty"`
+	TOSURI                      string            `json:"tos_uri,omitempty"`
+	Contacts                    []string          `json:"contacts,omitempty"`
+	JWKS                        json.RawMessage   `json:"jwks,omitempty"`
+	JWKSURI                     string            `json:"jwks_uri,omitempty"`
+	TokenEndpointAuthSigningAlg string            `json:"token_endpoint_auth_signing_alg,omitempty"`
+	SubjectType                 string            `json:"subject_type,omitempty"`
+	SectorIdentifierURI         string            `json:"sector_identifier_uri,omitempty"`
+	IDTokenSignedResponseAlg    string            `json:"id_token_signed_response_alg,omitempty"`
+	UserinfoSignedResponseAlg   string            `json:"userinfo_signed_response_alg,omitempty"`
+	DefaultMaxAge               int               `json:"default_max_age,omitempty"`
+	RequireAuthTime             bool              `json:"require_auth_time,omitempty"`
+	RegistrationAccessTokenHash []byte            `json:"registration_access_token_hash,omitempty"`
 }
 
 func toClientRow(c storage.Client) (clientRow, error) {
@@ -49,6 +66,23 @@ func toClientRow(c storage.Client) (clientRow, error) {
 		Audience:               c.Audience,
 		LogoURI:                c.LogoURI,
 		BackchannelLogoutURI:   c.BackchannelLogoutURI,
+
+		ApplicationType:             c.ApplicationType,
+		LocalizedNames:              c.LocalizedNames,
+		ClientURI:                   c.ClientURI,
+		PolicyURI:                   c.PolicyURI,
+		TOSURI:                      c.TOSURI,
+		Contacts:                    c.Contacts,
+		JWKS:                        json.RawMessage(c.JWKS),
+		JWKSURI:                     c.JWKSURI,
+		TokenEndpointAuthSigningAlg: c.TokenEndpointAuthSigningAlg,
+		SubjectType:                 c.SubjectType,
+		SectorIdentifierURI:         c.SectorIdentifierURI,
+		IDTokenSignedResponseAlg:    c.IDTokenSignedResponseAlg,
+		UserinfoSignedResponseAlg:   c.UserinfoSignedResponseAlg,
+		DefaultMaxAge:               c.DefaultMaxAge,
+		RequireAuthTime:             c.RequireAuthTime,
+		RegistrationAccessTokenHash: c.RegistrationAccessTokenHash,
 	})
 	if err != nil {
 		return clientRow{}, err
@@ -86,8 +120,25 @@ func (r clientRow) toClient() (storage.Client, error) {
 		SkipConsent:             r.SkipConsent,
 		LogoURI:                 md.LogoURI,
 		BackchannelLogoutURI:    md.BackchannelLogoutURI,
-		CreatedAt:               r.CreatedAt.UTC(),
-		UpdatedAt:               r.UpdatedAt.UTC(),
+
+		ApplicationType:             md.ApplicationType,
+		LocalizedNames:              md.LocalizedNames,
+		ClientURI:                   md.ClientURI,
+		PolicyURI:                   md.PolicyURI,
+		TOSURI:                      md.TOSURI,
+		Contacts:                    md.Contacts,
+		JWKS:                        []byte(md.JWKS),
+		JWKSURI:                     md.JWKSURI,
+		TokenEndpointAuthSigningAlg: md.TokenEndpointAuthSigningAlg,
+		SubjectType:                 md.SubjectType,
+		SectorIdentifierURI:         md.SectorIdentifierURI,
+		IDTokenSignedResponseAlg:    md.IDTokenSignedResponseAlg,
+		UserinfoSignedResponseAlg:   md.UserinfoSignedResponseAlg,
+		DefaultMaxAge:               md.DefaultMaxAge,
+		RequireAuthTime:             md.RequireAuthTime,
+		RegistrationAccessTokenHash: md.RegistrationAccessTokenHash,
+		CreatedAt:                   r.CreatedAt.UTC(),
+		UpdatedAt:                   r.UpdatedAt.UTC(),
 	}, nil
 }
 

@@ -144,6 +144,69 @@ var migrations = []migration{
 			`CREATE INDEX logout_deliveries_next_attempt ON logout_deliveries (next_attempt)`,
 		},
 	},
+	{
+		version: 3,
+		name:    "federated sign-in: identities, federation states, pending links, the session's identity provider",
+		statements: []string{
+			// The upstream identity provider that vouched for a sign-in.
+			`ALTER TABLE browser_sessions ADD COLUMN idp TEXT NOT NULL DEFAULT ''`,
+			// An upstream account is linked to one customer; a customer has
+			// one account per provider.
+			`CREATE TABLE identities (
+				provider TEXT NOT NULL,
+				subject TEXT NOT NULL,
+				user_id TEXT NOT NULL,
+				email TEXT NOT NULL,
+				created_at {{time}} NOT NULL,
+				last_used_at {{time}} NOT NULL,
+				PRIMARY KEY (provider, subject)
+			)`,
+			`CREATE UNIQUE INDEX identities_user_provider ON identities (user_id, provider)`,
+			// id is the SHA-256 of the state parameter, so a callback finds
+			// its sign-in without a cookie (form_post is a cross-site POST).
+			`CREATE TABLE federation_states (
+				id TEXT PRIMARY KEY,
+				provider TEXT NOT NULL,
+				purpose TEXT NOT NULL,
+				session TEXT NOT NULL,
+				nonce TEXT NOT NULL,
+				code_verifier TEXT NOT NULL,
+				browser_binding TEXT NOT NULL,
+				auth_request_id TEXT NOT NULL,
+				user_id TEXT NOT NULL,
+				pending_link_id TEXT NOT NULL,
+				callback TEXT NOT NULL,
+				created_at {{time}} NOT NULL,
+				expires_at {{time}} NOT NULL
+			)`,
+			`CREATE INDEX federation_states_expires_at ON federation_states (expires_at)`,
+			`CREATE TABLE pending_links (
+				id TEXT PRIMARY KEY,
+				provider TEXT NOT NULL,
+				subject TEXT NOT NULL,
+				user_id TEXT NOT NULL,
+				email TEXT NOT NULL,
+				browser_binding TEXT NOT NULL,
+				auth_request_id TEXT NOT NULL,
+				created_at {{time}} NOT NULL,
+				expires_at {{time}} NOT NULL
+			)`,
+			`CREATE INDEX pending_links_expires_at ON pending_links (expires_at)`,
+		},
+	},
+	{
+		version: 4,
+		name:    "initial access tokens for dynamic client registration",
+		statements: []string{
+			// id is the keyed hash of the token; uses_left -1 means unlimited.
+			`CREATE TABLE registration_tokens (
+				id TEXT PRIMARY KEY,
+				uses_left INTEGER NOT NULL,
+				created_at {{time}} NOT NULL,
+				expires_at {{time}} NOT NULL
+			)`,
+		},
+	},
 }
 
 var dialectTypes = map[string]*strings.Replacer{

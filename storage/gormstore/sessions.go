@@ -19,6 +19,7 @@ type sessionRow struct {
 	AuthTime   time.Time `gorm:"column:auth_time"`
 	AMR        string    `gorm:"column:amr"`
 	ACR        string    `gorm:"column:acr"`
+	IDP        string    `gorm:"column:idp"`
 	CreatedAt  time.Time `gorm:"column:created_at"`
 	LastSeenAt time.Time `gorm:"column:last_seen_at"`
 	ExpiresAt  time.Time `gorm:"column:expires_at"`
@@ -47,6 +48,7 @@ func (r sessionRow) toSession() (storage.BrowserSession, error) {
 		AuthTime:   r.AuthTime.UTC(),
 		AMR:        amr,
 		ACR:        r.ACR,
+		IDP:        r.IDP,
 		CreatedAt:  r.CreatedAt.UTC(),
 		LastSeenAt: r.LastSeenAt.UTC(),
 		ExpiresAt:  r.ExpiresAt.UTC(),
@@ -74,6 +76,7 @@ func (s *Store) CreateSession(ctx context.Context, bs storage.BrowserSession) er
 		AuthTime:   bs.AuthTime.UTC(),
 		AMR:        amr,
 		ACR:        bs.ACR,
+		IDP:        bs.IDP,
 		CreatedAt:  bs.CreatedAt.UTC(),
 		LastSeenAt: bs.LastSeenAt.UTC(),
 		ExpiresAt:  bs.ExpiresAt.UTC(),

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/pkg/clients"
+)
+
+const registrationTokensUsage = `Usage:
+  gatehouse registration-tokens create --expires-in DURATION [--uses N] [--output json|text]
+`
+
+// registrationTokens mints initial access tokens for the registration
+// endpoint (RFC 7591 §3).
+func (a *app) registrationTokens(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		return usagef("registration-tokens needs a subcommand\n\n%s", registrationTokensUsage)
+	}
+	fs := a.newFlagSet("registration-tokens create")
+	cfgPath := configFlag(fs)
+	output := outputFlag(fs)
+	expiresIn := fs.Duration("expires-in", 0, "how long the token is valid, e.g. 24h")
+	uses := fs.Int("uses", -1, "how many clients it may register; -1 for unlimited")
+	positional, err := parseFlags(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(positional) > 0 {
+		return usagef("registration-tokens create takes no arguments (got %q)", positional)
+	}
+	if err := checkOutput(*output); err != nil {
+		return err
+	}
+	if *expiresIn <= 0 {
+		return usagef("registration-tokens create needs --expires-in, e.g. --expires-in 24h")
+	}
+	if *uses == 0 || *uses < -1 {
+		return usagef("--uses must be a positive number, or -1 for unlimited (got %d)", *uses)
+	}
+	log := a.newLogger("warn")
+	cfg, err := a.loadConfig(*cfgPath, log)
+	if err != nil {
+		return err
+	}
+	store, secrets, err := a.openMigratedStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	token, t, err := clients.NewService(store, secrets).NewRegistrationToken(ctx, store, *expiresIn, *uses)
+	if err != nil {
+		return err
+	}
+	if *output == "json" {
+		return writeJSON(a.stdout, struct {
+			Token     string    `json:"initial_access_token"`
+			ExpiresAt time.Time `json:"expires_at"`
+			Uses      int       `json:"uses"`
+		}{token, t.ExpiresAt, t.UsesLeft})
+	}
+	fmt.Fprintf(a.stdout, "initial_access_token: %s\nexpires_at:           %s\n", token, t.ExpiresAt.Format(time.RFC3339))
+	fmt.Fprintln(a.stdout, "Send it as \"Authorization: Bearer …\" to the registration endpoint. It is shown only now.")
+	return nil
+}

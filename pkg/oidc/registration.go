@@ -1,0 +1,348 @@
+package oidc
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/gatehouse-id/gatehouse/pkg/clients"
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+// Registration policies (who may use the registration endpoint).
+const (
+	RegistrationClosed             = "closed"
+	RegistrationInitialAccessToken = "initial-access-token"
+	RegistrationOpen               = "open"
+)
+
+// PathRegistration is the registration endpoint; a client's configuration
+// endpoint is below it.
+const PathRegistration = "/oauth2/register"
+
+// registrationMetadata is a client's metadata as registration speaks it
+// (RFC 7591 §2, OpenID Connect Dynamic Client Registration 1.0 §2).
+type registrationMetadata struct {
+	RedirectURIs                []string        `json:"redirect_uris,omitempty"`
+	TokenEndpointAuthMethod     string          `json:"token_endpoint_auth_method,omitempty"`
+	TokenEndpointAuthSigningAlg string          `json:"token_endpoint_auth_signing_alg,omitempty"`
+	GrantTypes                  []string        `json:"grant_types,omitempty"`
+	ResponseTypes               []string        `json:"response_types,omitempty"`
+	ClientName                  string          `json:"client_name,omitempty"`
+	ClientURI                   string          `json:"client_uri,omitempty"`
+	LogoURI                     string          `json:"logo_uri,omitempty"`
+	Scope                       string          `json:"scope,omitempty"`
+	Contacts                    []string        `json:"contacts,omitempty"`
+	TOSURI                      string          `json:"tos_uri,omitempty"`
+	PolicyURI                   string          `json:"policy_uri,omitempty"`
+	JWKSURI                     string          `json:"jwks_uri,omitempty"`
+	JWKS                        json.RawMessage `json:"jwks,omitempty"`
+	ApplicationType             string          `json:"application_type,omitempty"`
+	SubjectType                 string          `json:"subject_type,omitempty"`
+	SectorIdentifierURI         string          `json:"sector_identifier_uri,omitempty"`
+	IDTokenSignedResponseAlg    string          `json:"id_token_signed_response_alg,omitempty"`
+	UserinfoSignedResponseAlg   string          `json:"userinfo_signed_response_alg,omitempty"`
+	RequestObjectSigningAlg     string          `json:"request_object_signing_alg,omitempty"`
+	DefaultMaxAge               int             `json:"default_max_age,omitempty"`
+	RequireAuthTime             bool            `json:"require_auth_time,omitempty"`
+	PostLogoutRedirectURIs      []string        `json:"post_logout_redirect_uris,omitempty"`
+	BackchannelLogoutURI        string          `json:"backchannel_logout_uri,omitempty"`
+	// Sent back only.
+	ClientID                string `json:"client_id,omitempty"`
+	ClientSecret            string `json:"client_secret,omitempty"`
+	ClientIDIssuedAt        int64  `json:"client_id_issued_at,omitempty"`
+	ClientSecretExpiresAt   *int64 `json:"client_secret_expires_at,omitempty"`
+	RegistrationAccessToken string `json:"registration_access_token,omitempty"`
+	RegistrationClientURI   string `json:"registration_client_uri,omitempty"`
+}
+
+// registrationError is RFC 7591 §3.2.2's error answer.
+func registrationError(w http.ResponseWriter, code, description string) {
+	writeJSON(w, http.StatusBadRequest, protocolError{Error: code, Description: description})
+}
+
+// handleRegistration is the registration endpoint (RFC 7591 §3).
+func (p *Provider) handleRegistration(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if p.registration == RegistrationInitialAccessToken {
+		token := bearerToken(r)
+		if token == "" || p.store.UseRegistrationToken(ctx, p.clients.RegistrationTokenID(token), time.Now()) != nil {
+			p.bearerError(w, http.StatusUnauthorized, "invalid_token", "A valid initial access token is required.")
+			return
+		}
+	}
+	md, localized, ok := decodeMetadata(w, r)
+	if !ok {
+		return
+	}
+	spec, err := specFromMetadata(md, localized)
+	if err != nil {
+		p.writeMetadataError(w, err)
+		return
+	}
+	spec.Dynamic = true
+	reg, err := p.clients.Create(ctx, spec)
+	if err != nil {
+		p.writeMetadataError(w, err)
+		return
+	}
+	out := p.metadataOf(reg.Client)
+	out.ClientSecret = reg.Secret
+	out.RegistrationAccessToken = reg.RegistrationAccessToken
+	writeJSON(w, http.StatusCreated, out)
+}
+
+// handleClientConfiguration is a client's configuration endpoint
+// (RFC 7592): read, replace or delete the client with its registration
+// access token.
+func (p *Provider) handleClientConfiguration(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := mux.Vars(r)["client_id"]
+	c, err := p.store.LookupClient(ctx, id)
+	// RFC 7592 §2: an unknown client and a wrong token look the same.
+	if err != nil || !p.clients.CheckRegistrationToken(c, bearerToken(r)) {
+		p.bearerError(w, http.StatusUnauthorized, "invalid_token", "The registration access token is invalid.")
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		writeJSON(w, http.StatusOK, p.metadataOf(c))
+	case http.MethodDelete:
+		if err := p.store.DeleteClient(ctx, id); err != nil {
+			p.log.ErrorContext(ctx, "deleting a registered client", "error", err.Error())
+			writeError(w, http.StatusInternalServerError, "server_error", "The client could not be deleted.")
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusNoContent)
+	case http.MethodPut:
+		md, localized, ok := decodeMetadata(w, r)
+		if !ok {
+			return
+		}
+		// RFC 7592 §2.2: the request names the client, and a secret, if
+		// sent, must be the current one.
+		if md.ClientID != id {
+			registrationError(w, "invalid_client_metadata", "client_id must be the client's own.")
+			return
+		}
+		if md.ClientSecret != "" && !p.clients.CheckSecret(c, md.ClientSecret) {
+			registrationError(w, "invalid_client_metadata", "client_secret does not match the client's.")
+			return
+		}
+		spec, err := specFromMetadata(md, localized)
+		if err != nil {
+			p.writeMetadataError(w, err)
+			return
+		}
+		updated, err := p.clients.Update(ctx, id, spec)
+		if err != nil {
+			p.writeMetadataError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, p.metadataOf(updated))
+	default:
+		w.Header().Set("Allow", "GET, PUT, DELETE")
+		writeError(w, http.StatusMethodNotAllowed, "invalid_request", "Use GET, PUT or DELETE.")
+	}
+}
+
+// decodeMetadata reads a JSON metadata document, with client_name#<tag>
+// members collected separately.
+func decodeMetadata(w http.ResponseWriter, r *http.Request) (registrationMetadata, map[string]string, bool) {
+	var md registrationMetadata
+	var raw map[string]json.RawMessage
+	body := json.NewDecoder(r.Body)
+	if err := body.Decode(&raw); err != nil {
+		if errBodyTooLarge(err) {
+			writeError(w, http.StatusRequestEntityTooLarge, "invalid_request", "The request body is too large.")
+			return md, nil, false
+		}
+		registrationError(w, "invalid_client_metadata", "The body is not a JSON object.")
+		return md, nil, false
+	}
+	whole, _ := json.Marshal(raw)
+	if err := json.Unmarshal(whole, &md); err != nil {
+		registrationError(w, "invalid_client_metadata", "A member has the wrong type: "+err.Error())
+		return md, nil, false
+	}
+	localized := map[string]string{}
+	for k, v := range raw {
+		tag, ok := strings.CutPrefix(k, "client_name#")
+		if !ok || tag == "" {
+			continue
+		}
+		var name string
+		if err := json.Unmarshal(v, &name); err != nil {
+			registrationError(w, "invalid_client_metadata", k+" must be a string.")
+			return md, nil, false
+		}
+		localized[tag] = name
+	}
+	return md, localized, true
+}
+
+// specFromMetadata applies the registration defaults and the rules that the
+// registration endpoint adds to those of every client (RFC 7591 §2, OpenID
+// Connect Dynamic Client Registration §2).
+func specFromMetadata(md registrationMetadata, localized map[string]string) (clients.Spec, error) {
+	bad := func(field, reason string) error { return &clients.InvalidError{Field: field, Reason: reason} }
+	method := md.TokenEndpointAuthMethod
+	if method == "" {
+		method = storage.AuthMethodClientSecretBasic
+	}
+	grants, responses := md.GrantTypes, md.ResponseTypes
+	switch {
+	case len(grants) == 0 && len(responses) == 0:
+		grants, responses = []string{clients.GrantAuthorizationCode}, []string{"code"}
+	case len(grants) == 0:
+		for _, rt := range responses {
+			for _, part := range strings.Fields(rt) {
+				g := clients.GrantImplicit
+				if part == "code" {
+					g = clients.GrantAuthorizationCode
+				}
+				if !slices.Contains(grants, g) {
+					grants = append(grants, g)
+				}
+			}
+		}
+	}
+	appType := md.ApplicationType
+	switch appType {
+	case "", "web":
+		appType = "web"
+	case "native":
+	default:
+		return clients.Spec{}, bad("application_type", "must be web or native")
+	}
+	for _, raw := range md.RedirectURIs {
+		u, err := url.Parse(raw)
+		if err != nil || !u.IsAbs() {
+			return clients.Spec{}, bad("redirect_uri", fmt.Sprintf("%q is not an absolute URI", raw))
+		}
+		loopback := u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1" || u.Hostname() == "::1"
+		switch {
+		case appType == "web" && slices.Contains(grants, clients.GrantImplicit) && (u.Scheme != "https" || loopback):
+			// §2: a web client using the implicit grant must use https, and
+			// not localhost.
+			return clients.Spec{}, bad("redirect_uri", fmt.Sprintf("%q: a web client using the implicit flow must use https and not localhost", raw))
+		case appType == "native" && u.Scheme == "https":
+			return clients.Spec{}, bad("redirect_uri", fmt.Sprintf("%q: a native client uses a custom scheme or http on a loopback address", raw))
+		}
+	}
+	switch {
+	case md.SubjectType != "" && md.SubjectType != "public":
+		return clients.Spec{}, bad("subject_type", "only public subject identifiers are supported")
+	case md.SectorIdentifierURI != "":
+		return clients.Spec{}, bad("sector_identifier_uri", "pairwise subject identifiers are not supported")
+	case md.UserinfoSignedResponseAlg != "":
+		return clients.Spec{}, bad("userinfo_signed_response_alg", "signed userinfo responses are not supported")
+	case md.RequestObjectSigningAlg != "":
+		return clients.Spec{}, bad("request_object_signing_alg", "request objects are not supported")
+	case len(md.JWKS) > 0 && md.JWKSURI != "":
+		return clients.Spec{}, bad("jwks", "jwks and jwks_uri must not both be sent")
+	}
+	if md.JWKSURI != "" {
+		if u, err := url.Parse(md.JWKSURI); err != nil || u.Scheme != "https" {
+			return clients.Spec{}, bad("jwks_uri", "must be an https URL")
+		}
+	}
+	return clients.Spec{
+		Name:                        md.ClientName,
+		RedirectURIs:                md.RedirectURIs,
+		PostLogoutRedirectURIs:      md.PostLogoutRedirectURIs,
+		GrantTypes:                  grants,
+		ResponseTypes:               responses,
+		Scopes:                      strings.Fields(md.Scope),
+		Public:                      method == storage.AuthMethodNone,
+		TokenEndpointAuthMethod:     method,
+		LogoURI:                     md.LogoURI,
+		BackchannelLogoutURI:        md.BackchannelLogoutURI,
+		ApplicationType:             appType,
+		LocalizedNames:              localized,
+		ClientURI:                   md.ClientURI,
+		PolicyURI:                   md.PolicyURI,
+		TOSURI:                      md.TOSURI,
+		Contacts:                    md.Contacts,
+		JWKS:                        md.JWKS,
+		JWKSURI:                     md.JWKSURI,
+		TokenEndpointAuthSigningAlg: md.TokenEndpointAuthSigningAlg,
+		SubjectType:                 md.SubjectType,
+		IDTokenSignedResponseAlg:    md.IDTokenSignedResponseAlg,
+		DefaultMaxAge:               md.DefaultMaxAge,
+		RequireAuthTime:             md.RequireAuthTime,
+	}, nil
+}
+
+// writeMetadataError answers a refused registration with the registered
+// code: invalid_redirect_uri for a redirect URI, invalid_client_metadata
+// for everything else, naming the field.
+func (p *Provider) writeMetadataError(w http.ResponseWriter, err error) {
+	var ie *clients.InvalidError
+	if !errors.As(err, &ie) {
+		p.log.Error("registering a client", "error", err.Error())
+		writeError(w, http.StatusInternalServerError, "server_error", "The client could not be stored.")
+		return
+	}
+	code := "invalid_client_metadata"
+	if ie.Field == "redirect_uri" {
+		code = "invalid_redirect_uri"
+	}
+	field := ie.Field
+	if field == "redirect_uri" || field == "post_logout_redirect_uri" || field == "grant_type" {
+		field += "s"
+	}
+	registrationError(w, code, field+": "+ie.Reason)
+}
+
+// metadataOf is a client's metadata as registration reports it.
+func (p *Provider) metadataOf(c storage.Client) registrationMetadata {
+	zero := int64(0)
+	md := registrationMetadata{
+		ClientID:                 c.ID,
+		ClientIDIssuedAt:         c.CreatedAt.Unix(),
+		ClientSecretExpiresAt:    &zero,
+		RegistrationClientURI:    p.issuer + PathRegistration + "/" + url.PathEscape(c.ID),
+		RedirectURIs:             c.RedirectURIs,
+		TokenEndpointAuthMethod:  c.GetTokenEndpointAuthMethod(),
+		GrantTypes:               c.GrantTypes,
+		ResponseTypes:            c.ResponseTypes,
+		ClientName:               c.Name,
+		ClientURI:                c.ClientURI,
+		LogoURI:                  c.LogoURI,
+		Scope:                    strings.Join(c.Scopes, " "),
+		Contacts:                 c.Contacts,
+		TOSURI:                   c.TOSURI,
+		PolicyURI:                c.PolicyURI,
+		JWKSURI:                  c.JWKSURI,
+		JWKS:                     c.JWKS,
+		ApplicationType:          c.ApplicationType,
+		SubjectType:              "public",
+		IDTokenSignedResponseAlg: "RS256",
+		DefaultMaxAge:            c.DefaultMaxAge,
+		RequireAuthTime:          c.RequireAuthTime,
+		PostLogoutRedirectURIs:   c.PostLogoutRedirectURIs,
+		BackchannelLogoutURI:     c.BackchannelLogoutURI,
+	}
+	if c.GetTokenEndpointAuthMethod() == storage.AuthMethodPrivateKeyJWT {
+		md.TokenEndpointAuthSigningAlg = c.GetTokenEndpointAuthSigningAlgorithm()
+	}
+	return md
+}
+
+// bearerToken returns the request's Authorization: Bearer token, or "".
+func bearerToken(r *http.Request) string {
+	scheme, value, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(value)
+}
