@@ -24,6 +24,7 @@ type Store interface {
 	LogoutDeliveryStore
 	RegistrationTokenStore
 	IdentityStore
+	AdminStore
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/gatehouse-id/gatehouse/pkg/admin"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
@@ -15,10 +16,11 @@ const clientsUsage = `Usage:
   gatehouse clients create --name NAME [--redirect-uri URI]... [--grant-type TYPE]... [--scope "A B"]
                            [--public] [--token-endpoint-auth-method METHOD] [--skip-consent]
                            [--post-logout-redirect-uri URI]... [--audience AUD]... [--logo-uri URL]
-                           [--backchannel-logout-uri URL] [--output json|text]
+                           [--backchannel-logout-uri URL] [--admin] [--output json|text]
   gatehouse clients list   [--output json|text]
   gatehouse clients get    CLIENT_ID [--output json|text]
   gatehouse clients delete CLIENT_ID
+  gatehouse clients rotate-secret CLIENT_ID [--output json|text]
 `
 
 func (a *app) clients(ctx context.Context, args []string) error {
@@ -34,6 +36,8 @@ func (a *app) clients(ctx context.Context, args []string) error {
 		return a.clientsGet(ctx, args[1:])
 	case "delete":
 		return a.clientsDelete(ctx, args[1:])
+	case "rotate-secret":
+		return a.clientsRotateSecret(ctx, args[1:])
 	default:
 		return usagef("unknown clients subcommand %q\n\n%s", args[0], clientsUsage)
 	}
@@ -55,6 +59,7 @@ func (a *app) clientsCreate(ctx context.Context, args []string) error {
 	skipConsent := fs.Bool("skip-consent", false, "first-party client: customers are not asked for consent")
 	logoURI := fs.String("logo-uri", "", "logo shown on the consent page")
 	backchannel := fs.String("backchannel-logout-uri", "", "URL that receives back-channel logout tokens")
+	adminClient := fs.Bool("admin", false, "allow the scope "+admin.Scope+" and the client_credentials grant (admin API)")
 	positional, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -75,6 +80,9 @@ func (a *app) clientsCreate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
+	if *adminClient {
+		grants, *scope = admin.ClientGrants(grants), admin.ClientScopes(*scope)
+	}
 	reg, err := clients.NewService(store, secrets).Create(ctx, clients.Spec{
 		Name:                    *name,
 		RedirectURIs:            redirects,

@@ -4,10 +4,10 @@
 //	gatehouse serve                 start the server
 //	gatehouse migrate               create or upgrade the database schema
 //	gatehouse version               print the version
-//	gatehouse clients create|list|get|delete
+//	gatehouse clients create|list|get|delete|rotate-secret
 //	gatehouse keys list|rotate|retire
-//	gatehouse users create
-//	gatehouse registration-tokens create
+//	gatehouse users create|list|get|delete
+//	gatehouse registration-tokens create|list|delete
 //
 // Every command reads the same configuration: defaults, then the YAML file
 // given with --config, then GATEHOUSE_* environment variables. Exit codes:
@@ -66,10 +66,10 @@ Usage:
   gatehouse serve    [--config FILE]      start the server
   gatehouse migrate  [--config FILE]      create or upgrade the database schema
   gatehouse version                       print the version
-  gatehouse clients  create|list|get|delete [flags]
+  gatehouse clients  create|list|get|delete|rotate-secret [flags]
   gatehouse keys     list|rotate|retire [flags]
-  gatehouse users    create [flags]
-  gatehouse registration-tokens create --expires-in DURATION [--uses N]
+  gatehouse users    create|list|get|delete [flags]
+  gatehouse registration-tokens create|list|delete [flags]
 
 Run "gatehouse COMMAND --help" for a command's flags.
 Configuration: docs/configuration.md. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.

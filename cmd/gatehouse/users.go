@@ -11,12 +11,30 @@ import (
 
 const usersUsage = `Usage:
   gatehouse users create --email EMAIL --password PASSWORD [--name NAME] [--email-verified] [--output json|text]
+  gatehouse users list   [--email-prefix P] [--name-prefix P] [--output json|text]
+  gatehouse users get    USER_ID [--output json|text]
+  gatehouse users delete USER_ID   (also ends their sessions and revokes their tokens)
 `
 
 func (a *app) users(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "create" {
+	if len(args) == 0 {
 		return usagef("users needs a subcommand\n\n%s", usersUsage)
 	}
+	switch args[0] {
+	case "create":
+		return a.usersCreate(ctx, args)
+	case "list":
+		return a.usersList(ctx, args[1:])
+	case "get":
+		return a.usersGet(ctx, args[1:])
+	case "delete":
+		return a.usersDelete(ctx, args[1:])
+	default:
+		return usagef("unknown users subcommand %q\n\n%s", args[0], usersUsage)
+	}
+}
+
+func (a *app) usersCreate(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("users create")
 	cfgPath := configFlag(fs)
 	output := outputFlag(fs)

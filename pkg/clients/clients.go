@@ -62,6 +62,7 @@ type Spec struct {
 	JWKSURI                     string
 	TokenEndpointAuthSigningAlg string
 	SubjectType                 string
+	SectorIdentifierURI         string
 	IDTokenSignedResponseAlg    string
 	DefaultMaxAge               int
 	RequireAuthTime             bool
@@ -238,8 +239,25 @@ func build(spec Spec) (storage.Client, error) {
 	}
 	switch spec.SubjectType {
 	case "", "public":
+		if spec.SectorIdentifierURI != "" {
+			return storage.Client{}, &InvalidError{"sector_identifier_uri", "only for pairwise subject identifiers"}
+		}
+	case "pairwise":
+		// OpenID Connect Core §8.1: without a sector_identifier_uri the
+		// sector is the redirect URIs' one host.
+		if spec.SectorIdentifierURI == "" {
+			hosts := map[string]bool{}
+			for _, u := range spec.RedirectURIs {
+				if parsed, err := url.Parse(u); err == nil {
+					hosts[parsed.Host] = true
+				}
+			}
+			if len(hosts) > 1 {
+				return storage.Client{}, &InvalidError{"sector_identifier_uri", "required when the redirect URIs have more than one host"}
+			}
+		}
 	default:
-		return storage.Client{}, &InvalidError{"subject_type", fmt.Sprintf("%q is not supported; use public", spec.SubjectType)}
+		return storage.Client{}, &InvalidError{"subject_type", fmt.Sprintf("%q is not supported; use public or pairwise", spec.SubjectType)}
 	}
 	switch spec.IDTokenSignedResponseAlg {
 	case "", "RS256":
@@ -301,6 +319,7 @@ func build(spec Spec) (storage.Client, error) {
 		JWKSURI:                     spec.JWKSURI,
 		TokenEndpointAuthSigningAlg: spec.TokenEndpointAuthSigningAlg,
 		SubjectType:                 spec.SubjectType,
+		SectorIdentifierURI:         spec.SectorIdentifierURI,
 		IDTokenSignedResponseAlg:    spec.IDTokenSignedResponseAlg,
 		DefaultMaxAge:               spec.DefaultMaxAge,
 		RequireAuthTime:             spec.RequireAuthTime,
@@ -429,4 +448,18 @@ func (s *Service) CheckSecret(c storage.Client, secret string) bool {
 // secret.
 func usesSecret(method string) bool {
 	return method == storage.AuthMethodClientSecretBasic || method == storage.AuthMethodClientSecretPost
+}
+
+// Sector returns the pairwise sector of a client (OpenID Connect Core
+// §8.1): the host of its sector_identifier_uri, or of its redirect URIs.
+func Sector(c storage.Client) string {
+	raw := c.SectorIdentifierURI
+	if raw == "" && len(c.RedirectURIs) > 0 {
+		raw = c.RedirectURIs[0]
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return c.ID
+	}
+	return u.Host
 }

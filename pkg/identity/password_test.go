@@ -62,3 +62,14 @@ func BenchmarkHashOWASP(b *testing.B) {
 		_, _ = HashPassword("correct horse battery staple", OWASPMinimum)
 	}
 }
+
+// BenchmarkHashOWASPParallel is the ceiling of password sign-ins: OWASP's
+// argon2id on every core.
+func BenchmarkHashOWASPParallel(b *testing.B) {
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			_, _ = HashPassword("correct horse battery staple", OWASPMinimum)
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "hashes/s")
+}

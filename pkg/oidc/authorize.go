@@ -129,7 +129,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 			p.writeAuthorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("The id_token_hint is not an ID token issued by this server."))
 			return
 		}
-		if signedIn && bs.UserID != sub && !freshLogin {
+		if signedIn && p.subjectFor(ar.GetClient(), bs.UserID) != sub && !freshLogin {
 			if req.prompt["none"] {
 				p.writeAuthorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("Another customer is signed in."))
 				return
@@ -256,7 +256,7 @@ func (p *Provider) newIDSession(u storage.User, bs storage.BrowserSession, reque
 		s.UserinfoClaims = req.claims.UserInfo
 	}
 	s.Claims = &jwt.IDTokenClaims{
-		Subject:                             u.ID,
+		Subject:                             p.subjectFor(ar.GetClient(), u.ID),
 		Issuer:                              p.issuer,
 		AuthTime:                            bs.AuthTime.UTC(),
 		RequestedAt:                         requestedAt,

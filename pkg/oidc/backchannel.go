@@ -38,7 +38,7 @@ func (p *Provider) queueBackchannelLogout(ctx context.Context, bs storage.Browse
 			continue
 		}
 		// The token is signed at delivery time; the row keeps who and what.
-		claims := url.Values{"sub": {bs.UserID}, "sid": {bs.SID}}
+		claims := url.Values{"sub": {p.subjectFor(&c, bs.UserID)}, "sid": {bs.SID}}
 		ds = append(ds, storage.LogoutDelivery{
 			ID:          secret.NewRandomString(16),
 			ClientID:    c.ID,

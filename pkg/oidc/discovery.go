@@ -69,7 +69,7 @@ func (p *Provider) Metadata() Metadata {
 		ScopesSupported:                            []string{"openid", "profile", "email", "address", "phone", "offline_access"},
 		ResponseTypesSupported:                     []string{"code", "id_token", "id_token token", "code id_token", "code token", "code id_token token"},
 		ResponseModesSupported:                     []string{"query", "fragment", "form_post"},
-		SubjectTypesSupported:                      []string{"public"},
+		SubjectTypesSupported:                      []string{"public", "pairwise"},
 		IDTokenSigningAlgValuesSupported:           []string{"RS256"},
 		CodeChallengeMethodsSupported:              pkce,
 		ClaimsSupported:                            supportedClaims(),

@@ -78,7 +78,7 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		p.pages.Error(w, r, http.StatusInternalServerError, "error.server")
 		return
 	}
-	hintMatches := hintSub != "" && (!signedIn || bs.UserID == hintSub)
+	hintMatches := hintSub != "" && (!signedIn || p.subjectFor(clientOrNil(client), bs.UserID) == hintSub)
 
 	if hintMatches && registered {
 		p.endSession(ctx, w, r)

@@ -1,9 +1,11 @@
 package oidc
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -83,6 +85,9 @@ func (p *Provider) handleRegistration(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	spec, err := specFromMetadata(md, localized)
+	if err == nil {
+		err = p.checkSectorIdentifier(ctx, spec)
+	}
 	if err != nil {
 		p.writeMetadataError(w, err)
 		return
@@ -138,6 +143,9 @@ func (p *Provider) handleClientConfiguration(w http.ResponseWriter, r *http.Requ
 			return
 		}
 		spec, err := specFromMetadata(md, localized)
+		if err == nil {
+			err = p.checkSectorIdentifier(ctx, spec)
+		}
 		if err != nil {
 			p.writeMetadataError(w, err)
 			return
@@ -239,10 +247,8 @@ func specFromMetadata(md registrationMetadata, localized map[string]string) (cli
 		}
 	}
 	switch {
-	case md.SubjectType != "" && md.SubjectType != "public":
-		return clients.Spec{}, bad("subject_type", "only public subject identifiers are supported")
-	case md.SectorIdentifierURI != "":
-		return clients.Spec{}, bad("sector_identifier_uri", "pairwise subject identifiers are not supported")
+	case md.SubjectType != "" && md.SubjectType != "public" && md.SubjectType != "pairwise":
+		return clients.Spec{}, bad("subject_type", "must be public or pairwise")
 	case md.UserinfoSignedResponseAlg != "":
 		return clients.Spec{}, bad("userinfo_signed_response_alg", "signed userinfo responses are not supported")
 	case md.RequestObjectSigningAlg != "":
@@ -276,6 +282,7 @@ func specFromMetadata(md registrationMetadata, localized map[string]string) (cli
 		JWKSURI:                     md.JWKSURI,
 		TokenEndpointAuthSigningAlg: md.TokenEndpointAuthSigningAlg,
 		SubjectType:                 md.SubjectType,
+		SectorIdentifierURI:         md.SectorIdentifierURI,
 		IDTokenSignedResponseAlg:    md.IDTokenSignedResponseAlg,
 		DefaultMaxAge:               md.DefaultMaxAge,
 		RequireAuthTime:             md.RequireAuthTime,
@@ -346,3 +353,54 @@ func bearerToken(r *http.Request) string {
 	}
 	return strings.TrimSpace(value)
 }
+
+// subjectType is a client's subject_type, public unless it asked otherwise.
+func subjectType(c storage.Client) string {
+	if c.SubjectType == "" {
+		return "public"
+	}
+	return c.SubjectType
+}
+
+// checkSectorIdentifier fetches a sector_identifier_uri and checks that it
+// lists every redirect URI (OpenID Connect Core §8.1): https, or http on a
+// loopback address for development; a JSON array of URIs.
+func (p *Provider) checkSectorIdentifier(ctx context.Context, spec clients.Spec) error {
+	raw := spec.SectorIdentifierURI
+	if raw == "" {
+		return nil
+	}
+	bad := func(reason string) error {
+		return &clients.InvalidError{Field: "sector_identifier_uri", Reason: reason}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) {
+		return bad("must be an https URL")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
+	if err != nil {
+		return bad("cannot be fetched")
+	}
+	resp, err := p.httpClient.Do(req)
+	if err != nil {
+		return bad("cannot be fetched: " + err.Error())
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return bad(fmt.Sprintf("answered %d", resp.StatusCode))
+	}
+	var listed []string
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&listed); err != nil {
+		return bad("is not a JSON array of URIs")
+	}
+	for _, ru := range spec.RedirectURIs {
+		if !slices.Contains(listed, ru) {
+			return bad(fmt.Sprintf("does not list the redirect URI %q", ru))
+		}
+	}
+	return nil
+}
+
+func isLoopback(host string) bool { return host == "localhost" || host == "127.0.0.1" || host == "::1" }

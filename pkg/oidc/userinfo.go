@@ -58,7 +58,7 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		w.Header().Del("Access-Control-Allow-Origin")
 	}
 	claims := userClaims(user, ar.GetGrantedScopes(), sess.UserinfoClaims)
-	claims["sub"] = user.ID
+	claims["sub"] = p.subjectFor(ar.GetClient(), user.ID)
 	writeJSON(w, http.StatusOK, claims)
 }
 

@@ -29,6 +29,7 @@ const (
 	purposeClientHash = "gatehouse/v1/client-secret-hash"
 	purposeTokenHMAC  = "gatehouse/v1/token-hmac"
 	purposeCSRF       = "gatehouse/v1/csrf"
+	purposePairwise   = "gatehouse/v1/pairwise-subject"
 )
 
 // ErrTooShort is returned for a system secret shorter than MinLength.
@@ -44,6 +45,7 @@ type Keys struct {
 	clientHash []byte
 	tokenHMAC  []byte
 	csrf       []byte
+	pairwise   []byte
 }
 
 // Derive derives every key from the system secret.
@@ -75,7 +77,11 @@ func Derive(system []byte) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Keys{aead: aead, clientHash: clientHash, tokenHMAC: tokenHMAC, csrf: csrf}, nil
+	pairwise, err := derive(system, purposePairwise)
+	if err != nil {
+		return nil, err
+	}
+	return &Keys{aead: aead, clientHash: clientHash, tokenHMAC: tokenHMAC, csrf: csrf, pairwise: pairwise}, nil
 }
 
 func derive(system []byte, purpose string) ([]byte, error) {
@@ -108,6 +114,19 @@ func (k *Keys) Open(sealed, additional []byte) ([]byte, error) {
 		return nil, ErrDecrypt
 	}
 	return plain, nil
+}
+
+// PairwiseSubject returns the pairwise subject identifier of a local
+// subject for a sector (OpenID Connect Core §8.1): an HMAC-SHA256 of both
+// under a key derived from the system secret, so it is stable for the
+// sector, different across sectors, and cannot be linked back without the
+// secret.
+func (k *Keys) PairwiseSubject(sector, subject string) string {
+	m := hmac.New(sha256.New, k.pairwise)
+	m.Write([]byte(sector))
+	m.Write([]byte{0})
+	m.Write([]byte(subject))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // CSRFKey returns the key of the hosted pages' CSRF tokens and signed

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/oauth2"
+
+	"github.com/gatehouse-id/gatehouse/internal/browser"
+	"github.com/gatehouse-id/gatehouse/pkg/clients"
+	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore/gormstoretest"
 )
 
@@ -70,4 +77,70 @@ func runGrants(b *testing.B, tokenURL, id, secret string) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "grants/s")
+}
+
+// BenchmarkPasswordSignIn measures whole sign-ins through the real pages:
+// authorize, the sign-in form (one argon2id hash, OWASP's parameters),
+// the code exchange with PKCE, and userinfo; each iteration is a new
+// browser, so nothing is skipped by single sign-on. Compare with
+// BenchmarkHashOWASP in pkg/identity: the hash bounds the rate.
+//
+//	go test ./pkg/server -run '^$' -bench PasswordSignIn -benchtime 200x
+func BenchmarkPasswordSignIn(b *testing.B) {
+	s := startServerB(b, gormstoretest.SQLiteURL(b))
+	svc := identity.NewService(s.Store(), identity.OWASPMinimum)
+	if _, err := svc.Create(context.Background(), identity.NewUser{Email: "alice@example.com", Password: alicePassword}); err != nil {
+		b.Fatal(err)
+	}
+	reg := s.createClientB(b, clients.Spec{Name: "bench", RedirectURIs: []string{rpCallback}, SkipConsent: true})
+	conf := oauth2.Config{ClientID: reg.Client.ID, ClientSecret: reg.Secret, RedirectURL: rpCallback,
+		Endpoint: oauth2.Endpoint{AuthURL: s.URL + "/oauth2/auth", TokenURL: s.URL + "/oauth2/token"}, Scopes: []string{"openid", "email"}}
+	b.SetParallelism(8) // 16 sign-ins in flight on 2 cores
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := benchSignIn(s.URL, conf); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sign-ins/s")
+}
+
+func benchSignIn(base string, conf oauth2.Config) error {
+	ctx := context.Background()
+	br := browser.New(base)
+	verifier := oauth2.GenerateVerifier()
+	page, err := br.Get(conf.AuthCodeURL("state-bench", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("nonce", "nonce-bench")))
+	if err != nil {
+		return err
+	}
+	form, err := page.FormWith("password")
+	if err != nil {
+		return err
+	}
+	page, err = br.Submit(form, url.Values{"email": {"alice@example.com"}, "password": {alicePassword}}, "", "")
+	if err != nil {
+		return err
+	}
+	loc, err := url.Parse(page.Location)
+	if err != nil || loc.Query().Get("code") == "" {
+		return fmt.Errorf("no code: %d %s", page.Status, page.Location)
+	}
+	tok, err := conf.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		return err
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("userinfo %d", resp.StatusCode)
+	}
+	return nil
 }

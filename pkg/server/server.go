@@ -196,6 +196,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	router.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
 	router.Handle("/metrics", s.metrics.handler()).Methods(http.MethodGet)
 	provider.Register(router, base)
+	mountAdmin(router, base, store, secrets, km, people, provider, log)
 	pages.Register(router)
 	s.handler = observe(router, log, s.metrics, cfg.MaxRequestBytes, issuer.Scheme == "https")
 	return s, nil

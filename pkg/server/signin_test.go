@@ -38,6 +38,9 @@ type relyingParty struct {
 	verifier *gooidc.IDTokenVerifier
 	oauth    oauth2.Config
 	browser  *browser.Browser
+	// callbackPrefix is the redirect URI the browser comes back to; empty
+	// means rpCallback.
+	callbackPrefix string
 }
 
 func newRelyingParty(t *testing.T, s *testServer, spec clients.Spec) *relyingParty {
@@ -130,7 +133,11 @@ func (rp *relyingParty) decide(page *browser.Page, decision string) *browser.Pag
 // from the query or the fragment.
 func (rp *relyingParty) callback(page *browser.Page) url.Values {
 	rp.t.Helper()
-	if page.Location == "" || !strings.HasPrefix(page.Location, rpCallback) {
+	prefix := rp.callbackPrefix
+	if prefix == "" {
+		prefix = rpCallback
+	}
+	if page.Location == "" || !strings.HasPrefix(page.Location, prefix) {
 		rp.t.Fatalf("expected a redirect to the client, got %d at %s: %.600s", page.Status, page.URL, page.Body)
 	}
 	u, err := url.Parse(page.Location)

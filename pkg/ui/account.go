@@ -48,16 +48,15 @@ type AccountIdentity struct {
 	CanUnlink bool
 }
 
-// accountNotices maps the notice parameter to the account page's message:
-// true for good news, false for a problem.
-func accountNotices() map[string]struct {
+// notice is a message on the account page: good news, or a problem.
+type notice struct {
 	id   string
 	good bool
-} {
-	return map[string]struct {
-		id   string
-		good bool
-	}{
+}
+
+// accountNotices maps the notice parameter to the account page's message.
+func accountNotices() map[string]notice {
+	return map[string]notice{
 		"linked":         {"account.notice.linked", true},
 		"unlinked":       {"account.notice.unlinked", true},
 		"link_cancelled": {"account.error.link_cancelled", false},

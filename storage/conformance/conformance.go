@@ -87,4 +87,5 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("registration tokens", func(t *testing.T) {
 		run(t, "uses are spent atomically, expired and deleted tokens are refused", testRegistrationTokenUses)
 	})
+	t.Run("admin", func(t *testing.T) { adminTests(t, run) })
 }

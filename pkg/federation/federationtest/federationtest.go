@@ -121,6 +121,7 @@ type Fake struct {
 	failures map[Endpoint]Failure
 	codes    map[string]grant
 	tokens   map[string]grant
+	issued   []string
 	lastAuth url.Values
 }
 
@@ -227,6 +228,14 @@ func (f *Fake) LastAuthorization() url.Values {
 	return f.lastAuth
 }
 
+// Issued returns every code and access token the fake has issued, for
+// tests that check logs keep them out.
+func (f *Fake) Issued() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.issued...)
+}
+
 func (f *Fake) failure(e Endpoint) Failure {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -311,6 +320,7 @@ func (f *Fake) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 		f.mu.Lock()
 		f.codes[code] = g
+		f.issued = append(f.issued, code)
 		f.mu.Unlock()
 		back.Set("code", code)
 		if f.Kind == Apple && strings.Contains(q.Get("scope"), "name") {
@@ -374,6 +384,7 @@ func (f *Fake) token(w http.ResponseWriter, r *http.Request) {
 	access := randomString()
 	f.mu.Lock()
 	f.tokens[access] = g
+	f.issued = append(f.issued, access)
 	f.mu.Unlock()
 	resp := map[string]any{"access_token": access, "token_type": "Bearer", "expires_in": 3599}
 	if f.Kind == Apple || f.Kind == OIDC {

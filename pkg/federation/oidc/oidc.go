@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"github.com/markbates/goth/providers/openidConnect"
@@ -74,8 +75,10 @@ func Open(c Config) (federation.Connector, error) {
 type connector struct {
 	cfg Config
 
-	mu         sync.Mutex
-	discovered *discovered // nil until discovery succeeds
+	// discovering lets one discovery run at a time; discovered is nil until
+	// one succeeds, and is read without waiting for a discovery in flight.
+	discovering sync.Mutex
+	discovered  atomic.Pointer[discovered]
 }
 
 // discovered is what discovery yields: goth's provider on the discovered
@@ -88,10 +91,13 @@ type discovered struct {
 
 // discover runs discovery once it succeeds, through the connector's client.
 func (c *connector) discover(ctx context.Context) (*discovered, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.discovered != nil {
-		return c.discovered, nil
+	if d := c.discovered.Load(); d != nil {
+		return d, nil
+	}
+	c.discovering.Lock()
+	defer c.discovering.Unlock()
+	if d := c.discovered.Load(); d != nil {
+		return d, nil
 	}
 	// go-oidc takes its client from the context; the key set it makes keeps
 	// using that client for every JWKS fetch.
@@ -115,17 +121,16 @@ func (c *connector) discover(ctx context.Context) (*discovered, error) {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
 	p.HTTPClient = c.cfg.HTTPClient
-	c.discovered = &discovered{p: p, verifier: op.Verifier(&gooidc.Config{ClientID: c.cfg.ClientID}), authOrigin: federation.Origin(ep.AuthURL)}
-	return c.discovered, nil
+	d := &discovered{p: p, verifier: op.Verifier(&gooidc.Config{ClientID: c.cfg.ClientID}), authOrigin: federation.Origin(ep.AuthURL)}
+	c.discovered.Store(d)
+	return d, nil
 }
 
 // AuthOrigin returns the origin of the discovered authorization endpoint,
 // or, before discovery, the issuer's, where it almost always is.
 func (c *connector) AuthOrigin() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.discovered != nil {
-		return c.discovered.authOrigin
+	if d := c.discovered.Load(); d != nil {
+		return d.authOrigin
 	}
 	return federation.Origin(c.cfg.Issuer)
 }

@@ -37,8 +37,6 @@ func TestOpenIDProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := fake.LastAuthorization()
-	_ = q
 	u, _ := url.Parse(authURL)
 	sum := sha256.Sum256([]byte(a.CodeVerifier))
 	if got := u.Query(); got.Get("nonce") != a.Nonce || got.Get("code_challenge_method") != "S256" ||

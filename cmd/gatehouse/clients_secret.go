@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse-id/gatehouse/pkg/clients"
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+// clientsRotateSecret gives a client a new secret and prints it once; the
+// old secret stops working.
+func (a *app) clientsRotateSecret(ctx context.Context, args []string) error {
+	fs := a.newFlagSet("clients rotate-secret")
+	cfgPath := configFlag(fs)
+	output := outputFlag(fs)
+	positional, err := parseFlagsAndIDs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(positional) != 1 {
+		return usagef("clients rotate-secret takes one CLIENT_ID (got %q)", positional)
+	}
+	if err := checkOutput(*output); err != nil {
+		return err
+	}
+	log := a.newLogger("warn")
+	cfg, err := a.loadConfig(*cfgPath, log)
+	if err != nil {
+		return err
+	}
+	store, secrets, err := a.openMigratedStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	id := positional[0]
+	plain, err := clients.NewService(store, secrets).RotateSecret(ctx, id)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return fmt.Errorf("no client %q", id)
+	case clients.IsInvalid(err):
+		return usagef("client %s: %v", id, err)
+	case err != nil:
+		return err
+	}
+	if *output == "json" {
+		return writeJSON(a.stdout, struct {
+			ClientID     string `json:"client_id"`
+			ClientSecret string `json:"client_secret"`
+		}{id, plain})
+	}
+	fmt.Fprintf(a.stdout, "client_id:     %s\nclient_secret: %s\n", id, plain)
+	fmt.Fprintln(a.stdout, "The secret is shown only now; the old one no longer works.")
+	return nil
+}

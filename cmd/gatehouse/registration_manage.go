@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+// registrationTokenJSON is a live initial access token's metadata; the
+// token itself is shown only by create.
+type registrationTokenJSON struct {
+	ID        string    `json:"id"`
+	UsesLeft  int       `json:"uses_left"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// registrationTokensList prints the live tokens, newest first.
+func (a *app) registrationTokensList(ctx context.Context, args []string) error {
+	fs := a.newFlagSet("registration-tokens list")
+	cfgPath := configFlag(fs)
+	output := outputFlag(fs)
+	positional, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(positional) > 0 {
+		return usagef("registration-tokens list takes no arguments (got %q)", positional)
+	}
+	if err := checkOutput(*output); err != nil {
+		return err
+	}
+	log := a.newLogger("warn")
+	cfg, err := a.loadConfig(*cfgPath, log)
+	if err != nil {
+		return err
+	}
+	store, _, err := a.openMigratedStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	live, err := store.ListRegistrationTokens(ctx, time.Now())
+	if err != nil {
+		return err
+	}
+	all := make([]registrationTokenJSON, 0, len(live))
+	for _, t := range live {
+		all = append(all, registrationTokenJSON{ID: t.ID, UsesLeft: t.UsesLeft, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt})
+	}
+	if *output == "json" {
+		return writeJSON(a.stdout, all)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tUSES LEFT\tEXPIRES AT")
+	for _, t := range all {
+		uses := fmt.Sprint(t.UsesLeft)
+		if t.UsesLeft < 0 {
+			uses = "unlimited"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", t.ID, uses, t.ExpiresAt.Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+// registrationTokensDelete revokes a token by its ID (as list prints it).
+func (a *app) registrationTokensDelete(ctx context.Context, args []string) error {
+	fs := a.newFlagSet("registration-tokens delete")
+	cfgPath := configFlag(fs)
+	positional, err := parseFlagsAndIDs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(positional) != 1 {
+		return usagef("registration-tokens delete takes one TOKEN_ID (got %q)", positional)
+	}
+	log := a.newLogger("warn")
+	cfg, err := a.loadConfig(*cfgPath, log)
+	if err != nil {
+		return err
+	}
+	store, _, err := a.openMigratedStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.DeleteRegistrationToken(ctx, positional[0]); errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no registration token %q", positional[0])
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "deleted registration token %s\n", positional[0])
+	return nil
+}

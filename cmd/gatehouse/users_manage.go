@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+// usersList prints every customer, or those whose email or name begins
+// with the given prefixes.
+func (a *app) usersList(ctx context.Context, args []string) error {
+	fs := a.newFlagSet("users list")
+	cfgPath := configFlag(fs)
+	output := outputFlag(fs)
+	emailPrefix := fs.String("email-prefix", "", "only customers whose email begins with `P` (case-insensitive)")
+	namePrefix := fs.String("name-prefix", "", "only customers whose name begins with `P` (case-insensitive)")
+	positional, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(positional) > 0 {
+		return usagef("users list takes no arguments (got %q)", positional)
+	}
+	if err := checkOutput(*output); err != nil {
+		return err
+	}
+	log := a.newLogger("warn")
+	cfg, err := a.loadConfig(*cfgPath, log)
+	if err != nil {
+		return err
+	}
+	store, _, err := a.openMigratedStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	filter := storage.UserFilter{EmailPrefix: *emailPrefix, NamePrefix: *namePrefix}
+	all := []userJSON{}
+	page := storage.Page{Limit: 500}
+	for {
+		batch, err := store.ListUsers(ctx, filter, page)
+		if err != nil {
+			return err
+		}
+		for _, u := range batch {
+			all = append(all, toUserJSON(u))
+		}
+		if len(batch) < page.Limit {
+			break
+		}
+		page.After = batch[len(batch)-1].ID
+	}
+	if *output == "json" {
+		return writeJSON(a.stdout, all)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tEMAIL\tVERIFIED\tNAME")
+	for _, u := range all {
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", u.ID, u.Email, u.EmailVerified, u.Name)
+	}
+	return tw.Flush()
+}
+
+// usersGet prints one customer.
+func (a *app) usersGet(ctx context.Context, args []string) error {
+	fs := a.newFlagSet("users get")
+	cfgPath := configFlag(fs)
+	output := outputFlag(fs)
+	positional, err := parseFlagsAndIDs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(positional) != 1 {
+		return usagef("users get takes one USER_ID (got %q)", positional)
+	}
+	if err := checkOutput(*output); err != nil {
+		return err
+	}
+	log := a.newLogger("warn")
+	cfg, err := a.loadConfig(*cfgPath, log)
+	if err != nil {
+		return err
+	}
+	store, _, err := a.openMigratedStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	u, err := store.GetUser(ctx, positional[0])
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no user %q", positional[0])
+	}
+	if err != nil {
+		return err
+	}
+	j := toUserJSON(u)
+	if *output == "json" {
+		return writeJSON(a.stdout, j)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	for _, row := range [][2]string{
+		{"id", j.ID}, {"email", j.Email}, {"email_verified", fmt.Sprint(j.EmailVerified)},
+		{"name", j.Name}, {"created_at", j.CreatedAt.Format(time.RFC3339)},
+	} {
+		fmt.Fprintf(tw, "%s:\t%s\n", row[0], row[1])
+	}
+	return tw.Flush()
+}
+
+// usersDelete removes a customer with their sessions, consents, linked
+// identities and tokens.
+func (a *app) usersDelete(ctx context.Context, args []string) error {
+	fs := a.newFlagSet("users delete")
+	cfgPath := configFlag(fs)
+	positional, err := parseFlagsAndIDs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(positional) != 1 {
+		return usagef("users delete takes one USER_ID (got %q)", positional)
+	}
+	log := a.newLogger("warn")
+	cfg, err := a.loadConfig(*cfgPath, log)
+	if err != nil {
+		return err
+	}
+	store, _, err := a.openMigratedStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.DeleteUser(ctx, positional[0]); errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no user %q", positional[0])
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "deleted user %s with their sessions, consents and tokens\n", positional[0])
+	return nil
+}

@@ -1,0 +1,204 @@
+// Package admin is the admin REST API: JSON resources under
+// <issuer path>/admin/v1 for clients, customers and their sessions and
+// consents, signing keys and registration tokens. Errors are RFC 9457
+// problem details; listings are paginated with an opaque cursor. Every
+// request needs a bearer access token issued by this server that carries
+// the scope gatehouse:admin.
+//
+// Handlers parse, call the domain (pkg/clients, pkg/identity, pkg/keys, the
+// store) and render; the rules live in those packages.
+package admin
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/gatehouse-id/gatehouse/pkg/clients"
+	"github.com/gatehouse-id/gatehouse/pkg/identity"
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+// Scope is the OAuth 2.0 scope an access token must carry to use the API.
+const Scope = "gatehouse:admin"
+
+// PathPrefix is where the API is mounted, under the issuer's path.
+const PathPrefix = "/admin/v1"
+
+// TokenVerifier checks a bearer access token. It returns the client the
+// token was issued to and its granted scopes, or an error for a token that
+// is not active.
+type TokenVerifier interface {
+	VerifyAccessToken(ctx context.Context, token string) (clientID string, scopes []string, err error)
+}
+
+// KeyManager is the part of the signing-key manager the API uses.
+type KeyManager interface {
+	List(ctx context.Context) ([]storage.SigningKey, error)
+	Rotate(ctx context.Context, alg string) (storage.SigningKey, error)
+	Retire(ctx context.Context, kid string) error
+}
+
+// SessionEndNotifier tells the clients of an ended browser session, by
+// back-channel logout.
+type SessionEndNotifier interface {
+	NotifySessionEnded(ctx context.Context, bs storage.BrowserSession, clientIDs []string) error
+}
+
+// Options are the API's dependencies; all are required except Logout and
+// Logger.
+type Options struct {
+	Store    storage.Store
+	Clients  *clients.Service
+	Identity *identity.Service
+	Keys     KeyManager
+	Tokens   TokenVerifier
+	// Logout, when set, is told of every session the API ends.
+	Logout SessionEndNotifier
+	// Algorithms are the signing algorithms a rotation may name.
+	Algorithms []string
+	Logger     *slog.Logger
+}
+
+// API serves the admin REST API.
+type API struct {
+	store    storage.Store
+	clients  *clients.Service
+	identity *identity.Service
+	keys     KeyManager
+	tokens   TokenVerifier
+	logout   SessionEndNotifier
+	algs     []string
+	log      *slog.Logger
+}
+
+// New returns the API over its dependencies.
+func New(opts Options) *API {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &API{
+		store: opts.Store, clients: opts.Clients, identity: opts.Identity,
+		keys: opts.Keys, tokens: opts.Tokens, logout: opts.Logout, algs: opts.Algorithms, log: log,
+	}
+}
+
+// Route is one method and path template the API serves, relative to its
+// prefix.
+type Route struct {
+	Method string
+	Path   string
+}
+
+type route struct {
+	Route
+	handle http.HandlerFunc
+}
+
+func (a *API) routes() []route {
+	r := func(method, path string, h http.HandlerFunc) route {
+		return route{Route{method, path}, h}
+	}
+	return []route{
+		r(http.MethodGet, "/clients", a.listClients),
+		r(http.MethodPost, "/clients", a.createClient),
+		r(http.MethodGet, "/clients/{client_id}", a.getClient),
+		r(http.MethodPut, "/clients/{client_id}", a.updateClient),
+		r(http.MethodDelete, "/clients/{client_id}", a.deleteClient),
+		r(http.MethodPost, "/clients/{client_id}/secret", a.rotateClientSecret),
+
+		r(http.MethodGet, "/customers", a.listCustomers),
+		r(http.MethodPost, "/customers", a.createCustomer),
+		r(http.MethodGet, "/customers/{customer_id}", a.getCustomer),
+		r(http.MethodPatch, "/customers/{customer_id}", a.updateCustomer),
+		r(http.MethodDelete, "/customers/{customer_id}", a.deleteCustomer),
+
+		r(http.MethodGet, "/customers/{customer_id}/sessions", a.listSessions),
+		r(http.MethodDelete, "/customers/{customer_id}/sessions", a.revokeSessions),
+		r(http.MethodDelete, "/customers/{customer_id}/sessions/{sid}", a.revokeSession),
+
+		r(http.MethodGet, "/customers/{customer_id}/consents", a.listConsents),
+		r(http.MethodDelete, "/customers/{customer_id}/consents/{client_id}", a.revokeConsent),
+
+		r(http.MethodGet, "/keys", a.listKeys),
+		r(http.MethodPost, "/keys/rotate", a.rotateKey),
+		r(http.MethodPost, "/keys/{kid}/retire", a.retireKey),
+
+		r(http.MethodGet, "/registration-tokens", a.listRegistrationTokens),
+		r(http.MethodPost, "/registration-tokens", a.createRegistrationToken),
+		r(http.MethodDelete, "/registration-tokens/{token_id}", a.deleteRegistrationToken),
+	}
+}
+
+// Routes lists what the API serves, for documentation checks.
+func (a *API) Routes() []Route {
+	var out []Route
+	for _, r := range a.routes() {
+		out = append(out, r.Route)
+	}
+	return out
+}
+
+// Register mounts the API on the router at prefix (the issuer's path
+// followed by PathPrefix). Every route requires an admin token; a path
+// under prefix that matches no route answers a 404 or 405 problem.
+func (a *API) Register(router *mux.Router, prefix string) {
+	sub := router.PathPrefix(prefix).Subrouter()
+	sub.Use(a.authenticate)
+	paths := map[string][]string{}
+	for _, r := range a.routes() {
+		sub.HandleFunc(r.Path, r.handle).Methods(r.Method)
+		paths[r.Path] = append(paths[r.Path], r.Method)
+	}
+	// A known path with another method: 405 with Allow.
+	for path, methods := range paths {
+		allow := strings.Join(methods, ", ")
+		sub.HandleFunc(path, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeProblem(w, http.StatusMethodNotAllowed, "The resource does not support this method; see Allow.")
+		})
+	}
+	sub.PathPrefix("/").HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeProblem(w, http.StatusNotFound, "No such resource in the admin API.")
+	})
+}
+
+// authenticate requires an active access token with Scope (RFC 6750).
+func (a *API) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-admin"`)
+			writeProblem(w, http.StatusUnauthorized, "A bearer access token with the scope "+Scope+" is required.")
+			return
+		}
+		clientID, scopes, err := a.tokens.VerifyAccessToken(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-admin", error="invalid_token"`)
+			writeProblem(w, http.StatusUnauthorized, "The access token is invalid, expired or revoked.")
+			return
+		}
+		if !slices.Contains(scopes, Scope) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-admin", error="insufficient_scope", scope="`+Scope+`"`)
+			writeProblem(w, http.StatusForbidden, "The access token lacks the scope "+Scope+".")
+			return
+		}
+		a.log.InfoContext(r.Context(), "admin request", "client_id", clientID, "method", r.Method, "route", routeTemplate(r))
+		next.ServeHTTP(w, r)
+	})
+}
+
+func routeTemplate(r *http.Request) string {
+	if cur := mux.CurrentRoute(r); cur != nil {
+		if t, err := cur.GetPathTemplate(); err == nil {
+			return t
+		}
+	}
+	return ""
+}

@@ -1,0 +1,178 @@
+package admin
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/gatehouse-id/gatehouse/pkg/identity"
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+// customerJSON is a customer; the password hash is never shown.
+type customerJSON struct {
+	ID                  string           `json:"id"`
+	Email               string           `json:"email"`
+	EmailVerified       bool             `json:"email_verified"`
+	HasPassword         bool             `json:"has_password"`
+	Name                string           `json:"name"`
+	GivenName           string           `json:"given_name,omitempty"`
+	FamilyName          string           `json:"family_name,omitempty"`
+	Picture             string           `json:"picture,omitempty"`
+	Locale              string           `json:"locale,omitempty"`
+	PhoneNumber         string           `json:"phone_number,omitempty"`
+	PhoneNumberVerified bool             `json:"phone_number_verified"`
+	Address             *storage.Address `json:"address,omitempty"`
+	CreatedAt           time.Time        `json:"created_at"`
+	UpdatedAt           time.Time        `json:"updated_at"`
+}
+
+func toCustomerJSON(u storage.User) customerJSON {
+	out := customerJSON{
+		ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, HasPassword: u.PasswordHash != "",
+		Name: u.Name, GivenName: u.GivenName, FamilyName: u.FamilyName, Picture: u.Picture, Locale: u.Locale,
+		PhoneNumber: u.PhoneNumber, PhoneNumberVerified: u.PhoneNumberVerified,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+	}
+	if !u.Address.IsZero() {
+		addr := u.Address
+		out.Address = &addr
+	}
+	return out
+}
+
+func (a *API) listCustomers(w http.ResponseWriter, r *http.Request) {
+	page, limit, ok := parsePage(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	filter := storage.UserFilter{EmailPrefix: q.Get("email_prefix"), NamePrefix: q.Get("name_prefix")}
+	us, err := a.store.ListUsers(r.Context(), filter, page)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, pageOf(us, limit, func(u storage.User) string { return u.ID }, toCustomerJSON))
+}
+
+// customerCreate is the body of a new customer.
+type customerCreate struct {
+	Email         string `json:"email"`
+	Password      string `json:"password"`
+	Name          string `json:"name"`
+	EmailVerified bool   `json:"email_verified"`
+	Locale        string `json:"locale"`
+}
+
+func (a *API) createCustomer(w http.ResponseWriter, r *http.Request) {
+	var req customerCreate
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	u, err := a.identity.Create(r.Context(), identity.NewUser{
+		Email: req.Email, Password: req.Password, Name: req.Name, EmailVerified: req.EmailVerified, Locale: req.Locale,
+	})
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, toCustomerJSON(u))
+}
+
+func (a *API) getCustomer(w http.ResponseWriter, r *http.Request) {
+	u, err := a.store.GetUser(r.Context(), mux.Vars(r)["customer_id"])
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toCustomerJSON(u))
+}
+
+// customerPatch is a partial update: members left out keep their value.
+type customerPatch struct {
+	Email               *string          `json:"email"`
+	EmailVerified       *bool            `json:"email_verified"`
+	Name                *string          `json:"name"`
+	GivenName           *string          `json:"given_name"`
+	FamilyName          *string          `json:"family_name"`
+	Picture             *string          `json:"picture"`
+	Locale              *string          `json:"locale"`
+	PhoneNumber         *string          `json:"phone_number"`
+	PhoneNumberVerified *bool            `json:"phone_number_verified"`
+	Address             *storage.Address `json:"address"`
+}
+
+// apply returns u changed by the patch. A new email is checked, and is
+// unverified unless the patch says otherwise.
+func (p customerPatch) apply(u storage.User) (storage.User, error) {
+	if p.Email != nil {
+		email, err := identity.NormalizeEmail(*p.Email)
+		if err != nil {
+			return u, err
+		}
+		if email != u.Email {
+			u.Email, u.EmailVerified = email, false
+		}
+	}
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = strings.TrimSpace(*v)
+		}
+	}
+	set(&u.Name, p.Name)
+	set(&u.GivenName, p.GivenName)
+	set(&u.FamilyName, p.FamilyName)
+	set(&u.Picture, p.Picture)
+	set(&u.Locale, p.Locale)
+	set(&u.PhoneNumber, p.PhoneNumber)
+	if p.EmailVerified != nil {
+		u.EmailVerified = *p.EmailVerified
+	}
+	if p.PhoneNumberVerified != nil {
+		u.PhoneNumberVerified = *p.PhoneNumberVerified
+	}
+	if p.Address != nil {
+		u.Address = *p.Address
+	}
+	return u, nil
+}
+
+func (a *API) updateCustomer(w http.ResponseWriter, r *http.Request) {
+	var patch customerPatch
+	if !decodeBody(w, r, &patch) {
+		return
+	}
+	id := mux.Vars(r)["customer_id"]
+	if err := a.store.UpdateUser(r.Context(), id, patch.apply); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	u, err := a.store.GetUser(r.Context(), id)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toCustomerJSON(u))
+}
+
+// deleteCustomer removes the customer with their sessions (telling their
+// clients by back-channel logout), consents, linked identities and tokens.
+func (a *API) deleteCustomer(w http.ResponseWriter, r *http.Request) {
+	id := mux.Vars(r)["customer_id"]
+	if !a.customerExists(w, r, id) {
+		return
+	}
+	if err := a.endSessionsOf(r.Context(), id); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	// DeleteUser also removes any session begun since.
+	if err := a.store.DeleteUser(r.Context(), id); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,98 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/gatehouse-id/gatehouse/pkg/clients"
+	"github.com/gatehouse-id/gatehouse/pkg/identity"
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+// problem is an RFC 9457 problem details object. Type is about:blank, so
+// Title is the status's phrase (RFC 9457 §4.2.1); Detail says what went
+// wrong, and Field names the request member at fault, when one is.
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	Field  string `json:"field,omitempty"`
+}
+
+func writeProblem(w http.ResponseWriter, status int, detail string) {
+	writeFieldProblem(w, status, "", detail)
+}
+
+func writeFieldProblem(w http.ResponseWriter, status int, field, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(problem{
+		Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Field: field,
+	})
+}
+
+// writeError turns a domain error into a problem: validation errors are
+// 400 with the field, a missing object 404, a conflict 409, anything else
+// a logged 500 whose detail reveals nothing.
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ce *clients.InvalidError
+	var ie *identity.InvalidError
+	switch {
+	case errors.As(err, &ce):
+		writeFieldProblem(w, http.StatusBadRequest, ce.Field, ce.Error())
+	case errors.As(err, &ie):
+		status := http.StatusBadRequest
+		if ie.Field == "email" && ie.Reason == "a customer with this email already exists" {
+			status = http.StatusConflict
+		}
+		writeFieldProblem(w, status, ie.Field, ie.Error())
+	case errors.Is(err, storage.ErrNotFound):
+		writeProblem(w, http.StatusNotFound, "No such resource.")
+	case errors.Is(err, storage.ErrAlreadyExists):
+		writeProblem(w, http.StatusConflict, "The change conflicts with an existing resource.")
+	case errors.Is(err, storage.ErrKeyInUse):
+		writeProblem(w, http.StatusConflict, "The key is active; rotate it before retiring it.")
+	case errors.Is(err, storage.ErrConflict):
+		writeProblem(w, http.StatusConflict, "A concurrent change won; retry.")
+	default:
+		a.log.ErrorContext(r.Context(), "admin request failed", "route", routeTemplate(r), "error", err.Error())
+		writeProblem(w, http.StatusInternalServerError, "The server failed to complete the request.")
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// decodeBody reads a JSON request body into v, refusing unknown members
+// and trailing data; on failure it writes a 400 problem and returns false.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		detail := "The body is not the expected JSON object."
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			writeProblem(w, http.StatusRequestEntityTooLarge, "The body is too large.")
+			return false
+		case errors.Is(err, io.EOF):
+			detail = "The body is empty; a JSON object is expected."
+		default:
+			detail = fmt.Sprintf("The body is not the expected JSON object: %v.", err)
+		}
+		writeProblem(w, http.StatusBadRequest, detail)
+		return false
+	}
+	if dec.More() {
+		writeProblem(w, http.StatusBadRequest, "The body holds more than one JSON value.")
+		return false
+	}
+	return true
+}

@@ -1,0 +1,9 @@
+package federation
+
+import "github.com/gatehouse-id/gatehouse/storage"
+
+// nilStore satisfies Store for tests that never reach it.
+type nilStore struct {
+	storage.UserStore
+	storage.IdentityStore
+}

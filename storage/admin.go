@@ -1,0 +1,38 @@
+package storage
+
+import "context"
+
+// UserFilter narrows a listing of customers. Prefixes are compared
+// case-insensitively; empty ones match everyone.
+type UserFilter struct {
+	// EmailPrefix keeps customers whose email begins with it.
+	EmailPrefix string
+	// NamePrefix keeps customers whose name begins with it.
+	NamePrefix string
+}
+
+// AdminStore is what the admin API and the command line need beyond the
+// stores the protocol uses: listing and deleting customers, and a customer's
+// sessions and consents.
+type AdminStore interface {
+	// ListUsers returns the customers that match filter, ordered by ID,
+	// one page at a time.
+	ListUsers(ctx context.Context, filter UserFilter, page Page) ([]User, error)
+	// DeleteUser removes the customer and, in the same transaction, their
+	// browser sessions, consents, linked identities and tokens (access
+	// tokens deleted, refresh tokens and codes too). ErrNotFound when there
+	// is no such customer. It does NOT queue back-channel logouts.
+	DeleteUser(ctx context.Context, id string) error
+	// ListSessionsByUser returns the customer's browser sessions, expired
+	// ones included, newest first.
+	ListSessionsByUser(ctx context.Context, userID string) ([]BrowserSession, error)
+	// DeleteSessionsByUser ends every browser session of the customer and
+	// returns how many it ended.
+	DeleteSessionsByUser(ctx context.Context, userID string) (int64, error)
+	// ListConsents returns the customer's consents ordered by client ID.
+	ListConsents(ctx context.Context, userID string) ([]Consent, error)
+	// DeleteConsent removes the customer's consent for the client;
+	// ErrNotFound when there is none. It does not revoke tokens: callers
+	// do that with RevokeTokensOf.
+	DeleteConsent(ctx context.Context, userID, clientID string) error
+}
