@@ -64,6 +64,7 @@ type Spec struct {
 	SubjectType                 string
 	SectorIdentifierURI         string
 	IDTokenSignedResponseAlg    string
+	UserinfoSignedResponseAlg   string
 	DefaultMaxAge               int
 	RequireAuthTime             bool
 	// Dynamic marks a client registered through the registration endpoint:
@@ -264,6 +265,11 @@ func build(spec Spec) (storage.Client, error) {
 	default:
 		return storage.Client{}, &InvalidError{"id_token_signed_response_alg", fmt.Sprintf("%q is not supported; use RS256", spec.IDTokenSignedResponseAlg)}
 	}
+	switch spec.UserinfoSignedResponseAlg {
+	case "", "RS256":
+	default:
+		return storage.Client{}, &InvalidError{"userinfo_signed_response_alg", fmt.Sprintf("%q is not supported; use RS256", spec.UserinfoSignedResponseAlg)}
+	}
 	switch spec.TokenEndpointAuthSigningAlg {
 	case "", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512":
 	default:
@@ -321,6 +327,7 @@ func build(spec Spec) (storage.Client, error) {
 		SubjectType:                 spec.SubjectType,
 		SectorIdentifierURI:         spec.SectorIdentifierURI,
 		IDTokenSignedResponseAlg:    spec.IDTokenSignedResponseAlg,
+		UserinfoSignedResponseAlg:   spec.UserinfoSignedResponseAlg,
 		DefaultMaxAge:               spec.DefaultMaxAge,
 		RequireAuthTime:             spec.RequireAuthTime,
 	}, nil

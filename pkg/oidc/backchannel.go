@@ -123,17 +123,8 @@ func (p *Provider) deliverLogout(ctx context.Context, d storage.LogoutDelivery) 
 // signLogoutToken builds a logout token (Back-Channel Logout §2.4): iss,
 // aud, iat, exp, jti, sub and sid, the events claim, and no nonce.
 func (p *Provider) signLogoutToken(ctx context.Context, clientID, sub, sid string) (string, error) {
-	k, err := p.keys.Active(ctx, keys.RS256)
-	if err != nil {
-		return "", err
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: k.Private},
-		(&jose.SignerOptions{}).WithType("logout+jwt").WithHeader(jose.HeaderKey("kid"), k.ID))
-	if err != nil {
-		return "", fmt.Errorf("logout token signer: %w", err)
-	}
 	now := time.Now()
-	claims := map[string]any{
+	return p.signJWT(ctx, map[string]any{
 		"iss":    p.issuer,
 		"aud":    clientID,
 		"iat":    now.Unix(),
@@ -142,6 +133,23 @@ func (p *Provider) signLogoutToken(ctx context.Context, clientID, sub, sid strin
 		"sub":    sub,
 		"sid":    sid,
 		"events": map[string]any{backchannelEvent: map[string]any{}},
+	}, "logout+jwt")
+}
+
+// signJWT signs claims with the active RS256 key, naming it by kid, with the
+// given typ header ("" for none).
+func (p *Provider) signJWT(ctx context.Context, claims map[string]any, typ string) (string, error) {
+	k, err := p.keys.Active(ctx, keys.RS256)
+	if err != nil {
+		return "", err
+	}
+	opts := (&jose.SignerOptions{}).WithHeader(jose.HeaderKey("kid"), k.ID)
+	if typ != "" {
+		opts = opts.WithType(jose.ContentType(typ))
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: k.Private}, opts)
+	if err != nil {
+		return "", fmt.Errorf("jwt signer: %w", err)
 	}
 	return josejwt.Signed(signer).Claims(claims).Serialize()
 }

@@ -28,6 +28,7 @@ type Metadata struct {
 	ResponseModesSupported                     []string `json:"response_modes_supported"`
 	SubjectTypesSupported                      []string `json:"subject_types_supported"`
 	IDTokenSigningAlgValuesSupported           []string `json:"id_token_signing_alg_values_supported"`
+	UserinfoSigningAlgValuesSupported          []string `json:"userinfo_signing_alg_values_supported"`
 	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
 	ClaimsSupported                            []string `json:"claims_supported"`
 	ClaimsParameterSupported                   bool     `json:"claims_parameter_supported"`
@@ -71,6 +72,7 @@ func (p *Provider) Metadata() Metadata {
 		ResponseModesSupported:                     []string{"query", "fragment", "form_post"},
 		SubjectTypesSupported:                      []string{"public", "pairwise"},
 		IDTokenSigningAlgValuesSupported:           []string{"RS256"},
+		UserinfoSigningAlgValuesSupported:          []string{"RS256"},
 		CodeChallengeMethodsSupported:              pkce,
 		ClaimsSupported:                            supportedClaims(),
 		ClaimsParameterSupported:                   true,

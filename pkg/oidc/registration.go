@@ -249,8 +249,6 @@ func specFromMetadata(md registrationMetadata, localized map[string]string) (cli
 	switch {
 	case md.SubjectType != "" && md.SubjectType != "public" && md.SubjectType != "pairwise":
 		return clients.Spec{}, bad("subject_type", "must be public or pairwise")
-	case md.UserinfoSignedResponseAlg != "":
-		return clients.Spec{}, bad("userinfo_signed_response_alg", "signed userinfo responses are not supported")
 	case md.RequestObjectSigningAlg != "":
 		return clients.Spec{}, bad("request_object_signing_alg", "request objects are not supported")
 	case len(md.JWKS) > 0 && md.JWKSURI != "":
@@ -284,6 +282,7 @@ func specFromMetadata(md registrationMetadata, localized map[string]string) (cli
 		SubjectType:                 md.SubjectType,
 		SectorIdentifierURI:         md.SectorIdentifierURI,
 		IDTokenSignedResponseAlg:    md.IDTokenSignedResponseAlg,
+		UserinfoSignedResponseAlg:   md.UserinfoSignedResponseAlg,
 		DefaultMaxAge:               md.DefaultMaxAge,
 		RequireAuthTime:             md.RequireAuthTime,
 	}, nil

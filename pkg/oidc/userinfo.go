@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/storage"
+
 	"github.com/ory/fosite"
 )
 
@@ -59,6 +61,22 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	claims := userClaims(user, ar.GetGrantedScopes(), sess.UserinfoClaims)
 	claims["sub"] = p.subjectFor(ar.GetClient(), user.ID)
+	// A client registered with userinfo_signed_response_alg gets the claims
+	// as a signed JWT with iss and aud (OpenID Connect Core §5.3.2).
+	if c, ok := ar.GetClient().(*storage.Client); ok && c.UserinfoSignedResponseAlg == "RS256" {
+		claims["iss"] = p.issuer
+		claims["aud"] = c.ID
+		signed, err := p.signJWT(ctx, claims, "")
+		if err != nil {
+			p.log.ErrorContext(ctx, "signing userinfo", "error", err.Error())
+			writeError(w, http.StatusInternalServerError, "server_error", "The claims could not be signed.")
+			return
+		}
+		w.Header().Set("Content-Type", "application/jwt")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write([]byte(signed))
+		return
+	}
 	writeJSON(w, http.StatusOK, claims)
 }
 

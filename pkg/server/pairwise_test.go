@@ -98,6 +98,32 @@ func TestPairwiseSubjects(t *testing.T) {
 				t.Fatalf("userinfo %s, id token %s, sector a %s", ui.Subject, idt.Subject, a)
 			}
 		})
+		t.Run("userinfo_signed_response_alg makes userinfo a signed JWT", func(t *testing.T) {
+			rp := registeredParty(t, s, b, map[string]any{"redirect_uris": []string{"https://signed.example/cb"}, "userinfo_signed_response_alg": "RS256"})
+			f := newFlow()
+			cb := rp.signIn(f)
+			tok, idt := rp.exchange(f, cb.Get("code"))
+			req, _ := http.NewRequest(http.MethodGet, s.URL+"/userinfo", nil)
+			req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if ct := resp.Header.Get("Content-Type"); ct != "application/jwt" {
+				t.Fatalf("Content-Type %q", ct)
+			}
+			// go-oidc verifies a JWT userinfo answer against the JWKS.
+			ui, err := rp.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var claims map[string]any
+			_ = ui.Claims(&claims)
+			if ui.Subject != idt.Subject || claims["iss"] != s.URL || claims["aud"] != rp.oauth.ClientID {
+				t.Fatalf("claims = %v", claims)
+			}
+		})
 		t.Run("registration refuses a pairwise client with several hosts and no sector_identifier_uri", func(t *testing.T) {
 			status, body := register(t, s, mintRegistrationToken(t, s, 1), pairwise([]string{"https://a.example/cb", "https://b.example/cb"}, nil))
 			if status != 400 || body["error"] != "invalid_client_metadata" || !strings.Contains(body["error_description"].(string), "sector_identifier_uri") {

@@ -132,7 +132,7 @@ func TestDynamicRegistration(t *testing.T) {
 			{"both jwks and jwks_uri", "invalid_client_metadata", "jwks", map[string]any{"redirect_uris": []string{"https://app.example/cb"}, "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://app.example/jwks", "jwks": map[string]any{"keys": []any{}}}},
 			{"an unknown authentication method", "invalid_client_metadata", "token_endpoint_auth_method", map[string]any{"redirect_uris": []string{"https://app.example/cb"}, "token_endpoint_auth_method": "client_secret_jwt"}},
 			{"response types the grant types do not allow", "invalid_client_metadata", "response_types", map[string]any{"redirect_uris": []string{"https://app.example/cb"}, "grant_types": []string{"authorization_code"}, "response_types": []string{"id_token"}}},
-			{"an unsupported userinfo signing algorithm", "invalid_client_metadata", "userinfo_signed_response_alg", map[string]any{"redirect_uris": []string{"https://app.example/cb"}, "userinfo_signed_response_alg": "RS256"}},
+			{"an unsupported userinfo signing algorithm", "invalid_client_metadata", "userinfo_signed_response_alg", map[string]any{"redirect_uris": []string{"https://app.example/cb"}, "userinfo_signed_response_alg": "HS256"}},
 			{"an unsupported ID token signing algorithm", "invalid_client_metadata", "id_token_signed_response_alg", map[string]any{"redirect_uris": []string{"https://app.example/cb"}, "id_token_signed_response_alg": "HS256"}},
 			{"a logo_uri that is not a URL", "invalid_client_metadata", "logo_uri", map[string]any{"redirect_uris": []string{"https://app.example/cb"}, "logo_uri": "not a url"}},
 			{"a member of the wrong type", "invalid_client_metadata", "", map[string]any{"redirect_uris": "https://app.example/cb"}},

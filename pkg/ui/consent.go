@@ -61,6 +61,8 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 			AuthRequestID: pending.ID,
 			ClientName:    name,
 			LogoURI:       client.LogoURI,
+			PolicyURI:     client.PolicyURI,
+			TOSURI:        client.TOSURI,
 			UserEmail:     user.Email,
 		}
 		for _, s := range scopes {

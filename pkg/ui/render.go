@@ -192,6 +192,7 @@ func samplePages(page string) []any {
 		return []any{ConsentPage{}, ConsentPage{
 			Action: "/consent", AuthRequestID: "a", ClientName: "App", LogoURI: "https://app.example/logo.png",
 			UserEmail: "a@example.com", Scopes: []ScopeItem{{Scope: "openid", MessageID: "scope.openid"}},
+			PolicyURI: "https://app.example/privacy", TOSURI: "https://app.example/terms",
 		}}
 	case "error":
 		return []any{ErrorPage{}, ErrorPage{TitleID: "error.title", MessageID: "error.generic"}}

@@ -54,6 +54,10 @@ type ConsentPage struct {
 	ClientName    string
 	// LogoURI is the client's logo, or "".
 	LogoURI string
+	// PolicyURI and TOSURI are the client's privacy policy and terms of
+	// service, or "".
+	PolicyURI string
+	TOSURI    string
 	// UserEmail is who is signed in, so the customer sees which account
 	// consents.
 	UserEmail string
