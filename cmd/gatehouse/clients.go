@@ -70,12 +70,7 @@ func (a *app) clientsCreate(ctx context.Context, args []string) error {
 	if err := checkOutput(*output); err != nil {
 		return err
 	}
-	log := a.newLogger("warn")
-	cfg, err := a.loadConfig(*cfgPath, log)
-	if err != nil {
-		return err
-	}
-	store, secrets, err := a.openMigratedStore(ctx, cfg, log)
+	_, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -123,12 +118,7 @@ func (a *app) clientsList(ctx context.Context, args []string) error {
 	if err := checkOutput(*output); err != nil {
 		return err
 	}
-	log := a.newLogger("warn")
-	cfg, err := a.loadConfig(*cfgPath, log)
-	if err != nil {
-		return err
-	}
-	store, _, err := a.openMigratedStore(ctx, cfg, log)
+	_, _, store, _, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -173,12 +163,7 @@ func (a *app) clientsGet(ctx context.Context, args []string) error {
 	if err := checkOutput(*output); err != nil {
 		return err
 	}
-	log := a.newLogger("warn")
-	cfg, err := a.loadConfig(*cfgPath, log)
-	if err != nil {
-		return err
-	}
-	store, _, err := a.openMigratedStore(ctx, cfg, log)
+	_, _, store, _, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -220,12 +205,7 @@ func (a *app) clientsDelete(ctx context.Context, args []string) error {
 	if len(positional) != 1 {
 		return usagef("clients delete takes one CLIENT_ID (got %q)", positional)
 	}
-	log := a.newLogger("warn")
-	cfg, err := a.loadConfig(*cfgPath, log)
-	if err != nil {
-		return err
-	}
-	store, _, err := a.openMigratedStore(ctx, cfg, log)
+	_, _, store, _, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}

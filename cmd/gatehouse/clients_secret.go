@@ -25,12 +25,7 @@ func (a *app) clientsRotateSecret(ctx context.Context, args []string) error {
 	if err := checkOutput(*output); err != nil {
 		return err
 	}
-	log := a.newLogger("warn")
-	cfg, err := a.loadConfig(*cfgPath, log)
-	if err != nil {
-		return err
-	}
-	store, secrets, err := a.openMigratedStore(ctx, cfg, log)
+	_, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}

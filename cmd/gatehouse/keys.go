@@ -50,12 +50,7 @@ func (a *app) keys(ctx context.Context, args []string) error {
 	case *alg != "" && *alg != keys.RS256 && *alg != keys.ES256:
 		return usagef("--alg must be RS256 or ES256 (got %q)", *alg)
 	}
-	log := a.newLogger("warn")
-	cfg, err := a.loadConfig(*cfgPath, log)
-	if err != nil {
-		return err
-	}
-	store, secrets, err := a.openMigratedStore(ctx, cfg, log)
+	cfg, log, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}

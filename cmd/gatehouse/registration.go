@@ -55,12 +55,7 @@ func (a *app) registrationTokensCreate(ctx context.Context, args []string) error
 	if *uses == 0 || *uses < -1 {
 		return usagef("--uses must be a positive number, or -1 for unlimited (got %d)", *uses)
 	}
-	log := a.newLogger("warn")
-	cfg, err := a.loadConfig(*cfgPath, log)
-	if err != nil {
-		return err
-	}
-	store, secrets, err := a.openMigratedStore(ctx, cfg, log)
+	_, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}

@@ -34,12 +34,7 @@ func (a *app) registrationTokensList(ctx context.Context, args []string) error {
 	if err := checkOutput(*output); err != nil {
 		return err
 	}
-	log := a.newLogger("warn")
-	cfg, err := a.loadConfig(*cfgPath, log)
-	if err != nil {
-		return err
-	}
-	store, _, err := a.openMigratedStore(ctx, cfg, log)
+	_, _, store, _, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -78,12 +73,7 @@ func (a *app) registrationTokensDelete(ctx context.Context, args []string) error
 	if len(positional) != 1 {
 		return usagef("registration-tokens delete takes one TOKEN_ID (got %q)", positional)
 	}
-	log := a.newLogger("warn")
-	cfg, err := a.loadConfig(*cfgPath, log)
-	if err != nil {
-		return err
-	}
-	store, _, err := a.openMigratedStore(ctx, cfg, log)
+	_, _, store, _, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}

@@ -80,3 +80,16 @@ func (a *app) openMigratedStore(ctx context.Context, cfg config.Config, log *slo
 	}
 	return store, secrets, nil
 }
+
+// openCommandStore is how an administrative command starts: it loads the
+// configuration (logging warnings only) and opens the migrated store. The
+// caller closes the store.
+func (a *app) openCommandStore(ctx context.Context, cfgPath string) (config.Config, *slog.Logger, *gormstore.Store, *secret.Keys, error) {
+	log := a.newLogger("warn")
+	cfg, err := a.loadConfig(cfgPath, log)
+	if err != nil {
+		return cfg, log, nil, nil, err
+	}
+	store, secrets, err := a.openMigratedStore(ctx, cfg, log)
+	return cfg, log, store, secrets, err
+}

@@ -55,12 +55,7 @@ func (a *app) usersCreate(ctx context.Context, args []string) error {
 	if *email == "" || *password == "" {
 		return usagef("users create needs --email and --password")
 	}
-	log := a.newLogger("warn")
-	cfg, err := a.loadConfig(*cfgPath, log)
-	if err != nil {
-		return err
-	}
-	store, _, err := a.openMigratedStore(ctx, cfg, log)
+	cfg, _, store, _, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}

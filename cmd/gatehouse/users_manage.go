@@ -28,12 +28,7 @@ func (a *app) usersList(ctx context.Context, args []string) error {
 	if err := checkOutput(*output); err != nil {
 		return err
 	}
-	log := a.newLogger("warn")
-	cfg, err := a.loadConfig(*cfgPath, log)
-	if err != nil {
-		return err
-	}
-	store, _, err := a.openMigratedStore(ctx, cfg, log)
+	_, _, store, _, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -80,12 +75,7 @@ func (a *app) usersGet(ctx context.Context, args []string) error {
 	if err := checkOutput(*output); err != nil {
 		return err
 	}
-	log := a.newLogger("warn")
-	cfg, err := a.loadConfig(*cfgPath, log)
-	if err != nil {
-		return err
-	}
-	store, _, err := a.openMigratedStore(ctx, cfg, log)
+	_, _, store, _, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -123,12 +113,7 @@ func (a *app) usersDelete(ctx context.Context, args []string) error {
 	if len(positional) != 1 {
 		return usagef("users delete takes one USER_ID (got %q)", positional)
 	}
-	log := a.newLogger("warn")
-	cfg, err := a.loadConfig(*cfgPath, log)
-	if err != nil {
-		return err
-	}
-	store, _, err := a.openMigratedStore(ctx, cfg, log)
+	_, _, store, _, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
