@@ -21,6 +21,7 @@ const clientsUsage = `Usage:
   gatehouse clients get    CLIENT_ID [--output json|text]
   gatehouse clients delete CLIENT_ID
   gatehouse clients rotate-secret CLIENT_ID [--output json|text]
+  gatehouse clients update CLIENT_ID [--name N] [--redirect-uri URI]... [--scope "A B"] [...create's flags] [--output json|text]
 `
 
 func (a *app) clients(ctx context.Context, args []string) error {
@@ -38,6 +39,8 @@ func (a *app) clients(ctx context.Context, args []string) error {
 		return a.clientsDelete(ctx, args[1:])
 	case "rotate-secret":
 		return a.clientsRotateSecret(ctx, args[1:])
+	case "update":
+		return a.clientsUpdate(ctx, args[1:])
 	default:
 		return usagef("unknown clients subcommand %q\n\n%s", args[0], clientsUsage)
 	}

@@ -14,6 +14,8 @@ const usersUsage = `Usage:
   gatehouse users list   [--email-prefix P] [--name-prefix P] [--output json|text]
   gatehouse users get    USER_ID [--output json|text]
   gatehouse users delete USER_ID   (also ends their sessions and revokes their tokens)
+  gatehouse users sessions USER_ID [--revoke-all] [--output json|text]
+  gatehouse users consents USER_ID [--revoke CLIENT_ID] [--output json|text]
 `
 
 func (a *app) users(ctx context.Context, args []string) error {
@@ -29,6 +31,10 @@ func (a *app) users(ctx context.Context, args []string) error {
 		return a.usersGet(ctx, args[1:])
 	case "delete":
 		return a.usersDelete(ctx, args[1:])
+	case "sessions":
+		return a.usersSessions(ctx, args[1:])
+	case "consents":
+		return a.usersConsents(ctx, args[1:])
 	default:
 		return usagef("unknown users subcommand %q\n\n%s", args[0], usersUsage)
 	}

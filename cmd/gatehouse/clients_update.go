@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/pkg/clients"
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+// clientsUpdate changes the metadata named by the flags given and keeps
+// the rest: a repeatable flag replaces the whole list.
+func (a *app) clientsUpdate(ctx context.Context, args []string) error {
+	fs := a.newFlagSet("clients update")
+	cfgPath := configFlag(fs)
+	output := outputFlag(fs)
+	name := fs.String("name", "", "human-readable client name")
+	var redirects, grants, postLogout, audience stringList
+	fs.Var(&redirects, "redirect-uri", "allowed redirect `URI` (repeatable; replaces the list)")
+	fs.Var(&grants, "grant-type", "allowed grant `TYPE` (repeatable; replaces the list)")
+	fs.Var(&postLogout, "post-logout-redirect-uri", "allowed post-logout redirect `URI` (repeatable; replaces the list)")
+	fs.Var(&audience, "audience", "allowed audience `AUD` (repeatable; replaces the list)")
+	scope := fs.String("scope", "", "space-separated allowed `SCOPES` (replaces them)")
+	skipConsent := fs.Bool("skip-consent", false, "first-party client: customers are not asked for consent")
+	logoURI := fs.String("logo-uri", "", "logo shown on the consent page")
+	backchannel := fs.String("backchannel-logout-uri", "", "URL that receives back-channel logout tokens")
+	positional, err := parseFlagsAndIDs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(positional) != 1 {
+		return usagef("clients update takes one CLIENT_ID (got %q)", positional)
+	}
+	if err := checkOutput(*output); err != nil {
+		return err
+	}
+	_, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	id := positional[0]
+	current, err := store.LookupClient(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no client %q", id)
+	}
+	if err != nil {
+		return err
+	}
+	spec := clients.SpecOf(current)
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "name":
+			spec.Name = *name
+		case "redirect-uri":
+			spec.RedirectURIs = redirects
+		case "grant-type":
+			spec.GrantTypes, spec.ResponseTypes = grants, nil
+		case "post-logout-redirect-uri":
+			spec.PostLogoutRedirectURIs = postLogout
+		case "audience":
+			spec.Audience = audience
+		case "scope":
+			spec.Scopes = strings.Fields(*scope)
+		case "skip-consent":
+			spec.SkipConsent = *skipConsent
+		case "logo-uri":
+			spec.LogoURI = *logoURI
+		case "backchannel-logout-uri":
+			spec.BackchannelLogoutURI = *backchannel
+		}
+	})
+	updated, err := clients.NewService(store, secrets).Update(ctx, id, spec)
+	if clients.IsInvalid(err) {
+		return usagef("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	if *output == "json" {
+		return writeJSON(a.stdout, toClientJSON(updated, ""))
+	}
+	fmt.Fprintf(a.stdout, "updated client %s\n", id)
+	return nil
+}
