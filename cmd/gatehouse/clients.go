@@ -126,20 +126,10 @@ func (a *app) clientsList(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	all := []clientJSON{}
-	page := storage.Page{Limit: 500}
-	for {
-		batch, err := store.ListClients(ctx, page)
-		if err != nil {
-			return err
-		}
-		for _, c := range batch {
-			all = append(all, toClientJSON(c, ""))
-		}
-		if len(batch) < page.Limit {
-			break
-		}
-		page.After = batch[len(batch)-1].ID
+	all, err := everyPage(func(p storage.Page) ([]storage.Client, error) { return store.ListClients(ctx, p) },
+		func(c storage.Client) string { return c.ID }, func(c storage.Client) clientJSON { return toClientJSON(c, "") })
+	if err != nil {
+		return err
 	}
 	if *output == "json" {
 		return writeJSON(a.stdout, all)

@@ -84,3 +84,23 @@ func joinSpace(s []string) string {
 	}
 	return out
 }
+
+// everyPage reads a listing ordered by ID page by page and converts every
+// item for printing.
+func everyPage[T, J any](list func(storage.Page) ([]T, error), id func(T) string, conv func(T) J) ([]J, error) {
+	all := []J{}
+	page := storage.Page{Limit: 500}
+	for {
+		batch, err := list(page)
+		if err != nil {
+			return nil, err
+		}
+		for _, item := range batch {
+			all = append(all, conv(item))
+		}
+		if len(batch) < page.Limit {
+			return all, nil
+		}
+		page.After = id(batch[len(batch)-1])
+	}
+}

@@ -34,20 +34,10 @@ func (a *app) usersList(ctx context.Context, args []string) error {
 	}
 	defer store.Close()
 	filter := storage.UserFilter{EmailPrefix: *emailPrefix, NamePrefix: *namePrefix}
-	all := []userJSON{}
-	page := storage.Page{Limit: 500}
-	for {
-		batch, err := store.ListUsers(ctx, filter, page)
-		if err != nil {
-			return err
-		}
-		for _, u := range batch {
-			all = append(all, toUserJSON(u))
-		}
-		if len(batch) < page.Limit {
-			break
-		}
-		page.After = batch[len(batch)-1].ID
+	all, err := everyPage(func(p storage.Page) ([]storage.User, error) { return store.ListUsers(ctx, filter, p) },
+		func(u storage.User) string { return u.ID }, toUserJSON)
+	if err != nil {
+		return err
 	}
 	if *output == "json" {
 		return writeJSON(a.stdout, all)
