@@ -124,6 +124,19 @@ func TestPairwiseSubjects(t *testing.T) {
 				t.Fatalf("claims = %v", claims)
 			}
 		})
+		t.Run("the consent page names the client in the page's language, with its policy and terms", func(t *testing.T) {
+			fresh := browser.New(s.URL)
+			rp := registeredParty(t, s, fresh, map[string]any{
+				"redirect_uris": []string{"https://fr.example/cb"}, "client_name": "Photo Album", "client_name#fr": "Album photo",
+				"policy_uri": "https://fr.example/privacy", "tos_uri": "https://fr.example/terms",
+			})
+			page := rp.login(rp.start(newFlow(), oauth2.SetAuthURLParam("ui_locales", "fr")), "alice@example.com", alicePassword)
+			for _, want := range []string{"Album photo", `href="https://fr.example/privacy"`, `href="https://fr.example/terms"`, `<html lang="fr"`} {
+				if !strings.Contains(page.Body, want) {
+					t.Fatalf("consent page lacks %q: %.800s", want, page.Body)
+				}
+			}
+		})
 		t.Run("registration refuses a pairwise client with several hosts and no sector_identifier_uri", func(t *testing.T) {
 			status, body := register(t, s, mintRegistrationToken(t, s, 1), pairwise([]string{"https://a.example/cb", "https://b.example/cb"}, nil))
 			if status != 400 || body["error"] != "invalid_client_metadata" || !strings.Contains(body["error_description"].(string), "sector_identifier_uri") {
