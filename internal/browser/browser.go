@@ -1,7 +1,7 @@
 // Package browser is a small test browser: it keeps cookies, follows
 // redirects inside one site, and fills and submits the HTML forms of the
-// pages it gets, the way a person's browser would. Tests of the hosted
-// pages drive it; it never runs scripts.
+// pages it gets, the way a person's browser would. The end-to-end tests and
+// the load generator (cmd/gatehouse-load) drive it; it never runs scripts.
 package browser
 
 import (

@@ -1,0 +1,205 @@
+// Command gatehouse-load drives real flows against a running Gatehouse over
+// HTTP and prints their throughput and latency. It is the project's own load
+// generator: run it in a process of its own, so the server's figures do not
+// include the load's.
+//
+//	gatehouse-load client-credentials --issuer URL --client-id ID --client-secret S [-n 20000] [-c 50]
+//	gatehouse-load sign-in --issuer URL --client-id ID --client-secret S --redirect-uri URI \
+//	    --email E --password P [-n 300] [-c 8]
+//
+// A sign-in is the whole flow a customer's browser and an app go through:
+// the authorization request, the sign-in form, the code exchange with PKCE,
+// and userinfo; each one starts from an empty cookie jar. The client must
+// be first-party (--skip-consent) so that no consent page interrupts it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/gatehouse-id/gatehouse/internal/browser"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "gatehouse-load:", err)
+		os.Exit(2)
+	}
+}
+
+// options are the flags every scenario takes.
+type options struct {
+	issuer, clientID, clientSecret, redirectURI, email, password, scope string
+	requests, concurrency                                               int
+}
+
+func run(args []string) error {
+	if len(args) == 0 {
+		return errors.New("usage: gatehouse-load client-credentials|sign-in [flags]")
+	}
+	scenario := args[0]
+	fs := flag.NewFlagSet("gatehouse-load "+scenario, flag.ContinueOnError)
+	var o options
+	fs.StringVar(&o.issuer, "issuer", "http://localhost:8080", "the server's issuer URL")
+	fs.StringVar(&o.clientID, "client-id", "", "client id")
+	fs.StringVar(&o.clientSecret, "client-secret", "", "client secret")
+	fs.StringVar(&o.redirectURI, "redirect-uri", "", "the client's redirect URI (sign-in)")
+	fs.StringVar(&o.email, "email", "", "the customer's email (sign-in)")
+	fs.StringVar(&o.password, "password", "", "the customer's password (sign-in)")
+	fs.StringVar(&o.scope, "scope", "", "scope to ask for")
+	fs.IntVar(&o.requests, "n", 0, "how many flows to run (default 20000 grants or 300 sign-ins)")
+	fs.IntVar(&o.concurrency, "c", 0, "how many at once (default 50 grants or 8 sign-ins)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if o.clientID == "" {
+		return errors.New("--client-id is required")
+	}
+	var flow func(*http.Client) error
+	switch scenario {
+	case "client-credentials":
+		o.requests, o.concurrency = orDefault(o.requests, 20000), orDefault(o.concurrency, 50)
+		flow = o.clientCredentials
+	case "sign-in":
+		if o.redirectURI == "" || o.email == "" || o.password == "" {
+			return errors.New("sign-in needs --redirect-uri, --email and --password")
+		}
+		o.requests, o.concurrency = orDefault(o.requests, 300), orDefault(o.concurrency, 8)
+		flow = o.signIn
+	default:
+		return fmt.Errorf("unknown scenario %q", scenario)
+	}
+	return measure(scenario, o.requests, o.concurrency, flow)
+}
+
+func orDefault(v, d int) int {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
+
+// measure runs flow n times on c workers and prints the rate and latencies.
+func measure(name string, n, c int, flow func(*http.Client) error) error {
+	transport := &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}
+	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+	var next, failed atomic.Int64
+	latencies := make([]time.Duration, n)
+	var firstErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				t := time.Now()
+				if err := flow(client); err != nil {
+					failed.Add(1)
+					once.Do(func() { firstErr = err })
+				}
+				latencies[i] = time.Since(t)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(latencies)
+	pct := func(p float64) time.Duration { return latencies[int(float64(len(latencies)-1)*p)] }
+	fmt.Printf("%s: %d flows, %d at once, %d failed, %.2f s\n", name, n, c, failed.Load(), elapsed.Seconds())
+	fmt.Printf("  rate: %.1f/s\n", float64(n)/elapsed.Seconds())
+	fmt.Printf("  latency: p50 %s  p95 %s  p99 %s  max %s\n", pct(.5).Round(time.Microsecond), pct(.95).Round(time.Microsecond),
+		pct(.99).Round(time.Microsecond), latencies[len(latencies)-1].Round(time.Microsecond))
+	if firstErr != nil {
+		return fmt.Errorf("%d flows failed; the first: %w", failed.Load(), firstErr)
+	}
+	return nil
+}
+
+// clientCredentials is one client-credentials grant.
+func (o options) clientCredentials(c *http.Client) error {
+	form := url.Values{"grant_type": {"client_credentials"}}
+	if o.scope != "" {
+		form.Set("scope", o.scope)
+	}
+	req, err := http.NewRequest(http.MethodPost, o.issuer+"/oauth2/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(o.clientID), url.QueryEscape(o.clientSecret))
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("token endpoint answered %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// signIn is one whole sign-in from an empty cookie jar.
+func (o options) signIn(c *http.Client) error {
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, c)
+	scope := o.scope
+	if scope == "" {
+		scope = "openid email"
+	}
+	conf := oauth2.Config{ClientID: o.clientID, ClientSecret: o.clientSecret, RedirectURL: o.redirectURI,
+		Endpoint: oauth2.Endpoint{AuthURL: o.issuer + "/oauth2/auth", TokenURL: o.issuer + "/oauth2/token"}, Scopes: strings.Fields(scope)}
+	b := browser.New(o.issuer)
+	b.Client.Transport = c.Transport
+	verifier := oauth2.GenerateVerifier()
+	page, err := b.Get(conf.AuthCodeURL("load-state", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("nonce", "load-nonce")))
+	if err != nil {
+		return err
+	}
+	form, err := page.FormWith("password")
+	if err != nil {
+		return err
+	}
+	page, err = b.Submit(form, url.Values{"email": {o.email}, "password": {o.password}}, "", "")
+	if err != nil {
+		return err
+	}
+	back, err := url.Parse(page.Location)
+	if err != nil || back.Query().Get("code") == "" {
+		return fmt.Errorf("no code after the sign-in (status %d): is the client first-party and the password right?", page.Status)
+	}
+	tok, err := conf.Exchange(ctx, back.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		return err
+	}
+	req, _ := http.NewRequest(http.MethodGet, o.issuer+"/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("userinfo answered %d", resp.StatusCode)
+	}
+	return nil
+}
