@@ -46,7 +46,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeFieldProblem(w, http.StatusBadRequest, ce.Field, ce.Error())
 	case errors.As(err, &ie):
 		status := http.StatusBadRequest
-		if ie.Field == "email" && ie.Reason == "a customer with this email already exists" {
+		if errors.Is(err, identity.ErrEmailTaken) {
 			status = http.StatusConflict
 		}
 		writeFieldProblem(w, status, ie.Field, ie.Error())

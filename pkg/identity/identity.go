@@ -21,13 +21,22 @@ import (
 // password alike, so a caller cannot tell which.
 var ErrInvalidCredentials = errors.New("identity: invalid email or password")
 
+// ErrEmailTaken is returned, inside an InvalidError for the email field,
+// when another customer has the email.
+var ErrEmailTaken = errors.New("a customer with this email already exists")
+
 // InvalidError says which field of a new customer is wrong.
 type InvalidError struct {
 	Field  string
 	Reason string
+	// Err, when set, is a sentinel the caller can test with errors.Is.
+	Err error
 }
 
 func (e *InvalidError) Error() string { return e.Field + ": " + e.Reason }
+
+// Unwrap returns the sentinel, if any.
+func (e *InvalidError) Unwrap() error { return e.Err }
 
 // MinPasswordLength is the shortest password accepted (NIST SP 800-63B §5.1.1.2).
 const MinPasswordLength = 8
@@ -81,7 +90,7 @@ func (s *Service) Create(ctx context.Context, n NewUser) (storage.User, error) {
 	}
 	if err := s.users.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
-			return storage.User{}, &InvalidError{"email", "a customer with this email already exists"}
+			return storage.User{}, &InvalidError{Field: "email", Reason: ErrEmailTaken.Error(), Err: ErrEmailTaken}
 		}
 		return storage.User{}, fmt.Errorf("create customer: %w", err)
 	}
@@ -142,7 +151,7 @@ func NormalizeEmail(email string) (string, error) {
 	e := strings.ToLower(strings.TrimSpace(email))
 	addr, err := mail.ParseAddress(e)
 	if err != nil || addr.Address != e || !strings.Contains(e[strings.LastIndex(e, "@")+1:], ".") && !strings.HasSuffix(e, "@localhost") {
-		return "", &InvalidError{"email", "not a valid email address"}
+		return "", &InvalidError{Field: "email", Reason: "not a valid email address"}
 	}
 	return e, nil
 }
@@ -150,9 +159,9 @@ func NormalizeEmail(email string) (string, error) {
 func checkPassword(p string) error {
 	switch {
 	case utf8.RuneCountInString(p) < MinPasswordLength:
-		return &InvalidError{"password", fmt.Sprintf("must be at least %d characters", MinPasswordLength)}
+		return &InvalidError{Field: "password", Reason: fmt.Sprintf("must be at least %d characters", MinPasswordLength)}
 	case len(p) > maxPasswordBytes:
-		return &InvalidError{"password", fmt.Sprintf("must be at most %d bytes", maxPasswordBytes)}
+		return &InvalidError{Field: "password", Reason: fmt.Sprintf("must be at most %d bytes", maxPasswordBytes)}
 	}
 	return nil
 }
