@@ -63,6 +63,31 @@ type registrationMetadata struct {
 	ClientSecretExpiresAt   *int64 `json:"client_secret_expires_at,omitempty"`
 	RegistrationAccessToken string `json:"registration_access_token,omitempty"`
 	RegistrationClientURI   string `json:"registration_client_uri,omitempty"`
+
+	// localizedNames are the client_name#<tag> members, sent back with the
+	// rest (RFC 7591 §2.2).
+	localizedNames map[string]string
+}
+
+// MarshalJSON writes the metadata with its client_name#<tag> members.
+func (m registrationMetadata) MarshalJSON() ([]byte, error) {
+	type plain registrationMetadata
+	raw, err := json.Marshal(plain(m))
+	if err != nil || len(m.localizedNames) == 0 {
+		return raw, err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &all); err != nil {
+		return nil, err
+	}
+	for tag, name := range m.localizedNames {
+		v, err := json.Marshal(name)
+		if err != nil {
+			return nil, err
+		}
+		all["client_name#"+tag] = v
+	}
+	return json.Marshal(all)
 }
 
 // registrationError is RFC 7591 §3.2.2's error answer.
@@ -313,30 +338,33 @@ func (p *Provider) writeMetadataError(w http.ResponseWriter, err error) {
 func (p *Provider) metadataOf(c storage.Client) registrationMetadata {
 	zero := int64(0)
 	md := registrationMetadata{
-		ClientID:                 c.ID,
-		ClientIDIssuedAt:         c.CreatedAt.Unix(),
-		ClientSecretExpiresAt:    &zero,
-		RegistrationClientURI:    p.issuer + PathRegistration + "/" + url.PathEscape(c.ID),
-		RedirectURIs:             c.RedirectURIs,
-		TokenEndpointAuthMethod:  c.GetTokenEndpointAuthMethod(),
-		GrantTypes:               c.GrantTypes,
-		ResponseTypes:            c.ResponseTypes,
-		ClientName:               c.Name,
-		ClientURI:                c.ClientURI,
-		LogoURI:                  c.LogoURI,
-		Scope:                    strings.Join(c.Scopes, " "),
-		Contacts:                 c.Contacts,
-		TOSURI:                   c.TOSURI,
-		PolicyURI:                c.PolicyURI,
-		JWKSURI:                  c.JWKSURI,
-		JWKS:                     c.JWKS,
-		ApplicationType:          c.ApplicationType,
-		SubjectType:              "public",
-		IDTokenSignedResponseAlg: "RS256",
-		DefaultMaxAge:            c.DefaultMaxAge,
-		RequireAuthTime:          c.RequireAuthTime,
-		PostLogoutRedirectURIs:   c.PostLogoutRedirectURIs,
-		BackchannelLogoutURI:     c.BackchannelLogoutURI,
+		ClientID:                  c.ID,
+		ClientIDIssuedAt:          c.CreatedAt.Unix(),
+		ClientSecretExpiresAt:     &zero,
+		RegistrationClientURI:     p.issuer + PathRegistration + "/" + url.PathEscape(c.ID),
+		RedirectURIs:              c.RedirectURIs,
+		TokenEndpointAuthMethod:   c.GetTokenEndpointAuthMethod(),
+		GrantTypes:                c.GrantTypes,
+		ResponseTypes:             c.ResponseTypes,
+		ClientName:                c.Name,
+		ClientURI:                 c.ClientURI,
+		LogoURI:                   c.LogoURI,
+		Scope:                     strings.Join(c.Scopes, " "),
+		Contacts:                  c.Contacts,
+		TOSURI:                    c.TOSURI,
+		PolicyURI:                 c.PolicyURI,
+		JWKSURI:                   c.JWKSURI,
+		JWKS:                      c.JWKS,
+		ApplicationType:           c.ApplicationType,
+		SubjectType:               subjectType(c),
+		SectorIdentifierURI:       c.SectorIdentifierURI,
+		IDTokenSignedResponseAlg:  "RS256",
+		UserinfoSignedResponseAlg: c.UserinfoSignedResponseAlg,
+		localizedNames:            c.LocalizedNames,
+		DefaultMaxAge:             c.DefaultMaxAge,
+		RequireAuthTime:           c.RequireAuthTime,
+		PostLogoutRedirectURIs:    c.PostLogoutRedirectURIs,
+		BackchannelLogoutURI:      c.BackchannelLogoutURI,
 	}
 	if c.GetTokenEndpointAuthMethod() == storage.AuthMethodPrivateKeyJWT {
 		md.TokenEndpointAuthSigningAlg = c.GetTokenEndpointAuthSigningAlgorithm()

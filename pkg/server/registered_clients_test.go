@@ -70,6 +70,12 @@ func TestPairwiseSubjects(t *testing.T) {
 		c := subOf(registeredParty(t, s, b, pairwise(sectorDoc, map[string]any{"sector_identifier_uri": sector.URL})))
 		public := subOf(registeredParty(t, s, b, map[string]any{"redirect_uris": []string{"https://a.example/cb"}}))
 
+		t.Run("registration reports the pairwise subject type and the sector URI", func(t *testing.T) {
+			status, reg := register(t, s, mintRegistrationToken(t, s, 1), pairwise(sectorDoc, map[string]any{"sector_identifier_uri": sector.URL}))
+			if status != http.StatusCreated || reg["subject_type"] != "pairwise" || reg["sector_identifier_uri"] != sector.URL {
+				t.Fatalf("%d %v", status, reg)
+			}
+		})
 		t.Run("the same sector sees the same sub", func(t *testing.T) {
 			if a != a2 {
 				t.Fatalf("%s != %s", a, a2)
