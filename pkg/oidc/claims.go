@@ -3,7 +3,6 @@ package oidc
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 
 	"github.com/gatehouse-id/gatehouse/storage"
 )
@@ -91,14 +90,4 @@ func userClaims(u storage.User, scopes []string, requested map[string]*ClaimRequ
 		}
 	}
 	return out
-}
-
-// mergeClaimNames returns the names requested in a claims object.
-func mergeClaimNames(m map[string]*ClaimRequest) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
 }

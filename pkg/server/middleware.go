@@ -14,15 +14,6 @@ import (
 	"github.com/gorilla/mux"
 )
 
-// requestIDKey is the context key of the request id.
-type requestIDKey struct{}
-
-// RequestID returns the id of the request being served, or "".
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
-
 // routeInfo carries the matched route template from the router back out to
 // the logging and metrics middleware.
 type routeInfo struct{ template string }
@@ -80,7 +71,7 @@ func observe(next http.Handler, log *slog.Logger, m *metrics, maxBody int64, htt
 			id = newRequestID()
 		}
 		info := &routeInfo{template: "unmatched"}
-		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey{}, id), routeInfoKey{}, info)
+		ctx := context.WithValue(r.Context(), routeInfoKey{}, info)
 		r = r.WithContext(ctx)
 
 		h := w.Header()

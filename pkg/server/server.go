@@ -208,9 +208,6 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Store returns the server's store.
 func (s *Server) Store() *gormstore.Store { return s.store }
 
-// Keys returns the signing-key manager.
-func (s *Server) Keys() *keys.Manager { return s.keys }
-
 // Provider returns the protocol provider.
 func (s *Server) Provider() *oidc.Provider { return s.provider }
 
