@@ -52,10 +52,7 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 			h.Error(w, r, http.StatusInternalServerError, "error.server")
 			return
 		}
-		name := localizedName(client.Name, client.LocalizedNames, lang)
-		if name == "" {
-			name = client.ID
-		}
+		name := displayName(client, lang)
 		page := ConsentPage{
 			Action:        h.URL(PathConsent),
 			AuthRequestID: pending.ID,
@@ -72,7 +69,7 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 			}
 			page.Scopes = append(page.Scopes, ScopeItem{Scope: s, MessageID: id})
 		}
-		h.render(w, r, http.StatusOK, "consent", lang, csrf, page, h.redirectOrigin(r, pending, form))
+		h.render(w, r, http.StatusOK, "consent", lang, csrf, page, redirectOrigin(client, form))
 		return
 	}
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
+	"github.com/gatehouse-id/gatehouse/storage"
 )
 
 // loginCSRFPurpose names the sign-in form's CSRF token.
@@ -24,17 +25,20 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := h.language(w, r, form.Get("ui_locales"))
+	// A client deleted meanwhile leaves the name empty; the authorization
+	// endpoint refuses the request when the browser comes back.
+	client, _ := h.opts.Store.LookupClient(ctx, pending.ClientID)
 	page := LoginPage{
 		Action:            h.URL(PathLogin),
 		AuthRequestID:     pending.ID,
 		Email:             form.Get("login_hint"),
-		ClientName:        h.clientName(r, pending.ClientID, lang),
+		ClientName:        displayName(client, lang),
 		ForgotPasswordURL: h.URL(PathRecover),
 		RegisterURL:       h.URL(PathRegister),
 	}
 	h.federationLogin(w, r, &page)
 	csrf := h.opts.Sessions.CSRFToken(w, r, loginCSRFPurpose)
-	app := h.loginFormActions(h.redirectOrigin(r, pending, form))
+	app := h.loginFormActions(redirectOrigin(client, form))
 	if r.Method == http.MethodGet {
 		h.render(w, r, http.StatusOK, "login", lang, csrf, page, app...)
 		return
@@ -76,12 +80,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, h.resumeURL(pending.ID, nil), http.StatusSeeOther)
 }
 
-// clientName returns the client's display name, or its id.
-func (h *Handler) clientName(r *http.Request, clientID, lang string) string {
-	c, err := h.opts.Store.LookupClient(r.Context(), clientID)
-	if err != nil {
-		return ""
-	}
+// displayName returns the client's name in the page language, or its id.
+func displayName(c storage.Client, lang string) string {
 	if n := localizedName(c.Name, c.LocalizedNames, lang); n != "" {
 		return n
 	}

@@ -174,12 +174,10 @@ func (h *Handler) pendingRequest(w http.ResponseWriter, r *http.Request, id stri
 
 // redirectOrigin returns the origin of the app's redirect URI for a pending
 // request: the one it named, or its client's only registered one.
-func (h *Handler) redirectOrigin(r *http.Request, pending storage.AuthRequest, form url.Values) string {
+func redirectOrigin(client storage.Client, form url.Values) string {
 	raw := form.Get("redirect_uri")
-	if raw == "" {
-		if c, err := h.opts.Store.LookupClient(r.Context(), pending.ClientID); err == nil && len(c.RedirectURIs) == 1 {
-			raw = c.RedirectURIs[0]
-		}
+	if raw == "" && len(client.RedirectURIs) == 1 {
+		raw = client.RedirectURIs[0]
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
