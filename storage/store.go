@@ -32,6 +32,13 @@ type Store interface {
 	Close() error
 }
 
+// SessionAppender is implemented by a fosite session that can append its
+// own JSON to a buffer, faster than encoding/json. Its output must decode
+// back through encoding/json into the same session.
+type SessionAppender interface {
+	AppendJSON(dst []byte) ([]byte, error)
+}
+
 // Page asks for one page of a listing ordered by ID.
 type Page struct {
 	// After is the cursor: only objects with an ID greater than it are listed.
@@ -83,6 +90,8 @@ type SigningKeyStore interface {
 //     request ID, i.e. the whole token family.
 //   - Get*Session accepts a nil session prototype (revocation passes one).
 //   - Methods join the transaction that BeginTX put in the context.
+//   - A session is stored as its JSON; one that implements SessionAppender
+//     is encoded through it, without reflection.
 type TokenStore interface {
 	fosite.ClientManager
 	oauth2.CoreStorage

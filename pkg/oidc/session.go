@@ -1,13 +1,15 @@
 package oidc
 
 import (
-	"encoding/json"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/token/jwt"
+
+	"github.com/gatehouse-id/gatehouse/internal/jsonw"
 )
 
 // Session is what Gatehouse keeps with every code and token: fosite's
@@ -40,51 +42,101 @@ func (s *Session) Clone() fosite.Session {
 	return c
 }
 
-// storedClaims mirrors jwt.IDTokenClaims with every empty member left out:
-// most sessions (a client-credentials grant's above all) have most of them
-// empty, and every stored token carries its session.
-type storedClaims struct {
-	JTI                                 string         `json:"jti,omitzero"`
-	Issuer                              string         `json:"iss,omitzero"`
-	Subject                             string         `json:"sub,omitzero"`
-	Audience                            []string       `json:"aud,omitzero"`
-	Nonce                               string         `json:"nonce,omitzero"`
-	ExpiresAt                           time.Time      `json:"exp,omitzero"`
-	IssuedAt                            time.Time      `json:"iat,omitzero"`
-	RequestedAt                         time.Time      `json:"rat,omitzero"`
-	AuthTime                            time.Time      `json:"auth_time,omitzero"`
-	AccessTokenHash                     string         `json:"at_hash,omitzero"`
-	AuthenticationContextClassReference string         `json:"acr,omitzero"`
-	AuthenticationMethodsReferences     []string       `json:"amr,omitzero"`
-	CodeHash                            string         `json:"c_hash,omitzero"`
-	Extra                               map[string]any `json:"ext,omitzero"`
-}
-
-// storedSession is Session's stored form: the JSON names of
-// openid.DefaultSession, so the default decoder reads it back.
-type storedSession struct {
-	Claims         *storedClaims                  `json:"id_token_claims,omitzero"`
-	Headers        *jwt.Headers                   `json:"headers,omitzero"`
-	ExpiresAt      map[fosite.TokenType]time.Time `json:"expires_at,omitzero"`
-	Username       string                         `json:"username,omitzero"`
-	Subject        string                         `json:"subject,omitzero"`
-	UserinfoClaims map[string]*ClaimRequest       `json:"userinfo_claims,omitzero"`
-}
-
-// MarshalJSON writes the session without its empty members.
+// MarshalJSON writes the session without its empty members: most sessions
+// (a client-credentials grant's above all) have most of them empty, and
+// every stored token carries its session.
 func (s *Session) MarshalJSON() ([]byte, error) {
-	out := storedSession{
-		ExpiresAt:      s.ExpiresAt,
-		Username:       s.Username,
-		Subject:        s.Subject,
-		UserinfoClaims: s.UserinfoClaims,
-	}
+	return s.AppendJSON(make([]byte, 0, 256))
+}
+
+// AppendJSON appends the session's JSON to dst, without reflection for
+// everything but the rarely set members (extra claims and headers, the
+// claims parameter's requests). The member names are openid.DefaultSession's,
+// so the default decoder reads the session back; a member is left out where
+// an omitzero tag would leave it out.
+func (s *Session) AppendJSON(dst []byte) ([]byte, error) {
+	var err error
+	dst = append(dst, '{')
 	if c := s.Claims; c != nil {
-		sc := storedClaims(*c)
-		out.Claims = &sc
+		dst = jsonw.Key(dst, "id_token_claims")
+		if dst, err = appendClaims(dst, c); err != nil {
+			return nil, err
+		}
 	}
 	if s.Headers != nil && len(s.Headers.Extra) > 0 {
-		out.Headers = s.Headers
+		dst = jsonw.Key(dst, "headers")
+		if dst, err = jsonw.Value(dst, s.Headers); err != nil {
+			return nil, err
+		}
 	}
-	return json.Marshal(out)
+	if s.ExpiresAt != nil {
+		dst = jsonw.Key(dst, "expires_at")
+		if dst, err = appendExpiries(dst, s.ExpiresAt); err != nil {
+			return nil, err
+		}
+	}
+	dst = appendNonEmpty(dst, "username", s.Username)
+	dst = appendNonEmpty(dst, "subject", s.Subject)
+	if s.UserinfoClaims != nil {
+		dst = jsonw.Key(dst, "userinfo_claims")
+		if dst, err = jsonw.Value(dst, s.UserinfoClaims); err != nil {
+			return nil, err
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+// appendClaims appends the ID token claims under jwt.IDTokenClaims' names.
+func appendClaims(dst []byte, c *jwt.IDTokenClaims) ([]byte, error) {
+	var err error
+	dst = append(dst, '{')
+	dst = appendNonEmpty(dst, "jti", c.JTI)
+	dst = appendNonEmpty(dst, "iss", c.Issuer)
+	dst = appendNonEmpty(dst, "sub", c.Subject)
+	if c.Audience != nil {
+		dst = jsonw.Strings(jsonw.Key(dst, "aud"), c.Audience)
+	}
+	dst = appendNonEmpty(dst, "nonce", c.Nonce)
+	for _, t := range [...]struct {
+		name string
+		at   time.Time
+	}{{"exp", c.ExpiresAt}, {"iat", c.IssuedAt}, {"rat", c.RequestedAt}, {"auth_time", c.AuthTime}} {
+		if !t.at.IsZero() {
+			if dst, err = jsonw.Time(jsonw.Key(dst, t.name), t.at); err != nil {
+				return nil, err
+			}
+		}
+	}
+	dst = appendNonEmpty(dst, "at_hash", c.AccessTokenHash)
+	dst = appendNonEmpty(dst, "acr", c.AuthenticationContextClassReference)
+	if c.AuthenticationMethodsReferences != nil {
+		dst = jsonw.Strings(jsonw.Key(dst, "amr"), c.AuthenticationMethodsReferences)
+	}
+	dst = appendNonEmpty(dst, "c_hash", c.CodeHash)
+	if c.Extra != nil {
+		if dst, err = jsonw.Value(jsonw.Key(dst, "ext"), c.Extra); err != nil {
+			return nil, err
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+// appendExpiries appends the expiry of each token type, in the sorted key
+// order encoding/json uses for maps.
+func appendExpiries(dst []byte, expiries map[fosite.TokenType]time.Time) ([]byte, error) {
+	var err error
+	dst = append(dst, '{')
+	for _, tt := range slices.Sorted(maps.Keys(expiries)) {
+		if dst, err = jsonw.Time(jsonw.Key(dst, string(tt)), expiries[tt]); err != nil {
+			return nil, err
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+func appendNonEmpty(dst []byte, name, value string) []byte {
+	if value == "" {
+		return dst
+	}
+	return jsonw.String(jsonw.Key(dst, name), value)
 }

@@ -3,11 +3,13 @@ package oidc
 import (
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/google/uuid"
 
 	"github.com/ory/fosite"
 
+	"github.com/gatehouse-id/gatehouse/internal/jsonw"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -71,7 +73,37 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	if p.onTokenIssued != nil {
 		p.onTokenIssued(ar.GetGrantTypes()[0])
 	}
-	oauth.WriteAccessResponse(ctx, w, ar, resp)
+	writeAccessResponse(w, resp)
+}
+
+// writeAccessResponse writes a successful token response (RFC 6749 §5.1):
+// the members fosite set, in the sorted order encoding/json would give
+// them, with Cache-Control: no-store and Pragma: no-cache (§5.1). It does
+// what fosite's WriteAccessResponse does without reflection: the answer is
+// written on every grant.
+func writeAccessResponse(w http.ResponseWriter, resp fosite.AccessResponder) {
+	members := resp.ToMap()
+	names := make([]string, 0, len(members))
+	for name := range members {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	body := make([]byte, 0, 384)
+	body = append(body, '{')
+	for _, name := range names {
+		var err error
+		if body, err = jsonw.Value(jsonw.Key(body, name), members[name]); err != nil {
+			writeError(w, http.StatusInternalServerError, "server_error", "The token response could not be encoded.")
+			return
+		}
+	}
+	body = append(body, '}')
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
 }
 
 // writeTokenError writes a token endpoint error, logging server faults.

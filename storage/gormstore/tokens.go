@@ -15,6 +15,7 @@ import (
 	"github.com/ory/fosite"
 	"gorm.io/gorm"
 
+	"github.com/gatehouse-id/gatehouse/internal/jsonw"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -42,7 +43,8 @@ type tokenRow struct {
 
 func (tokenRow) TableName() string { return "tokens" }
 
-// requestData is the part of a fosite request kept as JSON.
+// requestData is the part of a fosite request kept as JSON. newTokenRow
+// writes it by hand, under these names.
 type requestData struct {
 	RequestedScope    []string        `json:"rs,omitempty"`
 	GrantedScope      []string        `json:"gs,omitempty"`
@@ -53,15 +55,10 @@ type requestData struct {
 }
 
 // newTokenRow serializes a fosite request. The expiry kept for garbage
-// collection is the session's expiry of the given token type.
+// collection is the session's expiry of the given token type. The JSON is
+// appended by hand (every token written pays for it): the requestData
+// members, each left out when empty, then the session.
 func newTokenRow(kind, signature string, r fosite.Requester, expiry fosite.TokenType) (tokenRow, error) {
-	d := requestData{
-		RequestedScope:    r.GetRequestedScopes(),
-		GrantedScope:      r.GetGrantedScopes(),
-		RequestedAudience: r.GetRequestedAudience(),
-		GrantedAudience:   r.GetGrantedAudience(),
-		Form:              r.GetRequestForm().Encode(),
-	}
 	row := tokenRow{
 		Kind:        kind,
 		Signature:   signature,
@@ -70,21 +67,42 @@ func newTokenRow(kind, signature string, r fosite.Requester, expiry fosite.Token
 		Active:      true,
 		RequestedAt: r.GetRequestedAt().UTC(),
 	}
+	data := make([]byte, 0, 512)
+	data = append(data, '{')
+	for _, m := range [...]struct {
+		name   string
+		values []string
+	}{{"rs", r.GetRequestedScopes()}, {"gs", r.GetGrantedScopes()}, {"ra", r.GetRequestedAudience()}, {"ga", r.GetGrantedAudience()}} {
+		if len(m.values) > 0 {
+			data = jsonw.Strings(jsonw.Key(data, m.name), m.values)
+		}
+	}
+	if form := r.GetRequestForm().Encode(); form != "" {
+		data = jsonw.String(jsonw.Key(data, "f"), form)
+	}
 	if sess := r.GetSession(); sess != nil {
-		raw, err := json.Marshal(sess)
-		if err != nil {
+		var err error
+		if data, err = appendSession(jsonw.Key(data, "s"), sess); err != nil {
 			return tokenRow{}, fmt.Errorf("encode session: %w", err)
 		}
-		d.Session = raw
 		row.Subject = sess.GetSubject()
 		row.ExpiresAt = toNullTime(sess.GetExpiresAt(expiry))
 	}
-	data, err := json.Marshal(d)
-	if err != nil {
-		return tokenRow{}, fmt.Errorf("encode request: %w", err)
-	}
-	row.Data = string(data)
+	row.Data = string(append(data, '}'))
 	return row, nil
+}
+
+// appendSession appends the session's JSON, through its own encoder when
+// it has one.
+func appendSession(dst []byte, sess fosite.Session) ([]byte, error) {
+	if a, ok := sess.(storage.SessionAppender); ok {
+		return a.AppendJSON(dst)
+	}
+	raw, err := json.Marshal(sess)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, raw...), nil
 }
 
 // toRequest rebuilds the fosite request, decoding the session into the
