@@ -42,9 +42,14 @@ func (a *app) loadConfig(path string, log *slog.Logger) (config.Config, error) {
 
 // newLogger returns the JSON logger at the configured level.
 func (a *app) newLogger(level string) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: logLevel(level)}))
+}
+
+// logLevel parses a configured level; config has validated it.
+func logLevel(level string) slog.Level {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(strings.ToUpper(level)))
-	return slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: l}))
+	return l
 }
 
 // openMigratedStore opens the store for an administrative command and checks
