@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -236,4 +237,22 @@ func TestGeneratedSecretFile(t *testing.T) {
 			t.Errorf("a secret file was created although GATEHOUSE_SECRET is set: %v", err)
 		}
 	})
+}
+
+// TestServeGCPercent checks that serve raises the garbage collector's
+// target unless GOGC is set. Not parallel: the target is the process's.
+func TestServeGCPercent(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(123))
+
+	s := startServe(t, newEnv(t).with("GATEHOUSE_SECRET", testSecret, "GOGC", "123"))
+	s.stop(t, 10*time.Second)
+	if got := debug.SetGCPercent(123); got != 123 {
+		t.Errorf("with GOGC set, serve changed the GC target to %d", got)
+	}
+
+	s = startServe(t, newEnv(t).with("GATEHOUSE_SECRET", testSecret))
+	s.stop(t, 10*time.Second)
+	if got := debug.SetGCPercent(123); got != serveGCPercent {
+		t.Errorf("without GOGC, the GC target is %d, want %d", got, serveGCPercent)
+	}
 }
