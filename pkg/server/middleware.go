@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -14,19 +13,16 @@ import (
 	"github.com/gorilla/mux"
 )
 
-// routeInfo carries the matched route template from the router back out to
-// the logging and metrics middleware.
-type routeInfo struct{ template string }
-
-type routeInfoKey struct{}
-
-// recordRoute is router middleware: it notes the matched route's template.
+// recordRoute is router middleware: it notes the matched route's template
+// on observe's writer, for the log line and the metrics. (The writer, not
+// the request's context, carries it back out: a context value would cost
+// every request a copy of the request.)
 func recordRoute(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if info, ok := r.Context().Value(routeInfoKey{}).(*routeInfo); ok {
+		if sw, ok := w.(*statusWriter); ok {
 			if route := mux.CurrentRoute(r); route != nil {
 				if t, err := route.GetPathTemplate(); err == nil {
-					info.template = t
+					sw.route = t
 				}
 			}
 		}
@@ -34,11 +30,13 @@ func recordRoute(next http.Handler) http.Handler {
 	})
 }
 
-// statusWriter remembers the status code and body size written.
+// statusWriter remembers the status code and body size written, and the
+// route template recordRoute found.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int
+	route  string
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -70,10 +68,7 @@ func observe(next http.Handler, log *slog.Logger, m *metrics, maxBody int64, htt
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
-		info := &routeInfo{template: "unmatched"}
-		ctx := context.WithValue(r.Context(), routeInfoKey{}, info)
-		r = r.WithContext(ctx)
-
+		ctx := r.Context()
 		h := w.Header()
 		h.Set("X-Request-Id", id)
 		h.Set("X-Content-Type-Options", "nosniff")
@@ -86,7 +81,7 @@ func observe(next http.Handler, log *slog.Logger, m *metrics, maxBody int64, htt
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, route: "unmatched"}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -101,8 +96,8 @@ func observe(next http.Handler, log *slog.Logger, m *metrics, maxBody int64, htt
 				sw.status = http.StatusOK
 			}
 			elapsed := time.Since(start)
-			m.requests.WithLabelValues(info.template, r.Method, strconv.Itoa(sw.status)).Inc()
-			m.duration.WithLabelValues(info.template).Observe(elapsed.Seconds())
+			m.requests.WithLabelValues(sw.route, r.Method, strconv.Itoa(sw.status)).Inc()
+			m.duration.WithLabelValues(sw.route).Observe(elapsed.Seconds())
 			level := slog.LevelInfo
 			if sw.status >= 500 {
 				level = slog.LevelError
@@ -110,7 +105,7 @@ func observe(next http.Handler, log *slog.Logger, m *metrics, maxBody int64, htt
 			log.LogAttrs(ctx, level, "request",
 				slog.String("request_id", id),
 				slog.String("method", r.Method),
-				slog.String("route", info.template),
+				slog.String("route", sw.route),
 				slog.Int("status", sw.status),
 				slog.Int("bytes", sw.bytes),
 				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
