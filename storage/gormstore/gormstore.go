@@ -137,11 +137,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		_ = s.closeDBs()
 		return nil, err
 	}
-	workers := 4
-	if s.kind == SQLite {
-		workers = 1 // SQLite has one writer at a time; more workers only queue.
-	}
-	tokens, err := newBatchWriter(s.write, s.kind, workers, log)
+	// One writer: SQLite has one writer at a time anyway, and on PostgreSQL
+	// one writer makes the biggest batches, which cost the database half the
+	// CPU a row that four writers' smaller batches did, for as many grants
+	// per second (docs/benchmarks.md). Rows queue while a commit is in
+	// flight, so batches grow with the load.
+	tokens, err := newBatchWriter(s.write, s.kind, 1, log)
 	if err != nil {
 		_ = s.Close()
 		return nil, err
