@@ -14,15 +14,26 @@ import (
 	"time"
 )
 
-// String appends s as a JSON string.
+// String appends s as a JSON string. Printable ASCII is written here, with
+// quotes and backslashes escaped; a string with anything else goes through
+// encoding/json, whose escaping (of <, > and &, control characters, invalid
+// UTF-8) this then matches byte for byte.
 func String(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '&' {
 			return appendMarshaled(dst, s)
 		}
 	}
 	dst = append(dst, '"')
-	dst = append(dst, s...)
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', c)
+			start = i + 1
+		}
+	}
+	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
 

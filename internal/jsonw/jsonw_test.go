@@ -13,7 +13,7 @@ import (
 func TestValueMatchesEncodingJSON(t *testing.T) {
 	when := time.Date(2026, 11, 29, 8, 30, 1, 123456789, time.UTC)
 	tests := []any{
-		"plain", "", "quote\" and \\ backslash", "new\nline", "<script>&", "naïve 日本", "\x00\x1f\x7f",
+		"plain", "", "quote\" and \\ backslash", `{"s":"a\u0026b"}`, `\\`, `"`, "new\nline", "<script>&", "naïve 日本", "\x00\x1f\x7f",
 		42, int64(math.MinInt64), true, false,
 		[]string{"a", "b c", "é"}, []string{},
 		when, when.In(time.FixedZone("x", 3600)),
@@ -34,6 +34,9 @@ func TestValueMatchesEncodingJSON(t *testing.T) {
 		}
 		if err := json.Unmarshal(want, &w); err != nil {
 			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("Value(%#v) = %s, encoding/json writes %s", v, got, want)
 		}
 		if !reflect.DeepEqual(g, w) {
 			t.Errorf("Value(%#v) = %s, encoding/json says %s", v, got, want)
