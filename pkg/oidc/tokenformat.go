@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"hash"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -28,6 +29,7 @@ import (
 type timeOrderedTokens struct {
 	secret []byte           // fosite's global secret; its first 32 bytes key the HMAC
 	hasher func() hash.Hash // fosite's HMAC hash (SHA-512/256)
+	macs   sync.Pool        // of keyed HMACs, reset before each use
 }
 
 const (
@@ -44,15 +46,20 @@ var tokenB64 = base64.RawURLEncoding
 // generate returns a new token (without its gate_at_ prefix) and its
 // storage key.
 func (t *timeOrderedTokens) generate(now time.Time) (token, storageKey string, err error) {
-	key := make([]byte, timePrefixBytes+randomBytes)
+	var key [timePrefixBytes + randomBytes]byte
 	var ms [8]byte
 	binary.BigEndian.PutUint64(ms[:], uint64(now.UnixMilli()))
-	copy(key, ms[8-timePrefixBytes:])
+	copy(key[:], ms[8-timePrefixBytes:])
 	if _, err := rand.Read(key[timePrefixBytes:]); err != nil {
 		return "", "", err
 	}
-	sig := tokenB64.EncodeToString(t.mac(key))
-	return tokenB64.EncodeToString(key) + "." + sig, hex.EncodeToString(key[:timePrefixBytes]) + sig, nil
+	var sum [sha512.Size]byte
+	sig := tokenB64.AppendEncode(nil, t.mac(sum[:0], key[:]))
+	tok := make([]byte, 0, tokenB64.EncodedLen(len(key))+1+len(sig))
+	tok = append(append(tokenB64.AppendEncode(tok, key[:]), '.'), sig...)
+	sk := make([]byte, 0, 2*timePrefixBytes+len(sig))
+	sk = append(hex.AppendEncode(sk, key[:timePrefixBytes]), sig...)
+	return string(tok), string(sk), nil
 }
 
 // storageKey returns the storage key of a token (without its prefix), or
@@ -69,15 +76,24 @@ func (t *timeOrderedTokens) storageKey(token string) string {
 	return hex.EncodeToString(prefix) + sig
 }
 
-// mac is fosite's HMAC: keyed with the first 32 bytes of the global secret.
-func (t *timeOrderedTokens) mac(data []byte) []byte {
-	hasher := t.hasher
-	if hasher == nil {
-		hasher = sha512.New512_256
+// mac appends fosite's HMAC of data to dst: keyed with the first 32 bytes
+// of the global secret. Keyed HMACs are pooled: keying one costs two hash
+// blocks, resetting it none.
+func (t *timeOrderedTokens) mac(dst, data []byte) []byte {
+	m, _ := t.macs.Get().(hash.Hash)
+	if m == nil {
+		hasher := t.hasher
+		if hasher == nil {
+			hasher = sha512.New512_256
+		}
+		var k [32]byte
+		copy(k[:], t.secret)
+		m = hmac.New(hasher, k[:])
+	} else {
+		m.Reset()
 	}
-	var k [32]byte
-	copy(k[:], t.secret)
-	m := hmac.New(hasher, k[:])
 	m.Write(data)
-	return m.Sum(nil)
+	dst = m.Sum(dst)
+	t.macs.Put(m)
+	return dst
 }

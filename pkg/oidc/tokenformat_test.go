@@ -51,9 +51,13 @@ func TestTimeOrderedTokens(t *testing.T) {
 	t.Run("later tokens sort after earlier ones", func(t *testing.T) {
 		prev := firstKey
 		for i := 1; i <= 50; i++ {
-			_, k, err := tokens.generate(now.Add(time.Duration(i) * time.Millisecond))
+			tok, k, err := tokens.generate(now.Add(time.Duration(i) * time.Millisecond))
 			if err != nil {
 				t.Fatal(err)
+			}
+			// Every token validates, whichever pooled HMAC made it.
+			if err := enigma.Validate(context.Background(), tok); err != nil {
+				t.Fatalf("token %d: %v", i, err)
 			}
 			if k <= prev {
 				t.Fatalf("key %d %q does not sort after %q", i, k, prev)

@@ -17,6 +17,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
+	"sync"
 )
 
 // MinLength is the minimum length of the system secret in bytes.
@@ -46,6 +48,8 @@ type Keys struct {
 	tokenHMAC  []byte
 	csrf       []byte
 	pairwise   []byte
+
+	clientMACs sync.Pool // of HMACs keyed with clientHash, reset before use
 }
 
 // Derive derives every key from the system secret.
@@ -142,9 +146,16 @@ func (k *Keys) TokenHMACKey() []byte { return k.tokenHMAC }
 // keyed hash is as safe as a slow one and costs microseconds to check; the
 // key means a stolen database alone does not let anyone test guesses.
 func (k *Keys) HashClientSecret(secret []byte) []byte {
-	m := hmac.New(sha256.New, k.clientHash)
+	m, _ := k.clientMACs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, k.clientHash)
+	} else {
+		m.Reset()
+	}
 	m.Write(secret)
-	return m.Sum(nil)
+	sum := m.Sum(nil)
+	k.clientMACs.Put(m)
+	return sum
 }
 
 // CompareClientSecret reports, in constant time, whether secret hashes to
