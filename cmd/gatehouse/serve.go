@@ -35,7 +35,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: logLevel(cfg.LogLevel)}))
 	log.Info("starting gatehouse", "version", version, "config", cfg)
 	if _, set := a.lookupEnv("GOGC"); !set {
-		debug.SetGCPercent(serveGCPercent)
+		debug.SetGCPercent(server.GCPercent)
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -46,13 +46,6 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	defer srv.Close()
 	return srv.Serve(ctx, nil)
 }
-
-// serveGCPercent is the garbage collector's target for serve unless GOGC
-// is set. A request leaves about 13 KB of garbage and the live heap is a
-// few MB, so at Go's default of 100 a busy server collects dozens of times
-// a second; at 400 the token endpoint spends about 15% less CPU a grant for
-// about 25 MB more memory at peak (docs/benchmarks.md).
-const serveGCPercent = 400
 
 // logBufferSize and logFlushInterval bound how much of the server's log
 // waits in memory, and for how long.

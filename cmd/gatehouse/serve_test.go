@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/gatehouse-id/gatehouse/pkg/server"
 )
 
 // clientCredentialsToken asks the server at issuer for a token with the
@@ -252,7 +254,7 @@ func TestServeGCPercent(t *testing.T) {
 
 	s = startServe(t, newEnv(t).with("GATEHOUSE_SECRET", testSecret))
 	s.stop(t, 10*time.Second)
-	if got := debug.SetGCPercent(123); got != serveGCPercent {
-		t.Errorf("without GOGC, the GC target is %d, want %d", got, serveGCPercent)
+	if got := debug.SetGCPercent(123); got != server.GCPercent {
+		t.Errorf("without GOGC, the GC target is %d, want %d", got, server.GCPercent)
 	}
 }

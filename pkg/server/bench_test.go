@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"runtime/debug"
 	"testing"
 
 	"golang.org/x/oauth2"
@@ -15,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/browser"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
+	"github.com/gatehouse-id/gatehouse/pkg/server"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore/gormstoretest"
 )
 
@@ -25,6 +27,9 @@ import (
 //
 //	go test ./pkg/server -run '^$' -bench ClientCredentials -benchtime 20000x
 func BenchmarkClientCredentials(b *testing.B) {
+	// The garbage collector's target of `gatehouse serve`, for every run
+	// alike (the load generator shares the process).
+	defer debug.SetGCPercent(debug.SetGCPercent(server.GCPercent))
 	b.Run("noop", benchNoop)
 	b.Run("sqlite", func(b *testing.B) { benchClientCredentials(b, gormstoretest.SQLiteURL(b)) })
 	b.Run("postgres", func(b *testing.B) { benchClientCredentials(b, gormstoretest.PostgresURL(b)) })
