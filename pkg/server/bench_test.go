@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"runtime/debug"
+	"strings"
 	"testing"
 
 	"golang.org/x/oauth2"
