@@ -37,6 +37,7 @@ type batchWriter struct {
 
 	pending sync.Pool // of *pendingRow, so a request allocates no channel
 	sql     *insertSQL
+	linger  time.Duration // how long to wait for company under load; 0 never
 
 	conn      *sql.DB              // GORM's pool, used directly on this hot path
 	translate gorm.ErrorTranslator // maps driver errors to gorm.ErrDuplicatedKey
@@ -47,12 +48,12 @@ type pendingRow struct {
 	done chan error
 }
 
-func newBatchWriter(db *gorm.DB, dialect string, workers int, log *slog.Logger) (*batchWriter, error) {
+func newBatchWriter(db *gorm.DB, dialect string, workers int, linger time.Duration, log *slog.Logger) (*batchWriter, error) {
 	conn, err := db.DB()
 	if err != nil {
 		return nil, fmt.Errorf("gormstore: connection pool: %w", err)
 	}
-	b := &batchWriter{log: log, in: make(chan *pendingRow, 4*maxBatch), sql: newInsertSQL(dialect), conn: conn}
+	b := &batchWriter{log: log, in: make(chan *pendingRow, 4*maxBatch), sql: newInsertSQL(dialect), conn: conn, linger: linger}
 	b.translate, _ = db.Dialector.(gorm.ErrorTranslator)
 	b.pending.New = func() any { return &pendingRow{done: make(chan error, 1)} }
 	for range workers {
@@ -110,8 +111,8 @@ func (b *batchWriter) run() {
 		// longer for company: a commit costs about the same for one row as
 		// for a hundred, so a short wait buys throughput. At low load rows
 		// are written at once.
-		if len(batch) < maxBatch && time.Since(lastFlush) < lingerWindow {
-			linger.Reset(lingerTime)
+		if b.linger > 0 && len(batch) < maxBatch && time.Since(lastFlush) < lingerWindow {
+			linger.Reset(b.linger)
 		gather:
 			for len(batch) < maxBatch {
 				select {
@@ -135,14 +136,16 @@ func (b *batchWriter) run() {
 	}
 }
 
-// lingerTime is how long a worker under load waits to fill a batch, and
-// lingerWindow what counts as under load: a commit within that window. A
-// longer wait makes bigger batches (less work a row) but leaves the cores
-// idle when every request in the server is already waiting for the commit;
-// 200 µs gave the most grants per second under 50 concurrent clients
-// (docs/benchmarks.md).
+// sqliteLinger is how long a worker under load waits to fill a batch on
+// SQLite, and lingerWindow what counts as under load: a commit within that
+// window. A longer wait makes bigger batches (less work a row) but leaves
+// the cores idle when every request in the server is already waiting for
+// the commit; 200 µs gave the most grants per second under 50 concurrent
+// clients (docs/benchmarks.md). PostgreSQL does not linger: its commit is a
+// round trip of about a millisecond under load, and the rows that queue
+// meanwhile are company enough (lingering there cost 5% of the grants).
 const (
-	lingerTime   = 200 * time.Microsecond
+	sqliteLinger = 200 * time.Microsecond
 	lingerWindow = 2 * time.Millisecond
 )
 

@@ -142,7 +142,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	// CPU a row that four writers' smaller batches did, for as many grants
 	// per second (docs/benchmarks.md). Rows queue while a commit is in
 	// flight, so batches grow with the load.
-	tokens, err := newBatchWriter(s.write, s.kind, 1, log)
+	linger := sqliteLinger
+	if s.kind == Postgres {
+		linger = 0
+	}
+	tokens, err := newBatchWriter(s.write, s.kind, 1, linger, log)
 	if err != nil {
 		_ = s.Close()
 		return nil, err
