@@ -37,6 +37,9 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if _, set := a.lookupEnv("GOGC"); !set {
 		debug.SetGCPercent(server.GCPercent)
 	}
+	if _, set := a.lookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(server.MemoryLimit(cfg))
+	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	srv, err := server.New(ctx, cfg, log)

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/gatehouse-id/gatehouse/config"
 	"github.com/gatehouse-id/gatehouse/pkg/server"
 )
 
@@ -241,20 +242,33 @@ func TestGeneratedSecretFile(t *testing.T) {
 	})
 }
 
-// TestServeGCPercent checks that serve raises the garbage collector's
-// target unless GOGC is set. Not parallel: the target is the process's.
-func TestServeGCPercent(t *testing.T) {
+// TestServeGCSettings checks that serve raises the garbage collector's
+// target and sets a soft memory limit unless GOGC and GOMEMLIMIT are set.
+// Not parallel: both are the process's.
+func TestServeGCSettings(t *testing.T) {
+	const limit = 1 << 40
 	defer debug.SetGCPercent(debug.SetGCPercent(123))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit))
 
-	s := startServe(t, newEnv(t).with("GATEHOUSE_SECRET", testSecret, "GOGC", "123"))
+	s := startServe(t, newEnv(t).with("GATEHOUSE_SECRET", testSecret, "GOGC", "123", "GOMEMLIMIT", "1TiB"))
 	s.stop(t, 10*time.Second)
 	if got := debug.SetGCPercent(123); got != 123 {
 		t.Errorf("with GOGC set, serve changed the GC target to %d", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != limit {
+		t.Errorf("with GOMEMLIMIT set, serve changed the memory limit to %d", got)
 	}
 
 	s = startServe(t, newEnv(t).with("GATEHOUSE_SECRET", testSecret))
 	s.stop(t, 10*time.Second)
 	if got := debug.SetGCPercent(123); got != server.GCPercent {
 		t.Errorf("without GOGC, the GC target is %d, want %d", got, server.GCPercent)
+	}
+	cfg, err := config.Load("", newEnv(t).lookup())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := debug.SetMemoryLimit(-1), server.MemoryLimit(cfg); got != want || want < 64<<20 {
+		t.Errorf("without GOMEMLIMIT, the memory limit is %d, want %d", got, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"runtime"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -45,9 +46,15 @@ const MinPasswordLength = 8
 const maxPasswordBytes = 1024
 
 // Service creates and authenticates customers.
+//
+// At most GOMAXPROCS argon2id hashes run at once; the rest wait their turn.
+// Each hash keeps a core busy, so more at once would not finish sooner,
+// but each would hold its MemoryKiB: a burst of sign-ins (or an attacker's)
+// queues instead of exhausting memory.
 type Service struct {
 	users  storage.UserStore
 	params Argon2Params
+	slots  chan struct{} // one token per hash allowed to run
 
 	dummyOnce sync.Once
 	dummy     string // a hash to verify against when the email is unknown
@@ -55,7 +62,37 @@ type Service struct {
 
 // NewService returns a Service hashing new passwords with params.
 func NewService(users storage.UserStore, params Argon2Params) *Service {
-	return &Service{users: users, params: params}
+	return &Service{users: users, params: params, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+}
+
+// acquire waits for a hashing slot, or for ctx to end.
+func (s *Service) acquire(ctx context.Context) error {
+	select {
+	case s.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("identity: waiting to hash a password: %w", ctx.Err())
+	}
+}
+
+func (s *Service) release() { <-s.slots }
+
+// hash hashes a new password with the service's parameters, in a slot.
+func (s *Service) hash(ctx context.Context, password string) (string, error) {
+	if err := s.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer s.release()
+	return HashPassword(password, s.params)
+}
+
+// verify checks a password against a stored hash, in a slot.
+func (s *Service) verify(ctx context.Context, password, encoded string) (ok, rehash bool, err error) {
+	if err := s.acquire(ctx); err != nil {
+		return false, false, err
+	}
+	defer s.release()
+	return VerifyPassword(password, encoded, s.params)
 }
 
 // NewUser is what creating a customer takes.
@@ -76,7 +113,7 @@ func (s *Service) Create(ctx context.Context, n NewUser) (storage.User, error) {
 	if err := checkPassword(n.Password); err != nil {
 		return storage.User{}, err
 	}
-	hash, err := HashPassword(n.Password, s.params)
+	hash, err := s.hash(ctx, n.Password)
 	if err != nil {
 		return storage.User{}, err
 	}
@@ -111,16 +148,20 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (sto
 	u, err := s.users.GetUserByEmail(ctx, normalized)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		_, _, _ = VerifyPassword(password, s.dummyHash(), s.params)
+		if _, _, err := s.verify(ctx, password, s.dummyHash()); err != nil {
+			return storage.User{}, err
+		}
 		return storage.User{}, ErrInvalidCredentials
 	case err != nil:
 		return storage.User{}, fmt.Errorf("authenticate: %w", err)
 	}
 	if u.PasswordHash == "" {
-		_, _, _ = VerifyPassword(password, s.dummyHash(), s.params)
+		if _, _, err := s.verify(ctx, password, s.dummyHash()); err != nil {
+			return storage.User{}, err
+		}
 		return storage.User{}, ErrInvalidCredentials
 	}
-	ok, rehash, err := VerifyPassword(password, u.PasswordHash, s.params)
+	ok, rehash, err := s.verify(ctx, password, u.PasswordHash)
 	if err != nil {
 		return storage.User{}, fmt.Errorf("authenticate %s: %w", u.ID, err)
 	}
@@ -128,7 +169,7 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (sto
 		return storage.User{}, ErrInvalidCredentials
 	}
 	if rehash {
-		if hash, err := HashPassword(password, s.params); err == nil {
+		if hash, err := s.hash(ctx, password); err == nil {
 			_ = s.users.UpdateUser(ctx, u.ID, func(cur storage.User) (storage.User, error) {
 				cur.PasswordHash = hash
 				return cur, nil

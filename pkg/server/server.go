@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
 
@@ -44,6 +45,18 @@ const backchannelInterval = time.Second
 // of times a second; at 400 the token endpoint spends about 15% less CPU a
 // grant, for about 25 MB more memory at peak (docs/benchmarks.md).
 const GCPercent = 400
+
+// MemoryLimit is the soft memory limit `gatehouse serve` sets unless
+// GOMEMLIMIT is set, so that GCPercent does not let the heap grow to five
+// times a large live heap: during a burst of sign-ins each running argon2id
+// hash holds argon2_memory_kib, and the limit makes the collector work
+// harder there instead. It leaves room for GOMAXPROCS hashes (all that run
+// at once, see identity.Service) twice over plus 64 MiB, so the live heap
+// (the running hashes and a few MiB more) stays well below it and the
+// collector never has to run without pause.
+func MemoryLimit(cfg config.Config) int64 {
+	return 64<<20 + 2*int64(runtime.GOMAXPROCS(0))*cfg.Argon2MemoryKiB<<10
+}
 
 // Server is a configured Gatehouse.
 type Server struct {
