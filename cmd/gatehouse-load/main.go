@@ -6,6 +6,12 @@
 //	gatehouse-load client-credentials --issuer URL --client-id ID --client-secret S [-n 20000] [-c 50]
 //	gatehouse-load sign-in --issuer URL --client-id ID --client-secret S --redirect-uri URI \
 //	    --email E --password P [-n 300] [-c 8]
+//	gatehouse-load noop [--addr 127.0.0.1:9090]
+//
+// noop serves the floor that token endpoint figures are compared with: a
+// net/http handler that parses the form and writes a fixed token-shaped JSON
+// answer, as in ../shared/PERFORMANCE-BASELINES.md. Load it and the server
+// in turn with the same tool (hey, or client-credentials here).
 //
 // A sign-in is the whole flow a customer's browser and an app go through:
 // the authorization request, the sign-in form, the code exchange with PKCE,
@@ -48,9 +54,12 @@ type options struct {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: gatehouse-load client-credentials|sign-in [flags]")
+		return errors.New("usage: gatehouse-load client-credentials|sign-in|noop [flags]")
 	}
 	scenario := args[0]
+	if scenario == "noop" {
+		return serveNoop(args[1:])
+	}
 	fs := flag.NewFlagSet("gatehouse-load "+scenario, flag.ContinueOnError)
 	var o options
 	fs.StringVar(&o.issuer, "issuer", "http://localhost:8080", "the server's issuer URL")
@@ -202,4 +211,30 @@ func (o options) signIn(c *http.Client) error {
 		return fmt.Errorf("userinfo answered %d", resp.StatusCode)
 	}
 	return nil
+}
+
+// noopAnswer is token-shaped: the length of a Gatehouse access token answer.
+const noopAnswer = `{"access_token":"gate_at_AaImik-uBief4GMguQYiq0FxrLAd4ACjygP2VEz_tmZG7IXAgWM.Y8p160E7jiuMmQvafdpYBD1jOoVH94mAK5dL6RYljuw",` +
+	`"expires_in":3599,"scope":"api:read","token_type":"bearer"}`
+
+// serveNoop serves the no-op token endpoint until the process is stopped.
+func serveNoop(args []string) error {
+	fs := flag.NewFlagSet("gatehouse-load noop", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:9090", "address to listen on")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	body := []byte(noopAnswer)
+	fmt.Fprintf(os.Stderr, "no-op token endpoint on http://%s/\n", *addr)
+	return http.ListenAndServe(*addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "bad form", http.StatusBadRequest)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "application/json;charset=UTF-8")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Pragma", "no-cache")
+		_, _ = w.Write(body)
+	}))
 }

@@ -42,7 +42,7 @@ const backchannelInterval = time.Second
 // GCPercent is the garbage collector's target `gatehouse serve` sets unless
 // GOGC is set. A token request leaves about 13 KB of garbage and the live
 // heap is a few MB, so at Go's default of 100 a busy server collects dozens
-// of times a second; at 400 the token endpoint spends about 15% less CPU a
+// of times a second; at 400 the token endpoint spends about 10% less CPU a
 // grant, for about 25 MB more memory at peak (docs/benchmarks.md).
 const GCPercent = 400
 
