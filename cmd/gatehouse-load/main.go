@@ -10,8 +10,8 @@
 //
 // noop serves the floor that token endpoint figures are compared with: a
 // net/http handler that parses the form and writes a fixed token-shaped JSON
-// answer, as in ../shared/PERFORMANCE-BASELINES.md. Load it and the server
-// in turn with the same tool (hey, or client-credentials here).
+// answer (docs/benchmarks.md). Load it and the server in turn with the same
+// tool (hey, or client-credentials here).
 //
 // A sign-in is the whole flow a customer's browser and an app go through:
 // the authorization request, the sign-in form, the code exchange with PKCE,

@@ -23,7 +23,6 @@ type Writer struct {
 
 	mu  sync.Mutex
 	buf []byte
-	err error // the first write error of the output, returned from then on
 
 	stop chan struct{}
 	done chan struct{}
@@ -39,20 +38,19 @@ func New(out io.Writer, size int, interval time.Duration) *Writer {
 }
 
 // Write buffers p, first writing out the buffer if p does not fit. A p
-// larger than the buffer is written through at once.
+// larger than the buffer is written through at once. An error of the
+// output is returned to the write that found it; the lines it failed to
+// write are dropped, as unbuffered writes would have lost them, and later
+// writes try again.
 func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.err != nil {
-		return 0, w.err
-	}
 	if len(w.buf)+len(p) > w.size {
 		if err := w.flushLocked(); err != nil {
 			return 0, err
 		}
 		if len(p) > w.size {
 			if _, err := w.out.Write(p); err != nil {
-				w.err = err
 				return 0, err
 			}
 			return len(p), nil
@@ -70,14 +68,11 @@ func (w *Writer) Flush() error {
 }
 
 func (w *Writer) flushLocked() error {
-	if w.err != nil || len(w.buf) == 0 {
-		return w.err
+	if len(w.buf) == 0 {
+		return nil
 	}
 	_, err := w.out.Write(w.buf)
 	w.buf = w.buf[:0]
-	if err != nil {
-		w.err = err
-	}
 	return err
 }
 

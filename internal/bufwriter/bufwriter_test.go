@@ -94,7 +94,7 @@ func TestLargeWriteGoesThrough(t *testing.T) {
 	}
 }
 
-func TestOutputErrorIsReported(t *testing.T) {
+func TestOutputErrorIsReportedThenRetried(t *testing.T) {
 	broken := errors.New("disk full")
 	out := &recorder{fail: broken}
 	w := New(out, 4, time.Hour)
@@ -105,7 +105,17 @@ func TestOutputErrorIsReported(t *testing.T) {
 	if _, err := w.Write([]byte("def")); !errors.Is(err, broken) {
 		t.Fatalf("write after a failed flush: %v", err)
 	}
-	if err := w.Flush(); !errors.Is(err, broken) {
-		t.Fatalf("Flush: %v", err)
+	// The output recovers: later lines get through.
+	out.mu.Lock()
+	out.fail = nil
+	out.mu.Unlock()
+	if _, err := w.Write([]byte("ghi")); err != nil {
+		t.Fatalf("write once the output works again: %v", err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.all(); len(got) != 1 || got[0] != "ghi" {
+		t.Fatalf("writes after recovery = %q", got)
 	}
 }

@@ -62,6 +62,10 @@ func Time(dst []byte, t time.Time) ([]byte, error) {
 	if y := t.Year(); y < 0 || y > 9999 {
 		return dst, fmt.Errorf("jsonw: time %v: year outside of [0,9999]", t)
 	}
+	// RFC 3339 offsets are below 24 hours; encoding/json refuses others.
+	if _, offset := t.Zone(); offset <= -24*60*60 || offset >= 24*60*60 {
+		return dst, fmt.Errorf("jsonw: time %v: zone offset outside of (-24h,24h)", t)
+	}
 	dst = append(dst, '"')
 	dst = t.AppendFormat(dst, time.RFC3339Nano)
 	return append(dst, '"'), nil
@@ -77,8 +81,9 @@ func Key(dst []byte, name string) []byte {
 	return append(dst, ':')
 }
 
-// Value appends v: strings, integers, booleans, string slices and times
-// directly, anything else through encoding/json.
+// Value appends v as encoding/json would: strings, integers, booleans,
+// string slices (a nil one is null) and times directly, anything else
+// through encoding/json.
 func Value(dst []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
 	case string:
@@ -90,6 +95,9 @@ func Value(dst []byte, v any) ([]byte, error) {
 	case bool:
 		return strconv.AppendBool(dst, v), nil
 	case []string:
+		if v == nil {
+			return append(dst, "null"...), nil
+		}
 		return Strings(dst, v), nil
 	case time.Time:
 		return Time(dst, v)

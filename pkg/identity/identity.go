@@ -47,10 +47,11 @@ const maxPasswordBytes = 1024
 
 // Service creates and authenticates customers.
 //
-// At most GOMAXPROCS argon2id hashes run at once; the rest wait their turn.
-// Each hash keeps a core busy, so more at once would not finish sooner,
-// but each would hold its MemoryKiB: a burst of sign-ins (or an attacker's)
-// queues instead of exhausting memory.
+// At most GOMAXPROCS argon2id hashes run at once; the rest wait their turn
+// (or until their request is cancelled). A hash keeps a core busy per lane
+// (one at the default parallelism), so more at once would not finish
+// sooner, but each would hold its MemoryKiB: a burst of sign-ins (or an
+// attacker's) queues instead of exhausting memory.
 type Service struct {
 	users  storage.UserStore
 	params Argon2Params
@@ -93,6 +94,18 @@ func (s *Service) verify(ctx context.Context, password, encoded string) (ok, reh
 	}
 	defer s.release()
 	return VerifyPassword(password, encoded, s.params)
+}
+
+// verifyDummy spends on password what checking a real hash would, in a
+// slot, so that an unknown email takes as long as a wrong password. The
+// dummy hash itself is made, once, inside the same slot.
+func (s *Service) verifyDummy(ctx context.Context, password string) error {
+	if err := s.acquire(ctx); err != nil {
+		return err
+	}
+	defer s.release()
+	_, _, _ = VerifyPassword(password, s.dummyHash(), s.params)
+	return nil
 }
 
 // NewUser is what creating a customer takes.
@@ -148,7 +161,7 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (sto
 	u, err := s.users.GetUserByEmail(ctx, normalized)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		if _, _, err := s.verify(ctx, password, s.dummyHash()); err != nil {
+		if err := s.verifyDummy(ctx, password); err != nil {
 			return storage.User{}, err
 		}
 		return storage.User{}, ErrInvalidCredentials
@@ -156,7 +169,7 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (sto
 		return storage.User{}, fmt.Errorf("authenticate: %w", err)
 	}
 	if u.PasswordHash == "" {
-		if _, _, err := s.verify(ctx, password, s.dummyHash()); err != nil {
+		if err := s.verifyDummy(ctx, password); err != nil {
 			return storage.User{}, err
 		}
 		return storage.User{}, ErrInvalidCredentials

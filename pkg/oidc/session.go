@@ -55,6 +55,9 @@ func (s *Session) MarshalJSON() ([]byte, error) {
 // so the default decoder reads the session back; a member is left out where
 // an omitzero tag would leave it out.
 func (s *Session) AppendJSON(dst []byte) ([]byte, error) {
+	if s == nil {
+		return append(dst, "null"...), nil
+	}
 	var err error
 	dst = append(dst, '{')
 	if c := s.Claims; c != nil {

@@ -103,6 +103,17 @@ func TestSessionJSON(t *testing.T) {
 	}
 }
 
+func TestNilSessionJSON(t *testing.T) {
+	var s *Session
+	got, err := json.Marshal(s)
+	if err != nil || string(got) != "null" {
+		t.Fatalf("a nil session encodes as %s, %v", got, err)
+	}
+	if got, err := s.AppendJSON(nil); err != nil || string(got) != "null" {
+		t.Fatalf("AppendJSON of a nil session: %s, %v", got, err)
+	}
+}
+
 func BenchmarkSessionJSON(b *testing.B) {
 	s := newSession()
 	s.Claims.RequestedAt = time.Now().UTC()

@@ -62,6 +62,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnauthorized, "login", lang, csrf, page, app...)
 		return
 	}
+	if err != nil && ctx.Err() != nil {
+		// The browser gave up while the sign-in waited for a hashing slot.
+		h.log.DebugContext(ctx, "sign-in abandoned", "error", err.Error())
+		h.Error(w, r, http.StatusServiceUnavailable, "error.server")
+		return
+	}
 	if err != nil {
 		h.log.ErrorContext(ctx, "authenticating", "error", err.Error())
 		h.Error(w, r, http.StatusInternalServerError, "error.server")
