@@ -26,9 +26,6 @@ type AdminStore interface {
 	// ListSessionsByUser returns the customer's browser sessions, expired
 	// ones included, newest first.
 	ListSessionsByUser(ctx context.Context, userID string) ([]BrowserSession, error)
-	// DeleteSessionsByUser ends every browser session of the customer and
-	// returns how many it ended.
-	DeleteSessionsByUser(ctx context.Context, userID string) (int64, error)
 	// ListConsents returns the customer's consents ordered by client ID.
 	ListConsents(ctx context.Context, userID string) ([]Consent, error)
 	// DeleteConsent removes the customer's consent for the client;

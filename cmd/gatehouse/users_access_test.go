@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/url"
 	"testing"
 	"time"
 
@@ -76,6 +77,76 @@ func TestUsersSessionsAndConsents(t *testing.T) {
 			t.Fatalf("%v", r)
 		}
 	})
+}
+
+// TestUsersEndSessionsTellClients checks that sessions ended from the
+// command line (users sessions --revoke-all, users delete) queue
+// back-channel logout tokens for the clients they signed in to, as the
+// admin API does, for a running server to deliver.
+func TestUsersEndSessionsTellClients(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t).with("GATEHOUSE_SECRET", testSecret, "GATEHOUSE_ARGON2_MEMORY_KIB", "8192", "GATEHOUSE_ARGON2_ITERATIONS", "1")
+	var rp wireClient
+	decode(t, mustRun(t, e, "clients", "create", "--name", "rp", "--redirect-uri", "https://rp.example.com/cb",
+		"--backchannel-logout-uri", "https://rp.example.com/backchannel", "--output", "json"), &rp)
+	silent := createClient(t, e, "openid") // no backchannel_logout_uri: nothing to tell
+
+	ctx := context.Background()
+	store, err := gormstore.Open(ctx, gormstore.Options{Kind: gormstore.SQLite, Path: e.dbPath()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	signIn := func(userID, id, sid string) {
+		t.Helper()
+		now := time.Now().UTC()
+		if err := store.CreateSession(ctx, storage.BrowserSession{ID: id, SID: sid, UserID: userID, AuthTime: now, AMR: []string{"pwd"},
+			CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []string{rp.ClientID, silent.ClientID} {
+			if err := store.AddSessionClient(ctx, id, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	due := func() map[string]url.Values {
+		t.Helper()
+		ds, err := store.DueLogoutDeliveries(ctx, time.Now().Add(time.Minute), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]url.Values{}
+		for _, d := range ds {
+			if d.ClientID != rp.ClientID || d.URI != "https://rp.example.com/backchannel" {
+				t.Errorf("delivery to %s at %s", d.ClientID, d.URI)
+			}
+			claims, err := url.ParseQuery(d.LogoutToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[claims.Get("sid")] = claims
+		}
+		return out
+	}
+
+	var ada, bob userWire
+	decode(t, mustRun(t, e, "users", "create", "--email", "ada@example.com", "--password", "correct horse battery", "--output", "json"), &ada)
+	decode(t, mustRun(t, e, "users", "create", "--email", "bob@example.com", "--password", "correct horse battery", "--output", "json"), &bob)
+	signIn(ada.ID, "h-ada", "sid-ada")
+	signIn(bob.ID, "h-bob", "sid-bob")
+
+	mustRun(t, e, "users", "sessions", ada.ID, "--revoke-all")
+	got := due()
+	if len(got) != 1 || got["sid-ada"].Get("sub") != ada.ID {
+		t.Fatalf("after --revoke-all, queued logouts = %v; want one for sid-ada with sub %s", got, ada.ID)
+	}
+
+	mustRun(t, e, "users", "delete", bob.ID)
+	got = due()
+	if len(got) != 2 || got["sid-bob"].Get("sub") != bob.ID {
+		t.Fatalf("after users delete, queued logouts = %v; want sid-bob's too", got)
+	}
 }
 
 func TestClientsUpdate(t *testing.T) {

@@ -103,11 +103,21 @@ func (a *app) usersDelete(ctx context.Context, args []string) error {
 	if len(positional) != 1 {
 		return usagef("users delete takes one USER_ID (got %q)", positional)
 	}
-	_, _, store, _, err := a.openCommandStore(ctx, *cfgPath)
+	_, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	if _, err := store.GetUser(ctx, positional[0]); errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no user %q", positional[0])
+	} else if err != nil {
+		return err
+	}
+	// Sessions first, so their clients are told (back-channel logout);
+	// DeleteUser then removes anything begun since.
+	if _, err := endSessions(ctx, store, secrets, positional[0]); err != nil {
+		return err
+	}
 	if err := store.DeleteUser(ctx, positional[0]); errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("no user %q", positional[0])
 	} else if err != nil {

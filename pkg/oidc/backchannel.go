@@ -11,6 +11,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/storage"
@@ -30,15 +31,35 @@ var backchannelRetries = []time.Duration{5 * time.Second, 30 * time.Second, 2 * 
 // queueBackchannelLogout stores a delivery for every client of the session
 // that registered a backchannel_logout_uri.
 func (p *Provider) queueBackchannelLogout(ctx context.Context, bs storage.BrowserSession, clientIDs []string) error {
+	return QueueBackchannelLogout(ctx, p.store, p.secrets, bs, clientIDs)
+}
+
+// LogoutQueue is what queueing back-channel logouts needs of a store.
+type LogoutQueue interface {
+	LookupClient(ctx context.Context, id string) (storage.Client, error)
+	EnqueueLogoutDeliveries(ctx context.Context, ds []storage.LogoutDelivery) error
+}
+
+// QueueBackchannelLogout stores a logout delivery (OpenID Connect
+// Back-Channel Logout 1.0 §2.5) for every client of an ended browser
+// session that registered a backchannel_logout_uri, with the subject the
+// client knows (pairwise or public) and the session's sid. A running server
+// delivers the queue; the command line uses this too, so that a session it
+// ends is announced like one ended through the admin API.
+func QueueBackchannelLogout(ctx context.Context, q LogoutQueue, secrets *secret.Keys, bs storage.BrowserSession, clientIDs []string) error {
 	var ds []storage.LogoutDelivery
 	now := time.Now().UTC()
 	for _, id := range clientIDs {
-		c, err := p.store.LookupClient(ctx, id)
+		c, err := q.LookupClient(ctx, id)
 		if err != nil || c.BackchannelLogoutURI == "" {
 			continue
 		}
+		sub := bs.UserID
+		if c.SubjectType == "pairwise" {
+			sub = secrets.PairwiseSubject(clients.Sector(c), bs.UserID)
+		}
 		// The token is signed at delivery time; the row keeps who and what.
-		claims := url.Values{"sub": {p.subjectFor(&c, bs.UserID)}, "sid": {bs.SID}}
+		claims := url.Values{"sub": {sub}, "sid": {bs.SID}}
 		ds = append(ds, storage.LogoutDelivery{
 			ID:          secret.NewRandomString(16),
 			ClientID:    c.ID,
@@ -51,7 +72,7 @@ func (p *Provider) queueBackchannelLogout(ctx context.Context, bs storage.Browse
 	if len(ds) == 0 {
 		return nil
 	}
-	return p.store.EnqueueLogoutDeliveries(ctx, ds)
+	return q.EnqueueLogoutDeliveries(ctx, ds)
 }
 
 // RunBackchannelLogout delivers queued logout tokens until ctx ends,

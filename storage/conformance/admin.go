@@ -153,10 +153,12 @@ func testSessionsByUser(t *testing.T, s storage.Store) {
 	if got[0].CreatedAt.Location() != time.UTC {
 		t.Errorf("CreatedAt not in UTC: %v", got[0].CreatedAt.Location())
 	}
-	n, err := s.DeleteSessionsByUser(ctx, "u1")
-	must(t, err)
-	if n != 2 {
-		t.Errorf("deleted %d sessions, want 2", n)
+	for _, sess := range got {
+		ended, clientIDs, err := s.DeleteSession(ctx, sess.ID)
+		must(t, err)
+		if ended.SID != sess.SID || len(clientIDs) != 1 || clientIDs[0] != "client-a" {
+			t.Errorf("DeleteSession(%s) = %+v %v", sess.ID, ended, clientIDs)
+		}
 	}
 	if got, _ := s.ListSessionsByUser(ctx, "u1"); len(got) != 0 {
 		t.Errorf("sessions left: %+v", got)
