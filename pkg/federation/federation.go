@@ -61,6 +61,15 @@ type Auth struct {
 	// CodeVerifier is the PKCE verifier (RFC 7636); its S256 challenge goes
 	// in the authorization URL.
 	CodeVerifier string
+	// Reauthenticate says the app asked for a fresh sign-in (prompt=login,
+	// OpenID Connect Core §3.1.2.1): connectors whose provider can be asked
+	// to authenticate the customer again, rather than reuse its own session,
+	// ask it to.
+	Reauthenticate bool
+	// MaxAge is the app's max_age, in seconds, or "" for none: connectors of
+	// OpenID providers pass it on, so the provider's own session is no
+	// older than the app allows.
+	MaxAge string
 }
 
 // UpstreamIdentity is the customer's account as the provider describes it.

@@ -124,6 +124,10 @@ type BeginRequest struct {
 	// LinkToken, when set, is a pending link's token that this sign-in
 	// confirms if it signs in the customer the link is for.
 	LinkToken string
+	// Reauthenticate and MaxAge carry the app's prompt=login and max_age to
+	// the provider (see Auth).
+	Reauthenticate bool
+	MaxAge         string
 }
 
 // Begin stores a new sign-in and returns the provider's URL to send the
@@ -143,9 +147,11 @@ func (s *Service) Begin(ctx context.Context, b BeginRequest) (string, error) {
 		return "", errors.New("federation: begin: no browser binding")
 	}
 	a := Auth{
-		State:        secret.NewRandomString(32),
-		Nonce:        secret.NewRandomString(32),
-		CodeVerifier: oauth2.GenerateVerifier(),
+		State:          secret.NewRandomString(32),
+		Nonce:          secret.NewRandomString(32),
+		CodeVerifier:   oauth2.GenerateVerifier(),
+		Reauthenticate: b.Reauthenticate,
+		MaxAge:         b.MaxAge,
 	}
 	authURL, session, err := p.Connector.Begin(ctx, a)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 	"golang.org/x/oauth2"
@@ -413,6 +414,27 @@ func TestSocialLoginWithFacebook(t *testing.T) {
 				t.Fatalf("link %+v, %v; sub %s", link, err, idt.Subject)
 			}
 		})
+		t.Run("an app's prompt=login asks Facebook to re-authenticate", func(t *testing.T) {
+			facebook.SetAccount(federationtest.Account{ID: "fb-1", Email: "kim@example.com", Name: "Kim Lee"})
+			rp := socialRP(t, s, facebook)
+			f := newFlow()
+			page := continueWith(t, rp.browser, rp.start(f, oauth2.SetAuthURLParam("prompt", "login")), "facebook")
+			if got := facebook.LastAuthorization().Get("auth_type"); got != "reauthenticate" {
+				t.Fatalf("auth_type at Facebook = %q, want reauthenticate", got)
+			}
+			_, idt := rp.exchange(f, rp.callback(page).Get("code"))
+			var claims struct {
+				AuthTime int64 `json:"auth_time"`
+			}
+			if err := idt.Claims(&claims); err != nil || time.Since(time.Unix(claims.AuthTime, 0)) > time.Minute {
+				t.Errorf("auth_time %d (%v), want this sign-in's", claims.AuthTime, err)
+			}
+			rp = socialRP(t, s, facebook)
+			continueWith(t, rp.browser, rp.start(newFlow()), "facebook")
+			if got := facebook.LastAuthorization().Get("auth_type"); got != "" {
+				t.Errorf("auth_type %q without prompt=login", got)
+			}
+		})
 		t.Run("a cancel at Facebook returns to the sign-in page with a message", func(t *testing.T) {
 			facebook.Deny(true)
 			defer facebook.Deny(false)
@@ -621,15 +643,45 @@ func TestFederationBetweenGatehouses(t *testing.T) {
 			t.Fatal("the upstream client secret leaked into the logs")
 		}
 
-		t.Run("the upstream session signs Bob in again without a password", func(t *testing.T) {
+		t.Run("with prompt=login the upstream Gatehouse asks for the password again", func(t *testing.T) {
+			// OpenID Connect Core §3.1.2.1: the app wants a fresh sign-in, so
+			// the upstream session must not answer for it.
 			rp2 := newRelyingParty(t, s, webClient(true))
 			rp2.browser = rp.browser
 			f2 := newFlow()
-			page := rp2.start(f2, oauth2.SetAuthURLParam("prompt", "login"))
+			page := rp2.start(f2, oauth2.SetAuthURLParam("prompt", "login"), oauth2.SetAuthURLParam("max_age", "0"))
 			page = continueWith(t, rp2.browser, page, "oidc")
+			if !strings.HasPrefix(page.URL.String(), upstream.URL+"/login") {
+				t.Fatalf("expected the upstream sign-in page, got %s (%d)", page.URL, page.Status)
+			}
+			page = follow(t, rp2.browser, rp2.login(page, "bob@example.com", "bob password 1"))
 			_, idt2 := rp2.exchange(f2, rp2.callback(page).Get("code"))
 			if idt2.Subject != idt.Subject {
 				t.Errorf("sub %s, want %s", idt2.Subject, idt.Subject)
+			}
+		})
+		t.Run("otherwise the upstream session signs Bob in again without a password", func(t *testing.T) {
+			// End Bob's downstream sessions, so that only the upstream one is left.
+			sessions, err := s.Store().ListSessionsByUser(ctx, idt.Subject)
+			if err != nil || len(sessions) == 0 {
+				t.Fatalf("Bob's downstream sessions: %v, %v", sessions, err)
+			}
+			for _, bs := range sessions {
+				if _, _, err := s.Store().DeleteSession(ctx, bs.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rp3 := newRelyingParty(t, s, webClient(true))
+			rp3.browser = rp.browser
+			f3 := newFlow()
+			page := rp3.start(f3)
+			page = continueWith(t, rp3.browser, page, "oidc")
+			if page.Location == "" {
+				t.Fatalf("the upstream Gatehouse showed a page instead of answering from its session: %s", page.URL)
+			}
+			_, idt3 := rp3.exchange(f3, rp3.callback(page).Get("code"))
+			if idt3.Subject != idt.Subject {
+				t.Errorf("sub %s, want %s", idt3.Subject, idt.Subject)
 			}
 		})
 	})

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -175,6 +178,7 @@ func (h *Handler) federationBegin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		req.Purpose, req.AuthRequestID = storage.FederationLogin, pending.ID
+		req.Reauthenticate, req.MaxAge = freshnessAsked(pending.Form)
 		back = h.URL(PathLogin) + "?auth=" + url.QueryEscape(pending.ID)
 	}
 	target, err := fed.Begin(ctx, req)
@@ -327,4 +331,21 @@ func (h *Handler) redirectWith(w http.ResponseWriter, r *http.Request, target, n
 		sep = "&"
 	}
 	http.Redirect(w, r, target+sep+url.Values{name: {value}}.Encode(), http.StatusSeeOther)
+}
+
+// freshnessAsked reads the app's prompt=login and max_age from a pending
+// authorization request's form, to pass them on to the provider the
+// customer signs in with (OpenID Connect Core §3.1.2.1): Gatehouse's
+// auth_time is the time of this sign-in, so the provider must not answer
+// from an older session of its own where it can be told not to.
+func freshnessAsked(form string) (reauthenticate bool, maxAge string) {
+	v, err := url.ParseQuery(form)
+	if err != nil {
+		return false, ""
+	}
+	reauthenticate = slices.Contains(strings.Fields(v.Get("prompt")), "login")
+	if n, err := strconv.ParseUint(v.Get("max_age"), 10, 32); err == nil {
+		maxAge = strconv.FormatUint(n, 10)
+	}
+	return reauthenticate, maxAge
 }

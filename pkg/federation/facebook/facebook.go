@@ -62,7 +62,15 @@ func (c *connector) AuthOrigin() string { return c.origin }
 
 // Begin returns Facebook's authorization URL. goth's Facebook session
 // exchanges the code without a verifier, so no PKCE challenge is sent.
+// When the app asked for a fresh sign-in or bounded its age, Facebook is
+// asked to re-authenticate: it has no max_age, and its session's age is
+// unknown here.
 func (c *connector) Begin(_ context.Context, a federation.Auth) (string, string, error) {
+	if a.Reauthenticate || a.MaxAge != "" {
+		// Facebook's way to ask for the password again, whatever its
+		// session: auth_type=reauthenticate (Facebook Login's re-authentication).
+		return federation.GothBegin(c.p, a.State, url.Values{"auth_type": {"reauthenticate"}})
+	}
 	return federation.GothBegin(c.p, a.State, nil)
 }
 

@@ -144,6 +144,14 @@ func (c *connector) Begin(ctx context.Context, a federation.Auth) (string, strin
 	}
 	extra := federation.PKCEParams(a.CodeVerifier)
 	extra.Set("nonce", a.Nonce)
+	// The app's demand for a fresh sign-in holds at the provider too
+	// (OpenID Connect Core §3.1.2.1).
+	if a.Reauthenticate {
+		extra.Set("prompt", "login")
+	}
+	if a.MaxAge != "" {
+		extra.Set("max_age", a.MaxAge)
+	}
 	return federation.GothBegin(d.p, a.State, extra)
 }
 
