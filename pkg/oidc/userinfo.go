@@ -23,16 +23,25 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	token := ""
+	token, inBody := "", ""
+	if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		if err := r.ParseForm(); err == nil {
+			inBody = r.PostForm.Get("access_token")
+		}
+	}
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, value, _ := strings.Cut(h, " ")
 		if strings.EqualFold(scheme, "Bearer") {
 			token = strings.TrimSpace(value)
 		}
-	} else if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-		if err := r.ParseForm(); err == nil {
-			token = r.PostForm.Get("access_token")
+		// RFC 6750 §2: a client MUST NOT use more than one method to send
+		// the token; §3.1 calls that invalid_request.
+		if inBody != "" {
+			p.bearerError(w, http.StatusBadRequest, "invalid_request", "The access token was sent more than one way.")
+			return
 		}
+	} else {
+		token = inBody
 	}
 	if token == "" {
 		// RFC 6750 §3.1: no credentials, no error code.
@@ -41,7 +50,13 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess := newSession()
-	_, ar, err := p.oauth.IntrospectToken(ctx, token, fosite.AccessToken, sess)
+	tu, ar, err := p.oauth.IntrospectToken(ctx, token, fosite.AccessToken, sess)
+	// fosite falls back to the refresh token strategy when a token is not
+	// an access token; a refresh token is for the authorization server
+	// alone (RFC 6749 §1.5) and never a bearer token here.
+	if err == nil && tu != fosite.AccessToken {
+		err = fosite.ErrInvalidTokenFormat
+	}
 	if err != nil {
 		p.bearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired or revoked.")
 		return

@@ -239,6 +239,33 @@ func testSignIn(t *testing.T, databaseURL string) {
 		if ui.Subject != aliceID || ui.Email != "alice@example.com" || !ui.EmailVerified || info["name"] != "Alice Liddell" {
 			t.Errorf("userinfo = %v", info)
 		}
+		t.Run("userinfo refuses the refresh token as a bearer token", func(t *testing.T) {
+			// RFC 6749 §1.5: refresh tokens are never sent to resource servers.
+			req, _ := http.NewRequest(http.MethodGet, s.URL+"/userinfo", nil)
+			req.Header.Set("Authorization", "Bearer "+tok.RefreshToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+				t.Fatalf("got %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+			}
+		})
+		t.Run("userinfo refuses a token sent both in the header and the body", func(t *testing.T) {
+			// RFC 6750 §2 and §3.1: one method only, or invalid_request.
+			req, _ := http.NewRequest(http.MethodPost, s.URL+"/userinfo", strings.NewReader(url.Values{"access_token": {tok.AccessToken}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="invalid_request"`) {
+				t.Fatalf("got %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+			}
+		})
 
 		t.Run("SSO: a second authorization skips the sign-in and the remembered consent", func(t *testing.T) {
 			f2 := newFlow()
