@@ -308,6 +308,11 @@ func (p *Provider) finishPending(ctx context.Context, pending *storage.AuthReque
 // redirect then), otherwise a redirect to the client with error,
 // error_description, state and iss (RFC 9207).
 func (p *Provider) writeAuthorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
+	if errors.Is(err, fosite.ErrInvalidState) {
+		// fosite's invalid_state is not a registered code (RFC 6749
+		// §4.1.2.1); the request lacks a parameter Gatehouse requires.
+		err = fosite.ErrInvalidRequest.WithHint("The state parameter is required.")
+	}
 	rfc := fosite.ErrorToRFC6749Error(err)
 	if rfc.StatusCode() >= 500 {
 		p.log.ErrorContext(r.Context(), "authorization failed", "error", rfc.ErrorField, "cause", rfc.GetDescription()+" "+rfc.DebugField)

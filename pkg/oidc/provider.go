@@ -166,10 +166,13 @@ func New(opts Options) (*Provider, error) {
 		EnforcePKCEForPublicClients: true,
 		// RFC 7636 §4.2: S256 unless plain is explicitly allowed.
 		EnablePKCEPlainChallengeMethod: opts.PKCEAllowPlain,
-		// state is optional (RFC 6749 §4.1.1) and nonce has no length rule
-		// (OpenID Connect Core §3.1.2.1); fosite's default demands 8
-		// characters of both. A negative value switches that off.
-		MinParameterEntropy: -1,
+		// Neither state (RFC 6749 §4.1.1) nor nonce (OpenID Connect Core
+		// §3.1.2.1) has a length rule; fosite's default demands 8
+		// characters of both. Its authorization endpoint treats any value
+		// below 1 as that default, so 1 is the least it can be told: any
+		// state or nonce is accepted, but a state must be sent (see
+		// writeAuthorizeError).
+		MinParameterEntropy: 1,
 		// Refresh tokens only for offline_access (OpenID Connect Core §11).
 		RefreshTokenScopes: []string{"offline_access"},
 		// Keep the redirect_uri in the stored code so the token endpoint can

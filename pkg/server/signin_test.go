@@ -239,6 +239,21 @@ func testSignIn(t *testing.T, databaseURL string) {
 		if ui.Subject != aliceID || ui.Email != "alice@example.com" || !ui.EmailVerified || info["name"] != "Alice Liddell" {
 			t.Errorf("userinfo = %v", info)
 		}
+		t.Run("a short state is accepted; a missing one is invalid_request with iss", func(t *testing.T) {
+			// No length rule for state (RFC 6749 §4.1.1): SSO answers at once.
+			f := newFlow()
+			f.state = "abc"
+			if cb := rp.callback(rp.start(f)); cb.Get("state") != "abc" || cb.Get("code") == "" {
+				t.Fatalf("callback with a short state = %v", cb)
+			}
+			// A registered error code for a missing state (RFC 6749 §4.1.2.1).
+			f = newFlow()
+			f.state = ""
+			cb := rp.callback(rp.start(f))
+			if cb.Get("error") != "invalid_request" || cb.Get("iss") != s.URL || cb.Has("state") {
+				t.Fatalf("callback without state = %v", cb)
+			}
+		})
 		t.Run("userinfo refuses the refresh token as a bearer token", func(t *testing.T) {
 			// RFC 6749 §1.5: refresh tokens are never sent to resource servers.
 			req, _ := http.NewRequest(http.MethodGet, s.URL+"/userinfo", nil)
