@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -47,6 +49,20 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		p.writeTokenError(w, r, err)
 		return
+	}
+	if ar.GetGrantTypes().ExactOne("refresh_token") {
+		// RFC 6749 §6: the scope asked for on a refresh MUST NOT include
+		// any scope not originally granted (fosite v0.49 ignores the
+		// parameter). A narrower scope is answered with the original one,
+		// which the response's scope member states (§3.3, §5.1): the new
+		// refresh token must keep the original scope, and fosite stores
+		// both tokens with one.
+		for _, scope := range strings.Fields(r.PostForm.Get("scope")) {
+			if !ar.GetGrantedScopes().Has(scope) {
+				writeError(w, http.StatusBadRequest, "invalid_scope", "The scope "+strconv.Quote(scope)+" was not granted to this refresh token.")
+				return
+			}
+		}
 	}
 	if ar.GetGrantTypes().ExactOne("client_credentials") {
 		// fosite has checked the requested scopes and audience against the

@@ -436,6 +436,37 @@ func testSignIn(t *testing.T, databaseURL string) {
 		}
 	})
 
+	t.Run("a refresh asking for a scope never granted is invalid_scope and uses nothing up", func(t *testing.T) {
+		rp := newRelyingParty(t, s, webClient(true))
+		f := newFlow()
+		tok, _ := rp.exchange(f, rp.signIn(f).Get("code"))
+		refresh := func(scope string) (*http.Response, map[string]any) {
+			t.Helper()
+			form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}, "scope": {scope}}
+			req, _ := http.NewRequest(http.MethodPost, s.URL+"/oauth2/token", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(rp.oauth.ClientID, rp.oauth.ClientSecret)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body map[string]any
+			_ = json.NewDecoder(resp.Body).Decode(&body)
+			return resp, body
+		}
+		// RFC 6749 §6 and §5.2.
+		resp, body := refresh("openid admin")
+		if resp.StatusCode != http.StatusBadRequest || body["error"] != "invalid_scope" {
+			t.Fatalf("widening: %d %v", resp.StatusCode, body)
+		}
+		// The refresh token was not rotated by the refused request.
+		resp, body = refresh("openid")
+		if resp.StatusCode != http.StatusOK || body["scope"] == nil {
+			t.Fatalf("refresh after the refused one: %d %v", resp.StatusCode, body)
+		}
+	})
+
 	t.Run("a bad redirect_uri gets an error page, never a redirect", func(t *testing.T) {
 		rp := newRelyingParty(t, s, webClient(true))
 		rp.oauth.RedirectURL = "https://evil.example/cb"
