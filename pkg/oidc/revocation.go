@@ -20,6 +20,13 @@ func (p *Provider) handleRevocation(w http.ResponseWriter, r *http.Request) {
 	if !parsePostForm(w, r) {
 		return
 	}
+	// RFC 7009 §2.1 requires client authentication, and RFC 6749 §5.2
+	// calls a request without any invalid_client (fosite would say
+	// invalid_request).
+	if _, _, basic := r.BasicAuth(); !basic && r.PostForm.Get("client_id") == "" && r.PostForm.Get("client_assertion") == "" {
+		writeError(w, http.StatusUnauthorized, "invalid_client", "Client authentication is required.")
+		return
+	}
 	if r.PostForm.Get("token") == "" {
 		writeError(w, http.StatusBadRequest, "invalid_request", "The token parameter is missing.")
 		return

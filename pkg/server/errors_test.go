@@ -143,6 +143,13 @@ func TestIntrospectionAndRevocationRules(t *testing.T) {
 			t.Fatalf("got %d", resp.StatusCode)
 		}
 	})
+	t.Run("revocation without client authentication is 401 invalid_client", func(t *testing.T) {
+		// RFC 7009 §2.1 with RFC 6749 §5.2.
+		resp, body := postForm(t, s.URL+"/oauth2/revoke", "", "", url.Values{"token": {token}})
+		if resp.StatusCode != 401 || body["error"] != "invalid_client" || resp.Header.Get("WWW-Authenticate") == "" {
+			t.Fatalf("got %d %v", resp.StatusCode, body)
+		}
+	})
 	t.Run("revocation with a wrong secret is 401", func(t *testing.T) {
 		resp, body := postForm(t, s.URL+"/oauth2/revoke", owner.Client.ID, "wrong", url.Values{"token": {token}})
 		if resp.StatusCode != 401 || body["error"] != "invalid_client" || resp.Header.Get("WWW-Authenticate") == "" {
