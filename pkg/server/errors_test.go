@@ -75,6 +75,24 @@ func TestTokenEndpointRejectsBadInput(t *testing.T) {
 				t.Errorf("GET /oauth2/token = %d", resp.StatusCode)
 			}
 		})
+		t.Run("every 405 says which methods are allowed", func(t *testing.T) {
+			// RFC 9110 §15.5.6: a 405 MUST carry Allow.
+			for _, c := range []struct{ method, path, allow string }{
+				{http.MethodPut, "/userinfo", "GET, POST, OPTIONS"},
+				{http.MethodPost, "/.well-known/openid-configuration", "GET, HEAD"},
+				{http.MethodDelete, "/oauth2/auth", "GET, POST"},
+			} {
+				req, _ := http.NewRequest(c.method, s.URL+c.path, nil)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != c.allow {
+					t.Errorf("%s %s = %d, Allow %q; want 405, Allow %q", c.method, c.path, resp.StatusCode, resp.Header.Get("Allow"), c.allow)
+				}
+			}
+		})
 	})
 }
 

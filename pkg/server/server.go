@@ -212,6 +212,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	router := mux.NewRouter()
 	router.Use(recordRoute)
 	router.NotFoundHandler = http.HandlerFunc(notFound)
+	router.MethodNotAllowedHandler = methodNotAllowed(router)
 	router.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	router.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
 	router.Handle("/metrics", s.metrics.handler()).Methods(http.MethodGet)
