@@ -122,7 +122,23 @@ func (c *Client) GetJSONWebKeys() *jose.JSONWebKeySet {
 	if err := json.Unmarshal(c.JWKS, &set); err != nil {
 		return nil
 	}
-	return &set
+	return SigningKeysOf(&set)
+}
+
+// SigningKeysOf marks the keys of a client's JWK Set that say nothing of
+// their use as signing keys: "use" is optional (RFC 7517 §4.2), and a
+// client registers its keys for its assertions, but fosite looks only at
+// keys with use "sig". Keys for another use stay as they are.
+func SigningKeysOf(set *jose.JSONWebKeySet) *jose.JSONWebKeySet {
+	if set == nil {
+		return nil
+	}
+	for i := range set.Keys {
+		if set.Keys[i].Use == "" {
+			set.Keys[i].Use = "sig"
+		}
+	}
+	return set
 }
 
 // GetJSONWebKeysURI returns where the client publishes its JWK Set.

@@ -14,9 +14,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v3"
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/ory/fosite"
@@ -162,7 +164,7 @@ func New(opts Options) (*Provider, error) {
 		ClientSecretsHasher:      clientSecretHasher{opts.Secrets},
 		// Fetches private_key_jwt clients' jwks_uri: cached, refetched when
 		// an assertion names an unknown kid, with a bounded client.
-		JWKSFetcherStrategy:         fosite.NewDefaultJWKSFetcherStrategy(fosite.JWKSFetcherWithHTTPClient(jwksHTTPClient())),
+		JWKSFetcherStrategy:         signingKeysFetcher{fosite.NewDefaultJWKSFetcherStrategy(fosite.JWKSFetcherWithHTTPClient(jwksHTTPClient()))},
 		EnforcePKCEForPublicClients: true,
 		// RFC 7636 §4.2: S256 unless plain is explicitly allowed.
 		EnablePKCEPlainChallengeMethod: opts.PKCEAllowPlain,
@@ -369,6 +371,21 @@ func jwksHTTPClient() *retryablehttp.Client {
 
 // clientAuthentication wraps fosite's client authentication so that every
 // failure is invalid_client.
+// signingKeysFetcher fetches a client's jwks_uri and marks its keys without
+// a "use" as signing keys (storage.SigningKeysOf).
+type signingKeysFetcher struct{ fosite.JWKSFetcherStrategy }
+
+// Resolve fetches the JWK Set, from fosite's cache where it may.
+func (f signingKeysFetcher) Resolve(ctx context.Context, location string, ignoreCache bool) (*jose.JSONWebKeySet, error) {
+	set, err := f.JWKSFetcherStrategy.Resolve(ctx, location, ignoreCache)
+	if err != nil {
+		return nil, err
+	}
+	// fosite caches the set it returned: mark a copy.
+	marked := &jose.JSONWebKeySet{Keys: slices.Clone(set.Keys)}
+	return storage.SigningKeysOf(marked), nil
+}
+
 func clientAuthentication(inner fosite.ClientAuthenticationStrategy) fosite.ClientAuthenticationStrategy {
 	return func(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
 		c, err := inner(ctx, r, form)
@@ -381,6 +398,11 @@ func clientAuthentication(inner fosite.ClientAuthenticationStrategy) fosite.Clie
 			return nil, fosite.ErrInvalidClient.WithHint("The client_assertion was already used.").WithWrap(err)
 		case !errors.As(err, &rfc):
 			return nil, fosite.ErrInvalidClient.WithHint("The client_assertion is not valid.").WithWrap(err)
+		case errors.Is(err, fosite.ErrInvalidRequest) && form.Get("client_assertion") != "":
+			// fosite calls an assertion it cannot check (no key for its kid
+			// and algorithm) invalid_request; the client failed to
+			// authenticate (RFC 6749 §5.2, RFC 7523 §3.2).
+			return nil, fosite.ErrInvalidClient.WithHint("The client_assertion could not be verified.").WithWrap(err)
 		}
 		return nil, err
 	}

@@ -270,5 +270,49 @@ func TestPrivateKeyJWT(t *testing.T) {
 				t.Fatalf("%d %v", status, body)
 			}
 		})
+		t.Run("an assertion signed with a key the client never registered is invalid_client", func(t *testing.T) {
+			other, err := rsa.GenerateKey(rand.Reader, 2048)
+			if err != nil {
+				t.Fatal(err)
+			}
+			forger, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: other, KeyID: "k9"}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := josejwt.Signed(forger).Claims(map[string]any{
+				"iss": clientID, "sub": clientID, "aud": s.URL + "/oauth2/token", "jti": "jti-5", "exp": time.Now().Add(time.Minute).Unix(),
+			}).Serialize()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if status, body := grant(raw); status != 401 || body["error"] != "invalid_client" {
+				t.Fatalf("%d %v", status, body)
+			}
+		})
+		t.Run("a key registered without use signs assertions (RFC 7517 §4.2)", func(t *testing.T) {
+			bare := jose.JSONWebKey{Key: &key.PublicKey, KeyID: "k1", Algorithm: "RS256"}
+			status, reg := register(t, s, mintRegistrationToken(t, s, 1), map[string]any{
+				"grant_types": []string{"client_credentials"}, "token_endpoint_auth_method": "private_key_jwt",
+				"jwks": jose.JSONWebKeySet{Keys: []jose.JSONWebKey{bare}}, "scope": "api:read",
+			})
+			if status != http.StatusCreated {
+				t.Fatalf("%d %v", status, reg)
+			}
+			id := reg["client_id"].(string)
+			raw, err := josejwt.Signed(signer).Claims(map[string]any{
+				"iss": id, "sub": id, "aud": s.URL + "/oauth2/token", "jti": "jti-6", "exp": time.Now().Add(time.Minute).Unix(),
+			}).Serialize()
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, body := postForm(t, s.URL+"/oauth2/token", "", "", url.Values{
+				"grant_type": {"client_credentials"}, "client_id": {id},
+				"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+				"client_assertion":      {raw},
+			})
+			if resp.StatusCode != 200 || body["access_token"] == nil {
+				t.Fatalf("%d %v", resp.StatusCode, body)
+			}
+		})
 	})
 }
