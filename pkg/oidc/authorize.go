@@ -89,6 +89,10 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 		p.writeAuthorizeError(w, r, ar, err)
 		return
 	}
+	if name := repeatedParam(form); name != "" {
+		p.writeAuthorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHintf("The %s parameter was sent more than once.", name))
+		return
+	}
 	req, err := parseOIDCParams(form)
 	if err != nil {
 		p.writeAuthorizeError(w, r, ar, err)

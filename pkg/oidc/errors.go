@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/ory/fosite"
 )
@@ -66,4 +67,17 @@ func parsePostForm(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	return true
+}
+
+// repeatedParam returns the name of a parameter sent more than once, or ""
+// (RFC 6749 §3.1 and §3.2: "Request and response parameters MUST NOT be
+// included more than once"). audience and resource may repeat: fosite and
+// RFC 8707 §2 take one value each time.
+func repeatedParam(form url.Values) string {
+	for name, values := range form {
+		if len(values) > 1 && name != "audience" && name != "resource" {
+			return name
+		}
+	}
+	return ""
 }

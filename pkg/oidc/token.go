@@ -28,6 +28,10 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	if !parsePostForm(w, r) {
 		return
 	}
+	if name := repeatedParam(r.PostForm); name != "" {
+		writeError(w, http.StatusBadRequest, "invalid_request", "The "+name+" parameter was sent more than once.")
+		return
+	}
 	// fosite answers an unknown grant type with invalid_request; RFC 6749
 	// §5.2 registers unsupported_grant_type for it.
 	if gt := r.PostForm.Get("grant_type"); gt != "" && !p.supportsGrant(gt) {

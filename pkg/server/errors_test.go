@@ -35,6 +35,7 @@ func TestTokenEndpointRejectsBadInput(t *testing.T) {
 			{"a scope the client may not ask for is invalid_scope", good.Client.ID, good.Secret, "grant_type=client_credentials&scope=api:admin", 400, "invalid_scope"},
 			{"a client without the grant is unauthorized_client", codeOnly.Client.ID, codeOnly.Secret, cc.Encode(), 400, "unauthorized_client"},
 			{"an oversized body is refused", good.Client.ID, good.Secret, "grant_type=client_credentials&pad=" + strings.Repeat("a", 70<<10), 413, "invalid_request"},
+			{"a parameter sent twice is invalid_request (RFC 6749 §3.2)", good.Client.ID, good.Secret, "grant_type=client_credentials&scope=api:read&scope=api:read", 400, "invalid_request"},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {

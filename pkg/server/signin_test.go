@@ -239,6 +239,23 @@ func testSignIn(t *testing.T, databaseURL string) {
 		if ui.Subject != aliceID || ui.Email != "alice@example.com" || !ui.EmailVerified || info["name"] != "Alice Liddell" {
 			t.Errorf("userinfo = %v", info)
 		}
+		t.Run("a parameter sent twice is invalid_request with state and iss", func(t *testing.T) {
+			// RFC 6749 §3.1 and §4.1.2.1.
+			f := newFlow()
+			cb := rp.callback(rp.start(f, oauth2.SetAuthURLParam("prompt", "none"), oauth2.SetAuthURLParam("ui_locales", "en"),
+				oauth2.SetAuthURLParam("display", "page")))
+			if cb.Get("code") == "" {
+				t.Fatalf("the control request failed: %v", cb)
+			}
+			page, err := rp.browser.Get(rp.oauth.AuthCodeURL(f.state, gooidc.Nonce(f.nonce), oauth2.S256ChallengeOption(f.verifier)) + "&scope=openid")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cb = rp.callback(page)
+			if cb.Get("error") != "invalid_request" || cb.Get("state") != f.state || cb.Get("iss") != s.URL {
+				t.Fatalf("callback = %v", cb)
+			}
+		})
 		t.Run("a short state is accepted; a missing one is invalid_request with iss", func(t *testing.T) {
 			// No length rule for state (RFC 6749 §4.1.1): SSO answers at once.
 			f := newFlow()
