@@ -12,7 +12,7 @@ import (
 // (RFC 7009 §2.1 allows it, and RFC 9700 §4.14 recommends it).
 func (p *Provider) handleRevocation(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	allowOrigin(w, r)
+	allowOrigin(w, r, "POST")
 	if r.Method == http.MethodOptions {
 		w.WriteHeader(http.StatusNoContent)
 		return

@@ -20,7 +20,7 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	// Browser apps (public clients with PKCE) call this endpoint directly.
 	// Credentials are never cookies here, so any origin may.
-	allowOrigin(w, r)
+	allowOrigin(w, r, "POST")
 	if r.Method == http.MethodOptions {
 		w.WriteHeader(http.StatusNoContent)
 		return

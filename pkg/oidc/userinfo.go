@@ -18,7 +18,7 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	// Until the token names the client, any origin may ask and read an
 	// error; the claims are readable only by the client's own origins.
-	allowOrigin(w, r)
+	allowOrigin(w, r, "GET, POST")
 	if r.Method == http.MethodOptions {
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -102,9 +102,10 @@ func (p *Provider) bearerError(w http.ResponseWriter, status int, code, descript
 }
 
 // allowOrigin answers a browser app's CORS request for the request's
-// origin. The access token is the credential, never a cookie, so
-// credentials are not allowed.
-func allowOrigin(w http.ResponseWriter, r *http.Request) {
+// origin, for the endpoint's methods. The token or client credential is in
+// the request, never a cookie, so credentials are not allowed; the
+// WWW-Authenticate challenge of an error is readable by the app.
+func allowOrigin(w http.ResponseWriter, r *http.Request, methods string) {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return
@@ -113,7 +114,8 @@ func allowOrigin(w http.ResponseWriter, r *http.Request) {
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Add("Vary", "Origin")
 	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
-	h.Set("Access-Control-Allow-Methods", "GET, POST")
+	h.Set("Access-Control-Allow-Methods", methods)
+	h.Set("Access-Control-Expose-Headers", "WWW-Authenticate")
 	h.Set("Access-Control-Max-Age", "600")
 }
 

@@ -76,6 +76,24 @@ func TestTokenEndpointRejectsBadInput(t *testing.T) {
 				t.Errorf("GET /oauth2/token = %d", resp.StatusCode)
 			}
 		})
+		t.Run("browser apps' preflights name each endpoint's methods", func(t *testing.T) {
+			for path, methods := range map[string]string{"/oauth2/token": "POST", "/oauth2/revoke": "POST", "/userinfo": "GET, POST"} {
+				req, _ := http.NewRequest(http.MethodOptions, s.URL+path, nil)
+				req.Header.Set("Origin", "https://spa.example")
+				req.Header.Set("Access-Control-Request-Method", "POST")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				h := resp.Header
+				if resp.StatusCode != http.StatusNoContent || h.Get("Access-Control-Allow-Origin") != "https://spa.example" ||
+					h.Get("Access-Control-Allow-Methods") != methods || h.Get("Access-Control-Expose-Headers") != "WWW-Authenticate" ||
+					h.Get("Access-Control-Allow-Credentials") != "" {
+					t.Errorf("OPTIONS %s = %d %v", path, resp.StatusCode, h)
+				}
+			}
+		})
 		t.Run("every 405 says which methods are allowed", func(t *testing.T) {
 			// RFC 9110 §15.5.6: a 405 MUST carry Allow.
 			for _, c := range []struct{ method, path, allow string }{
