@@ -22,7 +22,9 @@ type Metadata struct {
 	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
 	TokenEndpointAuthSigningAlgValuesSupported []string `json:"token_endpoint_auth_signing_alg_values_supported"`
 	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthSigningAlgValues  []string `json:"introspection_endpoint_auth_signing_alg_values_supported"`
 	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthSigningAlgValues     []string `json:"revocation_endpoint_auth_signing_alg_values_supported"`
 	ScopesSupported                            []string `json:"scopes_supported"`
 	ResponseTypesSupported                     []string `json:"response_types_supported"`
 	ResponseModesSupported                     []string `json:"response_modes_supported"`
@@ -47,6 +49,8 @@ type Metadata struct {
 // Metadata returns the provider metadata.
 func (p *Provider) Metadata() Metadata {
 	secretMethods := []string{"client_secret_basic", "client_secret_post"}
+	// The algorithms fosite verifies private_key_jwt assertions with.
+	assertionAlgs := []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
 	pkce := []string{"S256"}
 	if p.pkcePlain {
 		pkce = append(pkce, "plain")
@@ -63,10 +67,13 @@ func (p *Provider) Metadata() Metadata {
 		RevocationEndpoint:                p.issuer + PathRevocation,
 		GrantTypesSupported:               append(slices.Clone(p.grantTypes), "implicit"),
 		TokenEndpointAuthMethodsSupported: append(secretMethods[:2:2], "private_key_jwt", "none"),
-		TokenEndpointAuthSigningAlgValuesSupported: []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"},
-		IntrospectionEndpointAuthMethodsSupported:  secretMethods,
+		TokenEndpointAuthSigningAlgValuesSupported: assertionAlgs,
+		// RFC 8414 §2: with private_key_jwt listed, the algorithms must be.
+		IntrospectionEndpointAuthMethodsSupported: append(secretMethods[:2:2], "private_key_jwt"),
+		IntrospectionEndpointAuthSigningAlgValues: assertionAlgs,
 		// Public clients revoke their own tokens with no secret (RFC 7009 §2.1).
-		RevocationEndpointAuthMethodsSupported:     append(secretMethods[:2:2], "none"),
+		RevocationEndpointAuthMethodsSupported:     append(secretMethods[:2:2], "private_key_jwt", "none"),
+		RevocationEndpointAuthSigningAlgValues:     assertionAlgs,
 		ScopesSupported:                            []string{"openid", "profile", "email", "address", "phone", "offline_access"},
 		ResponseTypesSupported:                     []string{"code", "id_token", "id_token token", "code id_token", "code token", "code id_token token"},
 		ResponseModesSupported:                     []string{"query", "fragment", "form_post"},

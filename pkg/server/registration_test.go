@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -268,6 +269,38 @@ func TestPrivateKeyJWT(t *testing.T) {
 		t.Run("an expired assertion is refused", func(t *testing.T) {
 			if status, body := grant(assertion(s.URL+"/oauth2/token", "jti-4", time.Now().Add(-time.Minute))); status != 401 || body["error"] != "invalid_client" {
 				t.Fatalf("%d %v", status, body)
+			}
+		})
+		t.Run("the same assertions authenticate at introspection and revocation, as discovery says", func(t *testing.T) {
+			withAssertion := func(endpoint, jti string, form url.Values) (int, map[string]any) {
+				form.Set("client_id", clientID)
+				form.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+				form.Set("client_assertion", assertion(s.URL, jti, time.Now().Add(time.Minute)))
+				resp, body := postForm(t, s.URL+endpoint, "", "", form)
+				return resp.StatusCode, body
+			}
+			_, tok := grant(assertion(s.URL+"/oauth2/token", "jti-10", time.Now().Add(time.Minute)))
+			at, _ := tok["access_token"].(string)
+			if status, body := withAssertion("/oauth2/introspect", "jti-11", url.Values{"token": {at}}); status != 200 || body["active"] != true {
+				t.Fatalf("introspection: %d %v", status, body)
+			}
+			if status, body := withAssertion("/oauth2/revoke", "jti-12", url.Values{"token": {at}}); status != 200 {
+				t.Fatalf("revocation: %d %v", status, body)
+			}
+			if status, body := withAssertion("/oauth2/introspect", "jti-13", url.Values{"token": {at}}); status != 200 || body["active"] != false {
+				t.Fatalf("introspection after revocation: %d %v", status, body)
+			}
+			var meta map[string]any
+			resp, err := http.Get(s.URL + "/.well-known/openid-configuration")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			_ = json.NewDecoder(resp.Body).Decode(&meta)
+			for _, m := range []string{"introspection_endpoint_auth_methods_supported", "revocation_endpoint_auth_methods_supported"} {
+				if !slices.Contains(meta[m].([]any), any("private_key_jwt")) {
+					t.Errorf("%s = %v", m, meta[m])
+				}
 			}
 		})
 		t.Run("an assertion signed with a key the client never registered is invalid_client", func(t *testing.T) {
