@@ -20,10 +20,11 @@ const logoutCSRFPurpose = "logout"
 // With an id_token_hint that names the signed-in customer and a
 // post_logout_redirect_uri registered for the hint's client, the session
 // ends at once and the browser goes back to the client with state. In every
-// other case (no hint, another customer's hint, an unregistered URI) the
-// customer is asked to confirm, and after that sees the logged-out page:
-// Gatehouse never redirects where it cannot vouch for the destination (§2,
-// §3, §6).
+// other case (no hint, another customer's hint) the customer is asked to
+// confirm; after that the browser goes back to the app when client_id
+// names it and the URI is registered for it, and otherwise sees the
+// logged-out page. Gatehouse never redirects where it cannot vouch for the
+// destination (§2, §3, §6).
 func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
@@ -37,6 +38,13 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.endSession(ctx, w, r)
+		// The customer confirmed; a URI registered for the named client is
+		// a destination Gatehouse can vouch for (§2: client_id identifies
+		// the app when there is no hint).
+		if redirect := p.registeredPostLogoutURI(ctx, form.Get("client_id"), form.Get("post_logout_redirect_uri")); redirect != "" {
+			p.redirectAfterLogout(w, r, redirect, form.Get("state"))
+			return
+		}
 		p.pages.LoggedOut(w, r)
 		return
 	}
@@ -82,17 +90,15 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 
 	if hintMatches && registered {
 		p.endSession(ctx, w, r)
-		u, _ := url.Parse(redirect)
-		if st := form.Get("state"); st != "" {
-			q := u.Query()
-			q.Set("state", st)
-			u.RawQuery = q.Encode()
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, u.String(), http.StatusSeeOther)
+		p.redirectAfterLogout(w, r, redirect, form.Get("state"))
 		return
 	}
 	if !signedIn {
+		// Nobody to sign out: back to the app when its URI is registered.
+		if registered {
+			p.redirectAfterLogout(w, r, redirect, form.Get("state"))
+			return
+		}
 		p.pages.LoggedOut(w, r)
 		return
 	}
@@ -100,10 +106,49 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	if client != nil {
 		name = client.Name
 	}
-	p.pages.LogoutConfirm(w, r, name, map[string]string{
+	hidden := map[string]string{
 		"confirm": "yes",
 		"csrf":    p.sessions.CSRFToken(w, r, logoutCSRFPurpose),
-	})
+	}
+	var formActions []string
+	if registered {
+		hidden["client_id"], hidden["post_logout_redirect_uri"] = client.ID, redirect
+		if st := form.Get("state"); st != "" {
+			hidden["state"] = st
+		}
+		formActions = redirectOrigins([]string{redirect})
+	}
+	p.pages.LogoutConfirm(w, r, name, hidden, formActions...)
+}
+
+// registeredPostLogoutURI returns uri when it is registered for the client,
+// otherwise "".
+func (p *Provider) registeredPostLogoutURI(ctx context.Context, clientID, uri string) string {
+	if clientID == "" || uri == "" {
+		return ""
+	}
+	c, err := p.store.LookupClient(ctx, clientID)
+	if err != nil || !slices.Contains(c.PostLogoutRedirectURIs, uri) {
+		return ""
+	}
+	return uri
+}
+
+// redirectAfterLogout sends the browser to the app's registered URI with
+// its state (RP-Initiated Logout 1.0 §3).
+func (p *Provider) redirectAfterLogout(w http.ResponseWriter, r *http.Request, redirect, state string) {
+	u, err := url.Parse(redirect)
+	if err != nil {
+		p.pages.LoggedOut(w, r)
+		return
+	}
+	if state != "" {
+		q := u.Query()
+		q.Set("state", state)
+		u.RawQuery = q.Encode()
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 }
 
 // endSession ends the browser session and queues back-channel logout

@@ -64,7 +64,9 @@ type Pages interface {
 	// Error shows a friendly error page with the message's ID.
 	Error(w http.ResponseWriter, r *http.Request, status int, messageID string)
 	// LogoutConfirm asks whether to sign out; the form posts hidden back.
-	LogoutConfirm(w http.ResponseWriter, r *http.Request, clientName string, hidden map[string]string)
+	// formActions are origins the answer to the form may redirect to (the
+	// app's, when it is sent back there after signing out).
+	LogoutConfirm(w http.ResponseWriter, r *http.Request, clientName string, hidden map[string]string, formActions ...string)
 	// LoggedOut says the customer is signed out.
 	LoggedOut(w http.ResponseWriter, r *http.Request)
 }

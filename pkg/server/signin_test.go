@@ -722,6 +722,39 @@ func testSignIn(t *testing.T, databaseURL string) {
 				t.Fatal(err)
 			}
 		})
+		t.Run("with client_id and a registered URI but no hint, the customer confirms, then goes back with state", func(t *testing.T) {
+			// RP-Initiated Logout 1.0 §2: client_id names the app when there
+			// is no hint; a URI registered for it is a safe destination.
+			rp2 := newRelyingParty(t, s, webClient(true))
+			f2 := newFlow()
+			rp2.exchange(f2, rp2.signIn(f2).Get("code"))
+			q := url.Values{"client_id": {rp2.oauth.ClientID}, "post_logout_redirect_uri": {rpLoggedOut}, "state": {"bye-456"}}
+			page, err := rp2.browser.Get(s.URL + "/oauth2/logout?" + q.Encode())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if page.Location != "" {
+				t.Fatalf("signed out without confirmation: redirected to %s", page.Location)
+			}
+			form, err := page.FormWith("confirm")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Chrome applies form-action to the redirect that answers the form.
+			if csp := page.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "https://rp.example") {
+				t.Errorf("the confirmation page's CSP does not allow the app's origin: %q", csp)
+			}
+			next, err := rp2.browser.Submit(form, nil, "", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if next.Location != rpLoggedOut+"?state=bye-456" {
+				t.Fatalf("after confirming: %d to %q", next.Status, next.Location)
+			}
+			if _, err := rp2.start(newFlow()).FormWith("password"); err != nil {
+				t.Error("the session survived the confirmed logout")
+			}
+		})
 		t.Run("with the customer's hint and a registered URI it ends the session and redirects with state", func(t *testing.T) {
 			q := url.Values{"id_token_hint": {rawID}, "post_logout_redirect_uri": {rpLoggedOut}, "state": {"bye-123"}}
 			page, err := rp.browser.Get(s.URL + "/oauth2/logout?" + q.Encode())

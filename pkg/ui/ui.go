@@ -127,7 +127,7 @@ func (h *Handler) Error(w http.ResponseWriter, r *http.Request, status int, mess
 }
 
 // LogoutConfirm asks whether to sign out (oidc.Pages).
-func (h *Handler) LogoutConfirm(w http.ResponseWriter, r *http.Request, clientName string, hidden map[string]string) {
+func (h *Handler) LogoutConfirm(w http.ResponseWriter, r *http.Request, clientName string, hidden map[string]string, formActions ...string) {
 	lang := h.language(w, r, r.Form.Get("ui_locales"))
 	csrf := hidden["csrf"]
 	rest := map[string]string{}
@@ -141,7 +141,7 @@ func (h *Handler) LogoutConfirm(w http.ResponseWriter, r *http.Request, clientNa
 	}
 	h.render(w, r, http.StatusOK, "logout_confirm", lang, csrf, LogoutConfirmPage{
 		Action: r.URL.Path, ClientName: clientName, Hidden: rest,
-	})
+	}, formActions...)
 }
 
 // LoggedOut says the customer is signed out (oidc.Pages).
