@@ -57,11 +57,19 @@ func (p *Provider) handleResume(w http.ResponseWriter, r *http.Request) {
 // first time.
 func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Values, pending *storage.AuthRequest) {
 	ctx := r.Context()
-	// fosite reads the parameters from r.Form; give it exactly the request's.
+	// fosite reads the parameters from r.Form; give it exactly the request's,
+	// but for a missing state: state is only RECOMMENDED (RFC 6749 §4.1.1,
+	// OpenID Connect Core §3.1.2.1), while fosite demands one. It gets a
+	// stand-in, which no answer carries back (see absentState).
 	fr := r.Clone(ctx)
 	fr.Method = http.MethodGet
-	fr.Form, fr.PostForm = form, url.Values{}
-	fr.URL.RawQuery = form.Encode()
+	fosForm := form
+	if form.Get("state") == "" {
+		fosForm = cloneValues(form)
+		fosForm.Set("state", absentState)
+	}
+	fr.Form, fr.PostForm = fosForm, url.Values{}
+	fr.URL.RawQuery = fosForm.Encode()
 
 	// Request objects are not supported yet (OpenID Connect Core §6). Answer
 	// so before fosite tries to fetch or parse one.
@@ -70,7 +78,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 		if !form.Has("request") {
 			unsupported = fosite.ErrRequestURINotSupported
 		}
-		stripped := cloneValues(form)
+		stripped := cloneValues(fosForm)
 		stripped.Del("request")
 		stripped.Del("request_uri")
 		fr.Form = stripped
@@ -227,6 +235,9 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 	// RFC 9207: say who answers, so a client talking to several servers
 	// cannot be confused.
 	resp.AddParameter("iss", p.issuer)
+	if ar.GetState() == absentState {
+		resp.GetParameters().Del("state")
+	}
 	if ar.GetResponseMode() == fosite.ResponseModeFormPost {
 		w.Header().Set("Content-Security-Policy", formPostCSP())
 	}
@@ -307,16 +318,15 @@ func (p *Provider) finishPending(ctx context.Context, pending *storage.AuthReque
 	}
 }
 
+// absentState stands in for the state a request did not send, for fosite,
+// which requires one; answers leave it out, as the request did.
+const absentState = "gatehouse:no-state-sent"
+
 // writeAuthorizeError answers an authorization error: a friendly page when
 // the client or redirect URI cannot be trusted (RFC 6749 §4.1.2.1: never
 // redirect then), otherwise a redirect to the client with error,
 // error_description, state and iss (RFC 9207).
 func (p *Provider) writeAuthorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
-	if errors.Is(err, fosite.ErrInvalidState) {
-		// fosite's invalid_state is not a registered code (RFC 6749
-		// §4.1.2.1); the request lacks a parameter Gatehouse requires.
-		err = fosite.ErrInvalidRequest.WithHint("The state parameter is required.")
-	}
 	rfc := fosite.ErrorToRFC6749Error(err)
 	if rfc.StatusCode() >= 500 {
 		p.log.ErrorContext(r.Context(), "authorization failed", "error", rfc.ErrorField, "cause", rfc.GetDescription()+" "+rfc.DebugField)
@@ -330,7 +340,7 @@ func (p *Provider) writeAuthorizeError(w http.ResponseWriter, r *http.Request, a
 	if d := rfc.GetDescription(); d != "" {
 		params.Set("error_description", d)
 	}
-	if st := ar.GetState(); st != "" {
+	if st := ar.GetState(); st != "" && st != absentState {
 		params.Set("state", st)
 	}
 	params.Set("iss", p.issuer)

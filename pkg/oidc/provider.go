@@ -173,9 +173,8 @@ func New(opts Options) (*Provider, error) {
 		// Neither state (RFC 6749 §4.1.1) nor nonce (OpenID Connect Core
 		// §3.1.2.1) has a length rule; fosite's default demands 8
 		// characters of both. Its authorization endpoint treats any value
-		// below 1 as that default, so 1 is the least it can be told: any
-		// state or nonce is accepted, but a state must be sent (see
-		// writeAuthorizeError).
+		// below 1 as that default, so 1 is the least it can be told; a
+		// missing state is handled before fosite sees it (absentState).
 		MinParameterEntropy: 1,
 		// Refresh tokens only for offline_access (OpenID Connect Core §11).
 		RefreshTokenScopes: []string{"offline_access"},
