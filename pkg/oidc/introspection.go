@@ -3,6 +3,7 @@ package oidc
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/ory/fosite"
@@ -40,7 +41,7 @@ func (p *Provider) handleIntrospection(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]bool{"active": false})
 		return
 	}
-	writeJSON(w, http.StatusOK, p.introspectionResponse(tu, ar))
+	writeJSON(w, http.StatusOK, p.introspectionResponse(tu, ar, client.GetID()))
 }
 
 // introspectionResponse is the RFC 7662 §2.2 answer for an active token.
@@ -57,16 +58,28 @@ type introspectionResponse struct {
 	Iss       string   `json:"iss"`
 }
 
-func (p *Provider) introspectionResponse(tu fosite.TokenUse, ar fosite.AccessRequester) introspectionResponse {
+// The subject is the one the token's client knows (pairwise for a pairwise
+// client), so introspection does not undo pairwise subjects. The username
+// (the customer's email) goes only to the token's own client and to the
+// resource servers the token names in its audience: RFC 7662 §4 leaves to
+// the server what a caller may learn, and any confidential client may ask.
+func (p *Provider) introspectionResponse(tu fosite.TokenUse, ar fosite.AccessRequester, callerID string) introspectionResponse {
 	sess := ar.GetSession()
+	tokenClient := ar.GetClient()
 	out := introspectionResponse{
 		Active:   true,
 		Scope:    strings.Join(ar.GetGrantedScopes(), " "),
-		ClientID: ar.GetClient().GetID(),
-		Username: sess.GetUsername(),
+		ClientID: tokenClient.GetID(),
 		Sub:      sess.GetSubject(),
 		Aud:      ar.GetGrantedAudience(),
 		Iss:      p.issuer,
+	}
+	if out.Sub != "" && out.Sub != tokenClient.GetID() {
+		// A customer's token, not a client-credentials one.
+		out.Sub = p.subjectFor(tokenClient, out.Sub)
+	}
+	if callerID == tokenClient.GetID() || slices.Contains(ar.GetGrantedAudience(), callerID) {
+		out.Username = sess.GetUsername()
 	}
 	if !ar.GetRequestedAt().IsZero() {
 		out.Iat = ar.GetRequestedAt().Unix()

@@ -103,6 +103,11 @@ func TestPairwiseSubjects(t *testing.T) {
 			if ui.Subject != idt.Subject || idt.Subject != a {
 				t.Fatalf("userinfo %s, id token %s, sector a %s", ui.Subject, idt.Subject, a)
 			}
+			// Introspection does not give the customer's own id away either.
+			_, intro := postForm(t, s.URL+"/oauth2/introspect", rp.oauth.ClientID, rp.oauth.ClientSecret, map[string][]string{"token": {tok.AccessToken}})
+			if intro["active"] != true || intro["sub"] != idt.Subject {
+				t.Fatalf("introspection %v, id token sub %s", intro, idt.Subject)
+			}
 		})
 		t.Run("userinfo_signed_response_alg makes userinfo a signed JWT", func(t *testing.T) {
 			rp := registeredParty(t, s, b, map[string]any{"redirect_uris": []string{"https://signed.example/cb"}, "userinfo_signed_response_alg": "RS256"})

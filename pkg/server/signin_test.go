@@ -276,6 +276,18 @@ func testSignIn(t *testing.T, databaseURL string) {
 				t.Fatalf("error callback without state = %v", cb)
 			}
 		})
+		t.Run("introspection tells the customer's email only to the token's client", func(t *testing.T) {
+			// RFC 7662 §4: what a caller may learn is the server's policy.
+			other := s.createClient(t, machineClient("api:read"))
+			_, mine := postForm(t, s.URL+"/oauth2/introspect", rp.oauth.ClientID, rp.oauth.ClientSecret, url.Values{"token": {tok.AccessToken}})
+			_, theirs := postForm(t, s.URL+"/oauth2/introspect", other.Client.ID, other.Secret, url.Values{"token": {tok.AccessToken}})
+			if mine["active"] != true || mine["username"] != "alice@example.com" || mine["sub"] != aliceID {
+				t.Errorf("the token's client got %v", mine)
+			}
+			if theirs["active"] != true || theirs["username"] != nil || theirs["sub"] != aliceID {
+				t.Errorf("another client got %v", theirs)
+			}
+		})
 		t.Run("userinfo refuses the refresh token as a bearer token", func(t *testing.T) {
 			// RFC 6749 §1.5: refresh tokens are never sent to resource servers.
 			req, _ := http.NewRequest(http.MethodGet, s.URL+"/userinfo", nil)
