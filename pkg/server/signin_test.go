@@ -3,9 +3,11 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -418,6 +420,23 @@ func testSignIn(t *testing.T, databaseURL string) {
 		if errorText(wrong.Body) == "" || errorText(wrong.Body) != errorText(unknown.Body) {
 			t.Fatalf("messages differ or are missing: %q vs %q", errorText(wrong.Body), errorText(unknown.Body))
 		}
+		t.Run("and switching language then keeps the sign-in going", func(t *testing.T) {
+			m := regexp.MustCompile(`<a href="([^"]+)" lang="fr"`).FindStringSubmatch(wrong.Body)
+			if m == nil {
+				t.Fatal("no French link on the page")
+			}
+			link, err := wrong.URL.Parse(html.UnescapeString(m[1]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, err := rp.browser.Get(link.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := page.FormWith("password"); err != nil || page.Status != http.StatusOK || !strings.Contains(page.Body, `lang="fr"`) {
+				t.Fatalf("%s gave %d: %.300s", link, page.Status, page.Body)
+			}
+		})
 	})
 
 	t.Run("reused code is refused and revokes the tokens issued from it", func(t *testing.T) {

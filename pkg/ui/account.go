@@ -153,11 +153,7 @@ func (h *Handler) accountLogin(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	lang := h.language(w, r, "")
-	page := LoginPage{
-		Action:            h.URL(PathAccountLogin),
-		ForgotPasswordURL: h.URL(PathRecover),
-		RegisterURL:       h.URL(PathRegister),
-	}
+	page := LoginPage{Action: h.URL(PathAccountLogin)}
 	h.federationLogin(w, r, &page)
 	csrf := h.opts.Sessions.CSRFToken(w, r, loginCSRFPurpose)
 	actions := h.loginFormActions("")

@@ -29,12 +29,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	// endpoint refuses the request when the browser comes back.
 	client, _ := h.opts.Store.LookupClient(ctx, pending.ClientID)
 	page := LoginPage{
-		Action:            h.URL(PathLogin),
-		AuthRequestID:     pending.ID,
-		Email:             form.Get("login_hint"),
-		ClientName:        displayName(client, lang),
-		ForgotPasswordURL: h.URL(PathRecover),
-		RegisterURL:       h.URL(PathRegister),
+		Action:        h.URL(PathLogin),
+		AuthRequestID: pending.ID,
+		Email:         form.Get("login_hint"),
+		ClientName:    displayName(client, lang),
 	}
 	h.federationLogin(w, r, &page)
 	csrf := h.opts.Sessions.CSRFToken(w, r, loginCSRFPurpose)

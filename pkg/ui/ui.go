@@ -22,11 +22,9 @@ import (
 
 // Paths of the pages, relative to the issuer.
 const (
-	PathLogin    = "/login"
-	PathConsent  = "/consent"
-	PathRecover  = "/recover"
-	PathRegister = "/register"
-	PathStatic   = "/static/"
+	PathLogin   = "/login"
+	PathConsent = "/consent"
+	PathStatic  = "/static/"
 )
 
 // Options configure a Handler.
@@ -70,8 +68,6 @@ func (h *Handler) Register(r *mux.Router) {
 	b := h.opts.BasePath
 	r.HandleFunc(b+PathLogin, h.login).Methods(http.MethodGet, http.MethodPost)
 	r.HandleFunc(b+PathConsent, h.consent).Methods(http.MethodGet, http.MethodPost)
-	r.HandleFunc(b+PathRecover, h.unavailable).Methods(http.MethodGet)
-	r.HandleFunc(b+PathRegister, h.unavailable).Methods(http.MethodGet)
 	h.registerFederation(r)
 	r.PathPrefix(b + PathStatic).Handler(http.StripPrefix(b+PathStatic, staticHandler(h.opts.Static)))
 }
@@ -106,7 +102,7 @@ func (h *Handler) language(w http.ResponseWriter, r *http.Request, uiLocales str
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, page, lang, csrf string, data any, formActions ...string) {
 	v := View{
 		Lang:        lang,
-		Languages:   h.opts.Renderer.LanguageLinks(r.URL, lang),
+		Languages:   h.opts.Renderer.LanguageLinks(pageURL(r), lang),
 		CSRF:        csrf,
 		RequestID:   requestID(w),
 		Page:        data,
@@ -115,6 +111,25 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	if err := h.opts.Renderer.Render(w, status, page, v); err != nil {
 		h.log.ErrorContext(r.Context(), "rendering page", "page", page, "error", err.Error())
 	}
+}
+
+// pageURL is the address that shows the page again: the request's, plus,
+// when a form was posted (a sign-in with a wrong password), the form's
+// parameters that name what the page is for, so that switching language
+// keeps the sign-in going.
+func pageURL(r *http.Request) *url.URL {
+	if r.Method != http.MethodPost {
+		return r.URL
+	}
+	u := *r.URL
+	q := u.Query()
+	for _, name := range []string{"auth", linkParam} {
+		if v := r.PostForm.Get(name); v != "" && !q.Has(name) {
+			q.Set(name, v)
+		}
+	}
+	u.RawQuery = q.Encode()
+	return &u
 }
 
 // requestID reads the id the server's middleware put on the response.
@@ -148,11 +163,6 @@ func (h *Handler) LogoutConfirm(w http.ResponseWriter, r *http.Request, clientNa
 func (h *Handler) LoggedOut(w http.ResponseWriter, r *http.Request) {
 	lang := h.language(w, r, r.Form.Get("ui_locales"))
 	h.render(w, r, http.StatusOK, "logged_out", lang, "", LoggedOutPage{})
-}
-
-func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request) {
-	lang := h.language(w, r, "")
-	h.render(w, r, http.StatusOK, "info", lang, "", InfoPage{TitleID: "info.unavailable.title", MessageID: "info.unavailable.message"})
 }
 
 // pendingRequest loads the authorization request a page works on, checking

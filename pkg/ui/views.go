@@ -16,7 +16,8 @@ type LoginPage struct {
 	ErrorID string
 	// ClientName is the relying party the customer is signing in to.
 	ClientName string
-	// ForgotPasswordURL and RegisterURL are the self-service links.
+	// ForgotPasswordURL and RegisterURL are the self-service links, shown
+	// when set; none is set until password recovery and sign-up exist.
 	ForgotPasswordURL string
 	RegisterURL       string
 	// ProvidersAction is where the upstream providers' buttons post;
