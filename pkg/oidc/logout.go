@@ -53,7 +53,7 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	if hint := form.Get("id_token_hint"); hint != "" {
 		c, err := p.parseOwnIDToken(ctx, hint)
 		if err != nil {
-			p.pages.Error(w, r, http.StatusBadRequest, "error.invalid_request")
+			p.pages.Error(w, r, http.StatusBadRequest, "error.invalid_logout")
 			return
 		}
 		hintSub = c.Subject
@@ -64,7 +64,7 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	clientID := form.Get("client_id")
 	if clientID != "" && hintClient != "" && clientID != hintClient {
 		// §2: client_id must match the hint's audience.
-		p.pages.Error(w, r, http.StatusBadRequest, "error.invalid_request")
+		p.pages.Error(w, r, http.StatusBadRequest, "error.invalid_logout")
 		return
 	}
 	if clientID == "" {

@@ -171,16 +171,17 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		return nil, err
 	}
 	pages := ui.New(ui.Options{
-		Store:      store,
-		Identity:   people,
-		Sessions:   sessions,
-		Renderer:   renderer,
-		Bundle:     bundle,
-		Static:     static,
-		BasePath:   base,
-		ResumePath: base + oidc.PathResume,
-		Federation: fed,
-		Logger:     log,
+		Store:       store,
+		Identity:    people,
+		Sessions:    sessions,
+		Renderer:    renderer,
+		Bundle:      bundle,
+		Static:      static,
+		BasePath:    base,
+		ResumePath:  base + oidc.PathResume,
+		SignOutPath: base + oidc.PathEndSession,
+		Federation:  fed,
+		Logger:      log,
 	})
 	var locales []string
 	for _, l := range bundle.Languages() {

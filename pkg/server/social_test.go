@@ -752,6 +752,18 @@ func TestAccountPage(t *testing.T) {
 		}
 		samID := samLink.UserID
 
+		t.Run("the account page links to signing out, which asks to confirm", func(t *testing.T) {
+			if !strings.Contains(page.Body, `href="/oauth2/logout"`) {
+				t.Fatalf("no sign-out link: %.1200s", page.Body)
+			}
+			confirm, err := b.Get(s.URL + "/oauth2/logout")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := confirm.FormWith("confirm"); err != nil {
+				t.Fatalf("no confirmation: %d %.400s", confirm.Status, confirm.Body)
+			}
+		})
 		t.Run("the only way to sign in has no unlink button", func(t *testing.T) {
 			if strings.Contains(page.Body, "Unlink Google") || !strings.Contains(page.Body, "You can’t unlink your only way to sign in") {
 				t.Fatalf("%.1200s", page.Body)

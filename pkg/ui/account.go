@@ -35,6 +35,8 @@ type AccountPage struct {
 	// the last change.
 	NoticeID string
 	ErrorID  string
+	// SignOutURL is the end-session endpoint, which asks to confirm.
+	SignOutURL string
 }
 
 // AccountIdentity is one linked upstream account on the account page.
@@ -86,6 +88,7 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 		HasPassword:  user.PasswordHash != "",
 		LinkAction:   h.URL(PathAccountLink),
 		UnlinkAction: h.URL(PathAccountUnlink),
+		SignOutURL:   h.opts.SignOutPath,
 	}
 	if n, ok := accountNotices()[r.URL.Query().Get(noticeParam)]; ok {
 		if n.good {

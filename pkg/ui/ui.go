@@ -41,7 +41,9 @@ type Options struct {
 	// ResumePath is where a finished page sends the browser back to the
 	// authorization endpoint; "?auth=ID" is appended.
 	ResumePath string
-	Logger     *slog.Logger
+	// SignOutPath is the end-session endpoint the account page links to.
+	SignOutPath string
+	Logger      *slog.Logger
 	// Federation signs customers in with upstream identity providers and
 	// keeps their links (the sign-in buttons, the account page); nil for
 	// none.
