@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -91,6 +92,25 @@ func TestTokenEndpointRejectsBadInput(t *testing.T) {
 					h.Get("Access-Control-Allow-Methods") != methods || h.Get("Access-Control-Expose-Headers") != "WWW-Authenticate" ||
 					h.Get("Access-Control-Allow-Credentials") != "" {
 					t.Errorf("OPTIONS %s = %d %v", path, resp.StatusCode, h)
+				}
+			}
+		})
+		t.Run("an unknown path is a page for a browser and JSON for a program", func(t *testing.T) {
+			for accept, want := range map[string]string{"text/html,application/xhtml+xml": "text/html", "application/json": "application/json"} {
+				req, _ := http.NewRequest(http.MethodGet, s.URL+"/no-such-page", nil)
+				req.Header.Set("Accept", accept)
+				req.Header.Set("Accept-Language", "de")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusNotFound || !strings.HasPrefix(resp.Header.Get("Content-Type"), want) {
+					t.Errorf("Accept %s: %d %s", accept, resp.StatusCode, resp.Header.Get("Content-Type"))
+				}
+				if want == "text/html" && !strings.Contains(string(body), `lang="de"`) {
+					t.Errorf("the 404 page is not in the browser's language: %.300s", body)
 				}
 			}
 		})

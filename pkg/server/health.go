@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/gatehouse-id/gatehouse/pkg/ui"
 )
 
 // healthz says the process is alive.
@@ -31,11 +33,18 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(`{"status":"ok","database":"ok"}` + "\n"))
 }
 
-// notFound answers unknown paths with a JSON 404.
-func notFound(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusNotFound)
-	_, _ = w.Write([]byte(`{"error":"not_found"}` + "\n"))
+// notFound answers unknown paths: a browser gets the friendly page in its
+// language, anything else a JSON 404.
+func notFound(pages *ui.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.Header.Get("Accept"), "text/html") {
+			pages.Error(w, r, http.StatusNotFound, "error.not_found")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"error":"not_found"}` + "\n"))
+	})
 }
 
 // methodNotAllowed answers a known path asked with a method none of its

@@ -212,7 +212,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	s.provider = provider
 	router := mux.NewRouter()
 	router.Use(recordRoute)
-	router.NotFoundHandler = http.HandlerFunc(notFound)
+	router.NotFoundHandler = notFound(pages)
 	router.MethodNotAllowedHandler = methodNotAllowed(router)
 	router.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	router.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
