@@ -15,8 +15,10 @@ type fositeConfig struct {
 }
 
 // GetTokenURLs lists the audiences a private_key_jwt client assertion may
-// name: the token endpoint (OpenID Connect Core §9) or the issuer (RFC 7523
-// §3 lets the server identify itself either way).
+// name: the token endpoint (OpenID Connect Core §9), the issuer, or the
+// introspection and revocation endpoints the assertion is also used at
+// (RFC 7523 §3: any value that identifies this authorization server; an
+// assertion is used once, whatever its audience).
 func (c *fositeConfig) GetTokenURLs(context.Context) []string { return c.tokenURLs }
 
 // composeFosite does what compose.Compose does, for a configuration that is

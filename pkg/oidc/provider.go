@@ -202,7 +202,7 @@ func New(opts Options) (*Provider, error) {
 	// handler: fosite asks every token handler in turn, and each one that
 	// declines records a stack trace, which cost the busiest grant a sixth of
 	// its CPU time.
-	tokenURLs := []string{opts.Issuer + PathToken, opts.Issuer}
+	tokenURLs := []string{opts.Issuer + PathToken, opts.Issuer, opts.Issuer + PathIntrospection, opts.Issuer + PathRevocation}
 	machineCfg := *cfg
 	machine := composeFosite(&fositeConfig{Config: &machineCfg, tokenURLs: tokenURLs}, opts.Store, strategy,
 		compose.OAuth2ClientCredentialsGrantFactory,

@@ -284,6 +284,13 @@ func TestPrivateKeyJWT(t *testing.T) {
 			if status, body := withAssertion("/oauth2/introspect", "jti-11", url.Values{"token": {at}}); status != 200 || body["active"] != true {
 				t.Fatalf("introspection: %d %v", status, body)
 			}
+			// The endpoint's own URL is an audience too.
+			form := url.Values{"token": {at}, "client_id": {clientID},
+				"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+				"client_assertion":      {assertion(s.URL+"/oauth2/introspect", "jti-14", time.Now().Add(time.Minute))}}
+			if resp, body := postForm(t, s.URL+"/oauth2/introspect", "", "", form); resp.StatusCode != 200 || body["active"] != true {
+				t.Fatalf("introspection with its own URL as audience: %d %v", resp.StatusCode, body)
+			}
 			if status, body := withAssertion("/oauth2/revoke", "jti-12", url.Values{"token": {at}}); status != 200 {
 				t.Fatalf("revocation: %d %v", status, body)
 			}
