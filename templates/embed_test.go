@@ -12,7 +12,7 @@ import (
 
 func TestFSHoldsEveryPageAndLocale(t *testing.T) {
 	for _, name := range []string{
-		"layout.html", "login.html", "consent.html", "error.html", "logout_confirm.html", "logged_out.html", "info.html",
+		"layout.html", "login.html", "consent.html", "error.html", "logout_confirm.html", "logged_out.html", "account.html",
 		"static/gatehouse.css", "static/favicon.svg",
 		"locales/en.json", "locales/es.json", "locales/fr.json", "locales/de.json", "locales/pt-BR.json", "locales/ja.json",
 	} {

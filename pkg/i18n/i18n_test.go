@@ -91,7 +91,6 @@ func TestGoCodeMessageIDs(t *testing.T) {
 		"error.expired_request", "error.csrf", "error.server",
 		"scope.openid", "scope.profile", "scope.email", "scope.address", "scope.phone",
 		"scope.offline_access", "scope.other",
-		"info.unavailable.title", "info.unavailable.message",
 	} {
 		if !b.Has(id) {
 			t.Errorf("English lacks %q", id)

@@ -25,7 +25,7 @@ import (
 // requiredPages are the pages every deployment must have; NewRenderer fails
 // without any of them.
 func requiredPages() []string {
-	return []string{"login", "consent", "error", "logout_confirm", "logged_out", "info", "account"}
+	return []string{"login", "consent", "error", "logout_confirm", "logged_out", "account"}
 }
 
 // layoutFile holds the shared frame; each page file fills its blocks.
@@ -198,8 +198,6 @@ func samplePages(page string) []any {
 		return []any{ErrorPage{}, ErrorPage{TitleID: "error.title", MessageID: "error.generic"}}
 	case "logout_confirm":
 		return []any{LogoutConfirmPage{}, LogoutConfirmPage{Action: "/logout", ClientName: "App", Hidden: map[string]string{"state": "s"}}}
-	case "info":
-		return []any{InfoPage{}, InfoPage{TitleID: "info.unavailable.title", MessageID: "info.unavailable.message"}}
 	case "account":
 		return []any{AccountPage{}, AccountPage{
 			Name: "A", Email: "a@example.com", HasPassword: true, LastMethod: true, NoticeID: "account.notice.linked", ErrorID: "account.error.link_failed",

@@ -105,7 +105,6 @@ func pageCases() []pageCase {
 		}},
 		{"logout confirm bare", "logout_confirm", http.StatusOK, ui.LogoutConfirmPage{Action: "/oauth2/logout"}},
 		{"logged out", "logged_out", http.StatusOK, ui.LoggedOutPage{}},
-		{"info", "info", http.StatusOK, ui.InfoPage{TitleID: "info.unavailable.title", MessageID: "info.unavailable.message"}},
 	}
 }
 
@@ -489,7 +488,7 @@ func copyFS(t *testing.T) fstest.MapFS {
 
 func TestNewRendererFailsWithoutARequiredTemplate(t *testing.T) {
 	_, b := newRenderer(t)
-	for _, file := range []string{"login.html", "consent.html", "error.html", "logout_confirm.html", "logged_out.html", "info.html", "layout.html"} {
+	for _, file := range []string{"login.html", "consent.html", "error.html", "logout_confirm.html", "logged_out.html", "account.html", "layout.html"} {
 		t.Run(file, func(t *testing.T) {
 			fsys := copyFS(t)
 			delete(fsys, file)
@@ -526,13 +525,13 @@ func TestNewRendererFailsOnABadTemplate(t *testing.T) {
 func TestRenderTemplateErrorSendsNoHalfPage(t *testing.T) {
 	_, b := newRenderer(t)
 	fsys := copyFS(t)
-	fsys["info.html"] = &fstest.MapFile{Data: []byte(`{{define "title"}}x{{end}}{{define "content"}}<p>half</p>{{if eq .Page.TitleID "boom"}}{{.Page.NoSuchField}}{{end}}{{end}}`)}
+	fsys["error.html"] = &fstest.MapFile{Data: []byte(`{{define "title"}}x{{end}}{{define "content"}}<p>half</p>{{if eq .Page.TitleID "boom"}}{{.Page.NoSuchField}}{{end}}{{end}}`)}
 	r, err := ui.NewRenderer(fsys, b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	err = r.Render(rec, http.StatusOK, "info", ui.View{Lang: "es", RequestID: "req-9", Page: ui.InfoPage{TitleID: "boom"}})
+	err = r.Render(rec, http.StatusOK, "error", ui.View{Lang: "es", RequestID: "req-9", Page: ui.ErrorPage{TitleID: "boom"}})
 	if err == nil {
 		t.Fatal("no error")
 	}

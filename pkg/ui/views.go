@@ -93,10 +93,3 @@ type LogoutConfirmPage struct {
 
 // LoggedOutPage says the customer is signed out (templates/logged_out.html).
 type LoggedOutPage struct{}
-
-// InfoPage is a short localized notice with a title and a message
-// (templates/info.html).
-type InfoPage struct {
-	TitleID   string
-	MessageID string
-}
