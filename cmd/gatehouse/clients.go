@@ -63,12 +63,8 @@ func (a *app) clientsCreate(ctx context.Context, args []string) error {
 	logoURI := fs.String("logo-uri", "", "logo shown on the consent page")
 	backchannel := fs.String("backchannel-logout-uri", "", "URL that receives back-channel logout tokens")
 	adminClient := fs.Bool("admin", false, "allow the scope "+admin.Scope+" and the client_credentials grant (admin API)")
-	positional, err := parseFlags(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(positional) > 0 {
-		return usagef("clients create takes no arguments (got %q)", positional)
 	}
 	if err := checkOutput(*output); err != nil {
 		return err
@@ -146,12 +142,9 @@ func (a *app) clientsGet(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("clients get")
 	cfgPath := configFlag(fs)
 	output := outputFlag(fs)
-	positional, err := parseFlagsAndIDs(fs, args)
+	id, err := parseOneID(fs, args, "CLIENT_ID")
 	if err != nil {
 		return err
-	}
-	if len(positional) != 1 {
-		return usagef("clients get takes one CLIENT_ID (got %q)", positional)
 	}
 	if err := checkOutput(*output); err != nil {
 		return err
@@ -161,9 +154,9 @@ func (a *app) clientsGet(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	c, err := store.LookupClient(ctx, positional[0])
+	c, err := store.LookupClient(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("no client %q", positional[0])
+		return fmt.Errorf("no client %q", id)
 	}
 	if err != nil {
 		return err
@@ -191,23 +184,20 @@ func (a *app) clientsGet(ctx context.Context, args []string) error {
 func (a *app) clientsDelete(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("clients delete")
 	cfgPath := configFlag(fs)
-	positional, err := parseFlagsAndIDs(fs, args)
+	id, err := parseOneID(fs, args, "CLIENT_ID")
 	if err != nil {
 		return err
-	}
-	if len(positional) != 1 {
-		return usagef("clients delete takes one CLIENT_ID (got %q)", positional)
 	}
 	_, _, store, _, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.DeleteClient(ctx, positional[0]); errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("no client %q", positional[0])
+	if err := store.DeleteClient(ctx, id); errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no client %q", id)
 	} else if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "deleted client %s and its tokens\n", positional[0])
+	fmt.Fprintf(a.stdout, "deleted client %s and its tokens\n", id)
 	return nil
 }

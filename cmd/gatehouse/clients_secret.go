@@ -15,12 +15,9 @@ func (a *app) clientsRotateSecret(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("clients rotate-secret")
 	cfgPath := configFlag(fs)
 	output := outputFlag(fs)
-	positional, err := parseFlagsAndIDs(fs, args)
+	id, err := parseOneID(fs, args, "CLIENT_ID")
 	if err != nil {
 		return err
-	}
-	if len(positional) != 1 {
-		return usagef("clients rotate-secret takes one CLIENT_ID (got %q)", positional)
 	}
 	if err := checkOutput(*output); err != nil {
 		return err
@@ -30,7 +27,6 @@ func (a *app) clientsRotateSecret(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	id := positional[0]
 	plain, err := clients.NewService(store, secrets).RotateSecret(ctx, id)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):

@@ -27,12 +27,9 @@ func (a *app) clientsUpdate(ctx context.Context, args []string) error {
 	skipConsent := fs.Bool("skip-consent", false, "first-party client: customers are not asked for consent")
 	logoURI := fs.String("logo-uri", "", "logo shown on the consent page")
 	backchannel := fs.String("backchannel-logout-uri", "", "URL that receives back-channel logout tokens")
-	positional, err := parseFlagsAndIDs(fs, args)
+	id, err := parseOneID(fs, args, "CLIENT_ID")
 	if err != nil {
 		return err
-	}
-	if len(positional) != 1 {
-		return usagef("clients update takes one CLIENT_ID (got %q)", positional)
 	}
 	if err := checkOutput(*output); err != nil {
 		return err
@@ -42,7 +39,6 @@ func (a *app) clientsUpdate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	id := positional[0]
 	current, err := store.LookupClient(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("no client %q", id)

@@ -147,6 +147,31 @@ func parseFlagsAndIDs(fs *flag.FlagSet, args []string) ([]string, error) {
 	return parseArgs(fs, args, true)
 }
 
+// parseNoArgs parses the flags of a command that takes no other argument.
+func parseNoArgs(fs *flag.FlagSet, args []string) error {
+	positional, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(positional) > 0 {
+		return usagef("%s takes no arguments (got %q)", strings.TrimPrefix(fs.Name(), "gatehouse "), positional)
+	}
+	return nil
+}
+
+// parseOneID parses the flags and exactly one id, which the usage error
+// names idName ("clients get takes one CLIENT_ID").
+func parseOneID(fs *flag.FlagSet, args []string, idName string) (string, error) {
+	positional, err := parseFlagsAndIDs(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(positional) != 1 {
+		return "", usagef("%s takes one %s (got %q)", strings.TrimPrefix(fs.Name(), "gatehouse "), idName, positional)
+	}
+	return positional[0], nil
+}
+
 func parseArgs(fs *flag.FlagSet, args []string, ids bool) ([]string, error) {
 	var positional []string
 	for {

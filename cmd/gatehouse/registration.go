@@ -39,12 +39,8 @@ func (a *app) registrationTokensCreate(ctx context.Context, args []string) error
 	output := outputFlag(fs)
 	expiresIn := fs.Duration("expires-in", 0, "how long the token is valid, e.g. 24h")
 	uses := fs.Int("uses", -1, "how many clients it may register; -1 for unlimited")
-	positional, err := parseFlags(fs, args[1:])
-	if err != nil {
+	if err := parseNoArgs(fs, args[1:]); err != nil {
 		return err
-	}
-	if len(positional) > 0 {
-		return usagef("registration-tokens create takes no arguments (got %q)", positional)
 	}
 	if err := checkOutput(*output); err != nil {
 		return err

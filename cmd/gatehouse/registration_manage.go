@@ -24,12 +24,8 @@ func (a *app) registrationTokensList(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("registration-tokens list")
 	cfgPath := configFlag(fs)
 	output := outputFlag(fs)
-	positional, err := parseFlags(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(positional) > 0 {
-		return usagef("registration-tokens list takes no arguments (got %q)", positional)
 	}
 	if err := checkOutput(*output); err != nil {
 		return err
@@ -66,23 +62,20 @@ func (a *app) registrationTokensList(ctx context.Context, args []string) error {
 func (a *app) registrationTokensDelete(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("registration-tokens delete")
 	cfgPath := configFlag(fs)
-	positional, err := parseFlagsAndIDs(fs, args)
+	id, err := parseOneID(fs, args, "TOKEN_ID")
 	if err != nil {
 		return err
-	}
-	if len(positional) != 1 {
-		return usagef("registration-tokens delete takes one TOKEN_ID (got %q)", positional)
 	}
 	_, _, store, _, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.DeleteRegistrationToken(ctx, positional[0]); errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("no registration token %q", positional[0])
+	if err := store.DeleteRegistrationToken(ctx, id); errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no registration token %q", id)
 	} else if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "deleted registration token %s\n", positional[0])
+	fmt.Fprintf(a.stdout, "deleted registration token %s\n", id)
 	return nil
 }

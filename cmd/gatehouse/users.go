@@ -48,12 +48,8 @@ func (a *app) usersCreate(ctx context.Context, args []string) error {
 	password := fs.String("password", "", "the customer's password (at least 8 characters)")
 	name := fs.String("name", "", "the customer's full name")
 	verified := fs.Bool("email-verified", false, "mark the email address as verified")
-	positional, err := parseFlags(fs, args[1:])
-	if err != nil {
+	if err := parseNoArgs(fs, args[1:]); err != nil {
 		return err
-	}
-	if len(positional) > 0 {
-		return usagef("users create takes no arguments (got %q)", positional)
 	}
 	if err := checkOutput(*output); err != nil {
 		return err

@@ -21,12 +21,9 @@ func (a *app) usersSessions(ctx context.Context, args []string) error {
 	cfgPath := configFlag(fs)
 	output := outputFlag(fs)
 	revoke := fs.Bool("revoke-all", false, "end every session of the customer")
-	positional, err := parseFlagsAndIDs(fs, args)
+	userID, err := parseOneID(fs, args, "USER_ID")
 	if err != nil {
 		return err
-	}
-	if len(positional) != 1 {
-		return usagef("users sessions takes one USER_ID (got %q)", positional)
 	}
 	if err := checkOutput(*output); err != nil {
 		return err
@@ -36,7 +33,6 @@ func (a *app) usersSessions(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	userID := positional[0]
 	if _, err := store.GetUser(ctx, userID); errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("no customer %q", userID)
 	} else if err != nil {
@@ -87,12 +83,9 @@ func (a *app) usersConsents(ctx context.Context, args []string) error {
 	cfgPath := configFlag(fs)
 	output := outputFlag(fs)
 	revoke := fs.String("revoke", "", "withdraw the consent given to `CLIENT_ID` and revoke its tokens for the customer")
-	positional, err := parseFlagsAndIDs(fs, args)
+	userID, err := parseOneID(fs, args, "USER_ID")
 	if err != nil {
 		return err
-	}
-	if len(positional) != 1 {
-		return usagef("users consents takes one USER_ID (got %q)", positional)
 	}
 	if err := checkOutput(*output); err != nil {
 		return err
@@ -102,7 +95,6 @@ func (a *app) usersConsents(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	userID := positional[0]
 	if *revoke != "" {
 		if err := store.DeleteConsent(ctx, userID, *revoke); errors.Is(err, storage.ErrNotFound) {
 			return fmt.Errorf("customer %q has no consent for client %q", userID, *revoke)

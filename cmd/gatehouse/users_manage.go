@@ -18,12 +18,8 @@ func (a *app) usersList(ctx context.Context, args []string) error {
 	output := outputFlag(fs)
 	emailPrefix := fs.String("email-prefix", "", "only customers whose email begins with `P` (case-insensitive)")
 	namePrefix := fs.String("name-prefix", "", "only customers whose name begins with `P` (case-insensitive)")
-	positional, err := parseFlags(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(positional) > 0 {
-		return usagef("users list takes no arguments (got %q)", positional)
 	}
 	if err := checkOutput(*output); err != nil {
 		return err
@@ -55,12 +51,9 @@ func (a *app) usersGet(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("users get")
 	cfgPath := configFlag(fs)
 	output := outputFlag(fs)
-	positional, err := parseFlagsAndIDs(fs, args)
+	id, err := parseOneID(fs, args, "USER_ID")
 	if err != nil {
 		return err
-	}
-	if len(positional) != 1 {
-		return usagef("users get takes one USER_ID (got %q)", positional)
 	}
 	if err := checkOutput(*output); err != nil {
 		return err
@@ -70,9 +63,9 @@ func (a *app) usersGet(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	u, err := store.GetUser(ctx, positional[0])
+	u, err := store.GetUser(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("no user %q", positional[0])
+		return fmt.Errorf("no user %q", id)
 	}
 	if err != nil {
 		return err
@@ -96,33 +89,30 @@ func (a *app) usersGet(ctx context.Context, args []string) error {
 func (a *app) usersDelete(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("users delete")
 	cfgPath := configFlag(fs)
-	positional, err := parseFlagsAndIDs(fs, args)
+	id, err := parseOneID(fs, args, "USER_ID")
 	if err != nil {
 		return err
-	}
-	if len(positional) != 1 {
-		return usagef("users delete takes one USER_ID (got %q)", positional)
 	}
 	_, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if _, err := store.GetUser(ctx, positional[0]); errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("no user %q", positional[0])
+	if _, err := store.GetUser(ctx, id); errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no user %q", id)
 	} else if err != nil {
 		return err
 	}
 	// Sessions first, so their clients are told (back-channel logout);
 	// DeleteUser then removes anything begun since.
-	if _, err := endSessions(ctx, store, secrets, positional[0]); err != nil {
+	if _, err := endSessions(ctx, store, secrets, id); err != nil {
 		return err
 	}
-	if err := store.DeleteUser(ctx, positional[0]); errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("no user %q", positional[0])
+	if err := store.DeleteUser(ctx, id); errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no user %q", id)
 	} else if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "deleted user %s with their sessions, consents and tokens\n", positional[0])
+	fmt.Fprintf(a.stdout, "deleted user %s with their sessions, consents and tokens\n", id)
 	return nil
 }
