@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -23,10 +22,16 @@ const maxBatch = 256
 var errClosed = errors.New("gormstore: store is closed")
 
 // batchWriter is the group-commit writer for token rows written outside a
-// transaction. Each caller queues its row and waits; a worker takes every
+// transaction. Each caller queues its row and waits; one worker takes every
 // row queued at that moment and inserts them in one statement, so that N
 // concurrent requests cost one commit instead of N. A caller returns only
 // after its row is committed: nothing acknowledged is lost.
+//
+// One worker: SQLite has one writer at a time anyway, and on PostgreSQL one
+// writer makes the biggest batches, which cost the database half the CPU a
+// row that four writers' smaller batches did, for as many grants per second
+// (docs/benchmarks.md). Rows queue while a commit is in flight, so batches
+// grow with the load.
 type batchWriter struct {
 	log *slog.Logger
 	in  chan *pendingRow
@@ -36,8 +41,12 @@ type batchWriter struct {
 	closed bool
 
 	pending sync.Pool // of *pendingRow, so a request allocates no channel
-	sql     *insertSQL
+	dialect string
 	linger  time.Duration // how long to wait for company under load; 0 never
+
+	// valuesSQL caches SQLite's INSERT statement by row count; only the
+	// worker touches it.
+	valuesSQL map[int]string
 
 	conn      *sql.DB              // GORM's pool, used directly on this hot path
 	translate gorm.ErrorTranslator // maps driver errors to gorm.ErrDuplicatedKey
@@ -48,18 +57,19 @@ type pendingRow struct {
 	done chan error
 }
 
-func newBatchWriter(db *gorm.DB, dialect string, workers int, linger time.Duration, log *slog.Logger) (*batchWriter, error) {
+func newBatchWriter(db *gorm.DB, dialect string, log *slog.Logger) (*batchWriter, error) {
 	conn, err := db.DB()
 	if err != nil {
 		return nil, fmt.Errorf("gormstore: connection pool: %w", err)
 	}
-	b := &batchWriter{log: log, in: make(chan *pendingRow, 4*maxBatch), sql: newInsertSQL(dialect), conn: conn, linger: linger}
+	b := &batchWriter{log: log, in: make(chan *pendingRow, 4*maxBatch), dialect: dialect, conn: conn, valuesSQL: map[int]string{}}
+	if dialect == SQLite {
+		b.linger = sqliteLinger
+	}
 	b.translate, _ = db.Dialector.(gorm.ErrorTranslator)
 	b.pending.New = func() any { return &pendingRow{done: make(chan error, 1)} }
-	for range workers {
-		b.wg.Add(1)
-		go b.run()
-	}
+	b.wg.Add(1)
+	go b.run()
 	return b, nil
 }
 
@@ -204,15 +214,10 @@ const tokenColumns = "kind, signature, request_id, client_id, subject, active, r
 // reflection: this is the hot path of the token endpoint.
 func (b *batchWriter) insertRows(ctx context.Context, rows []tokenRow) error {
 	var err error
-	if b.sql.dialect == Postgres {
+	if b.dialect == Postgres {
 		err = b.insertArrays(ctx, rows)
 	} else {
-		args := make([]any, 0, 9*len(rows))
-		for i := range rows {
-			r := &rows[i]
-			args = append(args, r.Kind, r.Signature, r.RequestID, r.ClientID, r.Subject, r.Active, r.RequestedAt, r.ExpiresAt, r.Data)
-		}
-		_, err = b.conn.ExecContext(ctx, b.sql.statement(len(rows)), args...)
+		err = b.insertValues(ctx, rows)
 	}
 	if err != nil && b.translate != nil {
 		err = b.translate.Translate(err)
@@ -243,46 +248,20 @@ func (b *batchWriter) insertArrays(ctx context.Context, rows []tokenRow) error {
 	return err
 }
 
-// insertSQL builds, once per batch size, the INSERT statement for that many
-// rows in the dialect's placeholder style.
-type insertSQL struct {
-	dialect string
-	mu      sync.Mutex
-	byRows  map[int]string
-}
-
-func newInsertSQL(dialect string) *insertSQL {
-	return &insertSQL{dialect: dialect, byRows: map[int]string{}}
-}
-
-func (s *insertSQL) statement(n int) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if q, ok := s.byRows[n]; ok {
-		return q
+// insertValues writes rows on SQLite with a multi-row INSERT … VALUES,
+// nine placeholders a row.
+func (b *batchWriter) insertValues(ctx context.Context, rows []tokenRow) error {
+	args := make([]any, 0, 9*len(rows))
+	for i := range rows {
+		r := &rows[i]
+		args = append(args, r.Kind, r.Signature, r.RequestID, r.ClientID, r.Subject, r.Active, r.RequestedAt, r.ExpiresAt, r.Data)
 	}
-	var sb strings.Builder
-	sb.WriteString("INSERT INTO tokens (" + tokenColumns + ") VALUES ")
-	p := 0
-	for i := range n {
-		if i > 0 {
-			sb.WriteByte(',')
-		}
-		sb.WriteByte('(')
-		for j := range 9 {
-			if j > 0 {
-				sb.WriteByte(',')
-			}
-			p++
-			if s.dialect == Postgres {
-				sb.WriteString("$" + strconv.Itoa(p))
-			} else {
-				sb.WriteByte('?')
-			}
-		}
-		sb.WriteByte(')')
+	q, ok := b.valuesSQL[len(rows)]
+	if !ok {
+		row := "(" + strings.Repeat("?,", 8) + "?)"
+		q = "INSERT INTO tokens (" + tokenColumns + ") VALUES " + strings.Repeat(row+",", len(rows)-1) + row
+		b.valuesSQL[len(rows)] = q
 	}
-	q := sb.String()
-	s.byRows[n] = q
-	return q
+	_, err := b.conn.ExecContext(ctx, q, args...)
+	return err
 }

@@ -137,16 +137,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		_ = s.closeDBs()
 		return nil, err
 	}
-	// One writer: SQLite has one writer at a time anyway, and on PostgreSQL
-	// one writer makes the biggest batches, which cost the database half the
-	// CPU a row that four writers' smaller batches did, for as many grants
-	// per second (docs/benchmarks.md). Rows queue while a commit is in
-	// flight, so batches grow with the load.
-	linger := sqliteLinger
-	if s.kind == Postgres {
-		linger = 0
-	}
-	tokens, err := newBatchWriter(s.write, s.kind, 1, linger, log)
+	tokens, err := newBatchWriter(s.write, s.kind, log)
 	if err != nil {
 		_ = s.Close()
 		return nil, err
