@@ -80,6 +80,30 @@ type Config struct {
 	// endpoint: closed, initial-access-token or open
 	// (GATEHOUSE_REGISTRATION_POLICY).
 	RegistrationPolicy string `yaml:"registration_policy"`
+	// ReservedScopes are scopes, besides gatehouse:admin, that only an
+	// operator may give a client (the command line or the admin API);
+	// registration asking for one is refused. Separated by spaces or commas
+	// (GATEHOUSE_RESERVED_SCOPES). See ReservedScopeList.
+	ReservedScopes string `yaml:"reserved_scopes"`
+	// OutboundAllowCIDRs are private address ranges that the outbound client
+	// (fetches of URLs that clients supply) may reach although they are not
+	// public; separated by spaces or commas (GATEHOUSE_OUTBOUND_ALLOW_CIDRS).
+	OutboundAllowCIDRs string `yaml:"outbound_allow_cidrs"`
+	// DevAllowLoopbackURLs admits http and loopback URLs in client metadata
+	// and for outbound fetches, for local development only
+	// (GATEHOUSE_DEV_ALLOW_LOOPBACK_URLS). The server warns at start when on.
+	DevAllowLoopbackURLs bool `yaml:"dev_allow_loopback_urls"`
+	// TrustedProxies are the address ranges of reverse proxies whose
+	// X-Forwarded-For or Forwarded header names the client's address;
+	// separated by spaces or commas (GATEHOUSE_TRUSTED_PROXIES).
+	TrustedProxies string `yaml:"trusted_proxies"`
+	// MetricsAddr is the management listener's host:port, serving /metrics,
+	// /healthz and /readyz apart from the customer-facing listener; "off"
+	// disables it (GATEHOUSE_METRICS_ADDR).
+	MetricsAddr string `yaml:"metrics_addr"`
+	// PasswordMinLength is the fewest characters a new password may have
+	// (GATEHOUSE_PASSWORD_MIN_LENGTH); NIST SP 800-63B §5.1.1.2.
+	PasswordMinLength int64 `yaml:"password_min_length"`
 
 	// Sign-in with upstream identity providers (docs/social-login.md). For
 	// each provider: an enabled flag, the OAuth client's credentials, the
@@ -151,6 +175,8 @@ func Default() Config {
 		Argon2Parallelism:         1,
 		PKCEAllowPlain:            false,
 		RegistrationPolicy:        "initial-access-token",
+		MetricsAddr:               ":9000",
+		PasswordMinLength:         8,
 	}
 }
 
@@ -186,6 +212,12 @@ func settings(c *Config) []setting {
 		{"argon2_parallelism", "GATEHOUSE_ARGON2_PARALLELISM", int64Setter(&c.Argon2Parallelism)},
 		{"pkce_allow_plain", "GATEHOUSE_PKCE_ALLOW_PLAIN", boolSetter(&c.PKCEAllowPlain)},
 		{"registration_policy", "GATEHOUSE_REGISTRATION_POLICY", stringSetter(&c.RegistrationPolicy)},
+		{"reserved_scopes", "GATEHOUSE_RESERVED_SCOPES", stringSetter(&c.ReservedScopes)},
+		{"outbound_allow_cidrs", "GATEHOUSE_OUTBOUND_ALLOW_CIDRS", stringSetter(&c.OutboundAllowCIDRs)},
+		{"dev_allow_loopback_urls", "GATEHOUSE_DEV_ALLOW_LOOPBACK_URLS", boolSetter(&c.DevAllowLoopbackURLs)},
+		{"trusted_proxies", "GATEHOUSE_TRUSTED_PROXIES", stringSetter(&c.TrustedProxies)},
+		{"metrics_addr", "GATEHOUSE_METRICS_ADDR", stringSetter(&c.MetricsAddr)},
+		{"password_min_length", "GATEHOUSE_PASSWORD_MIN_LENGTH", int64Setter(&c.PasswordMinLength)},
 		{"google_enabled", "GATEHOUSE_GOOGLE_ENABLED", boolSetter(&c.GoogleEnabled)},
 		{"google_client_id", "GATEHOUSE_GOOGLE_CLIENT_ID", stringSetter(&c.GoogleClientID)},
 		{"google_client_secret", "GATEHOUSE_GOOGLE_CLIENT_SECRET", stringSetter(&c.GoogleClientSecret)},
@@ -290,6 +322,12 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("argon2_parallelism", c.Argon2Parallelism),
 		slog.Bool("pkce_allow_plain", c.PKCEAllowPlain),
 		slog.String("registration_policy", c.RegistrationPolicy),
+		slog.String("reserved_scopes", c.ReservedScopes),
+		slog.String("outbound_allow_cidrs", c.OutboundAllowCIDRs),
+		slog.Bool("dev_allow_loopback_urls", c.DevAllowLoopbackURLs),
+		slog.String("trusted_proxies", c.TrustedProxies),
+		slog.String("metrics_addr", c.MetricsAddr),
+		slog.Int64("password_min_length", c.PasswordMinLength),
 		// Which providers are on, never their secrets.
 		slog.String("social_providers", strings.Join(c.socialProviderIDs(), ",")),
 		slog.Bool("auto_link_verified_email", c.AutoLinkVerifiedEmail),

@@ -142,6 +142,12 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		"GATEHOUSE_ARGON2_PARALLELISM":          "2",
 		"GATEHOUSE_PKCE_ALLOW_PLAIN":            "true",
 		"GATEHOUSE_REGISTRATION_POLICY":         "open",
+		"GATEHOUSE_RESERVED_SCOPES":             "billing:admin,payments",
+		"GATEHOUSE_OUTBOUND_ALLOW_CIDRS":        "10.20.0.0/16 192.168.1.7",
+		"GATEHOUSE_DEV_ALLOW_LOOPBACK_URLS":     "true",
+		"GATEHOUSE_TRUSTED_PROXIES":             "172.16.0.0/12",
+		"GATEHOUSE_METRICS_ADDR":                "127.0.0.1:9100",
+		"GATEHOUSE_PASSWORD_MIN_LENGTH":         "12",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -168,6 +174,12 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		Argon2Parallelism:         2,
 		PKCEAllowPlain:            true,
 		RegistrationPolicy:        "open",
+		ReservedScopes:            "billing:admin,payments",
+		OutboundAllowCIDRs:        "10.20.0.0/16 192.168.1.7",
+		DevAllowLoopbackURLs:      true,
+		TrustedProxies:            "172.16.0.0/12",
+		MetricsAddr:               "127.0.0.1:9100",
+		PasswordMinLength:         12,
 	}
 	if c != want {
 		t.Errorf("Load =\n%+v\nwant\n%+v", c, want)
@@ -327,6 +339,13 @@ func TestValidateRules(t *testing.T) {
 		{"http_addr with a named port is refused", func(c *Config) { c.HTTPAddr = ":http" }, "GATEHOUSE_HTTP_ADDR: must be host:port"},
 		{"http_addr with a port over 65535 is refused", func(c *Config) { c.HTTPAddr = ":70000" }, "GATEHOUSE_HTTP_ADDR: must be host:port"},
 		{"empty http_addr is refused", func(c *Config) { c.HTTPAddr = "" }, "GATEHOUSE_HTTP_ADDR: must be host:port"},
+
+		{"a reserved scope with a quote is refused", func(c *Config) { c.ReservedScopes = `billing "x"` }, "GATEHOUSE_RESERVED_SCOPES:"},
+		{"an outbound range that is not one is refused", func(c *Config) { c.OutboundAllowCIDRs = "10.0.0.0/8 intranet" }, `GATEHOUSE_OUTBOUND_ALLOW_CIDRS: "intranet" is neither`},
+		{"a trusted proxy that is not an address is refused", func(c *Config) { c.TrustedProxies = "10.0.0.300" }, `GATEHOUSE_TRUSTED_PROXIES: "10.0.0.300" is neither`},
+		{"metrics_addr without a port is refused", func(c *Config) { c.MetricsAddr = "localhost" }, "GATEHOUSE_METRICS_ADDR: must be host:port"},
+		{"metrics_addr on the HTTP port is refused", func(c *Config) { c.MetricsAddr = "127.0.0.1:8080" }, "GATEHOUSE_METRICS_ADDR: must not use the port of GATEHOUSE_HTTP_ADDR"},
+		{"a password minimum below 8 is refused", func(c *Config) { c.PasswordMinLength = 6 }, "GATEHOUSE_PASSWORD_MIN_LENGTH: must be between 8 and 64"},
 
 		{"empty database_url is refused", func(c *Config) { c.DatabaseURL = "" }, "GATEHOUSE_DATABASE_URL: required"},
 		{"database_url of another scheme is refused", func(c *Config) { c.DatabaseURL = "mysql://db/gh" }, `GATEHOUSE_DATABASE_URL: scheme must be sqlite, postgres or postgresql (got "mysql")`},

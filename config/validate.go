@@ -96,6 +96,16 @@ func (c Config) Validate() error {
 		{c.MaxRequestBytes < minMaxRequestBytes || c.MaxRequestBytes > maxMaxRequestBytes, fmt.Sprintf("GATEHOUSE_MAX_REQUEST_BYTES: must be between %d and %d (got %d)", minMaxRequestBytes, maxMaxRequestBytes, c.MaxRequestBytes)},
 	}
 
+	_, outboundErr := c.OutboundAllowPrefixes()
+	_, proxiesErr := c.TrustedProxyPrefixes()
+	checks = append(checks,
+		check{outboundErr != nil, errorText(outboundErr)},
+		check{proxiesErr != nil, errorText(proxiesErr)},
+		badScopes("GATEHOUSE_RESERVED_SCOPES", c.ReservedScopes),
+		check{c.MetricsAddr != "off" && !isHostPort(c.MetricsAddr), fmt.Sprintf(`GATEHOUSE_METRICS_ADDR: must be host:port with a numeric port, such as ":9000", or off (got %q)`, c.MetricsAddr)},
+		check{c.MetricsAddr != "off" && isHostPort(c.MetricsAddr) && isHostPort(c.HTTPAddr) && samePort(c.MetricsAddr, c.HTTPAddr), fmt.Sprintf("GATEHOUSE_METRICS_ADDR: must not use the port of GATEHOUSE_HTTP_ADDR (%s); set another port, or off", c.HTTPAddr)},
+		check{c.PasswordMinLength < 8 || c.PasswordMinLength > 64, fmt.Sprintf("GATEHOUSE_PASSWORD_MIN_LENGTH: must be between 8 and 64 (got %d)", c.PasswordMinLength)},
+	)
 	checks = append(checks, c.socialChecks()...)
 
 	var problems []string
@@ -133,6 +143,14 @@ func isHostPort(addr string) bool {
 	}
 	_, err = strconv.ParseUint(port, 10, 16)
 	return err == nil
+}
+
+// samePort reports whether two host:port addresses name the same port
+// (each listens on it, whatever the hosts, so the second would be busy).
+func samePort(a, b string) bool {
+	_, pa, _ := net.SplitHostPort(a)
+	_, pb, _ := net.SplitHostPort(b)
+	return pa == pb && pa != "0"
 }
 
 // formatDuration writes d without the zero tails of time.Duration.String:
