@@ -70,6 +70,10 @@ type Client struct {
 	UserinfoSignedResponseAlg   string
 	DefaultMaxAge               int // seconds; 0 means none
 	RequireAuthTime             bool
+	// Admin marks a client an operator allows to use the admin API. The
+	// admin API requires it besides the scope gatehouse:admin in the token,
+	// so a scope obtained some other way is not enough.
+	Admin bool
 	// RegistrationAccessTokenHash is the keyed hash of the token that
 	// manages the client through the configuration endpoint (RFC 7592);
 	// empty for clients not registered dynamically.

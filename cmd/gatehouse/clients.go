@@ -7,8 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/gatehouse-id/gatehouse/pkg/admin"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
+	"github.com/gatehouse-id/gatehouse/pkg/server"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -62,22 +62,19 @@ func (a *app) clientsCreate(ctx context.Context, args []string) error {
 	skipConsent := fs.Bool("skip-consent", false, "first-party client: customers are not asked for consent")
 	logoURI := fs.String("logo-uri", "", "logo shown on the consent page")
 	backchannel := fs.String("backchannel-logout-uri", "", "URL that receives back-channel logout tokens")
-	adminClient := fs.Bool("admin", false, "allow the scope "+admin.Scope+" and the client_credentials grant (admin API)")
+	adminClient := fs.Bool("admin", false, "an admin client: the scope "+clients.AdminScope+" and the client_credentials grant (admin API)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if err := checkOutput(*output); err != nil {
 		return err
 	}
-	_, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	cfg, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if *adminClient {
-		grants, *scope = admin.ClientGrants(grants), admin.ClientScopes(*scope)
-	}
-	reg, err := clients.NewService(store, secrets).Create(ctx, clients.Spec{
+	reg, err := server.NewClientService(cfg, store, secrets).Create(ctx, clients.Spec{
 		Name:                    *name,
 		RedirectURIs:            redirects,
 		PostLogoutRedirectURIs:  postLogout,
@@ -89,6 +86,7 @@ func (a *app) clientsCreate(ctx context.Context, args []string) error {
 		SkipConsent:             *skipConsent,
 		LogoURI:                 *logoURI,
 		BackchannelLogoutURI:    *backchannel,
+		Admin:                   *adminClient,
 	})
 	if clients.IsInvalid(err) {
 		return usagef("%v", err)

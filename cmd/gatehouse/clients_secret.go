@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
+	"github.com/gatehouse-id/gatehouse/pkg/server"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -22,12 +23,12 @@ func (a *app) clientsRotateSecret(ctx context.Context, args []string) error {
 	if err := checkOutput(*output); err != nil {
 		return err
 	}
-	_, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	cfg, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	plain, err := clients.NewService(store, secrets).RotateSecret(ctx, id)
+	plain, err := server.NewClientService(cfg, store, secrets).RotateSecret(ctx, id)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return fmt.Errorf("no client %q", id)

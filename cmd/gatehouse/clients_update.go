@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
+	"github.com/gatehouse-id/gatehouse/pkg/server"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -27,6 +28,7 @@ func (a *app) clientsUpdate(ctx context.Context, args []string) error {
 	skipConsent := fs.Bool("skip-consent", false, "first-party client: customers are not asked for consent")
 	logoURI := fs.String("logo-uri", "", "logo shown on the consent page")
 	backchannel := fs.String("backchannel-logout-uri", "", "URL that receives back-channel logout tokens")
+	adminClient := fs.Bool("admin", false, "an admin client (--admin=false takes the mark away; the scope "+clients.AdminScope+" stays until --scope changes it)")
 	id, err := parseOneID(fs, args, "CLIENT_ID")
 	if err != nil {
 		return err
@@ -34,7 +36,7 @@ func (a *app) clientsUpdate(ctx context.Context, args []string) error {
 	if err := checkOutput(*output); err != nil {
 		return err
 	}
-	_, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	cfg, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -67,9 +69,11 @@ func (a *app) clientsUpdate(ctx context.Context, args []string) error {
 			spec.LogoURI = *logoURI
 		case "backchannel-logout-uri":
 			spec.BackchannelLogoutURI = *backchannel
+		case "admin":
+			spec.Admin = *adminClient
 		}
 	})
-	updated, err := clients.NewService(store, secrets).Update(ctx, id, spec)
+	updated, err := server.NewClientService(cfg, store, secrets).Update(ctx, id, spec)
 	if clients.IsInvalid(err) {
 		return usagef("%v", err)
 	}

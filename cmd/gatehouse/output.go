@@ -44,6 +44,7 @@ type clientJSON struct {
 	SkipConsent             bool      `json:"skip_consent"`
 	LogoURI                 string    `json:"logo_uri,omitempty"`
 	BackchannelLogoutURI    string    `json:"backchannel_logout_uri,omitempty"`
+	Admin                   bool      `json:"admin"`
 	CreatedAt               time.Time `json:"created_at"`
 }
 
@@ -63,6 +64,7 @@ func toClientJSON(c storage.Client, secret string) clientJSON {
 		SkipConsent:             c.SkipConsent,
 		LogoURI:                 c.LogoURI,
 		BackchannelLogoutURI:    c.BackchannelLogoutURI,
+		Admin:                   c.Admin,
 		CreatedAt:               c.CreatedAt,
 	}
 }

@@ -11,6 +11,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -24,7 +25,9 @@ import (
 )
 
 // Scope is the OAuth 2.0 scope an access token must carry to use the API.
-const Scope = "gatehouse:admin"
+// The token's client must also be marked as an admin client by an
+// operator (storage.Client.Admin).
+const Scope = clients.AdminScope
 
 // PathPrefix is where the API is mounted, under the issuer's path.
 const PathPrefix = "/admin/v1"
@@ -187,6 +190,19 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 		if !slices.Contains(scopes, Scope) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-admin", error="insufficient_scope", scope="`+Scope+`"`)
 			writeProblem(w, http.StatusForbidden, "The access token lacks the scope "+Scope+".")
+			return
+		}
+		// Defence in depth: the scope alone is not enough, the client must
+		// be one an operator made an admin client.
+		c, err := a.store.LookupClient(r.Context(), clientID)
+		if err != nil || !c.Admin {
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				a.writeError(w, r, err)
+				return
+			}
+			a.log.WarnContext(r.Context(), "admin request from a client that is not an admin client", "client_id", clientID)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-admin", error="insufficient_scope", scope="`+Scope+`"`)
+			writeProblem(w, http.StatusForbidden, "The client is not an admin client; an operator can make it one.")
 			return
 		}
 		a.log.InfoContext(r.Context(), "admin request", "client_id", clientID, "method", r.Method, "route", routeTemplate(r))

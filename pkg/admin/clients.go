@@ -39,6 +39,7 @@ type clientJSON struct {
 	SectorIdentifierURI     string            `json:"sector_identifier_uri,omitempty"`
 	DefaultMaxAge           int               `json:"default_max_age,omitempty"`
 	RequireAuthTime         bool              `json:"require_auth_time,omitempty"`
+	Admin                   bool              `json:"admin"`
 	CreatedAt               time.Time         `json:"created_at"`
 	UpdatedAt               time.Time         `json:"updated_at"`
 }
@@ -69,6 +70,7 @@ func toClientJSON(c storage.Client) clientJSON {
 		SectorIdentifierURI:     c.SectorIdentifierURI,
 		DefaultMaxAge:           c.DefaultMaxAge,
 		RequireAuthTime:         c.RequireAuthTime,
+		Admin:                   c.Admin,
 		CreatedAt:               c.CreatedAt,
 		UpdatedAt:               c.UpdatedAt,
 	}
@@ -107,6 +109,7 @@ type clientRequest struct {
 	SectorIdentifierURI     string            `json:"sector_identifier_uri"`
 	DefaultMaxAge           int               `json:"default_max_age"`
 	RequireAuthTime         bool              `json:"require_auth_time"`
+	Admin                   bool              `json:"admin"`
 }
 
 func (c clientRequest) spec() clients.Spec {
@@ -135,6 +138,7 @@ func (c clientRequest) spec() clients.Spec {
 		SectorIdentifierURI:     c.SectorIdentifierURI,
 		DefaultMaxAge:           c.DefaultMaxAge,
 		RequireAuthTime:         c.RequireAuthTime,
+		Admin:                   c.Admin,
 	}
 }
 

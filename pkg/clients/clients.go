@@ -30,6 +30,10 @@ const (
 	GrantImplicit          = "implicit"
 )
 
+// AdminScope is the scope of the admin API. Only an operator can give it,
+// and only to a client it marks as an admin client (Spec.Admin).
+const AdminScope = "gatehouse:admin"
+
 // DefaultGrantTypes are used when a registration names none.
 var defaultGrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken}
 
@@ -67,8 +71,14 @@ type Spec struct {
 	UserinfoSignedResponseAlg   string
 	DefaultMaxAge               int
 	RequireAuthTime             bool
-	// Dynamic marks a client registered through the registration endpoint:
-	// it gets a registration access token to manage itself (RFC 7592).
+	// Admin marks a client an operator allows to use the admin API: it gets
+	// the scope AdminScope and the client_credentials grant. Only an
+	// operator (the command line, the admin API) may set it.
+	Admin bool
+	// Dynamic marks a request made by the client itself, through the
+	// registration endpoint (RFC 7591) or its configuration endpoint
+	// (RFC 7592): a new client gets a registration access token to manage
+	// itself, and neither may ask for a reserved scope or Admin.
 	Dynamic bool
 }
 
@@ -90,16 +100,37 @@ type InvalidError struct {
 
 func (e *InvalidError) Error() string { return e.Field + ": " + e.Reason }
 
+// Options are the rules a Service applies besides the built-in ones.
+type Options struct {
+	// ReservedScopes are scopes, besides AdminScope, that only an operator
+	// may give a client.
+	ReservedScopes []string
+	// CheckFetchedURL, when set, vets the URLs of a client's metadata that
+	// the server itself fetches or posts to (jwks_uri,
+	// backchannel_logout_uri, sector_identifier_uri); nil accepts any
+	// absolute http(s) URL. pkg/outbound supplies the production check.
+	CheckFetchedURL func(raw string) error
+}
+
 // Service creates clients.
 type Service struct {
-	store   storage.ClientStore
-	secrets *secret.Keys
+	store    storage.ClientStore
+	secrets  *secret.Keys
+	reserved []string
+	checkURL func(string) error
 }
 
 // NewService returns a Service over the store.
-func NewService(store storage.ClientStore, secrets *secret.Keys) *Service {
-	return &Service{store: store, secrets: secrets}
+func NewService(store storage.ClientStore, secrets *secret.Keys, opts Options) *Service {
+	return &Service{
+		store: store, secrets: secrets,
+		reserved: append([]string{AdminScope}, opts.ReservedScopes...),
+		checkURL: opts.CheckFetchedURL,
+	}
 }
+
+// IsReserved reports whether only an operator may give a client scope.
+func (s *Service) IsReserved(scope string) bool { return slices.Contains(s.reserved, scope) }
 
 // NewRegistrationToken mints an initial access token for the registration
 // endpoint, valid for expiresIn and uses registrations (-1: unlimited). The
@@ -128,9 +159,14 @@ func (s *Service) RegistrationTokenID(token string) string {
 // Create validates spec, generates the client's id and secret, and stores
 // the client.
 func (s *Service) Create(ctx context.Context, spec Spec) (Registered, error) {
-	c, err := build(spec)
+	c, err := s.build(spec)
 	if err != nil {
 		return Registered{}, err
+	}
+	if spec.Dynamic {
+		if err := s.checkReserved(c, nil); err != nil {
+			return Registered{}, err
+		}
 	}
 	c.ID = secret.NewRandomString(18)
 	var plain string
@@ -153,14 +189,45 @@ func (s *Service) Create(ctx context.Context, spec Spec) (Registered, error) {
 	return Registered{Client: stored, Secret: plain, RegistrationAccessToken: rat}, nil
 }
 
+// checkReserved refuses, for a request the client made itself, a reserved
+// scope or the admin mark that old (the client as it was, nil for a new
+// one) did not already have from an operator.
+func (s *Service) checkReserved(c storage.Client, old *storage.Client) error {
+	if c.Admin && (old == nil || !old.Admin) {
+		return &InvalidError{"scope", "only an operator can make an admin client"}
+	}
+	for _, sc := range c.Scopes {
+		if s.IsReserved(sc) && (old == nil || !slices.Contains(old.Scopes, sc)) {
+			return &InvalidError{"scope", fmt.Sprintf("%q is reserved: only an operator can give it", sc)}
+		}
+	}
+	return nil
+}
+
 // build turns a Spec into a client, applying defaults and the rules of
-// RFC 6749, RFC 7591 §2 and OpenID Connect Dynamic Client Registration §2.
-func build(spec Spec) (storage.Client, error) {
+// RFC 6749, RFC 7591 §2, RFC 8252 and OpenID Connect Dynamic Client
+// Registration §2. Every way of registering or changing a client (the
+// registration endpoint, the admin API, the command line) passes here.
+func (s *Service) build(spec Spec) (storage.Client, error) {
 	grants := spec.GrantTypes
-	if len(grants) == 0 {
+	switch {
+	case len(grants) == 0 && spec.Admin:
+		grants = []string{GrantClientCredentials} // an operator's script
+	case len(grants) == 0:
 		grants = defaultGrantTypes
 	}
+	if spec.Admin && !slices.Contains(grants, GrantClientCredentials) {
+		grants = append(slices.Clone(grants), GrantClientCredentials)
+	}
 	grants = dedupe(grants)
+	appType := spec.ApplicationType
+	switch appType {
+	case "", "web":
+		appType = "web"
+	case "native":
+	default:
+		return storage.Client{}, &InvalidError{"application_type", "must be web or native"}
+	}
 	for _, g := range grants {
 		if !slices.Contains([]string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantImplicit}, g) {
 			return storage.Client{}, &InvalidError{"grant_type", fmt.Sprintf("unknown grant type %q", g)}
@@ -203,6 +270,9 @@ func build(spec Spec) (storage.Client, error) {
 		if err := checkRedirectURI(u); err != nil {
 			return storage.Client{}, &InvalidError{"redirect_uri", err.Error()}
 		}
+		if err := checkAppRedirect(u, appType, slices.Contains(grants, GrantImplicit)); err != nil {
+			return storage.Client{}, &InvalidError{"redirect_uri", err.Error()}
+		}
 	}
 	for _, u := range spec.PostLogoutRedirectURIs {
 		if err := checkRedirectURI(u); err != nil {
@@ -212,6 +282,9 @@ func build(spec Spec) (storage.Client, error) {
 	scopes := dedupe(spec.Scopes)
 	if len(scopes) == 0 && needsRedirect {
 		scopes = []string{"openid", "profile", "email", "address", "phone", "offline_access"}
+	}
+	if spec.Admin && !slices.Contains(scopes, AdminScope) {
+		scopes = append(scopes, AdminScope)
 	}
 	for _, sc := range scopes {
 		if !validScope(sc) {
@@ -228,6 +301,22 @@ func build(spec Spec) (storage.Client, error) {
 		if parsed, err := url.Parse(u); err != nil || !parsed.IsAbs() || parsed.Fragment != "" || (parsed.Scheme != "https" && parsed.Scheme != "http") {
 			return storage.Client{}, &InvalidError{field, fmt.Sprintf("%q is not an absolute http(s) URL without a fragment", u)}
 		}
+	}
+	// The server itself fetches these, or posts to them: they must pass
+	// the outbound rules (https, a public host), or the server becomes a
+	// proxy into its own network.
+	for field, u := range map[string]string{
+		"jwks_uri": spec.JWKSURI, "backchannel_logout_uri": spec.BackchannelLogoutURI, "sector_identifier_uri": spec.SectorIdentifierURI,
+	} {
+		if u == "" || s.checkURL == nil {
+			continue
+		}
+		if err := s.checkURL(u); err != nil {
+			return storage.Client{}, &InvalidError{field, err.Error()}
+		}
+	}
+	if len(spec.JWKS) > 0 && spec.JWKSURI != "" {
+		return storage.Client{}, &InvalidError{"jwks", "jwks and jwks_uri must not both be set"}
 	}
 	// The response types each grant allows at the authorization endpoint
 	// (OAuth 2.0 Multiple Response Type Encoding Practices §3; OpenID
@@ -315,7 +404,7 @@ func build(spec Spec) (storage.Client, error) {
 		LogoURI:                 spec.LogoURI,
 		BackchannelLogoutURI:    spec.BackchannelLogoutURI,
 
-		ApplicationType:             spec.ApplicationType,
+		ApplicationType:             appType,
 		LocalizedNames:              spec.LocalizedNames,
 		ClientURI:                   spec.ClientURI,
 		PolicyURI:                   spec.PolicyURI,
@@ -330,7 +419,41 @@ func build(spec Spec) (storage.Client, error) {
 		UserinfoSignedResponseAlg:   spec.UserinfoSignedResponseAlg,
 		DefaultMaxAge:               spec.DefaultMaxAge,
 		RequireAuthTime:             spec.RequireAuthTime,
+		Admin:                       spec.Admin,
 	}, nil
+}
+
+// checkAppRedirect applies the rules that depend on the kind of app
+// (OpenID Connect Dynamic Client Registration §2, application_type): a
+// web client using the implicit grant redirects over https and not to
+// localhost; a native app uses a private-use scheme or http on a loopback
+// address (RFC 8252 §7.1, §7.3), not https, which is a web app's.
+func checkAppRedirect(raw, appType string, implicit bool) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q is not an absolute URI", raw)
+	}
+	switch {
+	case appType == "web" && implicit && (u.Scheme != "https" || IsLoopbackHost(u.Hostname())):
+		return fmt.Errorf("%q: a web client using the implicit flow must use https and not localhost", raw)
+	case appType == "native" && u.Scheme == "https":
+		return fmt.Errorf("%q: a native client uses a custom scheme or http on a loopback address", raw)
+	}
+	return nil
+}
+
+// IsLoopbackHost reports whether host names the loopback interface.
+func IsLoopbackHost(host string) bool {
+	return strings.EqualFold(host, "localhost") || host == "127.0.0.1" || host == "::1" || host == "[::1]"
+}
+
+// AllowsAnyLoopbackPort reports whether the client may use a loopback
+// redirect URI with a port other than the registered one. RFC 8252 §7.3
+// gives native apps this, since they open whatever port is free; a
+// confidential web client must match exactly (RFC 6749 §3.1.2.3,
+// RFC 9700 §4.1.3).
+func AllowsAnyLoopbackPort(c storage.Client) bool {
+	return c.ApplicationType == "native" || c.Public
 }
 
 // checkRedirectURI applies RFC 6749 §3.1.2: absolute, no fragment; and
@@ -350,8 +473,7 @@ func checkRedirectURI(raw string) error {
 			return fmt.Errorf("%q has no host", raw)
 		}
 	case "http":
-		h := u.Hostname()
-		if h != "localhost" && h != "127.0.0.1" && h != "::1" {
+		if !IsLoopbackHost(u.Hostname()) {
 			return fmt.Errorf("%q: http is allowed only for localhost, 127.0.0.1 and [::1]", raw)
 		}
 	default:
@@ -423,13 +545,21 @@ func checkJWKS(raw []byte) error {
 // Update validates spec as a replacement of the client's metadata and
 // stores it, keeping the client's id, secret and registration token.
 func (s *Service) Update(ctx context.Context, id string, spec Spec) (storage.Client, error) {
-	c, err := build(spec)
+	c, err := s.build(spec)
 	if err != nil {
 		return storage.Client{}, err
 	}
 	err = s.store.UpdateClient(ctx, id, func(old storage.Client) (storage.Client, error) {
 		if old.Public != c.Public {
 			return old, &InvalidError{"token_endpoint_auth_method", "a client cannot change between public and confidential"}
+		}
+		if spec.Dynamic {
+			// RFC 7592 §2.2: the client replaces its metadata, but what an
+			// operator gave it stays the operator's to give.
+			c.Admin = old.Admin
+			if err := s.checkReserved(c, &old); err != nil {
+				return old, err
+			}
 		}
 		c.ID, c.SecretHash, c.RegistrationAccessTokenHash = old.ID, old.SecretHash, old.RegistrationAccessTokenHash
 		return c, nil
@@ -502,5 +632,6 @@ func SpecOf(c storage.Client) Spec {
 		UserinfoSignedResponseAlg:   c.UserinfoSignedResponseAlg,
 		DefaultMaxAge:               c.DefaultMaxAge,
 		RequireAuthTime:             c.RequireAuthTime,
+		Admin:                       c.Admin,
 	}
 }

@@ -235,7 +235,7 @@ func New(opts Options) (*Provider, error) {
 		return nil, fmt.Errorf("oidc: unknown registration policy %q", policy)
 	}
 	if opts.Clients == nil {
-		opts.Clients = clients.NewService(opts.Store, opts.Secrets)
+		opts.Clients = clients.NewService(opts.Store, opts.Secrets, clients.Options{})
 	}
 	httpClient := opts.HTTPClient
 	if httpClient == nil {

@@ -117,7 +117,6 @@ func (p *Provider) handleRegistration(w http.ResponseWriter, r *http.Request) {
 		p.writeMetadataError(w, err)
 		return
 	}
-	spec.Dynamic = true
 	reg, err := p.clients.Create(ctx, spec)
 	if err != nil {
 		p.writeMetadataError(w, err)
@@ -248,41 +247,13 @@ func specFromMetadata(md registrationMetadata, localized map[string]string) (cli
 			}
 		}
 	}
-	appType := md.ApplicationType
-	switch appType {
-	case "", "web":
-		appType = "web"
-	case "native":
-	default:
-		return clients.Spec{}, bad("application_type", "must be web or native")
-	}
-	for _, raw := range md.RedirectURIs {
-		u, err := url.Parse(raw)
-		if err != nil || !u.IsAbs() {
-			return clients.Spec{}, bad("redirect_uri", fmt.Sprintf("%q is not an absolute URI", raw))
-		}
-		loopback := u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1" || u.Hostname() == "::1"
-		switch {
-		case appType == "web" && slices.Contains(grants, clients.GrantImplicit) && (u.Scheme != "https" || loopback):
-			// §2: a web client using the implicit grant must use https, and
-			// not localhost.
-			return clients.Spec{}, bad("redirect_uri", fmt.Sprintf("%q: a web client using the implicit flow must use https and not localhost", raw))
-		case appType == "native" && u.Scheme == "https":
-			return clients.Spec{}, bad("redirect_uri", fmt.Sprintf("%q: a native client uses a custom scheme or http on a loopback address", raw))
-		}
-	}
+	// The rules every client follows, whoever registers it, are
+	// pkg/clients'; these are the registration endpoint's own.
 	switch {
 	case md.SubjectType != "" && md.SubjectType != "public" && md.SubjectType != "pairwise":
 		return clients.Spec{}, bad("subject_type", "must be public or pairwise")
 	case md.RequestObjectSigningAlg != "":
 		return clients.Spec{}, bad("request_object_signing_alg", "request objects are not supported")
-	case len(md.JWKS) > 0 && md.JWKSURI != "":
-		return clients.Spec{}, bad("jwks", "jwks and jwks_uri must not both be sent")
-	}
-	if md.JWKSURI != "" {
-		if u, err := url.Parse(md.JWKSURI); err != nil || u.Scheme != "https" {
-			return clients.Spec{}, bad("jwks_uri", "must be an https URL")
-		}
 	}
 	return clients.Spec{
 		Name:                        md.ClientName,
@@ -295,7 +266,7 @@ func specFromMetadata(md registrationMetadata, localized map[string]string) (cli
 		TokenEndpointAuthMethod:     method,
 		LogoURI:                     md.LogoURI,
 		BackchannelLogoutURI:        md.BackchannelLogoutURI,
-		ApplicationType:             appType,
+		ApplicationType:             md.ApplicationType,
 		LocalizedNames:              localized,
 		ClientURI:                   md.ClientURI,
 		PolicyURI:                   md.PolicyURI,
@@ -310,6 +281,9 @@ func specFromMetadata(md registrationMetadata, localized map[string]string) (cli
 		UserinfoSignedResponseAlg:   md.UserinfoSignedResponseAlg,
 		DefaultMaxAge:               md.DefaultMaxAge,
 		RequireAuthTime:             md.RequireAuthTime,
+		// Asked by the client itself: no reserved scope (RFC 7591 §2 lets
+		// the server refuse or replace a scope it will not give).
+		Dynamic: true,
 	}, nil
 }
 

@@ -3,6 +3,10 @@ package server
 import (
 	"log/slog"
 
+	"github.com/gatehouse-id/gatehouse/config"
+	"github.com/gatehouse-id/gatehouse/pkg/secret"
+	"github.com/gatehouse-id/gatehouse/storage"
+
 	"github.com/gorilla/mux"
 
 	"github.com/gatehouse-id/gatehouse/pkg/admin"
@@ -10,17 +14,16 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
 	"github.com/gatehouse-id/gatehouse/pkg/oidc"
-	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
 )
 
 // mountAdmin mounts the admin REST API at <issuer path>/admin/v1. Its
 // bearer tokens are this server's own access tokens, checked by provider.
-func mountAdmin(router *mux.Router, base string, store *gormstore.Store, secrets *secret.Keys, km *keys.Manager,
+func mountAdmin(router *mux.Router, base string, store *gormstore.Store, cs *clients.Service, km *keys.Manager,
 	people *identity.Service, provider *oidc.Provider, log *slog.Logger) {
 	api := admin.New(admin.Options{
 		Store:      store,
-		Clients:    clients.NewService(store, secrets),
+		Clients:    cs,
 		Identity:   people,
 		Keys:       km,
 		Tokens:     provider,
@@ -29,4 +32,13 @@ func mountAdmin(router *mux.Router, base string, store *gormstore.Store, secrets
 		Logger:     log,
 	})
 	api.Register(router, base+admin.PathPrefix)
+}
+
+// NewClientService returns the client service with the configuration's
+// rules, as the server uses it; the command line builds its own with it
+// too, so a client is held to the same rules whichever way it comes.
+func NewClientService(cfg config.Config, store storage.ClientStore, secrets *secret.Keys) *clients.Service {
+	return clients.NewService(store, secrets, clients.Options{
+		ReservedScopes: cfg.ReservedScopeList(),
+	})
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/gatehouse-id/gatehouse/pkg/admin"
+	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/storage"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore/gormstoretest"
 )
@@ -91,7 +92,12 @@ func (r adminResponse) items(t *testing.T) []map[string]any {
 // allowed the scopes.
 func machineToken(t *testing.T, s *testServer, scopes ...string) string {
 	t.Helper()
-	reg := s.createClient(t, machineClient(scopes...))
+	return clientToken(t, s, s.createClient(t, machineClient(scopes...)), scopes...)
+}
+
+// clientToken returns a client-credentials access token of the client.
+func clientToken(t *testing.T, s *testServer, reg clients.Registered, scopes ...string) string {
+	t.Helper()
 	cc := clientcredentials.Config{
 		ClientID: reg.Client.ID, ClientSecret: reg.Secret, TokenURL: s.URL + "/oauth2/token",
 		Scopes: scopes, AuthStyle: oauth2.AuthStyleInHeader,
@@ -103,8 +109,14 @@ func machineToken(t *testing.T, s *testServer, scopes ...string) string {
 	return tok.AccessToken
 }
 
-// adminToken returns an access token that carries the admin scope.
-func adminToken(t *testing.T, s *testServer) string { return machineToken(t, s, admin.Scope) }
+// adminToken returns an access token of an admin client, which carries
+// the admin scope.
+func adminToken(t *testing.T, s *testServer) string {
+	return clientToken(t, s, s.createClient(t, adminClient()), admin.Scope)
+}
+
+// adminClient is what `gatehouse clients create --admin` registers.
+func adminClient() clients.Spec { return clients.Spec{Name: "ops", Admin: true} }
 
 // wantProblem checks an RFC 9457 answer.
 func wantProblem(t *testing.T, r adminResponse, status int) {
@@ -147,8 +159,16 @@ func TestAdminAPIAuthentication(t *testing.T) {
 				t.Errorf("WWW-Authenticate = %q", r.header.Get("WWW-Authenticate"))
 			}
 		})
+		t.Run("the admin scope without the admin mark: 403", func(t *testing.T) {
+			// An operator gave the scope but did not make it an admin client.
+			r := adminCall(t, s, http.MethodGet, "/clients", machineToken(t, s, admin.Scope), nil)
+			wantProblem(t, r, http.StatusForbidden)
+			if !strings.Contains(r.header.Get("WWW-Authenticate"), "insufficient_scope") {
+				t.Errorf("WWW-Authenticate = %q", r.header.Get("WWW-Authenticate"))
+			}
+		})
 		t.Run("a revoked admin token: 401", func(t *testing.T) {
-			reg := s.createClient(t, machineClient(admin.Scope))
+			reg := s.createClient(t, adminClient())
 			cc := clientcredentials.Config{ClientID: reg.Client.ID, ClientSecret: reg.Secret, TokenURL: s.URL + "/oauth2/token", Scopes: []string{admin.Scope}}
 			tok, err := cc.Token(context.Background())
 			if err != nil {

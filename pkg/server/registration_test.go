@@ -51,7 +51,7 @@ func jsonCall(t *testing.T, method, u, token string, body []byte) (int, map[stri
 
 func mintRegistrationToken(t *testing.T, s *testServer, uses int) string {
 	t.Helper()
-	tok, _, err := clients.NewService(s.Store(), s.Secrets()).NewRegistrationToken(context.Background(), s.Store(), time.Hour, uses)
+	tok, _, err := clients.NewService(s.Store(), s.Secrets(), clients.Options{}).NewRegistrationToken(context.Background(), s.Store(), time.Hour, uses)
 	if err != nil {
 		t.Fatal(err)
 	}

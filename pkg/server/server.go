@@ -187,6 +187,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	for _, l := range bundle.Languages() {
 		locales = append(locales, l.Tag)
 	}
+	clientService := NewClientService(cfg, store, secrets)
 	provider, err := oidc.New(oidc.Options{
 		Issuer:                    cfg.Issuer,
 		Store:                     store,
@@ -205,6 +206,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		PKCEAllowPlain:            cfg.PKCEAllowPlain,
 		UILocales:                 locales,
 		RegistrationPolicy:        cfg.RegistrationPolicy,
+		Clients:                   clientService,
 	})
 	if err != nil {
 		return nil, err
@@ -218,7 +220,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	router.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
 	router.Handle("/metrics", s.metrics.handler()).Methods(http.MethodGet)
 	provider.Register(router, base)
-	mountAdmin(router, base, store, secrets, km, people, provider, log)
+	mountAdmin(router, base, store, clientService, km, people, provider, log)
 	pages.Register(router)
 	s.handler = observe(router, log, s.metrics, cfg.MaxRequestBytes, issuer.Scheme == "https")
 	return s, nil

@@ -88,7 +88,7 @@ func (s *testServer) createClient(t *testing.T, spec clients.Spec) clients.Regis
 
 func (s *testServer) createClientB(t testing.TB, spec clients.Spec) clients.Registered {
 	t.Helper()
-	reg, err := clients.NewService(s.Store(), s.Secrets()).Create(context.Background(), spec)
+	reg, err := clients.NewService(s.Store(), s.Secrets(), clients.Options{}).Create(context.Background(), spec)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -54,6 +55,21 @@ type clientMetadata struct {
 	DefaultMaxAge               int               `json:"default_max_age,omitempty"`
 	RequireAuthTime             bool              `json:"require_auth_time,omitempty"`
 	RegistrationAccessTokenHash []byte            `json:"registration_access_token_hash,omitempty"`
+	// Admin is always written; rows from before it existed lack it (see
+	// legacyAdmin).
+	Admin *bool `json:"admin,omitempty"`
+}
+
+// legacyAdminScope is the admin API's scope (pkg/clients.AdminScope).
+const legacyAdminScope = "gatehouse:admin"
+
+// legacyAdmin decides the admin mark of a row written before the mark
+// existed: an operator made admin clients by giving them the admin scope,
+// while a client that registered itself (it has a registration access
+// token) and holds that scope got it through a hole since closed, so it
+// is not one.
+func legacyAdmin(md clientMetadata) bool {
+	return len(md.RegistrationAccessTokenHash) == 0 && slices.Contains(md.Scopes, legacyAdminScope)
 }
 
 func toClientRow(c storage.Client) (clientRow, error) {
@@ -83,6 +99,7 @@ func toClientRow(c storage.Client) (clientRow, error) {
 		DefaultMaxAge:               c.DefaultMaxAge,
 		RequireAuthTime:             c.RequireAuthTime,
 		RegistrationAccessTokenHash: c.RegistrationAccessTokenHash,
+		Admin:                       &c.Admin,
 	})
 	if err != nil {
 		return clientRow{}, err
@@ -104,6 +121,10 @@ func (r clientRow) toClient() (storage.Client, error) {
 	var md clientMetadata
 	if err := json.Unmarshal([]byte(r.Metadata), &md); err != nil {
 		return storage.Client{}, fmt.Errorf("client %s metadata: %w", r.ID, err)
+	}
+	admin := legacyAdmin(md)
+	if md.Admin != nil {
+		admin = *md.Admin
 	}
 	return storage.Client{
 		ID:                      r.ID,
@@ -137,6 +158,7 @@ func (r clientRow) toClient() (storage.Client, error) {
 		DefaultMaxAge:               md.DefaultMaxAge,
 		RequireAuthTime:             md.RequireAuthTime,
 		RegistrationAccessTokenHash: md.RegistrationAccessTokenHash,
+		Admin:                       admin,
 		CreatedAt:                   r.CreatedAt.UTC(),
 		UpdatedAt:                   r.UpdatedAt.UTC(),
 	}, nil

@@ -1,0 +1,86 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/gatehouse-id/gatehouse/config"
+	"github.com/gatehouse-id/gatehouse/pkg/admin"
+	"github.com/gatehouse-id/gatehouse/pkg/clients"
+	"github.com/gatehouse-id/gatehouse/storage/gormstore/gormstoretest"
+)
+
+// The audit's exploit: a client that registers itself asking for the admin
+// scope, or adds it later through RFC 7592, must never reach the admin API.
+func TestRegistrationCannotTakeReservedScopes(t *testing.T) {
+	gormstoretest.Each(t, func(t *testing.T, db gormstoretest.Database) {
+		s := startServerWith(t, db.URL, func(c *config.Config) {
+			c.RegistrationPolicy = "open"
+			c.ReservedScopes = "billing:admin"
+		})
+		for _, scope := range []string{admin.Scope, "billing:admin", "openid " + admin.Scope} {
+			t.Run("registration asking for "+scope+" is invalid_client_metadata", func(t *testing.T) {
+				status, body := register(t, s, "", map[string]any{"grant_types": []string{"client_credentials"}, "scope": scope})
+				if status != http.StatusBadRequest || body["error"] != "invalid_client_metadata" {
+					t.Fatalf("got %d %v", status, body)
+				}
+			})
+		}
+		t.Run("an RFC 7592 update adding the admin scope is invalid_client_metadata", func(t *testing.T) {
+			status, reg := register(t, s, "", map[string]any{"grant_types": []string{"client_credentials"}, "scope": "api:read"})
+			if status != http.StatusCreated {
+				t.Fatalf("status %d: %v", status, reg)
+			}
+			reg["scope"] = "api:read " + admin.Scope
+			for _, k := range []string{"registration_access_token", "registration_client_uri", "client_secret_expires_at", "client_id_issued_at"} {
+				delete(reg, k)
+			}
+			body, _ := json.Marshal(reg)
+			uri := s.URL + "/oauth2/register/" + reg["client_id"].(string)
+			status, got := jsonCall(t, http.MethodPut, uri, "", body)
+			if status != http.StatusUnauthorized {
+				t.Fatalf("PUT without the registration token: %d %v", status, got)
+			}
+		})
+		t.Run("an RFC 7592 update with its token adding the admin scope is refused, and the client stays as it was", func(t *testing.T) {
+			status, reg := register(t, s, "", map[string]any{"grant_types": []string{"client_credentials"}, "scope": "api:read"})
+			if status != http.StatusCreated {
+				t.Fatalf("status %d: %v", status, reg)
+			}
+			rat := reg["registration_access_token"].(string)
+			uri := reg["registration_client_uri"].(string)
+			id, secret := reg["client_id"].(string), reg["client_secret"].(string)
+			update := map[string]any{"client_id": id, "grant_types": []string{"client_credentials"}, "scope": "api:read " + admin.Scope}
+			body, _ := json.Marshal(update)
+			status, got := jsonCall(t, http.MethodPut, uri, rat, body)
+			if status != http.StatusBadRequest || got["error"] != "invalid_client_metadata" {
+				t.Fatalf("got %d %v", status, got)
+			}
+			cc := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: s.URL + "/oauth2/token", Scopes: []string{admin.Scope}}
+			if _, err := cc.Token(context.Background()); err == nil {
+				t.Fatal("the client got an admin token")
+			}
+		})
+		t.Run("an operator may give a reserved scope, and the client may keep it in its own updates", func(t *testing.T) {
+			reg := s.createClient(t, clients.Spec{Name: "billing", GrantTypes: []string{"client_credentials"}, Scopes: []string{"billing:admin"}, Dynamic: false})
+			cc := clientcredentials.Config{ClientID: reg.Client.ID, ClientSecret: reg.Secret, TokenURL: s.URL + "/oauth2/token", Scopes: []string{"billing:admin"}}
+			if _, err := cc.Token(context.Background()); err != nil {
+				t.Fatalf("operator-given reserved scope: %v", err)
+			}
+			cs := clients.NewService(s.Store(), s.Secrets(), clients.Options{ReservedScopes: []string{"billing:admin"}})
+			spec := clients.SpecOf(reg.Client)
+			spec.Dynamic = true
+			if _, err := cs.Update(context.Background(), reg.Client.ID, spec); err != nil {
+				t.Fatalf("a self-update keeping an operator-given scope: %v", err)
+			}
+			spec.Scopes = append(spec.Scopes, admin.Scope)
+			if _, err := cs.Update(context.Background(), reg.Client.ID, spec); !clients.IsInvalid(err) {
+				t.Fatalf("a self-update adding the admin scope: %v", err)
+			}
+		})
+	})
+}
