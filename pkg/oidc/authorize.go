@@ -13,6 +13,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
 	"github.com/gatehouse-id/gatehouse/storage"
@@ -95,6 +96,11 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 	ar, err := p.oauth.NewAuthorizeRequest(ctx, fr)
 	if err != nil {
 		p.writeAuthorizeError(w, r, ar, err)
+		return
+	}
+	if !exactRedirectURI(ar, form.Get("redirect_uri")) {
+		// Never redirect to a URI that was not registered: a page instead.
+		p.pages.Error(w, r, http.StatusBadRequest, "error.invalid_request")
 		return
 	}
 	if name := repeatedParam(form); name != "" {
@@ -459,4 +465,18 @@ func cloneValues(v url.Values) url.Values {
 		out[k] = slices.Clone(vs)
 	}
 	return out
+}
+
+// exactRedirectURI reports whether the redirect_uri a request sent (empty
+// when it sent none) is one the client registered. fosite also accepts a
+// loopback URI on any port for every client; that exception of RFC 8252
+// §7.3 is for native apps, which open whatever port is free, so a
+// confidential web client must match exactly (RFC 6749 §3.1.2.3, RFC 9700
+// §4.1.3).
+func exactRedirectURI(ar fosite.AuthorizeRequester, sent string) bool {
+	c, ok := ar.GetClient().(*storage.Client)
+	if sent == "" || !ok || clients.AllowsAnyLoopbackPort(*c) {
+		return true
+	}
+	return slices.Contains(c.RedirectURIs, sent)
 }
