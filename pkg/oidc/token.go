@@ -87,6 +87,9 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := oauth.NewAccessResponse(ctx, ar)
 	if err != nil {
+		if lostRace(err, ar) {
+			err = p.revokeRaceWinner(r, ar)
+		}
 		p.writeTokenError(w, r, err)
 		return
 	}
@@ -126,14 +129,45 @@ func writeAccessResponse(w http.ResponseWriter, resp fosite.AccessResponder) {
 	_, _ = w.Write(body)
 }
 
+// lostRace reports whether a token request failed because another request
+// used the same code or refresh token at the same moment: the loser's
+// conditional invalidation or rotation found it already used, or fosite's
+// second read of the code (after its checks) found it invalidated. fosite
+// reports the first as a server error for a code, and as a "retry"
+// invalid_request for a refresh token; neither is what RFC 6749 §5.2 says
+// of a grant that is no longer valid.
+func lostRace(err error, ar fosite.AccessRequester) bool {
+	if ar.GetGrantTypes().ExactOne("refresh_token") {
+		return errors.Is(err, fosite.ErrInvalidRequest) &&
+			(errors.Is(err, storage.ErrConflict) || errors.Is(err, fosite.ErrNotFound) || errors.Is(err, fosite.ErrInactiveToken))
+	}
+	return errors.Is(err, fosite.ErrServerError) &&
+		(errors.Is(err, storage.ErrConflict) || errors.Is(err, fosite.ErrInvalidatedAuthorizeCode))
+}
+
+// revokeRaceWinner answers the loser of a race for one code or refresh
+// token. It is a grant used twice: the loser gets invalid_grant (RFC 6749
+// §5.2), and what the winner was issued is revoked (RFC 6749 §4.1.2,
+// RFC 9700 §4.14.2), as when the second use comes later. The loser's
+// invalidation waited for the winner's transaction, so the winner's tokens
+// are committed by now.
+func (p *Provider) revokeRaceWinner(r *http.Request, ar fosite.AccessRequester) error {
+	ctx := r.Context()
+	id := ar.GetID()
+	if err := p.store.RevokeAccessToken(ctx, id); err != nil {
+		p.log.ErrorContext(ctx, "revoking the access tokens of a grant used twice", "error", err.Error())
+	}
+	if err := p.store.RevokeRefreshToken(ctx, id); err != nil {
+		p.log.ErrorContext(ctx, "revoking the refresh tokens of a grant used twice", "error", err.Error())
+	}
+	if ar.GetGrantTypes().ExactOne("refresh_token") {
+		return fosite.ErrInvalidGrant.WithHint("The refresh token has already been used.")
+	}
+	return fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.")
+}
+
 // writeTokenError writes a token endpoint error, logging server faults.
 func (p *Provider) writeTokenError(w http.ResponseWriter, r *http.Request, err error) {
-	// A code exchanged twice at the same moment: the loser's invalidation
-	// finds the code already used. That is the client's error, not ours
-	// (RFC 6749 §4.1.2).
-	if errors.Is(err, storage.ErrConflict) && errors.Is(err, fosite.ErrServerError) {
-		err = fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.")
-	}
 	rfc := fosite.ErrorToRFC6749Error(err)
 	if rfc.StatusCode() >= 500 {
 		p.log.ErrorContext(r.Context(), "token endpoint failed", "error", rfc.ErrorField, "cause", rfc.GetDescription()+" "+rfc.DebugField)

@@ -259,9 +259,15 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, se
 	return req, nil
 }
 
-// DeleteRefreshTokenSession deletes one refresh token.
+// DeleteRefreshTokenSession deletes one refresh token. One already gone is
+// not an error: fosite deletes a reused refresh token before revoking its
+// family, and of several reuses at the same moment every one must go on to
+// revoke (RFC 9700 §4.14.2) and answer invalid_grant.
 func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string) error {
-	return s.deleteToken(ctx, kindRefresh, signature)
+	if err := s.deleteToken(ctx, kindRefresh, signature); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	return nil
 }
 
 // RotateRefreshToken marks the old refresh token inactive and deletes the
@@ -335,10 +341,15 @@ func (s *Store) GetPKCERequestSession(ctx context.Context, signature string, ses
 	return req, err
 }
 
-// DeletePKCERequestSession deletes the PKCE request of a code.
-func (s *Store) DeletePKCERequestSession(ctx context.Context, signature string) error {
-	return s.deleteToken(ctx, kindPKCE, signature)
-}
+// DeletePKCERequestSession is called by fosite when a code is exchanged,
+// before the code is invalidated. It keeps the row, which expires with the
+// code: of two exchanges of one code at the same moment, both pass the
+// PKCE check and the loser must go on to lose at the code's invalidation,
+// which waits for the winner's tokens to commit, so that the loser can
+// revoke them (RFC 6749 §4.1.2). Were the row gone, the loser would fail
+// earlier, before the winner's tokens exist. A used code is refused before
+// its PKCE data is read, so the data is of no further use.
+func (s *Store) DeletePKCERequestSession(context.Context, string) error { return nil }
 
 // ClientAssertionJWTValid returns fosite.ErrJTIKnown when the jti was seen
 // and has not expired.
