@@ -1,12 +1,14 @@
 package admin
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 
+	"github.com/gatehouse-id/gatehouse/internal/strictjson"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/storage"
@@ -73,25 +75,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // decodeBody reads a JSON request body into v, refusing unknown members
 // and trailing data; on failure it writes a 400 problem and returns false.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		detail := "The body is not the expected JSON object."
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			writeProblem(w, http.StatusRequestEntityTooLarge, "The body is too large.")
-			return false
-		case errors.Is(err, io.EOF):
-			detail = "The body is empty; a JSON object is expected."
-		default:
-			detail = fmt.Sprintf("The body is not the expected JSON object: %v.", err)
-		}
-		writeProblem(w, http.StatusBadRequest, detail)
+	if !strictjson.IsJSONContentType(r.Header.Get("Content-Type")) {
+		writeProblem(w, http.StatusUnsupportedMediaType, "The body must be application/json.")
 		return false
 	}
-	if dec.More() {
-		writeProblem(w, http.StatusBadRequest, "The body holds more than one JSON value.")
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeProblem(w, http.StatusRequestEntityTooLarge, "The body is too large.")
+			return false
+		}
+		writeProblem(w, http.StatusBadRequest, "The body could not be read.")
+		return false
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		writeProblem(w, http.StatusBadRequest, "The body is empty; a JSON object is expected.")
+		return false
+	}
+	if err := strictjson.Decode(body, v, true); err != nil {
+		writeProblem(w, http.StatusBadRequest, fmt.Sprintf("The body is not the expected JSON object: %v.", err))
 		return false
 	}
 	return true

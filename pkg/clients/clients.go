@@ -18,6 +18,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/gatehouse-id/gatehouse/internal/safetext"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
@@ -209,6 +210,9 @@ func (s *Service) checkReserved(c storage.Client, old *storage.Client) error {
 // Registration §2. Every way of registering or changing a client (the
 // registration endpoint, the admin API, the command line) passes here.
 func (s *Service) build(spec Spec) (storage.Client, error) {
+	if err := checkSizes(spec); err != nil {
+		return storage.Client{}, err
+	}
 	grants := spec.GrantTypes
 	switch {
 	case len(grants) == 0 && spec.Admin:
@@ -421,6 +425,81 @@ func (s *Service) build(spec Spec) (storage.Client, error) {
 		RequireAuthTime:             spec.RequireAuthTime,
 		Admin:                       spec.Admin,
 	}, nil
+}
+
+// Limits of client metadata (docs/flows.md, "Registering clients"): far
+// above what an app needs, far below what would let one registration fill
+// the database or a consent page.
+const (
+	maxNameRunes      = 200  // client_name and each client_name#<tag>
+	maxURIRunes       = 2000 // every URI
+	maxURIs           = 50   // redirect_uris, post_logout_redirect_uris
+	maxListItems      = 50   // scope, audience, contacts, grant and response types, localized names
+	maxItemRunes      = 320  // a scope token, a contact, an audience, a language tag
+	maxJWKSBytes      = 32 << 10
+	maxSigningAlgRune = 20
+)
+
+// checkSizes refuses metadata over the limits, or with a control character
+// in any string (PostgreSQL cannot store NUL; the rest forge log lines and
+// pages). It runs before any other rule, so no rule works on such input.
+func checkSizes(spec Spec) error {
+	one := func(field, v string, max int) error {
+		if err := safetext.Check(v, max, false); err != nil {
+			return &InvalidError{field, err.Error()}
+		}
+		return nil
+	}
+	list := func(field string, vs []string, maxItems, max int) error {
+		if len(vs) > maxItems {
+			return &InvalidError{field, fmt.Sprintf("has more than %d entries", maxItems)}
+		}
+		for _, v := range vs {
+			if err := one(field, v, max); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(spec.LocalizedNames) > maxListItems {
+		return &InvalidError{"client_name", fmt.Sprintf("has more than %d translations", maxListItems)}
+	}
+	for tag, name := range spec.LocalizedNames {
+		if err := one("client_name#"+tag, tag, maxItemRunes); err != nil {
+			return err
+		}
+		if err := one("client_name#"+tag, name, maxNameRunes); err != nil {
+			return err
+		}
+	}
+	if len(spec.JWKS) > maxJWKSBytes {
+		return &InvalidError{"jwks", fmt.Sprintf("is larger than %d bytes", maxJWKSBytes)}
+	}
+	for _, err := range []error{
+		one("client_name", spec.Name, maxNameRunes),
+		list("redirect_uri", spec.RedirectURIs, maxURIs, maxURIRunes),
+		list("post_logout_redirect_uri", spec.PostLogoutRedirectURIs, maxURIs, maxURIRunes),
+		list("grant_type", spec.GrantTypes, maxListItems, maxItemRunes),
+		list("response_types", spec.ResponseTypes, maxListItems, maxItemRunes),
+		list("scope", spec.Scopes, maxListItems, maxItemRunes),
+		list("audience", spec.Audience, maxListItems, maxURIRunes),
+		list("contacts", spec.Contacts, maxListItems, maxItemRunes),
+		one("logo_uri", spec.LogoURI, maxURIRunes),
+		one("client_uri", spec.ClientURI, maxURIRunes),
+		one("policy_uri", spec.PolicyURI, maxURIRunes),
+		one("tos_uri", spec.TOSURI, maxURIRunes),
+		one("jwks_uri", spec.JWKSURI, maxURIRunes),
+		one("backchannel_logout_uri", spec.BackchannelLogoutURI, maxURIRunes),
+		one("sector_identifier_uri", spec.SectorIdentifierURI, maxURIRunes),
+		one("application_type", spec.ApplicationType, maxSigningAlgRune),
+		one("token_endpoint_auth_method", spec.TokenEndpointAuthMethod, maxItemRunes),
+		one("subject_type", spec.SubjectType, maxSigningAlgRune),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkAppRedirect applies the rules that depend on the kind of app

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/gatehouse-id/gatehouse/internal/strictjson"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
@@ -187,21 +188,29 @@ func (p *Provider) handleClientConfiguration(w http.ResponseWriter, r *http.Requ
 }
 
 // decodeMetadata reads a JSON metadata document, with client_name#<tag>
-// members collected separately.
+// members collected separately. The body must be application/json and
+// exactly one JSON object without a member named twice (RFC 7591 §3.1).
 func decodeMetadata(w http.ResponseWriter, r *http.Request) (registrationMetadata, map[string]string, bool) {
 	var md registrationMetadata
-	var raw map[string]json.RawMessage
-	body := json.NewDecoder(r.Body)
-	if err := body.Decode(&raw); err != nil {
+	if !strictjson.IsJSONContentType(r.Header.Get("Content-Type")) {
+		writeError(w, http.StatusUnsupportedMediaType, "invalid_request", "The body must be application/json (RFC 7591 §3.1).")
+		return md, nil, false
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		if errBodyTooLarge(err) {
 			writeError(w, http.StatusRequestEntityTooLarge, "invalid_request", "The request body is too large.")
 			return md, nil, false
 		}
-		registrationError(w, "invalid_client_metadata", "The body is not a JSON object.")
+		registrationError(w, "invalid_client_metadata", "The body could not be read.")
 		return md, nil, false
 	}
-	whole, _ := json.Marshal(raw)
-	if err := json.Unmarshal(whole, &md); err != nil {
+	var raw map[string]json.RawMessage
+	if err := strictjson.Decode(body, &raw, false); err != nil {
+		registrationError(w, "invalid_client_metadata", "The body is not one JSON object: "+err.Error()+".")
+		return md, nil, false
+	}
+	if err := json.Unmarshal(body, &md); err != nil {
 		registrationError(w, "invalid_client_metadata", "A member has the wrong type: "+err.Error())
 		return md, nil, false
 	}

@@ -1,0 +1,106 @@
+// Package strictjson decodes request bodies that must be exactly one JSON
+// value: no text after it, and no member name twice in one object.
+// encoding/json accepts both (the last duplicate wins), which lets two
+// parsers of the same body disagree about what it says (RFC 8259 §4: names
+// SHOULD be unique; RFC 7591 §3.1 and RFC 9457 bodies are JSON objects).
+package strictjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"strings"
+)
+
+// ErrTrailingData is returned when something follows the JSON value.
+var ErrTrailingData = errors.New("the body holds more than one JSON value")
+
+// DuplicateError names a member that appears twice in one object.
+type DuplicateError struct {
+	// Path locates the object, as a JSON Pointer (RFC 6901); "" is the top.
+	Path string
+	Name string
+}
+
+func (e *DuplicateError) Error() string {
+	return fmt.Sprintf("the member %q appears twice in the object at %q", e.Name, "/"+strings.TrimPrefix(e.Path, "/"))
+}
+
+// IsJSONContentType reports whether a Content-Type header names
+// application/json (with any parameters, such as charset).
+func IsJSONContentType(header string) bool {
+	mt, _, err := mime.ParseMediaType(header)
+	return err == nil && mt == "application/json"
+}
+
+// Check reports whether data is exactly one JSON value without duplicate
+// member names. It does not decode into any type.
+func Check(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := walk(dec, ""); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return ErrTrailingData
+	}
+	return nil
+}
+
+// Decode checks data with Check, then decodes it into v. With
+// disallowUnknown, a member v has no field for is an error too.
+func Decode(data []byte, v any, disallowUnknown bool) error {
+	if err := Check(data); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if disallowUnknown {
+		dec.DisallowUnknownFields()
+	}
+	return dec.Decode(v)
+}
+
+// walk reads one value from dec, refusing an object with a name twice.
+func walk(dec *json.Decoder, path string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			nameTok, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			name, _ := nameTok.(string)
+			if seen[name] {
+				return &DuplicateError{Path: path, Name: name}
+			}
+			seen[name] = true
+			if err := walk(dec, path+"/"+escapePointer(name)); err != nil {
+				return err
+			}
+		}
+		_, err = dec.Token() // '}'
+		return err
+	case json.Delim('['):
+		for i := 0; dec.More(); i++ {
+			if err := walk(dec, fmt.Sprintf("%s/%d", path, i)); err != nil {
+				return err
+			}
+		}
+		_, err = dec.Token() // ']'
+		return err
+	}
+	return nil
+}
+
+// escapePointer escapes a member name for a JSON Pointer (RFC 6901 §3).
+func escapePointer(s string) string {
+	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
+}
