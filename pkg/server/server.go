@@ -165,7 +165,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		MemoryKiB:   uint32(cfg.Argon2MemoryKiB),
 		Iterations:  uint32(cfg.Argon2Iterations),
 		Parallelism: uint8(cfg.Argon2Parallelism),
-	})
+	}, PasswordPolicy(cfg))
 	fed, err := newFederation(cfg, store, log, o)
 	if err != nil {
 		return nil, err
