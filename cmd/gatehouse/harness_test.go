@@ -175,6 +175,9 @@ func freePort(t *testing.T) int {
 // serving is a `gatehouse serve` running in a goroutine.
 type serving struct {
 	url    string // the issuer, http://127.0.0.1:PORT
+	// management is the management listener's base URL, or "" when e set
+	// GATEHOUSE_METRICS_ADDR itself.
+	management string
 	logs   *syncBuffer
 	stdout *syncBuffer
 	cancel context.CancelFunc
@@ -183,14 +186,21 @@ type serving struct {
 }
 
 // startServe runs `gatehouse serve` with environment e on a free port and
-// returns once /healthz answers 200. The server is stopped at the end of the
-// test if the test did not stop it.
+// returns once /healthz answers 200. Unless e sets GATEHOUSE_METRICS_ADDR,
+// the management listener is on another free port (never the default
+// :9000, which parallel tests would share). The server is stopped at the
+// end of the test if the test did not stop it.
 func startServe(t *testing.T, e env) *serving {
 	t.Helper()
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	e = e.with("GATEHOUSE_HTTP_ADDR", addr, "GATEHOUSE_ISSUER", "http://"+addr)
 	s := &serving{url: "http://" + addr, logs: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan int, 1)}
+	if _, set := e["GATEHOUSE_METRICS_ADDR"]; !set {
+		management := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		e = e.with("GATEHOUSE_METRICS_ADDR", management)
+		s.management = "http://" + management
+	}
 	a := &app{stdout: s.stdout, stderr: s.logs, lookupEnv: e.lookup()}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
