@@ -174,15 +174,16 @@ func freePort(t *testing.T) int {
 
 // serving is a `gatehouse serve` running in a goroutine.
 type serving struct {
-	url string // the issuer, http://127.0.0.1:PORT
-	// management is the management listener's base URL, or "" when e set
-	// GATEHOUSE_METRICS_ADDR itself.
+	url    string // the issuer, http://127.0.0.1:PORT
+	logs   *syncBuffer
+	stdout *syncBuffer
+	cancel context.CancelFunc
+	done   chan int // receives the exit code
+	code   *int     // set once the exit code was received
+
+	// management is the management listener's base URL, or "" when the
+	// environment set GATEHOUSE_METRICS_ADDR itself.
 	management string
-	logs       *syncBuffer
-	stdout     *syncBuffer
-	cancel     context.CancelFunc
-	done       chan int // receives the exit code
-	code       *int     // set once the exit code was received
 }
 
 // startServe runs `gatehouse serve` with environment e on a free port and
