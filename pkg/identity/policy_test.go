@@ -43,7 +43,8 @@ func TestPasswordPolicy(t *testing.T) {
 		{"the part before a plus is refused", identity.PasswordPolicy{}, "7 quokka alice 9!", "alice+shop@example.com", identity.RuleContainsEmail},
 		{"a three-letter local part counts", identity.PasswordPolicy{}, "tuba bob lantern 9", "bob@example.com", identity.RuleContainsEmail},
 		{"a two-letter local part is ignored", identity.PasswordPolicy{}, "major tuba lantern 9", "jo@example.com", ""},
-		{"the name is a user input to zxcvbn", identity.PasswordPolicy{}, "liddell1865", email, identity.RuleTooCommon},
+		{"the customer's name and email are zxcvbn user inputs", identity.PasswordPolicy{}, "liddell1865", email, identity.RuleTooCommon},
+		{"the same password for someone else passes", identity.PasswordPolicy{}, "liddell1865", "x@example.com", ""},
 		{"a password guessable in its first 32 bytes is refused however long", identity.PasswordPolicy{}, strings.Repeat("password", 4) + "k9#Vq2zXw!pLm7&", email, identity.RuleTooCommon},
 		{"invalid UTF-8 is scored, not refused outright", identity.PasswordPolicy{}, "tuba\xffketchup\xfelantern", email, ""},
 	} {
