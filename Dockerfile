@@ -13,9 +13,12 @@ COPY --from=build /out/gatehouse /usr/local/bin/gatehouse
 COPY --from=build --chown=nonroot:nonroot /out/data /data
 WORKDIR /data
 ENV GATEHOUSE_HTTP_ADDR=:8080 \
+    GATEHOUSE_METRICS_ADDR=:9000 \
     GATEHOUSE_DATABASE_URL=sqlite:///data/gatehouse.db
 USER nonroot:nonroot
-EXPOSE 8080
+# 8080: customers and apps. 9000: the management listener (/metrics,
+# /healthz, /readyz); publish it only to the monitoring network.
+EXPOSE 8080 9000
 VOLUME ["/data"]
 ENTRYPOINT ["/usr/local/bin/gatehouse"]
 CMD ["serve"]

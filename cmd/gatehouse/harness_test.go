@@ -180,17 +180,28 @@ type serving struct {
 	cancel context.CancelFunc
 	done   chan int // receives the exit code
 	code   *int     // set once the exit code was received
+
+	// management is the management listener's base URL, or "" when the
+	// environment set GATEHOUSE_METRICS_ADDR itself.
+	management string
 }
 
 // startServe runs `gatehouse serve` with environment e on a free port and
-// returns once /healthz answers 200. The server is stopped at the end of the
-// test if the test did not stop it.
+// returns once /healthz answers 200. Unless e sets GATEHOUSE_METRICS_ADDR,
+// the management listener is on another free port (never the default
+// :9000, which parallel tests would share). The server is stopped at the
+// end of the test if the test did not stop it.
 func startServe(t *testing.T, e env) *serving {
 	t.Helper()
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	e = e.with("GATEHOUSE_HTTP_ADDR", addr, "GATEHOUSE_ISSUER", "http://"+addr)
 	s := &serving{url: "http://" + addr, logs: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan int, 1)}
+	if _, set := e["GATEHOUSE_METRICS_ADDR"]; !set {
+		management := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		e = e.with("GATEHOUSE_METRICS_ADDR", management)
+		s.management = "http://" + management
+	}
 	a := &app{stdout: s.stdout, stderr: s.logs, lookupEnv: e.lookup()}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel

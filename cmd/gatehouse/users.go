@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
+	"github.com/gatehouse-id/gatehouse/pkg/server"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -45,7 +47,7 @@ func (a *app) usersCreate(ctx context.Context, args []string) error {
 	cfgPath := configFlag(fs)
 	output := outputFlag(fs)
 	email := fs.String("email", "", "the customer's email address (their sign-in name)")
-	password := fs.String("password", "", "the customer's password (at least 8 characters)")
+	password := fs.String("password", "", "the customer's password: at least password_min_length characters (default 8), at most 256, neither common nor containing the email")
 	name := fs.String("name", "", "the customer's full name")
 	verified := fs.Bool("email-verified", false, "mark the email address as verified")
 	if err := parseNoArgs(fs, args[1:]); err != nil {
@@ -64,8 +66,12 @@ func (a *app) usersCreate(ctx context.Context, args []string) error {
 	defer store.Close()
 	svc := identity.NewService(store, identity.Argon2Params{
 		MemoryKiB: uint32(cfg.Argon2MemoryKiB), Iterations: uint32(cfg.Argon2Iterations), Parallelism: uint8(cfg.Argon2Parallelism),
-	})
+	}, server.PasswordPolicy(cfg))
 	u, err := svc.Create(ctx, identity.NewUser{Email: *email, Password: *password, Name: *name, EmailVerified: *verified})
+	var pe *identity.PasswordError
+	if errors.As(err, &pe) {
+		return usagef("the password %s (rule %s)", pe.Error(), pe.Rule)
+	}
 	if identity.IsInvalid(err) {
 		return usagef("%v", err)
 	}

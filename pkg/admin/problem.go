@@ -16,13 +16,17 @@ import (
 
 // problem is an RFC 9457 problem details object. Type is about:blank, so
 // Title is the status's phrase (RFC 9457 §4.2.1); Detail says what went
-// wrong, and Field names the request member at fault, when one is.
+// wrong, and Field names the request member at fault, when one is. Rule,
+// an extension member (RFC 9457 §3.2), names the rule a refused password
+// broke (identity.PasswordRule: too_short, too_long, too_common,
+// contains_email).
 type problem struct {
 	Type   string `json:"type"`
 	Title  string `json:"title"`
 	Status int    `json:"status"`
 	Detail string `json:"detail,omitempty"`
 	Field  string `json:"field,omitempty"`
+	Rule   string `json:"rule,omitempty"`
 }
 
 func writeProblem(w http.ResponseWriter, status int, detail string) {
@@ -30,22 +34,29 @@ func writeProblem(w http.ResponseWriter, status int, detail string) {
 }
 
 func writeFieldProblem(w http.ResponseWriter, status int, field, detail string) {
+	sendProblem(w, problem{Status: status, Detail: detail, Field: field})
+}
+
+// sendProblem writes p, filling in its type and title.
+func sendProblem(w http.ResponseWriter, p problem) {
+	p.Type, p.Title = "about:blank", http.StatusText(p.Status)
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(problem{
-		Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Field: field,
-	})
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
 }
 
 // writeError turns a domain error into a problem: validation errors are
-// 400 with the field, a missing object 404, a conflict 409, anything else
-// a logged 500 whose detail reveals nothing.
+// 400 with the field (and a refused password's rule), a missing object 404,
+// a conflict 409, anything else a logged 500 whose detail reveals nothing.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ce *clients.InvalidError
 	var ie *identity.InvalidError
+	var pe *identity.PasswordError
 	switch {
 	case errors.As(err, &ce):
 		writeFieldProblem(w, http.StatusBadRequest, ce.Field, ce.Error())
+	case errors.As(err, &ie) && errors.As(err, &pe):
+		sendProblem(w, problem{Status: http.StatusBadRequest, Detail: ie.Error(), Field: ie.Field, Rule: string(pe.Rule)})
 	case errors.As(err, &ie):
 		status := http.StatusBadRequest
 		if errors.Is(err, identity.ErrEmailTaken) {

@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -39,11 +38,9 @@ func (e *InvalidError) Error() string { return e.Field + ": " + e.Reason }
 // Unwrap returns the sentinel, if any.
 func (e *InvalidError) Unwrap() error { return e.Err }
 
-// MinPasswordLength is the shortest password accepted (NIST SP 800-63B §5.1.1.2).
-const MinPasswordLength = 8
-
-// maxPasswordBytes bounds the work an attacker can make argon2 do.
-const maxPasswordBytes = 1024
+// maxPasswordBytes bounds the work an attacker can make argon2 do at sign-in:
+// MaxPasswordLength characters of at most four bytes each.
+const maxPasswordBytes = 4 * MaxPasswordLength
 
 // Service creates and authenticates customers.
 //
@@ -55,15 +52,17 @@ const maxPasswordBytes = 1024
 type Service struct {
 	users  storage.UserStore
 	params Argon2Params
+	policy PasswordPolicy
 	slots  chan struct{} // one token per hash allowed to run
 
 	dummyOnce sync.Once
 	dummy     string // a hash to verify against when the email is unknown
 }
 
-// NewService returns a Service hashing new passwords with params.
-func NewService(users storage.UserStore, params Argon2Params) *Service {
-	return &Service{users: users, params: params, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+// NewService returns a Service hashing new passwords with params and
+// refusing those policy refuses.
+func NewService(users storage.UserStore, params Argon2Params, policy PasswordPolicy) *Service {
+	return &Service{users: users, params: params, policy: policy, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
 
 // acquire waits for a hashing slot, or for ctx to end.
@@ -118,13 +117,16 @@ type NewUser struct {
 }
 
 // Create validates and stores a new customer with a fresh, random subject.
+// A password the policy refuses is an *InvalidError for the field
+// "password" wrapping the *PasswordError, found with errors.As; it is
+// refused before it is hashed.
 func (s *Service) Create(ctx context.Context, n NewUser) (storage.User, error) {
 	email, err := NormalizeEmail(n.Email)
 	if err != nil {
 		return storage.User{}, err
 	}
-	if err := checkPassword(n.Password); err != nil {
-		return storage.User{}, err
+	if err := s.policy.Check(n.Password, email, n.Name); err != nil {
+		return storage.User{}, &InvalidError{Field: "password", Reason: err.Error(), Err: err}
 	}
 	hash, err := s.hash(ctx, n.Password)
 	if err != nil {
@@ -208,16 +210,6 @@ func NormalizeEmail(email string) (string, error) {
 		return "", &InvalidError{Field: "email", Reason: "not a valid email address"}
 	}
 	return e, nil
-}
-
-func checkPassword(p string) error {
-	switch {
-	case utf8.RuneCountInString(p) < MinPasswordLength:
-		return &InvalidError{Field: "password", Reason: fmt.Sprintf("must be at least %d characters", MinPasswordLength)}
-	case len(p) > maxPasswordBytes:
-		return &InvalidError{Field: "password", Reason: fmt.Sprintf("must be at most %d bytes", maxPasswordBytes)}
-	}
-	return nil
 }
 
 // IsInvalid reports whether err is a validation error.

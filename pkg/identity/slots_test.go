@@ -12,7 +12,7 @@ import (
 // once: with every slot taken, a hash waits, and gives up when its
 // context ends; once a slot is free it runs.
 func TestHashesWaitForASlot(t *testing.T) {
-	s := NewService(nil, fast)
+	s := NewService(nil, fast, PasswordPolicy{})
 	encoded, err := HashPassword("correct horse", fast)
 	if err != nil {
 		t.Fatal(err)

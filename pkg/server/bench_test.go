@@ -93,7 +93,7 @@ func runGrants(b *testing.B, tokenURL, id, secret string) {
 //	go test ./pkg/server -run '^$' -bench PasswordSignIn -benchtime 200x
 func BenchmarkPasswordSignIn(b *testing.B) {
 	s := startServerB(b, gormstoretest.SQLiteURL(b))
-	svc := identity.NewService(s.Store(), identity.OWASPMinimum)
+	svc := identity.NewService(s.Store(), identity.OWASPMinimum, identity.PasswordPolicy{})
 	if _, err := svc.Create(context.Background(), identity.NewUser{Email: "alice@example.com", Password: alicePassword}); err != nil {
 		b.Fatal(err)
 	}

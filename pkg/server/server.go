@@ -68,6 +68,8 @@ type Server struct {
 	metrics  *metrics
 	provider *oidc.Provider
 	handler  http.Handler
+	// management serves /metrics, /healthz and /readyz on metrics_addr.
+	management http.Handler
 }
 
 // OpenStore opens the database the configuration names. It does not
@@ -165,7 +167,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		MemoryKiB:   uint32(cfg.Argon2MemoryKiB),
 		Iterations:  uint32(cfg.Argon2Iterations),
 		Parallelism: uint8(cfg.Argon2Parallelism),
-	})
+	}, PasswordPolicy(cfg))
 	fed, err := newFederation(cfg, store, log, o)
 	if err != nil {
 		return nil, err
@@ -218,11 +220,11 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	router.MethodNotAllowedHandler = methodNotAllowed(router)
 	router.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	router.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
-	router.Handle("/metrics", s.metrics.handler()).Methods(http.MethodGet)
 	provider.Register(router, base)
 	mountAdmin(router, base, store, clientService, km, people, provider, log)
 	pages.Register(router)
 	s.handler = observe(router, log, s.metrics, cfg.MaxRequestBytes, issuer.Scheme == "https")
+	s.management = s.managementHandler()
 	return s, nil
 }
 
@@ -263,17 +265,75 @@ func (s *Server) RunBackground(ctx context.Context) {
 	}()
 }
 
-// Serve listens on the configured address until ctx ends, then shuts down
-// gracefully: it stops accepting connections and lets requests in flight
-// finish, for at most ShutdownTimeout. ready, if not nil, receives the
-// listener's address once it accepts connections.
-func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
+// Serve listens on the configured addresses until ctx ends, then shuts
+// down gracefully: it stops accepting connections and lets requests in
+// flight finish, for at most ShutdownTimeout. The customer-facing listener
+// is on http_addr; the management listener (/metrics, /healthz, /readyz) on
+// metrics_addr, unless that is off. A busy address stops it before it
+// serves, with an error naming the setting. ready, if not nil, receives the
+// listeners' addresses once they accept connections.
+func (s *Server) Serve(ctx context.Context, ready func(Listeners)) error {
 	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", s.cfg.HTTPAddr, err)
+		return fmt.Errorf("GATEHOUSE_HTTP_ADDR: listen on %s: %w", s.cfg.HTTPAddr, listenCause(err))
 	}
-	srv := &http.Server{
-		Handler:           s.handler,
+	servers := []*http.Server{s.httpServer(s.handler)}
+	listeners := []net.Listener{ln}
+	addrs := Listeners{HTTP: ln.Addr()}
+	if s.cfg.MetricsAddr != MetricsOff {
+		mln, err := net.Listen("tcp", s.cfg.MetricsAddr)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("GATEHOUSE_METRICS_ADDR: listen on %s: %w; set another port or off", s.cfg.MetricsAddr, listenCause(err))
+		}
+		servers = append(servers, s.httpServer(s.management))
+		listeners = append(listeners, mln)
+		addrs.Management = mln.Addr()
+	}
+	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	s.RunBackground(bg)
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
+	management := MetricsOff
+	if addrs.Management != nil {
+		management = addrs.Management.String()
+	}
+	s.log.Info("gatehouse is serving", "addr", ln.Addr().String(), "management_addr", management, "issuer", s.cfg.Issuer)
+	if ready != nil {
+		ready(addrs)
+	}
+	running := len(servers)
+	var failed error
+	select {
+	case err := <-errc:
+		running--
+		failed = fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+		s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	for _, srv := range servers {
+		if err := srv.Shutdown(sctx); err != nil && failed == nil {
+			failed = fmt.Errorf("shutdown: %w", err)
+		}
+	}
+	for range running {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) && failed == nil {
+			failed = fmt.Errorf("serve: %w", err)
+		}
+	}
+	return failed
+}
+
+// httpServer returns an HTTP server for h with the server's timeouts and
+// error log.
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -281,30 +341,6 @@ func (s *Server) Serve(ctx context.Context, ready func(addr net.Addr)) error {
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopBackground()
-	s.RunBackground(bg)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	s.log.Info("gatehouse is serving", "addr", ln.Addr().String(), "issuer", s.cfg.Issuer)
-	if ready != nil {
-		ready(ln.Addr())
-	}
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	return nil
 }
 
 // Close releases the store after its pending writes finish.

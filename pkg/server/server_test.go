@@ -209,7 +209,9 @@ func TestClientCredentialsEndToEnd(t *testing.T) {
 		})
 
 		t.Run("metrics count requests by route and tokens by grant type", func(t *testing.T) {
-			resp, err := http.Get(s.URL + "/metrics")
+			management := httptest.NewServer(s.ManagementHandler())
+			defer management.Close()
+			resp, err := http.Get(management.URL + "/metrics")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -73,7 +73,7 @@ func webClient(skipConsent bool) clients.Spec {
 
 func createAlice(t *testing.T, s *testServer) string {
 	t.Helper()
-	svc := identity.NewService(s.Store(), identity.OWASPMinimum)
+	svc := identity.NewService(s.Store(), identity.OWASPMinimum, identity.PasswordPolicy{})
 	u, err := svc.Create(context.Background(), identity.NewUser{Email: "alice@example.com", Password: alicePassword, Name: "Alice Liddell", EmailVerified: true})
 	if err != nil {
 		t.Fatal(err)
@@ -359,13 +359,13 @@ func testSignIn(t *testing.T, databaseURL string) {
 		t.Run("id_token_hint of another customer with prompt=none gives login_required", func(t *testing.T) {
 			// Bob signs in in his own browser; Alice's real ID token is the hint.
 			other := newRelyingParty(t, s, webClient(true))
-			svc := identity.NewService(s.Store(), identity.OWASPMinimum)
-			if _, err := svc.Create(ctx, identity.NewUser{Email: "bob@example.com", Password: "bob password 1"}); err != nil {
+			svc := identity.NewService(s.Store(), identity.OWASPMinimum, identity.PasswordPolicy{})
+			if _, err := svc.Create(ctx, identity.NewUser{Email: "bob@example.com", Password: "tuba ketchup lantern 9"}); err != nil {
 				t.Fatal(err)
 			}
 			fb := newFlow()
 			page := other.start(fb)
-			cb := other.callback(other.login(page, "bob@example.com", "bob password 1"))
+			cb := other.callback(other.login(page, "bob@example.com", "tuba ketchup lantern 9"))
 			if cb.Get("code") == "" {
 				t.Fatalf("bob's sign-in: %v", cb)
 			}

@@ -589,8 +589,8 @@ func TestFederationBetweenGatehouses(t *testing.T) {
 	gormstoretest.Each(t, func(t *testing.T, db gormstoretest.Database) {
 		ctx := context.Background()
 		upstream := startServerB(t, gormstoretest.SQLiteURL(t))
-		bob, err := identity.NewService(upstream.Store(), identity.OWASPMinimum).Create(ctx, identity.NewUser{
-			Email: "bob@example.com", Password: "bob password 1", Name: "Bob Upstream", EmailVerified: true,
+		bob, err := identity.NewService(upstream.Store(), identity.OWASPMinimum, identity.PasswordPolicy{}).Create(ctx, identity.NewUser{
+			Email: "bob@example.com", Password: "tuba ketchup lantern 9", Name: "Bob Upstream", EmailVerified: true,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -619,7 +619,7 @@ func TestFederationBetweenGatehouses(t *testing.T) {
 			t.Fatalf("expected the upstream sign-in page, got %s", page.URL)
 		}
 		// Bob signs in upstream and allows the downstream Gatehouse.
-		page = follow(t, rp.browser, rp.login(page, "bob@example.com", "bob password 1"))
+		page = follow(t, rp.browser, rp.login(page, "bob@example.com", "tuba ketchup lantern 9"))
 		if !strings.Contains(page.Body, "Downstream Gatehouse") {
 			t.Fatalf("expected the upstream consent page: %.600s", page.Body)
 		}
@@ -654,7 +654,7 @@ func TestFederationBetweenGatehouses(t *testing.T) {
 			if !strings.HasPrefix(page.URL.String(), upstream.URL+"/login") {
 				t.Fatalf("expected the upstream sign-in page, got %s (%d)", page.URL, page.Status)
 			}
-			page = follow(t, rp2.browser, rp2.login(page, "bob@example.com", "bob password 1"))
+			page = follow(t, rp2.browser, rp2.login(page, "bob@example.com", "tuba ketchup lantern 9"))
 			_, idt2 := rp2.exchange(f2, rp2.callback(page).Get("code"))
 			if idt2.Subject != idt.Subject {
 				t.Errorf("sub %s, want %s", idt2.Subject, idt.Subject)
