@@ -137,7 +137,7 @@ func (p customerPatch) apply(u storage.User) (storage.User, error) {
 	if p.Address != nil {
 		u.Address = *p.Address
 	}
-	return u, nil
+	return u, identity.CheckProfile(u)
 }
 
 func (a *API) updateCustomer(w http.ResponseWriter, r *http.Request) {

@@ -128,17 +128,18 @@ func (s *Service) Create(ctx context.Context, n NewUser) (storage.User, error) {
 	if err := s.policy.Check(n.Password, email, n.Name); err != nil {
 		return storage.User{}, &InvalidError{Field: "password", Reason: err.Error(), Err: err}
 	}
-	hash, err := s.hash(ctx, n.Password)
-	if err != nil {
-		return storage.User{}, err
-	}
 	u := storage.User{
 		ID:            uuid.NewString(),
 		Email:         email,
 		EmailVerified: n.EmailVerified,
-		PasswordHash:  hash,
 		Name:          strings.TrimSpace(n.Name),
 		Locale:        n.Locale,
+	}
+	if err := CheckProfile(u); err != nil {
+		return storage.User{}, err
+	}
+	if u.PasswordHash, err = s.hash(ctx, n.Password); err != nil {
+		return storage.User{}, err
 	}
 	if err := s.users.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
