@@ -2,6 +2,7 @@ package storage
 
 import (
 	"encoding/json"
+	"net/url"
 	"time"
 
 	"github.com/go-jose/go-jose/v3"
@@ -70,6 +71,10 @@ type Client struct {
 	UserinfoSignedResponseAlg   string
 	DefaultMaxAge               int // seconds; 0 means none
 	RequireAuthTime             bool
+	// AllowedCORSOrigins are the web origins whose browser scripts may read
+	// the token, revocation and userinfo endpoints' answers for this client;
+	// when empty, the origins of its redirect URIs. See CORSOrigins.
+	AllowedCORSOrigins []string
 	// Admin marks a client an operator allows to use the admin API. The
 	// admin API requires it besides the scope gatehouse:admin in the token,
 	// so a scope obtained some other way is not enough.
@@ -88,6 +93,29 @@ var (
 	_ fosite.OpenIDConnectClient = (*Client)(nil)
 	_ fosite.ResponseModeClient  = (*Client)(nil)
 )
+
+// CORSOrigins returns the origins allowed to read the client's answers in
+// a browser: AllowedCORSOrigins, or else those of its redirect URIs.
+func (c *Client) CORSOrigins() []string {
+	if len(c.AllowedCORSOrigins) > 0 {
+		return c.AllowedCORSOrigins
+	}
+	return WebOrigins(c.RedirectURIs)
+}
+
+// WebOrigins returns the origins (scheme://host[:port]) of the http(s)
+// URIs among uris.
+func WebOrigins(uris []string) []string {
+	var out []string
+	for _, raw := range uris {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			continue
+		}
+		out = append(out, u.Scheme+"://"+u.Host)
+	}
+	return out
+}
 
 // GetID returns the client_id.
 func (c *Client) GetID() string { return c.ID }

@@ -16,7 +16,7 @@ const clientsUsage = `Usage:
   gatehouse clients create --name NAME [--redirect-uri URI]... [--grant-type TYPE]... [--scope "A B"]
                            [--public] [--token-endpoint-auth-method METHOD] [--skip-consent]
                            [--post-logout-redirect-uri URI]... [--audience AUD]... [--logo-uri URL]
-                           [--backchannel-logout-uri URL] [--admin] [--output json|text]
+                           [--backchannel-logout-uri URL] [--allowed-cors-origin ORIGIN]... [--admin] [--output json|text]
   gatehouse clients list   [--output json|text]
   gatehouse clients get    CLIENT_ID [--output json|text]
   gatehouse clients delete CLIENT_ID
@@ -51,11 +51,12 @@ func (a *app) clientsCreate(ctx context.Context, args []string) error {
 	cfgPath := configFlag(fs)
 	output := outputFlag(fs)
 	name := fs.String("name", "", "human-readable client name shown on consent pages")
-	var redirects, grants, postLogout, audience stringList
+	var redirects, grants, postLogout, audience, corsOrigins stringList
 	fs.Var(&redirects, "redirect-uri", "allowed redirect `URI` (repeatable; exact match)")
 	fs.Var(&grants, "grant-type", "allowed grant `TYPE` (repeatable; default authorization_code and refresh_token)")
 	fs.Var(&postLogout, "post-logout-redirect-uri", "allowed post-logout redirect `URI` (repeatable)")
 	fs.Var(&audience, "audience", "allowed audience `AUD` (repeatable)")
+	fs.Var(&corsOrigins, "allowed-cors-origin", "`ORIGIN` whose browser scripts may call the token endpoint (repeatable; default: the redirect URIs' origins)")
 	scope := fs.String("scope", "", "space-separated allowed `SCOPES`")
 	public := fs.Bool("public", false, "public client: no secret, PKCE required")
 	method := fs.String("token-endpoint-auth-method", "", "client_secret_basic (default), client_secret_post, or none (public clients)")
@@ -87,6 +88,7 @@ func (a *app) clientsCreate(ctx context.Context, args []string) error {
 		LogoURI:                 *logoURI,
 		BackchannelLogoutURI:    *backchannel,
 		Admin:                   *adminClient,
+		AllowedCORSOrigins:      corsOrigins,
 	})
 	if clients.IsInvalid(err) {
 		return usagef("%v", err)

@@ -19,11 +19,12 @@ func (a *app) clientsUpdate(ctx context.Context, args []string) error {
 	cfgPath := configFlag(fs)
 	output := outputFlag(fs)
 	name := fs.String("name", "", "human-readable client name")
-	var redirects, grants, postLogout, audience stringList
+	var redirects, grants, postLogout, audience, corsOrigins stringList
 	fs.Var(&redirects, "redirect-uri", "allowed redirect `URI` (repeatable; replaces the list)")
 	fs.Var(&grants, "grant-type", "allowed grant `TYPE` (repeatable; replaces the list)")
 	fs.Var(&postLogout, "post-logout-redirect-uri", "allowed post-logout redirect `URI` (repeatable; replaces the list)")
 	fs.Var(&audience, "audience", "allowed audience `AUD` (repeatable; replaces the list)")
+	fs.Var(&corsOrigins, "allowed-cors-origin", "`ORIGIN` whose browser scripts may call the token endpoint (repeatable; replaces the list)")
 	scope := fs.String("scope", "", "space-separated allowed `SCOPES` (replaces them)")
 	skipConsent := fs.Bool("skip-consent", false, "first-party client: customers are not asked for consent")
 	logoURI := fs.String("logo-uri", "", "logo shown on the consent page")
@@ -69,6 +70,8 @@ func (a *app) clientsUpdate(ctx context.Context, args []string) error {
 			spec.LogoURI = *logoURI
 		case "backchannel-logout-uri":
 			spec.BackchannelLogoutURI = *backchannel
+		case "allowed-cors-origin":
+			spec.AllowedCORSOrigins = corsOrigins
 		case "admin":
 			spec.Admin = *adminClient
 		}

@@ -44,6 +44,7 @@ type clientJSON struct {
 	SkipConsent             bool      `json:"skip_consent"`
 	LogoURI                 string    `json:"logo_uri,omitempty"`
 	BackchannelLogoutURI    string    `json:"backchannel_logout_uri,omitempty"`
+	AllowedCORSOrigins      []string  `json:"allowed_cors_origins,omitempty"`
 	Admin                   bool      `json:"admin"`
 	CreatedAt               time.Time `json:"created_at"`
 }
@@ -64,6 +65,7 @@ func toClientJSON(c storage.Client, secret string) clientJSON {
 		SkipConsent:             c.SkipConsent,
 		LogoURI:                 c.LogoURI,
 		BackchannelLogoutURI:    c.BackchannelLogoutURI,
+		AllowedCORSOrigins:      c.AllowedCORSOrigins,
 		Admin:                   c.Admin,
 		CreatedAt:               c.CreatedAt,
 	}

@@ -39,6 +39,7 @@ type clientJSON struct {
 	SectorIdentifierURI     string            `json:"sector_identifier_uri,omitempty"`
 	DefaultMaxAge           int               `json:"default_max_age,omitempty"`
 	RequireAuthTime         bool              `json:"require_auth_time,omitempty"`
+	AllowedCORSOrigins      []string          `json:"allowed_cors_origins,omitempty"`
 	Admin                   bool              `json:"admin"`
 	CreatedAt               time.Time         `json:"created_at"`
 	UpdatedAt               time.Time         `json:"updated_at"`
@@ -70,6 +71,7 @@ func toClientJSON(c storage.Client) clientJSON {
 		SectorIdentifierURI:     c.SectorIdentifierURI,
 		DefaultMaxAge:           c.DefaultMaxAge,
 		RequireAuthTime:         c.RequireAuthTime,
+		AllowedCORSOrigins:      c.AllowedCORSOrigins,
 		Admin:                   c.Admin,
 		CreatedAt:               c.CreatedAt,
 		UpdatedAt:               c.UpdatedAt,
@@ -109,6 +111,7 @@ type clientRequest struct {
 	SectorIdentifierURI     string            `json:"sector_identifier_uri"`
 	DefaultMaxAge           int               `json:"default_max_age"`
 	RequireAuthTime         bool              `json:"require_auth_time"`
+	AllowedCORSOrigins      []string          `json:"allowed_cors_origins"`
 	Admin                   bool              `json:"admin"`
 }
 
@@ -138,6 +141,7 @@ func (c clientRequest) spec() clients.Spec {
 		SectorIdentifierURI:     c.SectorIdentifierURI,
 		DefaultMaxAge:           c.DefaultMaxAge,
 		RequireAuthTime:         c.RequireAuthTime,
+		AllowedCORSOrigins:      c.AllowedCORSOrigins,
 		Admin:                   c.Admin,
 	}
 }

@@ -72,6 +72,10 @@ type Spec struct {
 	UserinfoSignedResponseAlg   string
 	DefaultMaxAge               int
 	RequireAuthTime             bool
+	// AllowedCORSOrigins are origins (scheme://host[:port]) whose browser
+	// scripts may read the client's token answers; empty means those of the
+	// redirect URIs.
+	AllowedCORSOrigins []string
 	// Admin marks a client an operator allows to use the admin API: it gets
 	// the scope AdminScope and the client_credentials grant. Only an
 	// operator (the command line, the admin API) may set it.
@@ -319,6 +323,11 @@ func (s *Service) build(spec Spec) (storage.Client, error) {
 			return storage.Client{}, &InvalidError{field, err.Error()}
 		}
 	}
+	for _, o := range spec.AllowedCORSOrigins {
+		if err := checkOrigin(o); err != nil {
+			return storage.Client{}, &InvalidError{"allowed_cors_origins", err.Error()}
+		}
+	}
 	if len(spec.JWKS) > 0 && spec.JWKSURI != "" {
 		return storage.Client{}, &InvalidError{"jwks", "jwks and jwks_uri must not both be set"}
 	}
@@ -423,8 +432,23 @@ func (s *Service) build(spec Spec) (storage.Client, error) {
 		UserinfoSignedResponseAlg:   spec.UserinfoSignedResponseAlg,
 		DefaultMaxAge:               spec.DefaultMaxAge,
 		RequireAuthTime:             spec.RequireAuthTime,
+		AllowedCORSOrigins:          dedupe(spec.AllowedCORSOrigins),
 		Admin:                       spec.Admin,
 	}, nil
+}
+
+// checkOrigin accepts a web origin as browsers send it (RFC 6454 §6.2):
+// https, or http on a loopback address, a host, an optional port, nothing
+// after.
+func checkOrigin(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(raw, "/") {
+		return fmt.Errorf("%q is not an origin such as https://app.example.com", raw)
+	}
+	if u.Scheme != "https" && !(u.Scheme == "http" && IsLoopbackHost(u.Hostname())) {
+		return fmt.Errorf("%q: an origin uses https, or http on a loopback address", raw)
+	}
+	return nil
 }
 
 // Limits of client metadata (docs/flows.md, "Registering clients"): far
@@ -484,6 +508,7 @@ func checkSizes(spec Spec) error {
 		list("scope", spec.Scopes, maxListItems, maxItemRunes),
 		list("audience", spec.Audience, maxListItems, maxURIRunes),
 		list("contacts", spec.Contacts, maxListItems, maxItemRunes),
+		list("allowed_cors_origins", spec.AllowedCORSOrigins, maxURIs, maxURIRunes),
 		one("logo_uri", spec.LogoURI, maxURIRunes),
 		one("client_uri", spec.ClientURI, maxURIRunes),
 		one("policy_uri", spec.PolicyURI, maxURIRunes),
@@ -711,6 +736,7 @@ func SpecOf(c storage.Client) Spec {
 		UserinfoSignedResponseAlg:   c.UserinfoSignedResponseAlg,
 		DefaultMaxAge:               c.DefaultMaxAge,
 		RequireAuthTime:             c.RequireAuthTime,
+		AllowedCORSOrigins:          c.AllowedCORSOrigins,
 		Admin:                       c.Admin,
 	}
 }

@@ -116,7 +116,7 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		if st := form.Get("state"); st != "" {
 			hidden["state"] = st
 		}
-		formActions = redirectOrigins([]string{redirect})
+		formActions = storage.WebOrigins([]string{redirect})
 	}
 	p.pages.LogoutConfirm(w, r, name, hidden, formActions...)
 }

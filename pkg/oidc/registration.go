@@ -57,6 +57,9 @@ type registrationMetadata struct {
 	RequireAuthTime             bool            `json:"require_auth_time,omitempty"`
 	PostLogoutRedirectURIs      []string        `json:"post_logout_redirect_uris,omitempty"`
 	BackchannelLogoutURI        string          `json:"backchannel_logout_uri,omitempty"`
+	// AllowedCORSOrigins is Gatehouse's own member (as Ory Hydra's): the
+	// origins of browser apps that call the token endpoint.
+	AllowedCORSOrigins []string `json:"allowed_cors_origins,omitempty"`
 	// Sent back only.
 	ClientID                string `json:"client_id,omitempty"`
 	ClientSecret            string `json:"client_secret,omitempty"`
@@ -290,6 +293,7 @@ func specFromMetadata(md registrationMetadata, localized map[string]string) (cli
 		UserinfoSignedResponseAlg:   md.UserinfoSignedResponseAlg,
 		DefaultMaxAge:               md.DefaultMaxAge,
 		RequireAuthTime:             md.RequireAuthTime,
+		AllowedCORSOrigins:          md.AllowedCORSOrigins,
 		// Asked by the client itself: no reserved scope (RFC 7591 §2 lets
 		// the server refuse or replace a scope it will not give).
 		Dynamic: true,
@@ -348,6 +352,7 @@ func (p *Provider) metadataOf(c storage.Client) registrationMetadata {
 		RequireAuthTime:           c.RequireAuthTime,
 		PostLogoutRedirectURIs:    c.PostLogoutRedirectURIs,
 		BackchannelLogoutURI:      c.BackchannelLogoutURI,
+		AllowedCORSOrigins:        c.AllowedCORSOrigins,
 	}
 	if c.GetTokenEndpointAuthMethod() == storage.AuthMethodPrivateKeyJWT {
 		md.TokenEndpointAuthSigningAlg = c.GetTokenEndpointAuthSigningAlgorithm()

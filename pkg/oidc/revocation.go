@@ -20,6 +20,7 @@ func (p *Provider) handleRevocation(w http.ResponseWriter, r *http.Request) {
 	if !parsePostForm(w, r) {
 		return
 	}
+	p.restrictOrigin(w, r)
 	// RFC 7009 §2.1 requires client authentication, and RFC 6749 §5.2
 	// calls a request without any invalid_client (fosite would say
 	// invalid_request).

@@ -18,8 +18,9 @@ import (
 // handleToken is the token endpoint (RFC 6749 §3.2).
 func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	// Browser apps (public clients with PKCE) call this endpoint directly.
-	// Credentials are never cookies here, so any origin may.
+	// Browser apps (public clients with PKCE) call this endpoint directly:
+	// a preflight is answered for any origin, the answer itself is readable
+	// only by the client's registered origins.
 	allowOrigin(w, r, "POST")
 	if r.Method == http.MethodOptions {
 		w.WriteHeader(http.StatusNoContent)
@@ -28,6 +29,7 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	if !parsePostForm(w, r) {
 		return
 	}
+	p.restrictOrigin(w, r)
 	if name := repeatedParam(r.PostForm); name != "" {
 		writeError(w, http.StatusBadRequest, "invalid_request", "The "+name+" parameter was sent more than once.")
 		return

@@ -71,7 +71,7 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		p.bearerError(w, http.StatusUnauthorized, "invalid_token", "The access token's subject no longer exists.")
 		return
 	}
-	if origin := r.Header.Get("Origin"); origin != "" && !slices.Contains(redirectOrigins(ar.GetClient().GetRedirectURIs()), origin) {
+	if c, ok := ar.GetClient().(*storage.Client); !ok || !slices.Contains(c.CORSOrigins(), r.Header.Get("Origin")) {
 		w.Header().Del("Access-Control-Allow-Origin")
 	}
 	claims := userClaims(user, ar.GetGrantedScopes(), sess.UserinfoClaims)
@@ -101,6 +101,37 @@ func (p *Provider) bearerError(w http.ResponseWriter, status int, code, descript
 	writeJSON(w, status, protocolError{Error: code, Description: description})
 }
 
+// restrictOrigin keeps the Access-Control-Allow-Origin that allowOrigin
+// set only when the request's origin is one the calling client registered
+// (storage.Client.CORSOrigins), so that no other site's script can read
+// the answer. A preflight names no client, so it is answered for any
+// origin; the decision is made here, on the request itself. The client is
+// the one named by HTTP Basic authentication or by client_id; a request
+// naming neither (a bare assertion) is not readable by scripts.
+func (p *Provider) restrictOrigin(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return
+	}
+	id, _, basic := r.BasicAuth()
+	if basic {
+		// RFC 6749 §2.3.1: the client_id is form-encoded inside Basic.
+		if dec, err := url.QueryUnescape(id); err == nil {
+			id = dec
+		}
+	} else {
+		id = r.PostForm.Get("client_id")
+	}
+	if id != "" {
+		if fc, err := p.store.GetClient(r.Context(), id); err == nil {
+			if c, ok := fc.(*storage.Client); ok && slices.Contains(c.CORSOrigins(), origin) {
+				return
+			}
+		}
+	}
+	w.Header().Del("Access-Control-Allow-Origin")
+}
+
 // allowOrigin answers a browser app's CORS request for the request's
 // origin, for the endpoint's methods. The token or client credential is in
 // the request, never a cookie, so credentials are not allowed; the
@@ -117,17 +148,4 @@ func allowOrigin(w http.ResponseWriter, r *http.Request, methods string) {
 	h.Set("Access-Control-Allow-Methods", methods)
 	h.Set("Access-Control-Expose-Headers", "WWW-Authenticate")
 	h.Set("Access-Control-Max-Age", "600")
-}
-
-// redirectOrigins returns the web origins of redirect URIs.
-func redirectOrigins(uris []string) []string {
-	var out []string
-	for _, raw := range uris {
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			continue
-		}
-		out = append(out, u.Scheme+"://"+u.Host)
-	}
-	return out
 }

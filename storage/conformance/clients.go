@@ -28,6 +28,7 @@ func sampleClient(id string) storage.Client {
 		SkipConsent:             true,
 		LogoURI:                 "https://app.example/logo.png",
 		BackchannelLogoutURI:    "https://app.example/backchannel",
+		AllowedCORSOrigins:      []string{"https://spa.example"},
 		Admin:                   true,
 	}
 }

@@ -55,6 +55,7 @@ type clientMetadata struct {
 	DefaultMaxAge               int               `json:"default_max_age,omitempty"`
 	RequireAuthTime             bool              `json:"require_auth_time,omitempty"`
 	RegistrationAccessTokenHash []byte            `json:"registration_access_token_hash,omitempty"`
+	AllowedCORSOrigins          []string          `json:"allowed_cors_origins,omitempty"`
 	// Admin is always written; rows from before it existed lack it (see
 	// legacyAdmin).
 	Admin *bool `json:"admin,omitempty"`
@@ -99,6 +100,7 @@ func toClientRow(c storage.Client) (clientRow, error) {
 		DefaultMaxAge:               c.DefaultMaxAge,
 		RequireAuthTime:             c.RequireAuthTime,
 		RegistrationAccessTokenHash: c.RegistrationAccessTokenHash,
+		AllowedCORSOrigins:          c.AllowedCORSOrigins,
 		Admin:                       &c.Admin,
 	})
 	if err != nil {
@@ -158,6 +160,7 @@ func (r clientRow) toClient() (storage.Client, error) {
 		DefaultMaxAge:               md.DefaultMaxAge,
 		RequireAuthTime:             md.RequireAuthTime,
 		RegistrationAccessTokenHash: md.RegistrationAccessTokenHash,
+		AllowedCORSOrigins:          md.AllowedCORSOrigins,
 		Admin:                       admin,
 		CreatedAt:                   r.CreatedAt.UTC(),
 		UpdatedAt:                   r.UpdatedAt.UTC(),
