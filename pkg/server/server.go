@@ -183,6 +183,10 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Federation:  fed,
 		Logger:      log,
 	})
+	out, err := newOutbound(cfg, log, o.outbound...)
+	if err != nil {
+		return nil, err
+	}
 	var locales []string
 	for _, l := range bundle.Languages() {
 		locales = append(locales, l.Tag)
@@ -205,6 +209,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		PKCEAllowPlain:            cfg.PKCEAllowPlain,
 		UILocales:                 locales,
 		RegistrationPolicy:        cfg.RegistrationPolicy,
+		Outbound:                  out,
 	})
 	if err != nil {
 		return nil, err
