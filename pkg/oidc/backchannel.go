@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
+	"github.com/gatehouse-id/gatehouse/pkg/outbound"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
@@ -102,6 +104,11 @@ func (p *Provider) DeliverBackchannelLogouts(ctx context.Context) {
 		switch {
 		case err == nil:
 			_ = p.store.DeleteLogoutDelivery(ctx, d.ID)
+		case errors.Is(err, outbound.ErrRefused):
+			// Not a passing failure: the policy (the address, the scheme,
+			// a redirect) would refuse every retry too.
+			p.log.WarnContext(ctx, "back-channel logout refused by the outbound policy; giving up", "client_id", d.ClientID, "error", err.Error())
+			_ = p.store.DeleteLogoutDelivery(ctx, d.ID)
 		case d.Attempts >= len(backchannelRetries):
 			p.log.WarnContext(ctx, "giving up back-channel logout", "client_id", d.ClientID, "attempts", d.Attempts+1, "error", err.Error())
 			_ = p.store.DeleteLogoutDelivery(ctx, d.ID)
@@ -113,7 +120,9 @@ func (p *Provider) DeliverBackchannelLogouts(ctx context.Context) {
 	}
 }
 
-// deliverLogout signs a logout token and POSTs it (Back-Channel Logout §2.5).
+// deliverLogout signs a logout token and POSTs it (Back-Channel Logout §2.5)
+// through the outbound client: https, a public address (or one the policy
+// admits), no redirect.
 func (p *Provider) deliverLogout(ctx context.Context, d storage.LogoutDelivery) error {
 	who, err := url.ParseQuery(d.LogoutToken)
 	if err != nil {
@@ -130,7 +139,7 @@ func (p *Provider) deliverLogout(ctx context.Context, d storage.LogoutDelivery) 
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := p.httpClient.Do(req)
+	resp, err := p.outbound.Do(req)
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
+	"github.com/gatehouse-id/gatehouse/pkg/outbound"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
 	"github.com/gatehouse-id/gatehouse/storage"
@@ -105,9 +106,10 @@ type Options struct {
 	ConsentPath string
 	// PKCEAllowPlain accepts code_challenge_method=plain.
 	PKCEAllowPlain bool
-	// HTTPClient delivers back-channel logout tokens; nil means a client
-	// with a 10 s timeout.
-	HTTPClient *http.Client
+	// Outbound fetches the URLs that clients supply: sector_identifier_uri,
+	// jwks_uri, backchannel_logout_uri. nil means outbound.New with the
+	// default policy (public https addresses only).
+	Outbound *outbound.Client
 	// UILocales are the languages of the hosted pages, for discovery.
 	UILocales []string
 	// Clients registers clients for the registration endpoint.
@@ -132,7 +134,7 @@ type Provider struct {
 	loginPath     string
 	consentPath   string
 	pkcePlain     bool
-	httpClient    *http.Client
+	outbound      *outbound.Client
 	uiLocales     []string
 	clients       *clients.Service
 	secrets       *secret.Keys
@@ -147,6 +149,10 @@ func New(opts Options) (*Provider, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	out := opts.Outbound
+	if out == nil {
+		out = outbound.New(outbound.Policy{})
 	}
 	cfg := &fosite.Config{
 		AccessTokenLifespan:   opts.AccessTokenLifetime,
@@ -165,8 +171,8 @@ func New(opts Options) (*Provider, error) {
 		AudienceMatchingStrategy: fosite.ExactAudienceMatchingStrategy,
 		ClientSecretsHasher:      clientSecretHasher{opts.Secrets},
 		// Fetches private_key_jwt clients' jwks_uri: cached, refetched when
-		// an assertion names an unknown kid, with a bounded client.
-		JWKSFetcherStrategy:         signingKeysFetcher{fosite.NewDefaultJWKSFetcherStrategy(fosite.JWKSFetcherWithHTTPClient(jwksHTTPClient()))},
+		// an assertion names an unknown kid, through the outbound client.
+		JWKSFetcherStrategy:         signingKeysFetcher{fosite.NewDefaultJWKSFetcherStrategy(fosite.JWKSFetcherWithHTTPClient(jwksHTTPClient(out)))},
 		EnforcePKCEForPublicClients: true,
 		// RFC 7636 §4.2: S256 unless plain is explicitly allowed.
 		EnablePKCEPlainChallengeMethod: opts.PKCEAllowPlain,
@@ -237,10 +243,6 @@ func New(opts Options) (*Provider, error) {
 	if opts.Clients == nil {
 		opts.Clients = clients.NewService(opts.Store, opts.Secrets, clients.Options{})
 	}
-	httpClient := opts.HTTPClient
-	if httpClient == nil {
-		httpClient = &http.Client{Timeout: 10 * time.Second}
-	}
 	return &Provider{
 		issuer:        opts.Issuer,
 		store:         opts.Store,
@@ -255,7 +257,7 @@ func New(opts Options) (*Provider, error) {
 		loginPath:     opts.LoginPath,
 		consentPath:   opts.ConsentPath,
 		pkcePlain:     opts.PKCEAllowPlain,
-		httpClient:    httpClient,
+		outbound:      out,
 		uiLocales:     opts.UILocales,
 		clients:       opts.Clients,
 		secrets:       opts.Secrets,
@@ -359,13 +361,22 @@ func (s *prefixedHMACStrategy) ValidateAuthorizeCode(ctx context.Context, r fosi
 	return s.HMACSHAStrategyUnPrefixed.ValidateAuthorizeCode(ctx, r, strings.TrimPrefix(token, prefix("ac")))
 }
 
-// jwksHTTPClient fetches clients' JWK Sets: one retry, short timeouts.
-func jwksHTTPClient() *retryablehttp.Client {
+// jwksHTTPClient fetches clients' JWK Sets through the outbound client (its
+// address, scheme, redirect and size rules): one retry, none after a
+// refusal by the outbound policy, short timeouts.
+func jwksHTTPClient(out *outbound.Client) *retryablehttp.Client {
 	c := retryablehttp.NewClient()
+	c.HTTPClient = out.HTTPClient()
+	c.HTTPClient.Timeout = 5 * time.Second
 	c.RetryMax = 1
 	c.RetryWaitMin = 100 * time.Millisecond
 	c.RetryWaitMax = time.Second
-	c.HTTPClient.Timeout = 5 * time.Second
+	c.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		if errors.Is(err, outbound.ErrRefused) {
+			return false, err
+		}
+		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	}
 	c.Logger = nil
 	return c
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/strictjson"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
+	"github.com/gatehouse-id/gatehouse/pkg/outbound"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -377,9 +378,15 @@ func subjectType(c storage.Client) string {
 	return c.SubjectType
 }
 
-// checkSectorIdentifier fetches a sector_identifier_uri and checks that it
-// lists every redirect URI (OpenID Connect Core §8.1): https, or http on a
-// loopback address for development; a JSON array of URIs.
+// checkSectorIdentifier fetches a sector_identifier_uri through the
+// outbound client and checks that it lists every redirect URI (OpenID
+// Connect Core §8.1): a JSON array of URIs. A URL the outbound policy
+// refuses on its face (not https, a private address) is refused with the
+// policy's reason. Any failure to fetch it (an address refused when
+// connecting, an error, a status other than 200, a redirect, an answer too
+// large) is reported to the registrant only as "could not be fetched", with
+// the detail in the server's log: otherwise registration would tell whoever
+// calls it what answers where.
 func (p *Provider) checkSectorIdentifier(ctx context.Context, spec clients.Spec) error {
 	raw := spec.SectorIdentifierURI
 	if raw == "" {
@@ -388,26 +395,35 @@ func (p *Provider) checkSectorIdentifier(ctx context.Context, spec clients.Spec)
 	bad := func(reason string) error {
 		return &clients.InvalidError{Field: "sector_identifier_uri", Reason: reason}
 	}
-	u, err := url.Parse(raw)
-	if err != nil || !(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) {
+	if err := p.outbound.CheckURL(raw); err != nil {
+		var refused *outbound.RefusedError
+		if errors.As(err, &refused) {
+			return bad(refused.Reason)
+		}
 		return bad("must be an https URL")
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
+	unfetched := func(detail string) error {
+		p.log.WarnContext(ctx, "sector_identifier_uri could not be fetched", "sector_identifier_uri", raw, "error", detail)
+		return bad("could not be fetched")
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
 	if err != nil {
-		return bad("cannot be fetched")
+		return unfetched(err.Error())
 	}
-	resp, err := p.httpClient.Do(req)
+	req.Header.Set("Accept", "application/json")
+	resp, err := p.outbound.Do(req)
 	if err != nil {
-		return bad("cannot be fetched: " + err.Error())
+		return unfetched(err.Error())
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return bad(fmt.Sprintf("answered %d", resp.StatusCode))
+		return unfetched(fmt.Sprintf("answered %d", resp.StatusCode))
 	}
 	var listed []string
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&listed); err != nil {
+	if err := json.NewDecoder(resp.Body).Decode(&listed); err != nil {
+		if errors.Is(err, outbound.ErrRefused) { // too large
+			return unfetched(err.Error())
+		}
 		return bad("is not a JSON array of URIs")
 	}
 	for _, ru := range spec.RedirectURIs {
@@ -417,5 +433,3 @@ func (p *Provider) checkSectorIdentifier(ctx context.Context, spec clients.Spec)
 	}
 	return nil
 }
-
-func isLoopback(host string) bool { return host == "localhost" || host == "127.0.0.1" || host == "::1" }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"log/slog"
 
 	"github.com/gatehouse-id/gatehouse/config"
@@ -14,6 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
 	"github.com/gatehouse-id/gatehouse/pkg/oidc"
+	"github.com/gatehouse-id/gatehouse/pkg/outbound"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
 )
 
@@ -38,7 +40,19 @@ func mountAdmin(router *mux.Router, base string, store *gormstore.Store, cs *cli
 // rules, as the server uses it; the command line builds its own with it
 // too, so a client is held to the same rules whichever way it comes.
 func NewClientService(cfg config.Config, store storage.ClientStore, secrets *secret.Keys) *clients.Service {
+	// Validate has refused malformed ranges already.
+	allow, _ := cfg.OutboundAllowPrefixes()
+	policy := outbound.Policy{AllowPrefixes: allow, DevAllowLoopback: cfg.DevAllowLoopbackURLs}
 	return clients.NewService(store, secrets, clients.Options{
 		ReservedScopes: cfg.ReservedScopeList(),
+		CheckFetchedURL: func(raw string) error {
+			var refused *outbound.RefusedError
+			if err := policy.CheckURL(raw); errors.As(err, &refused) {
+				return errors.New(refused.Reason)
+			} else if err != nil {
+				return err
+			}
+			return nil
+		},
 	})
 }

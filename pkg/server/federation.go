@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/federation/github"
 	"github.com/gatehouse-id/gatehouse/pkg/federation/google"
 	"github.com/gatehouse-id/gatehouse/pkg/federation/oidc"
+	"github.com/gatehouse-id/gatehouse/pkg/outbound"
 	"github.com/gatehouse-id/gatehouse/pkg/ui"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
@@ -28,6 +29,7 @@ type Option func(*options)
 // options are what the Options set.
 type options struct {
 	upstreamTransport http.RoundTripper
+	outbound          []outbound.Option
 }
 
 // WithUpstreamTransport sends every call to an upstream identity provider

@@ -42,7 +42,8 @@ func registeredParty(t *testing.T, s *testServer, b *browser.Browser, metadata m
 
 func TestPairwiseSubjects(t *testing.T) {
 	gormstoretest.Each(t, func(t *testing.T, db gormstoretest.Database) {
-		s := startServer(t, db.URL)
+		// The sector identifier is served over http on 127.0.0.1.
+		s := startServerWith(t, db.URL, allowLoopbackURLs)
 		aliceID := createAlice(t, s)
 		sectorDoc := []string{"https://c.example/cb", "https://d.example/cb"}
 		sector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -185,6 +185,10 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Federation:  fed,
 		Logger:      log,
 	})
+	out, err := newOutbound(cfg, log, o.outbound...)
+	if err != nil {
+		return nil, err
+	}
 	var locales []string
 	for _, l := range bundle.Languages() {
 		locales = append(locales, l.Tag)
@@ -209,6 +213,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		UILocales:                 locales,
 		RegistrationPolicy:        cfg.RegistrationPolicy,
 		Clients:                   clientService,
+		Outbound:                  out,
 	})
 	if err != nil {
 		return nil, err

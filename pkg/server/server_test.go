@@ -54,7 +54,7 @@ func startServerB(t testing.TB, databaseURL string) *testServer {
 }
 
 // startServerWith starts a server whose configuration change may adjust.
-func startServerWith(t testing.TB, databaseURL string, change func(*config.Config)) *testServer {
+func startServerWith(t testing.TB, databaseURL string, change func(*config.Config), opts ...server.Option) *testServer {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	cfg := config.Default()
@@ -69,7 +69,7 @@ func startServerWith(t testing.TB, databaseURL string, change func(*config.Confi
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := server.New(context.Background(), cfg, log)
+	srv, err := server.New(context.Background(), cfg, log, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

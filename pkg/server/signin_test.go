@@ -196,7 +196,8 @@ func TestSignIn(t *testing.T) {
 }
 
 func testSignIn(t *testing.T, databaseURL string) {
-	s := startServer(t, databaseURL)
+	// The back-channel logout receiver is served over http on 127.0.0.1.
+	s := startServerWith(t, databaseURL, allowLoopbackURLs)
 	aliceID := createAlice(t, s)
 	ctx := context.Background()
 
