@@ -125,3 +125,25 @@ func TestAdminAPIRefusesLooseInput(t *testing.T) {
 		})
 	})
 }
+
+// URLs the server itself fetches or posts to are checked on their face
+// whichever way a client is registered: https, a public host.
+func TestClientURLsTheServerFetchesMustBePublic(t *testing.T) {
+	s := startServerWith(t, gormstoretest.SQLiteURL(t), func(c *config.Config) { c.RegistrationPolicy = "open" })
+	for _, md := range []map[string]any{
+		{"redirect_uris": []string{"https://app.example/cb"}, "backchannel_logout_uri": "https://127.0.0.1:8443/bc"},
+		{"redirect_uris": []string{"https://app.example/cb"}, "backchannel_logout_uri": "http://app.example/bc"},
+		{"grant_types": []string{"client_credentials"}, "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://169.254.169.254/jwks"},
+		{"grant_types": []string{"client_credentials"}, "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://localhost/jwks"},
+	} {
+		status, body := register(t, s, "", md)
+		if status != http.StatusBadRequest || body["error"] != "invalid_client_metadata" {
+			t.Errorf("%v: got %d %v", md, status, body)
+		}
+	}
+	tok := adminToken(t, s)
+	r := adminCall(t, s, http.MethodPost, "/clients", tok, map[string]any{"client_name": "x", "redirect_uris": []string{"https://app.example/cb"}, "backchannel_logout_uri": "https://10.1.2.3/bc"})
+	if r.status != http.StatusBadRequest || r.body["field"] != "backchannel_logout_uri" {
+		t.Errorf("admin API: %d %v", r.status, r.body)
+	}
+}
