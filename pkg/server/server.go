@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
 	"github.com/gatehouse-id/gatehouse/pkg/oidc"
+	"github.com/gatehouse-id/gatehouse/pkg/ratelimit"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
 	"github.com/gatehouse-id/gatehouse/pkg/ui"
@@ -67,6 +68,7 @@ type Server struct {
 	keys     *keys.Manager
 	metrics  *metrics
 	provider *oidc.Provider
+	limiter  *ratelimit.Limiter
 	handler  http.Handler
 }
 
@@ -136,6 +138,11 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: store, secrets: secrets, keys: km, metrics: newMetrics()}
+	s.limiter = newLimiter(cfg, store, secrets, s.metrics)
+	ips, err := newResolver(cfg)
+	if err != nil {
+		return nil, err
+	}
 	issuer, err := url.Parse(cfg.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("GATEHOUSE_ISSUER: %w", err)
@@ -182,6 +189,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		SignOutPath: base + oidc.PathEndSession,
 		Federation:  fed,
 		Logger:      log,
+		Throttle:    s.limiter,
 	})
 	var locales []string
 	for _, l := range bundle.Languages() {
@@ -205,6 +213,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		PKCEAllowPlain:            cfg.PKCEAllowPlain,
 		UILocales:                 locales,
 		RegistrationPolicy:        cfg.RegistrationPolicy,
+		Throttle:                  s.limiter,
 	})
 	if err != nil {
 		return nil, err
@@ -220,7 +229,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	provider.Register(router, base)
 	mountAdmin(router, base, store, secrets, km, people, provider, log)
 	pages.Register(router)
-	s.handler = observe(router, log, s.metrics, cfg.MaxRequestBytes, issuer.Scheme == "https")
+	s.handler = observe(router, log, s.metrics, ips, cfg.MaxRequestBytes, issuer.Scheme == "https")
 	return s, nil
 }
 
@@ -242,6 +251,7 @@ func (s *Server) RunBackground(ctx context.Context) {
 	go s.keys.Run(ctx)
 	go s.provider.RunBackchannelLogout(ctx, backchannelInterval)
 	go s.collectFederation(ctx)
+	go s.collectThrottle(ctx)
 	go func() {
 		t := time.NewTicker(tokenCollectionInterval)
 		defer t.Stop()
