@@ -58,7 +58,7 @@ func (p *Provider) allowRegistration(w http.ResponseWriter, r *http.Request) boo
 	if d.Allowed {
 		return true
 	}
-	p.log.WarnContext(ctx, "registration throttled", "ip", ip)
+	p.log.DebugContext(ctx, "registration throttled", "ip", ip)
 	writeThrottled(w, d.RetryAfter, "Too many registrations from this address; try again later.")
 	return false
 }

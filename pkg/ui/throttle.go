@@ -50,7 +50,7 @@ func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, f passwo
 		h.log.ErrorContext(ctx, "throttling sign-in", "error", err.Error())
 	}
 	if !d.Allowed {
-		h.log.WarnContext(ctx, "sign-in throttled", "ip", ip, "client_id", f.clientID,
+		h.log.DebugContext(ctx, "sign-in throttled", "ip", ip, "client_id", f.clientID,
 			"account", redact.Email(account), "kind", string(d.Kind), "retry_after_s", retrySeconds(d.RetryAfter))
 		f.page.ErrorID, f.page.ErrorData = waitMessage(d.RetryAfter)
 		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(d.RetryAfter)))
