@@ -104,6 +104,44 @@ type Config struct {
 	// PasswordMinLength is the fewest characters a new password may have
 	// (GATEHOUSE_PASSWORD_MIN_LENGTH); NIST SP 800-63B §5.1.1.2.
 	PasswordMinLength int64 `yaml:"password_min_length"`
+	// ThrottleEnabled turns on the throttling of password guessing, failed
+	// client authentication and registrations (GATEHOUSE_THROTTLE_ENABLED).
+	// See docs/configuration.md, Throttling.
+	ThrottleEnabled bool `yaml:"throttle_enabled"`
+	// ThrottleAccountFailures are the failed sign-ins to one account from
+	// browsers that never signed in to it before the waits start
+	// (GATEHOUSE_THROTTLE_ACCOUNT_FAILURES); counted for a day.
+	ThrottleAccountFailures int64 `yaml:"throttle_account_failures"`
+	// ThrottleAccountIPFailures are those from one client address
+	// (GATEHOUSE_THROTTLE_ACCOUNT_IP_FAILURES); counted for a day.
+	ThrottleAccountIPFailures int64 `yaml:"throttle_account_ip_failures"`
+	// ThrottleIPFailures are the failed sign-ins from one client address to
+	// any account (GATEHOUSE_THROTTLE_IP_FAILURES); counted for an hour.
+	ThrottleIPFailures int64 `yaml:"throttle_ip_failures"`
+	// ThrottleDeviceFailures are the failed sign-ins of a browser that
+	// signed in to the account before: its own budget
+	// (GATEHOUSE_THROTTLE_DEVICE_FAILURES); counted for a day.
+	ThrottleDeviceFailures int64 `yaml:"throttle_device_failures"`
+	// ThrottleClientFailures are the failed client authentications per
+	// client_id (GATEHOUSE_THROTTLE_CLIENT_FAILURES); counted for an hour.
+	ThrottleClientFailures int64 `yaml:"throttle_client_failures"`
+	// ThrottleRegistrationsPerIP are the client registrations from one
+	// address (GATEHOUSE_THROTTLE_REGISTRATIONS_PER_IP); counted for an
+	// hour.
+	ThrottleRegistrationsPerIP int64 `yaml:"throttle_registrations_per_ip"`
+	// ThrottleBackoffBase is the first wait once a budget is spent; each
+	// further failure doubles it (GATEHOUSE_THROTTLE_BACKOFF_BASE).
+	ThrottleBackoffBase time.Duration `yaml:"throttle_backoff_base"`
+	// ThrottleBackoffMax caps one wait (GATEHOUSE_THROTTLE_BACKOFF_MAX).
+	ThrottleBackoffMax time.Duration `yaml:"throttle_backoff_max"`
+	// ThrottleMemoryCounters caps the counters one replica keeps in memory
+	// on SQLite (GATEHOUSE_THROTTLE_MEMORY_COUNTERS); on PostgreSQL they
+	// are in the database, shared by the replicas.
+	ThrottleMemoryCounters int64 `yaml:"throttle_memory_counters"`
+	// TrustedProxyHeader is the header trusted proxies name the client in:
+	// X-Forwarded-For or Forwarded (RFC 7239)
+	// (GATEHOUSE_TRUSTED_PROXY_HEADER). The other is never read.
+	TrustedProxyHeader string `yaml:"trusted_proxy_header"`
 
 	// Sign-in with upstream identity providers (docs/social-login.md). For
 	// each provider: an enabled flag, the OAuth client's credentials, the
@@ -154,29 +192,40 @@ type Config struct {
 // valid as it stands: with SQLite, an empty Secret is filled by EnsureSecret.
 func Default() Config {
 	return Config{
-		Issuer:                    "http://localhost:8080",
-		HTTPAddr:                  ":8080",
-		DatabaseURL:               "sqlite://gatehouse.db",
-		Secret:                    "",
-		AutoMigrate:               true,
-		AccessTokenLifetime:       time.Hour,
-		RefreshTokenLifetime:      30 * 24 * time.Hour,
-		AuthorizationCodeLifetime: time.Minute,
-		IDTokenLifetime:           time.Hour,
-		KeysRefreshInterval:       30 * time.Second,
-		ClientCacheTTL:            5 * time.Second,
-		LogLevel:                  "info",
-		ShutdownTimeout:           30 * time.Second,
-		MaxRequestBytes:           64 << 10,
-		SessionIdleTimeout:        7 * 24 * time.Hour,
-		SessionLifetime:           30 * 24 * time.Hour,
-		Argon2MemoryKiB:           19 * 1024,
-		Argon2Iterations:          2,
-		Argon2Parallelism:         1,
-		PKCEAllowPlain:            false,
-		RegistrationPolicy:        "initial-access-token",
-		MetricsAddr:               ":9000",
-		PasswordMinLength:         8,
+		Issuer:                     "http://localhost:8080",
+		HTTPAddr:                   ":8080",
+		DatabaseURL:                "sqlite://gatehouse.db",
+		Secret:                     "",
+		AutoMigrate:                true,
+		AccessTokenLifetime:        time.Hour,
+		RefreshTokenLifetime:       30 * 24 * time.Hour,
+		AuthorizationCodeLifetime:  time.Minute,
+		IDTokenLifetime:            time.Hour,
+		KeysRefreshInterval:        30 * time.Second,
+		ClientCacheTTL:             5 * time.Second,
+		LogLevel:                   "info",
+		ShutdownTimeout:            30 * time.Second,
+		MaxRequestBytes:            64 << 10,
+		SessionIdleTimeout:         7 * 24 * time.Hour,
+		SessionLifetime:            30 * 24 * time.Hour,
+		Argon2MemoryKiB:            19 * 1024,
+		Argon2Iterations:           2,
+		Argon2Parallelism:          1,
+		PKCEAllowPlain:             false,
+		RegistrationPolicy:         "initial-access-token",
+		MetricsAddr:                ":9000",
+		PasswordMinLength:          8,
+		ThrottleEnabled:            true,
+		ThrottleAccountFailures:    10,
+		ThrottleAccountIPFailures:  5,
+		ThrottleIPFailures:         100,
+		ThrottleDeviceFailures:     10,
+		ThrottleClientFailures:     20,
+		ThrottleRegistrationsPerIP: 20,
+		ThrottleBackoffBase:        time.Second,
+		ThrottleBackoffMax:         15 * time.Minute,
+		ThrottleMemoryCounters:     100000,
+		TrustedProxyHeader:         "X-Forwarded-For",
 	}
 }
 
@@ -218,6 +267,17 @@ func settings(c *Config) []setting {
 		{"trusted_proxies", "GATEHOUSE_TRUSTED_PROXIES", stringSetter(&c.TrustedProxies)},
 		{"metrics_addr", "GATEHOUSE_METRICS_ADDR", stringSetter(&c.MetricsAddr)},
 		{"password_min_length", "GATEHOUSE_PASSWORD_MIN_LENGTH", int64Setter(&c.PasswordMinLength)},
+		{"throttle_enabled", "GATEHOUSE_THROTTLE_ENABLED", boolSetter(&c.ThrottleEnabled)},
+		{"throttle_account_failures", "GATEHOUSE_THROTTLE_ACCOUNT_FAILURES", int64Setter(&c.ThrottleAccountFailures)},
+		{"throttle_account_ip_failures", "GATEHOUSE_THROTTLE_ACCOUNT_IP_FAILURES", int64Setter(&c.ThrottleAccountIPFailures)},
+		{"throttle_ip_failures", "GATEHOUSE_THROTTLE_IP_FAILURES", int64Setter(&c.ThrottleIPFailures)},
+		{"throttle_device_failures", "GATEHOUSE_THROTTLE_DEVICE_FAILURES", int64Setter(&c.ThrottleDeviceFailures)},
+		{"throttle_client_failures", "GATEHOUSE_THROTTLE_CLIENT_FAILURES", int64Setter(&c.ThrottleClientFailures)},
+		{"throttle_registrations_per_ip", "GATEHOUSE_THROTTLE_REGISTRATIONS_PER_IP", int64Setter(&c.ThrottleRegistrationsPerIP)},
+		{"throttle_backoff_base", "GATEHOUSE_THROTTLE_BACKOFF_BASE", durationSetter(&c.ThrottleBackoffBase)},
+		{"throttle_backoff_max", "GATEHOUSE_THROTTLE_BACKOFF_MAX", durationSetter(&c.ThrottleBackoffMax)},
+		{"throttle_memory_counters", "GATEHOUSE_THROTTLE_MEMORY_COUNTERS", int64Setter(&c.ThrottleMemoryCounters)},
+		{"trusted_proxy_header", "GATEHOUSE_TRUSTED_PROXY_HEADER", stringSetter(&c.TrustedProxyHeader)},
 		{"google_enabled", "GATEHOUSE_GOOGLE_ENABLED", boolSetter(&c.GoogleEnabled)},
 		{"google_client_id", "GATEHOUSE_GOOGLE_CLIENT_ID", stringSetter(&c.GoogleClientID)},
 		{"google_client_secret", "GATEHOUSE_GOOGLE_CLIENT_SECRET", stringSetter(&c.GoogleClientSecret)},
@@ -328,6 +388,17 @@ func (c Config) LogValue() slog.Value {
 		slog.String("trusted_proxies", c.TrustedProxies),
 		slog.String("metrics_addr", c.MetricsAddr),
 		slog.Int64("password_min_length", c.PasswordMinLength),
+		slog.Bool("throttle_enabled", c.ThrottleEnabled),
+		slog.Int64("throttle_account_failures", c.ThrottleAccountFailures),
+		slog.Int64("throttle_account_ip_failures", c.ThrottleAccountIPFailures),
+		slog.Int64("throttle_ip_failures", c.ThrottleIPFailures),
+		slog.Int64("throttle_device_failures", c.ThrottleDeviceFailures),
+		slog.Int64("throttle_client_failures", c.ThrottleClientFailures),
+		slog.Int64("throttle_registrations_per_ip", c.ThrottleRegistrationsPerIP),
+		slog.String("throttle_backoff_base", c.ThrottleBackoffBase.String()),
+		slog.String("throttle_backoff_max", c.ThrottleBackoffMax.String()),
+		slog.Int64("throttle_memory_counters", c.ThrottleMemoryCounters),
+		slog.String("trusted_proxy_header", c.TrustedProxyHeader),
 		// Which providers are on, never their secrets.
 		slog.String("social_providers", strings.Join(c.socialProviderIDs(), ",")),
 		slog.Bool("auto_link_verified_email", c.AutoLinkVerifiedEmail),

@@ -121,65 +121,87 @@ max_request_bytes: 2048
 
 func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 	c, err := Load("", env(map[string]string{
-		"GATEHOUSE_ISSUER":                      "https://id.example.com",
-		"GATEHOUSE_HTTP_ADDR":                   "127.0.0.1:9000",
-		"GATEHOUSE_DATABASE_URL":                "postgres://gh@db:5432/gatehouse",
-		"GATEHOUSE_SECRET":                      strings.Repeat("s", 40),
-		"GATEHOUSE_AUTO_MIGRATE":                "false",
-		"GATEHOUSE_ACCESS_TOKEN_LIFETIME":       "10m",
-		"GATEHOUSE_REFRESH_TOKEN_LIFETIME":      "24h",
-		"GATEHOUSE_AUTHORIZATION_CODE_LIFETIME": "30s",
-		"GATEHOUSE_ID_TOKEN_LIFETIME":           "2h",
-		"GATEHOUSE_KEYS_REFRESH_INTERVAL":       "1m",
-		"GATEHOUSE_CLIENT_CACHE_TTL":            "1s",
-		"GATEHOUSE_LOG_LEVEL":                   "error",
-		"GATEHOUSE_SHUTDOWN_TIMEOUT":            "5s",
-		"GATEHOUSE_MAX_REQUEST_BYTES":           "1048576",
-		"GATEHOUSE_SESSION_IDLE_TIMEOUT":        "2h",
-		"GATEHOUSE_SESSION_LIFETIME":            "48h",
-		"GATEHOUSE_ARGON2_MEMORY_KIB":           "65536",
-		"GATEHOUSE_ARGON2_ITERATIONS":           "3",
-		"GATEHOUSE_ARGON2_PARALLELISM":          "2",
-		"GATEHOUSE_PKCE_ALLOW_PLAIN":            "true",
-		"GATEHOUSE_REGISTRATION_POLICY":         "open",
-		"GATEHOUSE_RESERVED_SCOPES":             "billing:admin,payments",
-		"GATEHOUSE_OUTBOUND_ALLOW_CIDRS":        "10.20.0.0/16 192.168.1.7",
-		"GATEHOUSE_DEV_ALLOW_LOOPBACK_URLS":     "true",
-		"GATEHOUSE_TRUSTED_PROXIES":             "172.16.0.0/12",
-		"GATEHOUSE_METRICS_ADDR":                "127.0.0.1:9100",
-		"GATEHOUSE_PASSWORD_MIN_LENGTH":         "12",
+		"GATEHOUSE_ISSUER":                        "https://id.example.com",
+		"GATEHOUSE_HTTP_ADDR":                     "127.0.0.1:9000",
+		"GATEHOUSE_DATABASE_URL":                  "postgres://gh@db:5432/gatehouse",
+		"GATEHOUSE_SECRET":                        strings.Repeat("s", 40),
+		"GATEHOUSE_AUTO_MIGRATE":                  "false",
+		"GATEHOUSE_ACCESS_TOKEN_LIFETIME":         "10m",
+		"GATEHOUSE_REFRESH_TOKEN_LIFETIME":        "24h",
+		"GATEHOUSE_AUTHORIZATION_CODE_LIFETIME":   "30s",
+		"GATEHOUSE_ID_TOKEN_LIFETIME":             "2h",
+		"GATEHOUSE_KEYS_REFRESH_INTERVAL":         "1m",
+		"GATEHOUSE_CLIENT_CACHE_TTL":              "1s",
+		"GATEHOUSE_LOG_LEVEL":                     "error",
+		"GATEHOUSE_SHUTDOWN_TIMEOUT":              "5s",
+		"GATEHOUSE_MAX_REQUEST_BYTES":             "1048576",
+		"GATEHOUSE_SESSION_IDLE_TIMEOUT":          "2h",
+		"GATEHOUSE_SESSION_LIFETIME":              "48h",
+		"GATEHOUSE_ARGON2_MEMORY_KIB":             "65536",
+		"GATEHOUSE_ARGON2_ITERATIONS":             "3",
+		"GATEHOUSE_ARGON2_PARALLELISM":            "2",
+		"GATEHOUSE_PKCE_ALLOW_PLAIN":              "true",
+		"GATEHOUSE_REGISTRATION_POLICY":           "open",
+		"GATEHOUSE_RESERVED_SCOPES":               "billing:admin,payments",
+		"GATEHOUSE_OUTBOUND_ALLOW_CIDRS":          "10.20.0.0/16 192.168.1.7",
+		"GATEHOUSE_DEV_ALLOW_LOOPBACK_URLS":       "true",
+		"GATEHOUSE_TRUSTED_PROXIES":               "172.16.0.0/12",
+		"GATEHOUSE_METRICS_ADDR":                  "127.0.0.1:9100",
+		"GATEHOUSE_PASSWORD_MIN_LENGTH":           "12",
+		"GATEHOUSE_THROTTLE_ENABLED":              "false",
+		"GATEHOUSE_THROTTLE_ACCOUNT_FAILURES":     "11",
+		"GATEHOUSE_THROTTLE_ACCOUNT_IP_FAILURES":  "6",
+		"GATEHOUSE_THROTTLE_IP_FAILURES":          "101",
+		"GATEHOUSE_THROTTLE_DEVICE_FAILURES":      "12",
+		"GATEHOUSE_THROTTLE_CLIENT_FAILURES":      "21",
+		"GATEHOUSE_THROTTLE_REGISTRATIONS_PER_IP": "22",
+		"GATEHOUSE_THROTTLE_BACKOFF_BASE":         "2s",
+		"GATEHOUSE_THROTTLE_BACKOFF_MAX":          "1h",
+		"GATEHOUSE_THROTTLE_MEMORY_COUNTERS":      "5000",
+		"GATEHOUSE_TRUSTED_PROXY_HEADER":          "Forwarded",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Config{
-		Issuer:                    "https://id.example.com",
-		HTTPAddr:                  "127.0.0.1:9000",
-		DatabaseURL:               "postgres://gh@db:5432/gatehouse",
-		Secret:                    strings.Repeat("s", 40),
-		AutoMigrate:               false,
-		AccessTokenLifetime:       10 * time.Minute,
-		RefreshTokenLifetime:      24 * time.Hour,
-		AuthorizationCodeLifetime: 30 * time.Second,
-		IDTokenLifetime:           2 * time.Hour,
-		KeysRefreshInterval:       time.Minute,
-		ClientCacheTTL:            time.Second,
-		LogLevel:                  "error",
-		ShutdownTimeout:           5 * time.Second,
-		MaxRequestBytes:           1 << 20,
-		SessionIdleTimeout:        2 * time.Hour,
-		SessionLifetime:           48 * time.Hour,
-		Argon2MemoryKiB:           65536,
-		Argon2Iterations:          3,
-		Argon2Parallelism:         2,
-		PKCEAllowPlain:            true,
-		RegistrationPolicy:        "open",
-		ReservedScopes:            "billing:admin,payments",
-		OutboundAllowCIDRs:        "10.20.0.0/16 192.168.1.7",
-		DevAllowLoopbackURLs:      true,
-		TrustedProxies:            "172.16.0.0/12",
-		MetricsAddr:               "127.0.0.1:9100",
-		PasswordMinLength:         12,
+		Issuer:                     "https://id.example.com",
+		HTTPAddr:                   "127.0.0.1:9000",
+		DatabaseURL:                "postgres://gh@db:5432/gatehouse",
+		Secret:                     strings.Repeat("s", 40),
+		AutoMigrate:                false,
+		AccessTokenLifetime:        10 * time.Minute,
+		RefreshTokenLifetime:       24 * time.Hour,
+		AuthorizationCodeLifetime:  30 * time.Second,
+		IDTokenLifetime:            2 * time.Hour,
+		KeysRefreshInterval:        time.Minute,
+		ClientCacheTTL:             time.Second,
+		LogLevel:                   "error",
+		ShutdownTimeout:            5 * time.Second,
+		MaxRequestBytes:            1 << 20,
+		SessionIdleTimeout:         2 * time.Hour,
+		SessionLifetime:            48 * time.Hour,
+		Argon2MemoryKiB:            65536,
+		Argon2Iterations:           3,
+		Argon2Parallelism:          2,
+		PKCEAllowPlain:             true,
+		RegistrationPolicy:         "open",
+		ReservedScopes:             "billing:admin,payments",
+		OutboundAllowCIDRs:         "10.20.0.0/16 192.168.1.7",
+		DevAllowLoopbackURLs:       true,
+		TrustedProxies:             "172.16.0.0/12",
+		MetricsAddr:                "127.0.0.1:9100",
+		PasswordMinLength:          12,
+		ThrottleEnabled:            false,
+		ThrottleAccountFailures:    11,
+		ThrottleAccountIPFailures:  6,
+		ThrottleIPFailures:         101,
+		ThrottleDeviceFailures:     12,
+		ThrottleClientFailures:     21,
+		ThrottleRegistrationsPerIP: 22,
+		ThrottleBackoffBase:        2 * time.Second,
+		ThrottleBackoffMax:         time.Hour,
+		ThrottleMemoryCounters:     5000,
+		TrustedProxyHeader:         "Forwarded",
 	}
 	if c != want {
 		t.Errorf("Load =\n%+v\nwant\n%+v", c, want)
@@ -718,5 +740,27 @@ func TestLogValueHidesSecrets(t *testing.T) {
 		if strings.Contains(s, leak) {
 			t.Errorf("LogValue %q shows %q", s, leak)
 		}
+	}
+}
+
+func TestThrottleSettingsAreChecked(t *testing.T) {
+	for name, tc := range map[string]struct {
+		change func(*Config)
+		want   string
+	}{
+		"a zero budget":       {func(c *Config) { c.ThrottleAccountIPFailures = 0 }, "GATEHOUSE_THROTTLE_ACCOUNT_IP_FAILURES: must be between 1 and 1000000 (got 0)"},
+		"a base over the cap": {func(c *Config) { c.ThrottleBackoffBase = time.Hour; c.ThrottleBackoffMax = time.Minute }, "GATEHOUSE_THROTTLE_BACKOFF_BASE: must not exceed GATEHOUSE_THROTTLE_BACKOFF_MAX (1h > 1m)"},
+		"a cap over a day":    {func(c *Config) { c.ThrottleBackoffMax = 48 * time.Hour }, "GATEHOUSE_THROTTLE_BACKOFF_MAX: must be between 10ms and 24h (got 48h)"},
+		"too few counters":    {func(c *Config) { c.ThrottleMemoryCounters = 10 }, "GATEHOUSE_THROTTLE_MEMORY_COUNTERS: must be between 1000 and 10000000 (got 10)"},
+		"an unknown header":   {func(c *Config) { c.TrustedProxyHeader = "X-Real-IP" }, `GATEHOUSE_TRUSTED_PROXY_HEADER: must be X-Forwarded-For or Forwarded (got "X-Real-IP")`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := Default()
+			tc.change(&c)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Validate = %v, want %q", err, tc.want)
+			}
+		})
 	}
 }

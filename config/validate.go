@@ -36,6 +36,11 @@ const (
 	maxArgon2MemoryKiB           = 1024 * 1024
 	maxArgon2Iterations          = 10
 	maxArgon2Parallelism         = 16
+	minThrottleBackoffBase       = 10 * time.Millisecond
+	maxThrottleBackoffMax        = 24 * time.Hour
+	maxThrottleBudget            = 1_000_000
+	minThrottleMemoryCounters    = 1000
+	maxThrottleMemoryCounters    = 10_000_000
 )
 
 // check is one validation rule: when bad, msg is reported.
@@ -105,6 +110,17 @@ func (c Config) Validate() error {
 		check{c.MetricsAddr != "off" && !isHostPort(c.MetricsAddr), fmt.Sprintf(`GATEHOUSE_METRICS_ADDR: must be host:port with a numeric port, such as ":9000", or off (got %q)`, c.MetricsAddr)},
 		check{c.MetricsAddr != "off" && isHostPort(c.MetricsAddr) && isHostPort(c.HTTPAddr) && samePort(c.MetricsAddr, c.HTTPAddr), fmt.Sprintf("GATEHOUSE_METRICS_ADDR: must not use the port of GATEHOUSE_HTTP_ADDR (%s); set another port, or off", c.HTTPAddr)},
 		check{c.PasswordMinLength < 8 || c.PasswordMinLength > 64, fmt.Sprintf("GATEHOUSE_PASSWORD_MIN_LENGTH: must be between 8 and 64 (got %d)", c.PasswordMinLength)},
+		budget("GATEHOUSE_THROTTLE_ACCOUNT_FAILURES", c.ThrottleAccountFailures),
+		budget("GATEHOUSE_THROTTLE_ACCOUNT_IP_FAILURES", c.ThrottleAccountIPFailures),
+		budget("GATEHOUSE_THROTTLE_IP_FAILURES", c.ThrottleIPFailures),
+		budget("GATEHOUSE_THROTTLE_DEVICE_FAILURES", c.ThrottleDeviceFailures),
+		budget("GATEHOUSE_THROTTLE_CLIENT_FAILURES", c.ThrottleClientFailures),
+		budget("GATEHOUSE_THROTTLE_REGISTRATIONS_PER_IP", c.ThrottleRegistrationsPerIP),
+		outside("GATEHOUSE_THROTTLE_BACKOFF_BASE", c.ThrottleBackoffBase, minThrottleBackoffBase, maxThrottleBackoffMax),
+		outside("GATEHOUSE_THROTTLE_BACKOFF_MAX", c.ThrottleBackoffMax, minThrottleBackoffBase, maxThrottleBackoffMax),
+		check{c.ThrottleBackoffBase > c.ThrottleBackoffMax, fmt.Sprintf("GATEHOUSE_THROTTLE_BACKOFF_BASE: must not exceed GATEHOUSE_THROTTLE_BACKOFF_MAX (%s > %s)", formatDuration(c.ThrottleBackoffBase), formatDuration(c.ThrottleBackoffMax))},
+		check{c.ThrottleMemoryCounters < minThrottleMemoryCounters || c.ThrottleMemoryCounters > maxThrottleMemoryCounters, fmt.Sprintf("GATEHOUSE_THROTTLE_MEMORY_COUNTERS: must be between %d and %d (got %d)", minThrottleMemoryCounters, maxThrottleMemoryCounters, c.ThrottleMemoryCounters)},
+		check{!strings.EqualFold(c.TrustedProxyHeader, "X-Forwarded-For") && !strings.EqualFold(c.TrustedProxyHeader, "Forwarded"), fmt.Sprintf("GATEHOUSE_TRUSTED_PROXY_HEADER: must be X-Forwarded-For or Forwarded (got %q)", c.TrustedProxyHeader)},
 	)
 	checks = append(checks, c.socialChecks()...)
 
@@ -118,6 +134,12 @@ func (c Config) Validate() error {
 		return &ValidationError{Problems: problems}
 	}
 	return nil
+}
+
+// budget is the rule for a throttling budget: how many events go through
+// before the waits start.
+func budget(env string, n int64) check {
+	return check{n < 1 || n > maxThrottleBudget, fmt.Sprintf("%s: must be between 1 and %d (got %d)", env, maxThrottleBudget, n)}
 }
 
 // outside is the rule that d lies between lo and hi, both included.

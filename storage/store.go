@@ -25,6 +25,7 @@ type Store interface {
 	RegistrationTokenStore
 	IdentityStore
 	AdminStore
+	ThrottleStore
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

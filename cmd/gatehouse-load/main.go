@@ -6,12 +6,20 @@
 //	gatehouse-load client-credentials --issuer URL --client-id ID --client-secret S [-n 20000] [-c 50]
 //	gatehouse-load sign-in --issuer URL --client-id ID --client-secret S --redirect-uri URI \
 //	    --email E --password P [-n 300] [-c 8]
+//	gatehouse-load guess --issuer URL --client-id ID --client-secret S --redirect-uri URI \
+//	    --email E --password P [--duration 1m] [--every 5s] [-c 4]
 //	gatehouse-load noop [--addr 127.0.0.1:9090]
 //
 // noop serves the floor that token endpoint figures are compared with: a
 // net/http handler that parses the form and writes a fixed token-shaped JSON
 // answer (docs/benchmarks.md). Load it and the server in turn with the same
 // tool (hey, or client-credentials here).
+//
+// guess is an attacker of the project's own (docs/benchmarks.md): -c
+// workers post wrong passwords for --email from this one address for
+// --duration, while the real customer, on a browser that signed in before,
+// signs in every --every; it prints how many guesses were evaluated and how
+// many refused with 429 per minute, and whether the customer got in.
 //
 // A sign-in is the whole flow a customer's browser and an app go through:
 // the authorization request, the sign-in form, the code exchange with PKCE,
@@ -50,11 +58,12 @@ func main() {
 type options struct {
 	issuer, clientID, clientSecret, redirectURI, email, password, scope string
 	requests, concurrency                                               int
+	duration, every                                                     time.Duration
 }
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: gatehouse-load client-credentials|sign-in|noop [flags]")
+		return errors.New("usage: gatehouse-load client-credentials|sign-in|guess|noop [flags]")
 	}
 	scenario := args[0]
 	if scenario == "noop" {
@@ -70,7 +79,9 @@ func run(args []string) error {
 	fs.StringVar(&o.password, "password", "", "the customer's password (sign-in)")
 	fs.StringVar(&o.scope, "scope", "", "scope to ask for")
 	fs.IntVar(&o.requests, "n", 0, "how many flows to run (default 20000 grants or 300 sign-ins)")
-	fs.IntVar(&o.concurrency, "c", 0, "how many at once (default 50 grants or 8 sign-ins)")
+	fs.IntVar(&o.concurrency, "c", 0, "how many at once (default 50 grants, 8 sign-ins or 4 guessers)")
+	fs.DurationVar(&o.duration, "duration", time.Minute, "how long to guess (guess)")
+	fs.DurationVar(&o.every, "every", 5*time.Second, "how often the customer signs in meanwhile (guess)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -88,6 +99,11 @@ func run(args []string) error {
 		}
 		o.requests, o.concurrency = orDefault(o.requests, 300), orDefault(o.concurrency, 8)
 		flow = o.signIn
+	case "guess":
+		if o.redirectURI == "" || o.email == "" || o.password == "" {
+			return errors.New("guess needs --redirect-uri, --email and --password (the customer's)")
+		}
+		return o.guess(orDefault(o.concurrency, 4))
 	default:
 		return fmt.Errorf("unknown scenario %q", scenario)
 	}
@@ -169,6 +185,14 @@ func (o options) clientCredentials(c *http.Client) error {
 
 // signIn is one whole sign-in from an empty cookie jar.
 func (o options) signIn(c *http.Client) error {
+	b := browser.New(o.issuer)
+	b.Client.Transport = c.Transport
+	return o.signInWith(c, b, "")
+}
+
+// signInWith is one whole sign-in in browser b; prompt, when set, is sent
+// as the prompt parameter (login: sign in again although signed in).
+func (o options) signInWith(c *http.Client, b *browser.Browser, prompt string) error {
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, c)
 	scope := o.scope
 	if scope == "" {
@@ -176,10 +200,12 @@ func (o options) signIn(c *http.Client) error {
 	}
 	conf := oauth2.Config{ClientID: o.clientID, ClientSecret: o.clientSecret, RedirectURL: o.redirectURI,
 		Endpoint: oauth2.Endpoint{AuthURL: o.issuer + "/oauth2/auth", TokenURL: o.issuer + "/oauth2/token"}, Scopes: strings.Fields(scope)}
-	b := browser.New(o.issuer)
-	b.Client.Transport = c.Transport
 	verifier := oauth2.GenerateVerifier()
-	page, err := b.Get(conf.AuthCodeURL("load-state", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("nonce", "load-nonce")))
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("nonce", "load-nonce")}
+	if prompt != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("prompt", prompt))
+	}
+	page, err := b.Get(conf.AuthCodeURL("load-state", opts...))
 	if err != nil {
 		return err
 	}

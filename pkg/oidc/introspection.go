@@ -21,6 +21,9 @@ func (p *Provider) handleIntrospection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	client, err := p.oauth.AuthenticateClient(ctx, r, r.PostForm)
+	if err != nil && p.throttleClientFailure(w, r) {
+		return
+	}
 	if err != nil || client.IsPublic() {
 		writeError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed.")
 		return

@@ -30,6 +30,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
 	"github.com/gatehouse-id/gatehouse/pkg/outbound"
+	"github.com/gatehouse-id/gatehouse/pkg/ratelimit"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
 	"github.com/gatehouse-id/gatehouse/storage"
@@ -117,6 +118,9 @@ type Options struct {
 	// RegistrationPolicy says who may register clients: RegistrationClosed,
 	// RegistrationInitialAccessToken (the default) or RegistrationOpen.
 	RegistrationPolicy string
+	// Throttle limits failed client authentications per client_id and
+	// registrations per client address; nil for none.
+	Throttle *ratelimit.Limiter
 }
 
 // Provider serves the protocol endpoints.
@@ -139,6 +143,7 @@ type Provider struct {
 	clients       *clients.Service
 	secrets       *secret.Keys
 	registration  string
+	throttle      *ratelimit.Limiter
 }
 
 // New composes fosite with Gatehouse's store and strategies.
@@ -262,6 +267,7 @@ func New(opts Options) (*Provider, error) {
 		clients:       opts.Clients,
 		secrets:       opts.Secrets,
 		registration:  policy,
+		throttle:      opts.Throttle,
 	}, nil
 }
 

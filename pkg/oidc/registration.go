@@ -103,6 +103,9 @@ func registrationError(w http.ResponseWriter, code, description string) {
 // handleRegistration is the registration endpoint (RFC 7591 §3).
 func (p *Provider) handleRegistration(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if !p.allowRegistration(w, r) {
+		return
+	}
 	if p.registration == RegistrationInitialAccessToken {
 		token := bearerToken(r)
 		if token == "" || p.store.UseRegistrationToken(ctx, p.clients.RegistrationTokenID(token), time.Now()) != nil {

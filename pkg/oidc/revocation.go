@@ -39,6 +39,9 @@ func (p *Provider) handleRevocation(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusOK)
 	case errors.Is(err, fosite.ErrInvalidClient):
+		if p.throttleClientFailure(w, r) {
+			return
+		}
 		writeError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed.")
 	case errors.Is(err, fosite.ErrUnauthorizedClient):
 		// RFC 7009 §2.1: a token issued to another client is refused.

@@ -53,6 +53,11 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	session := newSession()
 	ar, err := oauth.NewAccessRequest(ctx, r, session)
 	if err != nil {
+		// The credentials were checked first: a right secret always gets
+		// its token; a wrong one over the client's budget gets 429.
+		if errors.Is(err, fosite.ErrInvalidClient) && p.throttleClientFailure(w, r) {
+			return
+		}
 		p.writeTokenError(w, r, err)
 		return
 	}

@@ -14,6 +14,7 @@ type metrics struct {
 	requests     *prometheus.CounterVec
 	duration     *prometheus.HistogramVec
 	tokensIssued *prometheus.CounterVec
+	throttled    *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -32,8 +33,12 @@ func newMetrics() *metrics {
 			Name: "gatehouse_tokens_issued_total",
 			Help: "Successful token responses by grant type.",
 		}, []string{"grant_type"}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_throttled_total",
+			Help: "Requests refused by throttling (429), by the kind of counter that refused them.",
+		}, []string{"kind"}),
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.tokensIssued,
+	m.registry.MustRegister(m.requests, m.duration, m.tokensIssued, m.throttled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

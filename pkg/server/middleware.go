@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/gatehouse-id/gatehouse/internal/clientip"
 )
 
 // recordRoute is router middleware: it notes the matched route's template
@@ -58,16 +61,20 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// observe gives every request an id, recovers from panics, limits the body,
+// observe gives every request an id, finds the client's address (the
+// peer's, or the one a trusted proxy names) and puts it in the request's
+// context (clientip.FromContext), recovers from panics, limits the body,
 // sets security headers, and logs and measures the request. Logs carry the
 // route template, never the query string: it may hold codes or tokens.
-func observe(next http.Handler, log *slog.Logger, m *metrics, maxBody int64, https bool) http.Handler {
+func observe(next http.Handler, log *slog.Logger, m *metrics, ips *clientip.Resolver, maxBody int64, https bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
+		ip := ips.Resolve(r)
+		r = r.WithContext(clientip.NewContext(r.Context(), ip))
 		ctx := r.Context()
 		h := w.Header()
 		h.Set("X-Request-Id", id)
@@ -106,6 +113,7 @@ func observe(next http.Handler, log *slog.Logger, m *metrics, maxBody int64, htt
 				slog.String("request_id", id),
 				slog.String("method", r.Method),
 				slog.String("route", sw.route),
+				slog.String("ip", ipString(ip)),
 				slog.Int("status", sw.status),
 				slog.Int("bytes", sw.bytes),
 				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
@@ -113,6 +121,14 @@ func observe(next http.Handler, log *slog.Logger, m *metrics, maxBody int64, htt
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// ipString writes an address for the log, "" for none.
+func ipString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
 }
 
 // validRequestID accepts a caller's request id only if it is short and

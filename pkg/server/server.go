@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
 	"github.com/gatehouse-id/gatehouse/pkg/oidc"
+	"github.com/gatehouse-id/gatehouse/pkg/ratelimit"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
 	"github.com/gatehouse-id/gatehouse/pkg/ui"
@@ -67,6 +68,7 @@ type Server struct {
 	keys     *keys.Manager
 	metrics  *metrics
 	provider *oidc.Provider
+	limiter  *ratelimit.Limiter
 	handler  http.Handler
 	// management serves /metrics, /healthz and /readyz on metrics_addr.
 	management http.Handler
@@ -138,6 +140,11 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: store, secrets: secrets, keys: km, metrics: newMetrics()}
+	s.limiter = newLimiter(cfg, store, secrets, s.metrics)
+	ips, err := newResolver(cfg)
+	if err != nil {
+		return nil, err
+	}
 	issuer, err := url.Parse(cfg.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("GATEHOUSE_ISSUER: %w", err)
@@ -184,6 +191,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		SignOutPath: base + oidc.PathEndSession,
 		Federation:  fed,
 		Logger:      log,
+		Throttle:    s.limiter,
 	})
 	out, err := newOutbound(cfg, log, o.outbound...)
 	if err != nil {
@@ -214,6 +222,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		RegistrationPolicy:        cfg.RegistrationPolicy,
 		Clients:                   clientService,
 		Outbound:                  out,
+		Throttle:                  s.limiter,
 	})
 	if err != nil {
 		return nil, err
@@ -228,7 +237,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	provider.Register(router, base)
 	mountAdmin(router, base, store, clientService, km, people, provider, log)
 	pages.Register(router)
-	s.handler = observe(router, log, s.metrics, cfg.MaxRequestBytes, issuer.Scheme == "https")
+	s.handler = observe(router, log, s.metrics, ips, cfg.MaxRequestBytes, issuer.Scheme == "https")
 	s.management = s.managementHandler()
 	return s, nil
 }
@@ -251,6 +260,7 @@ func (s *Server) RunBackground(ctx context.Context) {
 	go s.keys.Run(ctx)
 	go s.provider.RunBackchannelLogout(ctx, backchannelInterval)
 	go s.collectFederation(ctx)
+	go s.collectThrottle(ctx)
 	go func() {
 		t := time.NewTicker(tokenCollectionInterval)
 		defer t.Stop()

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-id/gatehouse/pkg/federation"
-	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
@@ -175,15 +174,11 @@ func (h *Handler) accountLogin(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusBadRequest, "login", lang, csrf, page, actions...)
 		return
 	}
-	user, err := h.opts.Identity.Authenticate(ctx, email, password)
-	if errors.Is(err, identity.ErrInvalidCredentials) {
-		page.ErrorID = "login.error.invalid"
-		h.render(w, r, http.StatusUnauthorized, "login", lang, csrf, page, actions...)
-		return
-	}
-	if err != nil {
-		h.log.ErrorContext(ctx, "authenticating", "error", err.Error())
-		h.Error(w, r, http.StatusInternalServerError, "error.server")
+	user, ok := h.checkPassword(w, r, passwordForm{
+		email: email, password: password,
+		page: &page, lang: lang, csrf: csrf, actions: actions,
+	})
+	if !ok {
 		return
 	}
 	_, linked, err := h.signInConfirming(ctx, w, r, user.ID, page.Link)

@@ -1,10 +1,8 @@
 package ui
 
 import (
-	"errors"
 	"net/http"
 
-	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -53,22 +51,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusBadRequest, "login", lang, csrf, page, app...)
 		return
 	}
-	user, err := h.opts.Identity.Authenticate(ctx, email, password)
-	if errors.Is(err, identity.ErrInvalidCredentials) {
-		// The same message for an unknown email and a wrong password.
-		page.ErrorID = "login.error.invalid"
-		h.render(w, r, http.StatusUnauthorized, "login", lang, csrf, page, app...)
-		return
-	}
-	if err != nil && ctx.Err() != nil {
-		// The browser gave up while the sign-in waited for a hashing slot.
-		h.log.DebugContext(ctx, "sign-in abandoned", "error", err.Error())
-		h.Error(w, r, http.StatusServiceUnavailable, "error.server")
-		return
-	}
-	if err != nil {
-		h.log.ErrorContext(ctx, "authenticating", "error", err.Error())
-		h.Error(w, r, http.StatusInternalServerError, "error.server")
+	user, ok := h.checkPassword(w, r, passwordForm{
+		email: email, password: password, clientID: pending.ClientID,
+		page: &page, lang: lang, csrf: csrf, actions: app,
+	})
+	if !ok {
 		return
 	}
 	bs, err := h.startSignIn(ctx, w, r, user.ID, page.Link)

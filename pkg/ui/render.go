@@ -183,7 +183,7 @@ func samplePages(page string) []any {
 	switch page {
 	case "login":
 		return []any{LoginPage{}, LoginPage{
-			Action: "/login", AuthRequestID: "a", Email: "a@example.com", ErrorID: "login.error.invalid",
+			Action: "/login", AuthRequestID: "a", Email: "a@example.com", ErrorID: "login.error.throttled", ErrorData: map[string]any{"Minutes": 2},
 			ClientName: "App", ForgotPasswordURL: "/forgot", RegisterURL: "/register",
 			ProvidersAction: "/login/federated", Providers: []ProviderButton{{ID: "google", Name: "Google"}},
 			Link: &LinkPrompt{Token: "t", Provider: "Google", Email: "a@example.com"},

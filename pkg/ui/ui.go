@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/federation"
 	"github.com/gatehouse-id/gatehouse/pkg/i18n"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
+	"github.com/gatehouse-id/gatehouse/pkg/ratelimit"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
@@ -48,6 +49,8 @@ type Options struct {
 	// keeps their links (the sign-in buttons, the account page); nil for
 	// none.
 	Federation *federation.Service
+	// Throttle limits password guessing; nil for none.
+	Throttle *ratelimit.Limiter
 }
 
 // Handler serves the hosted pages.

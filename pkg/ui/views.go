@@ -12,8 +12,10 @@ type LoginPage struct {
 	AuthRequestID string
 	// Email pre-fills the email field (from login_hint or a failed try).
 	Email string
-	// ErrorID, when set, is the message ID of the error to show above the form.
-	ErrorID string
+	// ErrorID, when set, is the message ID of the error to show above the
+	// form; ErrorData the message's data (the wait of a throttled sign-in).
+	ErrorID   string
+	ErrorData map[string]any
 	// ClientName is the relying party the customer is signing in to.
 	ClientName string
 	// ForgotPasswordURL and RegisterURL are the self-service links, shown

@@ -88,4 +88,5 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		run(t, "uses are spent atomically, expired and deleted tokens are refused", testRegistrationTokenUses)
 	})
 	t.Run("admin", func(t *testing.T) { adminTests(t, run) })
+	t.Run("throttle", func(t *testing.T) { throttleTests(t, run) })
 }

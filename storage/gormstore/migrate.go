@@ -207,6 +207,31 @@ var migrations = []migration{
 			)`,
 		},
 	},
+	{
+		version: 5,
+		name:    "throttling: counters and known devices",
+		statements: []string{
+			// Times in milliseconds since 1970, so that the one-statement
+			// upsert can compare them the same way in both dialects.
+			`CREATE TABLE throttle_counters (
+				id TEXT PRIMARY KEY,
+				hits INTEGER NOT NULL,
+				prev_ms BIGINT NOT NULL,
+				last_ms BIGINT NOT NULL,
+				expires_ms BIGINT NOT NULL
+			)`,
+			`CREATE INDEX throttle_counters_expires_ms ON throttle_counters (expires_ms)`,
+			// account is a keyed hash of the normalized email, device the
+			// SHA-256 of the device cookie.
+			`CREATE TABLE known_devices (
+				account TEXT NOT NULL,
+				device TEXT NOT NULL,
+				expires_at {{time}} NOT NULL,
+				PRIMARY KEY (account, device)
+			)`,
+			`CREATE INDEX known_devices_expires_at ON known_devices (expires_at)`,
+		},
+	},
 }
 
 var dialectTypes = map[string]*strings.Replacer{
