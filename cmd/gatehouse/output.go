@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -27,48 +28,18 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// clientJSON is a client as the command line prints it, in the metadata
-// names of RFC 7591 §2 so that scripts can feed it to other OAuth tools.
+// clientJSON is a client as the command line prints it: the one client
+// shape of RFC 7591 §2 (clients.Metadata), so that scripts can feed it to
+// other OAuth tools, with its creation time.
 type clientJSON struct {
-	ClientID                string    `json:"client_id"`
-	ClientSecret            string    `json:"client_secret,omitempty"`
-	ClientName              string    `json:"client_name,omitempty"`
-	RedirectURIs            []string  `json:"redirect_uris"`
-	PostLogoutRedirectURIs  []string  `json:"post_logout_redirect_uris"`
-	GrantTypes              []string  `json:"grant_types"`
-	ResponseTypes           []string  `json:"response_types"`
-	Scope                   string    `json:"scope"`
-	Audience                []string  `json:"audience"`
-	TokenEndpointAuthMethod string    `json:"token_endpoint_auth_method"`
-	Public                  bool      `json:"public"`
-	SkipConsent             bool      `json:"skip_consent"`
-	LogoURI                 string    `json:"logo_uri,omitempty"`
-	BackchannelLogoutURI    string    `json:"backchannel_logout_uri,omitempty"`
-	AllowedCORSOrigins      []string  `json:"allowed_cors_origins,omitempty"`
-	Admin                   bool      `json:"admin"`
-	CreatedAt               time.Time `json:"created_at"`
+	clients.Metadata
+	CreatedAt time.Time `json:"created_at"`
 }
 
 func toClientJSON(c storage.Client, secret string) clientJSON {
-	return clientJSON{
-		ClientID:                c.ID,
-		ClientSecret:            secret,
-		ClientName:              c.Name,
-		RedirectURIs:            orEmpty(c.RedirectURIs),
-		PostLogoutRedirectURIs:  orEmpty(c.PostLogoutRedirectURIs),
-		GrantTypes:              orEmpty(c.GrantTypes),
-		ResponseTypes:           orEmpty(c.ResponseTypes),
-		Scope:                   joinSpace(c.Scopes),
-		Audience:                orEmpty(c.Audience),
-		TokenEndpointAuthMethod: c.GetTokenEndpointAuthMethod(),
-		Public:                  c.Public,
-		SkipConsent:             c.SkipConsent,
-		LogoURI:                 c.LogoURI,
-		BackchannelLogoutURI:    c.BackchannelLogoutURI,
-		AllowedCORSOrigins:      c.AllowedCORSOrigins,
-		Admin:                   c.Admin,
-		CreatedAt:               c.CreatedAt,
-	}
+	md := clients.MetadataOf(c)
+	md.ClientSecret = secret
+	return clientJSON{Metadata: md, CreatedAt: c.CreatedAt}
 }
 
 func orEmpty(s []string) []string {

@@ -1,10 +1,7 @@
 package admin
 
 import (
-	"encoding/json"
 	"net/http"
-	"strings"
-	"time"
 
 	"github.com/gorilla/mux"
 
@@ -12,70 +9,41 @@ import (
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
-// clientJSON is a client in the metadata names of RFC 7591 §2.
+// clientJSON is a client as the API shows it: the one client shape
+// (clients.Metadata), with its translations as localized_names and its
+// times.
 type clientJSON struct {
-	ClientID                string            `json:"client_id"`
-	ClientSecret            string            `json:"client_secret,omitempty"`
-	ClientName              string            `json:"client_name"`
-	RedirectURIs            []string          `json:"redirect_uris"`
-	PostLogoutRedirectURIs  []string          `json:"post_logout_redirect_uris"`
-	GrantTypes              []string          `json:"grant_types"`
-	ResponseTypes           []string          `json:"response_types"`
-	Scope                   string            `json:"scope"`
-	Audience                []string          `json:"audience"`
-	TokenEndpointAuthMethod string            `json:"token_endpoint_auth_method"`
-	Public                  bool              `json:"public"`
-	SkipConsent             bool              `json:"skip_consent"`
-	LogoURI                 string            `json:"logo_uri,omitempty"`
-	BackchannelLogoutURI    string            `json:"backchannel_logout_uri,omitempty"`
-	ApplicationType         string            `json:"application_type,omitempty"`
-	LocalizedNames          map[string]string `json:"localized_names,omitempty"`
-	ClientURI               string            `json:"client_uri,omitempty"`
-	PolicyURI               string            `json:"policy_uri,omitempty"`
-	TOSURI                  string            `json:"tos_uri,omitempty"`
-	Contacts                []string          `json:"contacts,omitempty"`
-	JWKSURI                 string            `json:"jwks_uri,omitempty"`
-	SubjectType             string            `json:"subject_type,omitempty"`
-	SectorIdentifierURI     string            `json:"sector_identifier_uri,omitempty"`
-	DefaultMaxAge           int               `json:"default_max_age,omitempty"`
-	RequireAuthTime         bool              `json:"require_auth_time,omitempty"`
-	AllowedCORSOrigins      []string          `json:"allowed_cors_origins,omitempty"`
-	Admin                   bool              `json:"admin"`
-	CreatedAt               time.Time         `json:"created_at"`
-	UpdatedAt               time.Time         `json:"updated_at"`
+	clients.Metadata
+	LocalizedNames map[string]string `json:"localized_names,omitzero"`
+	clients.Timestamps
 }
 
 func toClientJSON(c storage.Client) clientJSON {
 	return clientJSON{
-		ClientID:                c.ID,
-		ClientName:              c.Name,
-		RedirectURIs:            orEmpty(c.RedirectURIs),
-		PostLogoutRedirectURIs:  orEmpty(c.PostLogoutRedirectURIs),
-		GrantTypes:              orEmpty(c.GrantTypes),
-		ResponseTypes:           orEmpty(c.ResponseTypes),
-		Scope:                   strings.Join(c.Scopes, " "),
-		Audience:                orEmpty(c.Audience),
-		TokenEndpointAuthMethod: c.GetTokenEndpointAuthMethod(),
-		Public:                  c.Public,
-		SkipConsent:             c.SkipConsent,
-		LogoURI:                 c.LogoURI,
-		BackchannelLogoutURI:    c.BackchannelLogoutURI,
-		ApplicationType:         c.ApplicationType,
-		LocalizedNames:          c.LocalizedNames,
-		ClientURI:               c.ClientURI,
-		PolicyURI:               c.PolicyURI,
-		TOSURI:                  c.TOSURI,
-		Contacts:                c.Contacts,
-		JWKSURI:                 c.JWKSURI,
-		SubjectType:             c.SubjectType,
-		SectorIdentifierURI:     c.SectorIdentifierURI,
-		DefaultMaxAge:           c.DefaultMaxAge,
-		RequireAuthTime:         c.RequireAuthTime,
-		AllowedCORSOrigins:      c.AllowedCORSOrigins,
-		Admin:                   c.Admin,
-		CreatedAt:               c.CreatedAt,
-		UpdatedAt:               c.UpdatedAt,
+		Metadata:       clients.MetadataOf(c),
+		LocalizedNames: c.LocalizedNames,
+		Timestamps:     clients.Timestamps{CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt},
 	}
+}
+
+// clientRequest is the body of a create or a full update: the same shape,
+// without the members only an answer carries.
+type clientRequest struct {
+	clients.Metadata
+	LocalizedNames map[string]string `json:"localized_names"`
+}
+
+// spec returns what the request asks for, or the member it may not send.
+func (c clientRequest) spec() (clients.Spec, error) {
+	field := c.AnswerOnly()
+	if c.ClientID != "" {
+		field = "client_id"
+	}
+	if field != "" {
+		return clients.Spec{}, &clients.InvalidError{Field: field, Reason: "is chosen by the server, not the request"}
+	}
+	c.Metadata.LocalizedNames = c.LocalizedNames
+	return c.Metadata.Spec(), nil
 }
 
 func orEmpty(s []string) []string {
@@ -83,67 +51,6 @@ func orEmpty(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-// clientRequest is the body of a create or a full update.
-type clientRequest struct {
-	ClientName              string            `json:"client_name"`
-	RedirectURIs            []string          `json:"redirect_uris"`
-	PostLogoutRedirectURIs  []string          `json:"post_logout_redirect_uris"`
-	GrantTypes              []string          `json:"grant_types"`
-	ResponseTypes           []string          `json:"response_types"`
-	Scope                   string            `json:"scope"`
-	Audience                []string          `json:"audience"`
-	TokenEndpointAuthMethod string            `json:"token_endpoint_auth_method"`
-	Public                  bool              `json:"public"`
-	SkipConsent             bool              `json:"skip_consent"`
-	LogoURI                 string            `json:"logo_uri"`
-	BackchannelLogoutURI    string            `json:"backchannel_logout_uri"`
-	ApplicationType         string            `json:"application_type"`
-	LocalizedNames          map[string]string `json:"localized_names"`
-	ClientURI               string            `json:"client_uri"`
-	PolicyURI               string            `json:"policy_uri"`
-	TOSURI                  string            `json:"tos_uri"`
-	Contacts                []string          `json:"contacts"`
-	JWKS                    json.RawMessage   `json:"jwks"`
-	JWKSURI                 string            `json:"jwks_uri"`
-	SubjectType             string            `json:"subject_type"`
-	SectorIdentifierURI     string            `json:"sector_identifier_uri"`
-	DefaultMaxAge           int               `json:"default_max_age"`
-	RequireAuthTime         bool              `json:"require_auth_time"`
-	AllowedCORSOrigins      []string          `json:"allowed_cors_origins"`
-	Admin                   bool              `json:"admin"`
-}
-
-func (c clientRequest) spec() clients.Spec {
-	return clients.Spec{
-		Name:                    c.ClientName,
-		RedirectURIs:            c.RedirectURIs,
-		PostLogoutRedirectURIs:  c.PostLogoutRedirectURIs,
-		GrantTypes:              c.GrantTypes,
-		ResponseTypes:           c.ResponseTypes,
-		Scopes:                  strings.Fields(c.Scope),
-		Audience:                c.Audience,
-		Public:                  c.Public,
-		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
-		SkipConsent:             c.SkipConsent,
-		LogoURI:                 c.LogoURI,
-		BackchannelLogoutURI:    c.BackchannelLogoutURI,
-		ApplicationType:         c.ApplicationType,
-		LocalizedNames:          c.LocalizedNames,
-		ClientURI:               c.ClientURI,
-		PolicyURI:               c.PolicyURI,
-		TOSURI:                  c.TOSURI,
-		Contacts:                c.Contacts,
-		JWKS:                    []byte(c.JWKS),
-		JWKSURI:                 c.JWKSURI,
-		SubjectType:             c.SubjectType,
-		SectorIdentifierURI:     c.SectorIdentifierURI,
-		DefaultMaxAge:           c.DefaultMaxAge,
-		RequireAuthTime:         c.RequireAuthTime,
-		AllowedCORSOrigins:      c.AllowedCORSOrigins,
-		Admin:                   c.Admin,
-	}
 }
 
 func (a *API) listClients(w http.ResponseWriter, r *http.Request) {
@@ -164,7 +71,12 @@ func (a *API) createClient(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	reg, err := a.clients.Create(r.Context(), req.spec())
+	spec, err := req.spec()
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	reg, err := a.clients.Create(r.Context(), spec)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -188,7 +100,12 @@ func (a *API) updateClient(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	c, err := a.clients.Update(r.Context(), mux.Vars(r)["client_id"], req.spec())
+	spec, err := req.spec()
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	c, err := a.clients.Update(r.Context(), mux.Vars(r)["client_id"], spec)
 	if err != nil {
 		a.writeError(w, r, err)
 		return

@@ -660,7 +660,7 @@ func (s *Service) Update(ctx context.Context, id string, spec Spec) (storage.Cli
 		if spec.Dynamic {
 			// RFC 7592 §2.2: the client replaces its metadata, but what an
 			// operator gave it stays the operator's to give.
-			c.Admin = old.Admin
+			c.Admin, c.SkipConsent, c.Audience = old.Admin, old.SkipConsent, old.Audience
 			if err := s.checkReserved(c, &old); err != nil {
 				return old, err
 			}

@@ -31,61 +31,22 @@ const (
 // endpoint is below it.
 const PathRegistration = "/oauth2/register"
 
-// registrationMetadata is a client's metadata as registration speaks it
-// (RFC 7591 §2, OpenID Connect Dynamic Client Registration 1.0 §2).
-type registrationMetadata struct {
-	RedirectURIs                []string        `json:"redirect_uris,omitempty"`
-	TokenEndpointAuthMethod     string          `json:"token_endpoint_auth_method,omitempty"`
-	TokenEndpointAuthSigningAlg string          `json:"token_endpoint_auth_signing_alg,omitempty"`
-	GrantTypes                  []string        `json:"grant_types,omitempty"`
-	ResponseTypes               []string        `json:"response_types,omitempty"`
-	ClientName                  string          `json:"client_name,omitempty"`
-	ClientURI                   string          `json:"client_uri,omitempty"`
-	LogoURI                     string          `json:"logo_uri,omitempty"`
-	Scope                       string          `json:"scope,omitempty"`
-	Contacts                    []string        `json:"contacts,omitempty"`
-	TOSURI                      string          `json:"tos_uri,omitempty"`
-	PolicyURI                   string          `json:"policy_uri,omitempty"`
-	JWKSURI                     string          `json:"jwks_uri,omitempty"`
-	JWKS                        json.RawMessage `json:"jwks,omitempty"`
-	ApplicationType             string          `json:"application_type,omitempty"`
-	SubjectType                 string          `json:"subject_type,omitempty"`
-	SectorIdentifierURI         string          `json:"sector_identifier_uri,omitempty"`
-	IDTokenSignedResponseAlg    string          `json:"id_token_signed_response_alg,omitempty"`
-	UserinfoSignedResponseAlg   string          `json:"userinfo_signed_response_alg,omitempty"`
-	RequestObjectSigningAlg     string          `json:"request_object_signing_alg,omitempty"`
-	DefaultMaxAge               int             `json:"default_max_age,omitempty"`
-	RequireAuthTime             bool            `json:"require_auth_time,omitempty"`
-	PostLogoutRedirectURIs      []string        `json:"post_logout_redirect_uris,omitempty"`
-	BackchannelLogoutURI        string          `json:"backchannel_logout_uri,omitempty"`
-	// AllowedCORSOrigins is Gatehouse's own member (as Ory Hydra's): the
-	// origins of browser apps that call the token endpoint.
-	AllowedCORSOrigins []string `json:"allowed_cors_origins,omitempty"`
-	// Sent back only.
-	ClientID                string `json:"client_id,omitempty"`
-	ClientSecret            string `json:"client_secret,omitempty"`
-	ClientIDIssuedAt        int64  `json:"client_id_issued_at,omitempty"`
-	ClientSecretExpiresAt   *int64 `json:"client_secret_expires_at,omitempty"`
-	RegistrationAccessToken string `json:"registration_access_token,omitempty"`
-	RegistrationClientURI   string `json:"registration_client_uri,omitempty"`
-
-	// localizedNames are the client_name#<tag> members, sent back with the
-	// rest (RFC 7591 §2.2).
-	localizedNames map[string]string
-}
+// registrationAnswer is a client's metadata as registration answers it:
+// the one client JSON shape, with its client_name#<tag> members (RFC 7591
+// §2.2, §3.2.1).
+type registrationAnswer struct{ clients.Metadata }
 
 // MarshalJSON writes the metadata with its client_name#<tag> members.
-func (m registrationMetadata) MarshalJSON() ([]byte, error) {
-	type plain registrationMetadata
-	raw, err := json.Marshal(plain(m))
-	if err != nil || len(m.localizedNames) == 0 {
+func (a registrationAnswer) MarshalJSON() ([]byte, error) {
+	raw, err := json.Marshal(a.Metadata)
+	if err != nil || len(a.LocalizedNames) == 0 {
 		return raw, err
 	}
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &all); err != nil {
 		return nil, err
 	}
-	for tag, name := range m.localizedNames {
+	for tag, name := range a.LocalizedNames {
 		v, err := json.Marshal(name)
 		if err != nil {
 			return nil, err
@@ -113,11 +74,11 @@ func (p *Provider) handleRegistration(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	md, localized, ok := decodeMetadata(w, r)
+	md, ok := decodeMetadata(w, r)
 	if !ok {
 		return
 	}
-	spec, err := specFromMetadata(md, localized)
+	spec, err := specFromMetadata(md)
 	if err == nil {
 		err = p.checkSectorIdentifier(ctx, spec)
 	}
@@ -160,7 +121,7 @@ func (p *Provider) handleClientConfiguration(w http.ResponseWriter, r *http.Requ
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusNoContent)
 	case http.MethodPut:
-		md, localized, ok := decodeMetadata(w, r)
+		md, ok := decodeMetadata(w, r)
 		if !ok {
 			return
 		}
@@ -174,7 +135,7 @@ func (p *Provider) handleClientConfiguration(w http.ResponseWriter, r *http.Requ
 			registrationError(w, "invalid_client_metadata", "client_secret does not match the client's.")
 			return
 		}
-		spec, err := specFromMetadata(md, localized)
+		spec, err := specFromMetadata(md)
 		if err == nil {
 			err = p.checkSectorIdentifier(ctx, spec)
 		}
@@ -197,29 +158,29 @@ func (p *Provider) handleClientConfiguration(w http.ResponseWriter, r *http.Requ
 // decodeMetadata reads a JSON metadata document, with client_name#<tag>
 // members collected separately. The body must be application/json and
 // exactly one JSON object without a member named twice (RFC 7591 §3.1).
-func decodeMetadata(w http.ResponseWriter, r *http.Request) (registrationMetadata, map[string]string, bool) {
-	var md registrationMetadata
+func decodeMetadata(w http.ResponseWriter, r *http.Request) (clients.Metadata, bool) {
+	var md clients.Metadata
 	if !strictjson.IsJSONContentType(r.Header.Get("Content-Type")) {
 		writeError(w, http.StatusUnsupportedMediaType, "invalid_request", "The body must be application/json (RFC 7591 §3.1).")
-		return md, nil, false
+		return md, false
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		if errBodyTooLarge(err) {
 			writeError(w, http.StatusRequestEntityTooLarge, "invalid_request", "The request body is too large.")
-			return md, nil, false
+			return md, false
 		}
 		registrationError(w, "invalid_client_metadata", "The body could not be read.")
-		return md, nil, false
+		return md, false
 	}
 	var raw map[string]json.RawMessage
 	if err := strictjson.Decode(body, &raw, false); err != nil {
 		registrationError(w, "invalid_client_metadata", "The body is not one JSON object: "+err.Error()+".")
-		return md, nil, false
+		return md, false
 	}
 	if err := json.Unmarshal(body, &md); err != nil {
 		registrationError(w, "invalid_client_metadata", "A member has the wrong type: "+err.Error())
-		return md, nil, false
+		return md, false
 	}
 	localized := map[string]string{}
 	for k, v := range raw {
@@ -230,35 +191,43 @@ func decodeMetadata(w http.ResponseWriter, r *http.Request) (registrationMetadat
 		var name string
 		if err := json.Unmarshal(v, &name); err != nil {
 			registrationError(w, "invalid_client_metadata", k+" must be a string.")
-			return md, nil, false
+			return md, false
 		}
 		localized[tag] = name
 	}
-	return md, localized, true
+	md.LocalizedNames = localized
+	// Only an operator gives these; a client asking for them is refused
+	// rather than silently given less (RFC 7591 §2 lets the server refuse).
+	if field := md.OperatorOnly(); field != "" {
+		registrationError(w, "invalid_client_metadata", field+": only an operator can set it.")
+		return md, false
+	}
+	return md, true
 }
 
 // specFromMetadata applies the registration defaults and the rules that the
 // registration endpoint adds to those of every client (RFC 7591 §2, OpenID
 // Connect Dynamic Client Registration §2).
-func specFromMetadata(md registrationMetadata, localized map[string]string) (clients.Spec, error) {
+func specFromMetadata(md clients.Metadata) (clients.Spec, error) {
 	bad := func(field, reason string) error { return &clients.InvalidError{Field: field, Reason: reason} }
-	method := md.TokenEndpointAuthMethod
-	if method == "" {
-		method = storage.AuthMethodClientSecretBasic
-	}
-	grants, responses := md.GrantTypes, md.ResponseTypes
 	switch {
-	case len(grants) == 0 && len(responses) == 0:
-		grants, responses = []string{clients.GrantAuthorizationCode}, []string{"code"}
-	case len(grants) == 0:
-		for _, rt := range responses {
+	case md.TokenEndpointAuthMethod == "" && md.Public:
+		md.TokenEndpointAuthMethod = storage.AuthMethodNone
+	case md.TokenEndpointAuthMethod == "":
+		md.TokenEndpointAuthMethod = storage.AuthMethodClientSecretBasic
+	}
+	switch {
+	case len(md.GrantTypes) == 0 && len(md.ResponseTypes) == 0:
+		md.GrantTypes, md.ResponseTypes = []string{clients.GrantAuthorizationCode}, []string{"code"}
+	case len(md.GrantTypes) == 0:
+		for _, rt := range md.ResponseTypes {
 			for _, part := range strings.Fields(rt) {
 				g := clients.GrantImplicit
 				if part == "code" {
 					g = clients.GrantAuthorizationCode
 				}
-				if !slices.Contains(grants, g) {
-					grants = append(grants, g)
+				if !slices.Contains(md.GrantTypes, g) {
+					md.GrantTypes = append(md.GrantTypes, g)
 				}
 			}
 		}
@@ -271,37 +240,11 @@ func specFromMetadata(md registrationMetadata, localized map[string]string) (cli
 	case md.RequestObjectSigningAlg != "":
 		return clients.Spec{}, bad("request_object_signing_alg", "request objects are not supported")
 	}
-	return clients.Spec{
-		Name:                        md.ClientName,
-		RedirectURIs:                md.RedirectURIs,
-		PostLogoutRedirectURIs:      md.PostLogoutRedirectURIs,
-		GrantTypes:                  grants,
-		ResponseTypes:               responses,
-		Scopes:                      strings.Fields(md.Scope),
-		Public:                      method == storage.AuthMethodNone,
-		TokenEndpointAuthMethod:     method,
-		LogoURI:                     md.LogoURI,
-		BackchannelLogoutURI:        md.BackchannelLogoutURI,
-		ApplicationType:             md.ApplicationType,
-		LocalizedNames:              localized,
-		ClientURI:                   md.ClientURI,
-		PolicyURI:                   md.PolicyURI,
-		TOSURI:                      md.TOSURI,
-		Contacts:                    md.Contacts,
-		JWKS:                        md.JWKS,
-		JWKSURI:                     md.JWKSURI,
-		TokenEndpointAuthSigningAlg: md.TokenEndpointAuthSigningAlg,
-		SubjectType:                 md.SubjectType,
-		SectorIdentifierURI:         md.SectorIdentifierURI,
-		IDTokenSignedResponseAlg:    md.IDTokenSignedResponseAlg,
-		UserinfoSignedResponseAlg:   md.UserinfoSignedResponseAlg,
-		DefaultMaxAge:               md.DefaultMaxAge,
-		RequireAuthTime:             md.RequireAuthTime,
-		AllowedCORSOrigins:          md.AllowedCORSOrigins,
-		// Asked by the client itself: no reserved scope (RFC 7591 §2 lets
-		// the server refuse or replace a scope it will not give).
-		Dynamic: true,
-	}, nil
+	spec := md.Spec()
+	// Asked by the client itself: no reserved scope (RFC 7591 §2 lets the
+	// server refuse or replace a scope it will not give).
+	spec.Dynamic = true
+	return spec, nil
 }
 
 // writeMetadataError answers a refused registration with the registered
@@ -325,43 +268,15 @@ func (p *Provider) writeMetadataError(w http.ResponseWriter, err error) {
 	registrationError(w, code, field+": "+ie.Reason)
 }
 
-// metadataOf is a client's metadata as registration reports it.
-func (p *Provider) metadataOf(c storage.Client) registrationMetadata {
+// metadataOf is a client's metadata as registration reports it: the one
+// client shape, with the client's configuration endpoint and a secret that
+// never expires (RFC 7591 §3.2.1, RFC 7592 §3).
+func (p *Provider) metadataOf(c storage.Client) registrationAnswer {
 	zero := int64(0)
-	md := registrationMetadata{
-		ClientID:                  c.ID,
-		ClientIDIssuedAt:          c.CreatedAt.Unix(),
-		ClientSecretExpiresAt:     &zero,
-		RegistrationClientURI:     p.issuer + PathRegistration + "/" + url.PathEscape(c.ID),
-		RedirectURIs:              c.RedirectURIs,
-		TokenEndpointAuthMethod:   c.GetTokenEndpointAuthMethod(),
-		GrantTypes:                c.GrantTypes,
-		ResponseTypes:             c.ResponseTypes,
-		ClientName:                c.Name,
-		ClientURI:                 c.ClientURI,
-		LogoURI:                   c.LogoURI,
-		Scope:                     strings.Join(c.Scopes, " "),
-		Contacts:                  c.Contacts,
-		TOSURI:                    c.TOSURI,
-		PolicyURI:                 c.PolicyURI,
-		JWKSURI:                   c.JWKSURI,
-		JWKS:                      c.JWKS,
-		ApplicationType:           c.ApplicationType,
-		SubjectType:               subjectType(c),
-		SectorIdentifierURI:       c.SectorIdentifierURI,
-		IDTokenSignedResponseAlg:  "RS256",
-		UserinfoSignedResponseAlg: c.UserinfoSignedResponseAlg,
-		localizedNames:            c.LocalizedNames,
-		DefaultMaxAge:             c.DefaultMaxAge,
-		RequireAuthTime:           c.RequireAuthTime,
-		PostLogoutRedirectURIs:    c.PostLogoutRedirectURIs,
-		BackchannelLogoutURI:      c.BackchannelLogoutURI,
-		AllowedCORSOrigins:        c.AllowedCORSOrigins,
-	}
-	if c.GetTokenEndpointAuthMethod() == storage.AuthMethodPrivateKeyJWT {
-		md.TokenEndpointAuthSigningAlg = c.GetTokenEndpointAuthSigningAlgorithm()
-	}
-	return md
+	md := clients.MetadataOf(c)
+	md.ClientSecretExpiresAt = &zero
+	md.RegistrationClientURI = p.issuer + PathRegistration + "/" + url.PathEscape(c.ID)
+	return registrationAnswer{md}
 }
 
 // bearerToken returns the request's Authorization: Bearer token, or "".
@@ -371,14 +286,6 @@ func bearerToken(r *http.Request) string {
 		return ""
 	}
 	return strings.TrimSpace(value)
-}
-
-// subjectType is a client's subject_type, public unless it asked otherwise.
-func subjectType(c storage.Client) string {
-	if c.SubjectType == "" {
-		return "public"
-	}
-	return c.SubjectType
 }
 
 // checkSectorIdentifier fetches a sector_identifier_uri through the

@@ -84,3 +84,55 @@ func TestRegistrationCannotTakeReservedScopes(t *testing.T) {
 		})
 	})
 }
+
+// Registration, the admin API and the command line share one client shape
+// (clients.Metadata); what only an operator may set stays the operator's.
+func TestOneClientShapeOperatorMembers(t *testing.T) {
+	s := startServerWith(t, gormstoretest.SQLiteURL(t), func(c *config.Config) { c.RegistrationPolicy = "open" })
+	for _, member := range []map[string]any{{"skip_consent": true}, {"audience": []string{"https://api.example"}}, {"admin": true}} {
+		md := map[string]any{"redirect_uris": []string{"https://app.example/cb"}}
+		for k, v := range member {
+			md[k] = v
+		}
+		status, body := register(t, s, "", md)
+		if status != http.StatusBadRequest || body["error"] != "invalid_client_metadata" {
+			t.Errorf("registration with %v: %d %v", member, status, body)
+		}
+	}
+	t.Run("a client's own update keeps what an operator gave it", func(t *testing.T) {
+		status, reg := register(t, s, "", map[string]any{"redirect_uris": []string{"https://app.example/cb"}, "client_name": "App"})
+		if status != http.StatusCreated {
+			t.Fatalf("%d %v", status, reg)
+		}
+		id := reg["client_id"].(string)
+		tok := adminToken(t, s)
+		r := adminCall(t, s, http.MethodGet, "/clients/"+id, tok, nil)
+		r.want(t, http.StatusOK)
+		// The admin API's answer is the same shape the registration answered.
+		for _, k := range []string{"client_id", "redirect_uris", "grant_types", "token_endpoint_auth_method", "client_name", "application_type"} {
+			if !jsonEqual(r.body[k], reg[k]) {
+				t.Errorf("%s: admin API %v, registration %v", k, r.body[k], reg[k])
+			}
+		}
+		update := map[string]any{}
+		for k, v := range r.body {
+			if k != "client_id" && k != "client_id_issued_at" && k != "created_at" && k != "updated_at" {
+				update[k] = v
+			}
+		}
+		update["skip_consent"], update["audience"] = true, []string{"https://api.example"}
+		adminCall(t, s, http.MethodPut, "/clients/"+id, tok, update).want(t, http.StatusOK)
+		put := map[string]any{"client_id": id, "redirect_uris": []string{"https://app.example/cb"}, "client_name": "App 2"}
+		body, _ := json.Marshal(put)
+		status, got := jsonCall(t, http.MethodPut, reg["registration_client_uri"].(string), reg["registration_access_token"].(string), body)
+		if status != http.StatusOK || got["client_name"] != "App 2" || got["skip_consent"] != true || !jsonEqual(got["audience"], []any{"https://api.example"}) {
+			t.Fatalf("PUT: %d %v", status, got)
+		}
+	})
+	t.Run("the admin API refuses members the server chooses", func(t *testing.T) {
+		r := adminCall(t, s, http.MethodPost, "/clients", adminToken(t, s), map[string]any{"client_id": "mine", "grant_types": []string{"client_credentials"}})
+		if r.status != http.StatusBadRequest || r.body["field"] != "client_id" {
+			t.Fatalf("%d %v", r.status, r.body)
+		}
+	})
+}
