@@ -26,6 +26,9 @@ type Store interface {
 	IdentityStore
 	AdminStore
 	ThrottleStore
+	EventStore
+	JobStore
+	Transactor
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

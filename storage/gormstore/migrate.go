@@ -232,6 +232,41 @@ var migrations = []migration{
 			`CREATE INDEX known_devices_expires_at ON known_devices (expires_at)`,
 		},
 	},
+	{
+		version: 7,
+		name:    "events (the audit log) and durable jobs",
+		statements: []string{
+			// id is a UUIDv7: it sorts by creation, so it is the cursor.
+			`CREATE TABLE events (
+				id TEXT PRIMARY KEY,
+				type TEXT NOT NULL,
+				time {{time}} NOT NULL,
+				subject TEXT NOT NULL,
+				actor_type TEXT NOT NULL,
+				actor_id TEXT NOT NULL,
+				request_id TEXT NOT NULL,
+				data TEXT NOT NULL
+			)`,
+			`CREATE INDEX events_subject ON events (subject, id)`,
+			`CREATE INDEX events_type ON events (type, id)`,
+			`CREATE INDEX events_time ON events (time)`,
+			// The one durable queue: mail, webhooks, back-channel logouts.
+			`CREATE TABLE jobs (
+				id TEXT PRIMARY KEY,
+				kind TEXT NOT NULL,
+				queue TEXT NOT NULL,
+				payload TEXT NOT NULL,
+				state TEXT NOT NULL,
+				run_at {{time}} NOT NULL,
+				attempts INTEGER NOT NULL,
+				lease_until {{time}},
+				last_error TEXT NOT NULL,
+				created_at {{time}} NOT NULL
+			)`,
+			`CREATE INDEX jobs_due ON jobs (state, run_at)`,
+			`CREATE INDEX jobs_queue ON jobs (queue, state, id)`,
+		},
+	},
 }
 
 var dialectTypes = map[string]*strings.Replacer{
