@@ -61,7 +61,4 @@ type JobStore interface {
 	// ListJobs returns the jobs of a kind in a state, in ID order after
 	// the page's cursor.
 	ListJobs(ctx context.Context, kind, state string, page Page) ([]Job, error)
-	// NextJobDue returns when the earliest queued job of the kinds is due,
-	// or false when none is queued, so that a worker can sleep until then.
-	NextJobDue(ctx context.Context, kinds []string) (time.Time, bool, error)
 }

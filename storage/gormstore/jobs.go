@@ -155,34 +155,6 @@ func (s *Store) ListJobs(ctx context.Context, kind, state string, page storage.P
 	return out, nil
 }
 
-// NextJobDue returns the earliest RunAt of the queued jobs of the kinds,
-// or the earliest lapse of a running one's lease.
-func (s *Store) NextJobDue(ctx context.Context, kinds []string) (time.Time, bool, error) {
-	if len(kinds) == 0 {
-		return time.Time{}, false, nil
-	}
-	var at time.Time
-	for _, q := range []struct{ column, state string }{{"run_at", storage.JobQueued}, {"lease_until", storage.JobRunning}} {
-		var rows []jobRow
-		err := s.reader(ctx).Select(q.column).Where("kind IN ? AND state = ?", kinds, q.state).
-			Order(q.column).Limit(1).Find(&rows).Error
-		if err != nil {
-			return time.Time{}, false, mapError("gormstore: next job due", err)
-		}
-		if len(rows) == 0 {
-			continue
-		}
-		t := rows[0].RunAt
-		if q.state == storage.JobRunning {
-			t = rows[0].LeaseUntil.Time
-		}
-		if at.IsZero() || t.Before(at) {
-			at = t.UTC()
-		}
-	}
-	return at, !at.IsZero(), nil
-}
-
 // truncateError keeps a job's last error to a size an operator reads.
 func truncateError(s string) string {
 	const max = 1000

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +17,8 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+
+	"github.com/gatehouse-id/gatehouse/storage/gormstore"
 )
 
 // PostgresEnv names the variable that points the tests at PostgreSQL.
@@ -77,4 +80,25 @@ func Each(t *testing.T, fn func(t *testing.T, db Database)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) { fn(t, Database{Name: "sqlite", URL: SQLiteURL(t)}) })
 	t.Run("postgres", func(t *testing.T) { fn(t, Database{Name: "postgres", URL: PostgresURL(t)}) })
+}
+
+// Open returns a migrated store on a database URL from SQLiteURL,
+// PostgresURL or Each, closed when the test ends.
+func Open(t testing.TB, databaseURL string) *gormstore.Store {
+	t.Helper()
+	opts := gormstore.Options{ClientCacheTTL: time.Minute}
+	if path, ok := strings.CutPrefix(databaseURL, "sqlite://"); ok {
+		opts.Kind, opts.Path = gormstore.SQLite, path
+	} else {
+		opts.Kind, opts.DSN = gormstore.Postgres, databaseURL
+	}
+	s, err := gormstore.Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
