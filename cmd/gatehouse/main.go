@@ -22,6 +22,9 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/gatehouse-id/gatehouse/pkg/events"
+	"github.com/gatehouse-id/gatehouse/storage"
 )
 
 // Exit codes.
@@ -81,6 +84,8 @@ func (a *app) run(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 	var err error
+	// What a command changes is the operator's doing (the audit log's actor).
+	opCtx := events.WithActor(ctx, storage.Actor{Type: storage.ActorOperator})
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
 		err = a.serve(ctx, rest)
@@ -89,13 +94,13 @@ func (a *app) run(ctx context.Context, args []string) int {
 	case "version", "--version":
 		err = a.printVersion(rest)
 	case "clients":
-		err = a.clients(ctx, rest)
+		err = a.clients(opCtx, rest)
 	case "keys":
-		err = a.keys(ctx, rest)
+		err = a.keys(opCtx, rest)
 	case "users":
-		err = a.users(ctx, rest)
+		err = a.users(opCtx, rest)
 	case "registration-tokens":
-		err = a.registrationTokens(ctx, rest)
+		err = a.registrationTokens(opCtx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(a.stdout, usage)
 		return exitOK

@@ -98,3 +98,10 @@ func (a *app) openCommandStore(ctx context.Context, cfgPath string) (config.Conf
 	store, secrets, err := a.openMigratedStore(ctx, cfg, log)
 	return cfg, log, store, secrets, err
 }
+
+// services returns the domain services as the server builds them; jobs
+// they queue are run by a running server. Every command acts as the
+// operator (see run).
+func (a *app) services(cfg config.Config, store *gormstore.Store, secrets *secret.Keys) *server.Services {
+	return server.NewServices(cfg, store, secrets, nil)
+}

@@ -8,10 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/gatehouse-id/gatehouse/pkg/oidc"
-	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/storage"
-	"github.com/gatehouse-id/gatehouse/storage/gormstore"
 )
 
 // usersSessions lists a customer's browser sessions, or with --revoke-all
@@ -28,7 +25,7 @@ func (a *app) usersSessions(ctx context.Context, args []string) error {
 	if err := checkOutput(*output); err != nil {
 		return err
 	}
-	_, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	cfg, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -39,12 +36,12 @@ func (a *app) usersSessions(ctx context.Context, args []string) error {
 		return err
 	}
 	if *revoke {
-		n, err := endSessions(ctx, store, secrets, userID)
+		n, err := a.services(cfg, store, secrets).Accounts.EndSessionsOf(ctx, userID)
 		if err != nil {
 			return err
 		}
 		if *output == "json" {
-			return writeJSON(a.stdout, map[string]int64{"ended": n})
+			return writeJSON(a.stdout, map[string]int{"ended": n})
 		}
 		fmt.Fprintf(a.stdout, "ended %d session(s) of %s\n", n, userID)
 		return nil
@@ -129,30 +126,4 @@ func (a *app) usersConsents(ctx context.Context, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.ClientID, c.Scope, c.UpdatedAt.Format(time.RFC3339))
 	}
 	return tw.Flush()
-}
-
-// endSessions ends every browser session of the customer, one by one, and
-// queues back-channel logout tokens for the clients each one signed in to,
-// as the admin API does; a running server delivers them. It returns how
-// many sessions it ended.
-func endSessions(ctx context.Context, store *gormstore.Store, secrets *secret.Keys, userID string) (int64, error) {
-	sessions, err := store.ListSessionsByUser(ctx, userID)
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	for _, s := range sessions {
-		bs, clientIDs, err := store.DeleteSession(ctx, s.ID)
-		if errors.Is(err, storage.ErrNotFound) {
-			continue // ended meanwhile, by its customer or another operator
-		}
-		if err != nil {
-			return n, err
-		}
-		n++
-		if err := oidc.QueueBackchannelLogout(ctx, store, secrets, bs, clientIDs); err != nil {
-			return n, fmt.Errorf("session %s ended, its clients not told: %w", bs.SID, err)
-		}
-	}
-	return n, nil
 }

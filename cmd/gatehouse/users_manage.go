@@ -93,22 +93,14 @@ func (a *app) usersDelete(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	cfg, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if _, err := store.GetUser(ctx, id); errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("no user %q", id)
-	} else if err != nil {
-		return err
-	}
-	// Sessions first, so their clients are told (back-channel logout);
-	// DeleteUser then removes anything begun since.
-	if _, err := endSessions(ctx, store, secrets, id); err != nil {
-		return err
-	}
-	if err := store.DeleteUser(ctx, id); errors.Is(err, storage.ErrNotFound) {
+	// One transaction: the sessions end (their clients told by back-channel
+	// logout), the customer goes, and the events are recorded.
+	if err := a.services(cfg, store, secrets).Accounts.DeleteCustomer(ctx, id); errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("no user %q", id)
 	} else if err != nil {
 		return err

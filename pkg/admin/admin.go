@@ -19,6 +19,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/gatehouse-id/gatehouse/pkg/accounts"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/storage"
@@ -46,22 +47,16 @@ type KeyManager interface {
 	Retire(ctx context.Context, kid string) error
 }
 
-// SessionEndNotifier tells the clients of an ended browser session, by
-// back-channel logout.
-type SessionEndNotifier interface {
-	NotifySessionEnded(ctx context.Context, bs storage.BrowserSession, clientIDs []string) error
-}
-
-// Options are the API's dependencies; all are required except Logout and
-// Logger.
+// Options are the API's dependencies; all are required except Logger.
 type Options struct {
 	Store    storage.Store
 	Clients  *clients.Service
 	Identity *identity.Service
 	Keys     KeyManager
 	Tokens   TokenVerifier
-	// Logout, when set, is told of every session the API ends.
-	Logout SessionEndNotifier
+	// Accounts ends sessions and deletes customers, recording the events
+	// and telling the clients.
+	Accounts *accounts.Service
 	// Algorithms are the signing algorithms a rotation may name.
 	Algorithms []string
 	Logger     *slog.Logger
@@ -74,7 +69,7 @@ type API struct {
 	identity *identity.Service
 	keys     KeyManager
 	tokens   TokenVerifier
-	logout   SessionEndNotifier
+	accounts *accounts.Service
 	algs     []string
 	log      *slog.Logger
 }
@@ -87,7 +82,7 @@ func New(opts Options) *API {
 	}
 	return &API{
 		store: opts.Store, clients: opts.Clients, identity: opts.Identity,
-		keys: opts.Keys, tokens: opts.Tokens, logout: opts.Logout, algs: opts.Algorithms, log: log,
+		keys: opts.Keys, tokens: opts.Tokens, accounts: opts.Accounts, algs: opts.Algorithms, log: log,
 	}
 }
 

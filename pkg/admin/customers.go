@@ -161,16 +161,7 @@ func (a *API) updateCustomer(w http.ResponseWriter, r *http.Request) {
 // deleteCustomer removes the customer with their sessions (telling their
 // clients by back-channel logout), consents, linked identities and tokens.
 func (a *API) deleteCustomer(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["customer_id"]
-	if !a.customerExists(w, r, id) {
-		return
-	}
-	if err := a.endSessionsOf(r.Context(), id); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	// DeleteUser also removes any session begun since.
-	if err := a.store.DeleteUser(r.Context(), id); err != nil {
+	if err := a.accounts.DeleteCustomer(r.Context(), mux.Vars(r)["customer_id"]); err != nil {
 		a.writeError(w, r, err)
 		return
 	}

@@ -1,9 +1,7 @@
 package admin
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -56,39 +54,6 @@ func (a *API) listSessions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, whole(ss, toSessionJSON))
 }
 
-// endSession deletes one session and tells its clients by back-channel
-// logout. A session already gone is no error.
-func (a *API) endSession(ctx context.Context, id string) error {
-	bs, clientIDs, err := a.store.DeleteSession(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if a.logout != nil {
-		if err := a.logout.NotifySessionEnded(ctx, bs, clientIDs); err != nil {
-			return fmt.Errorf("session ended, clients not told: %w", err)
-		}
-	}
-	return nil
-}
-
-// endSessionsOf ends every session of the customer, one by one so that
-// each one's clients are told.
-func (a *API) endSessionsOf(ctx context.Context, userID string) error {
-	ss, err := a.store.ListSessionsByUser(ctx, userID)
-	if err != nil {
-		return err
-	}
-	for _, s := range ss {
-		if err := a.endSession(ctx, s.ID); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // revokeSessions ends every browser session of the customer. Tokens
 // already issued stay valid until they expire or are revoked.
 func (a *API) revokeSessions(w http.ResponseWriter, r *http.Request) {
@@ -96,7 +61,7 @@ func (a *API) revokeSessions(w http.ResponseWriter, r *http.Request) {
 	if !a.customerExists(w, r, id) {
 		return
 	}
-	if err := a.endSessionsOf(r.Context(), id); err != nil {
+	if _, err := a.accounts.EndSessionsOf(r.Context(), id); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -112,7 +77,7 @@ func (a *API) revokeSession(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, s := range ss {
 		if s.SID == vars["sid"] {
-			if err := a.endSession(r.Context(), s.ID); err != nil {
+			if _, _, err := a.accounts.EndSession(r.Context(), s.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
 				a.writeError(w, r, err)
 				return
 			}

@@ -151,17 +151,11 @@ func (p *Provider) redirectAfterLogout(w http.ResponseWriter, r *http.Request, r
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 }
 
-// endSession ends the browser session and queues back-channel logout
-// tokens for the clients it signed in to.
+// endSession ends the browser session; the session manager's Ender
+// (pkg/accounts) records it and queues back-channel logout tokens for the
+// clients it signed in to, in one transaction.
 func (p *Provider) endSession(ctx context.Context, w http.ResponseWriter, r *http.Request) {
-	bs, clients, err := p.sessions.End(ctx, w, r)
-	if err != nil {
-		if !errors.Is(err, session.ErrNoSession) {
-			p.log.ErrorContext(ctx, "ending browser session", "error", err.Error())
-		}
-		return
-	}
-	if err := p.queueBackchannelLogout(ctx, bs, clients); err != nil {
-		p.log.ErrorContext(ctx, "queueing back-channel logout", "error", err.Error())
+	if _, _, err := p.sessions.End(ctx, w, r); err != nil && !errors.Is(err, session.ErrNoSession) {
+		p.log.ErrorContext(ctx, "ending browser session", "error", err.Error())
 	}
 }

@@ -21,15 +21,15 @@ import (
 
 // mountAdmin mounts the admin REST API at <issuer path>/admin/v1. Its
 // bearer tokens are this server's own access tokens, checked by provider.
-func mountAdmin(router *mux.Router, base string, store *gormstore.Store, cs *clients.Service, km *keys.Manager,
+func mountAdmin(router *mux.Router, base string, store *gormstore.Store, services *Services, km *keys.Manager,
 	people *identity.Service, provider *oidc.Provider, log *slog.Logger) {
 	api := admin.New(admin.Options{
 		Store:      store,
-		Clients:    cs,
+		Clients:    services.Clients,
+		Accounts:   services.Accounts,
 		Identity:   people,
 		Keys:       km,
 		Tokens:     provider,
-		Logout:     provider,
 		Algorithms: keys.Algorithms(),
 		Logger:     log,
 	})

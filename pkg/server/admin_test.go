@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/gatehouse-id/gatehouse/pkg/admin"
+	"github.com/gatehouse-id/gatehouse/pkg/backchannel"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/storage"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore/gormstoretest"
@@ -391,15 +392,15 @@ func TestAdminAPICustomers(t *testing.T) {
 				t.Fatal(err)
 			}
 			adminCall(t, s, http.MethodDelete, "/customers/"+alice+"/sessions/sid-bc", tok, nil).want(t, http.StatusNoContent)
-			due, err := s.Store().DueLogoutDeliveries(ctx, time.Now().Add(time.Minute), 10)
+			due, err := s.Store().ListJobs(ctx, backchannel.JobKind, storage.JobQueued, storage.Page{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(due) != 1 || due[0].ClientID != rp.Client.ID || !strings.Contains(due[0].LogoutToken, "sid-bc") {
+			if len(due) != 1 || !strings.Contains(string(due[0].Payload), "client_id="+rp.Client.ID) || !strings.Contains(string(due[0].Payload), "sid=sid-bc") {
 				t.Errorf("queued deliveries = %+v", due)
 			}
 			for _, d := range due {
-				_ = s.Store().DeleteLogoutDelivery(ctx, d.ID)
+				_ = s.Store().KillJob(ctx, d.ID, "test")
 			}
 		})
 		t.Run("consents: list and revoke", func(t *testing.T) {

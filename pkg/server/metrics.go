@@ -15,6 +15,7 @@ type metrics struct {
 	duration     *prometheus.HistogramVec
 	tokensIssued *prometheus.CounterVec
 	throttled    *prometheus.CounterVec
+	jobs         *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -37,8 +38,12 @@ func newMetrics() *metrics {
 			Name: "gatehouse_throttled_total",
 			Help: "Requests refused by throttling (429), by the kind of counter that refused them.",
 		}, []string{"kind"}),
+		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_jobs_total",
+			Help: "Attempts of durable jobs (back-channel logouts, webhooks, mail) by kind and outcome: done, retry or dead.",
+		}, []string{"kind", "outcome"}),
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.tokensIssued, m.throttled,
+	m.registry.MustRegister(m.requests, m.duration, m.tokensIssued, m.throttled, m.jobs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

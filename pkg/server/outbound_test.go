@@ -20,7 +20,7 @@ import (
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/gatehouse-id/gatehouse/config"
-	"github.com/gatehouse-id/gatehouse/pkg/oidc"
+	"github.com/gatehouse-id/gatehouse/pkg/backchannel"
 	"github.com/gatehouse-id/gatehouse/pkg/outbound"
 	"github.com/gatehouse-id/gatehouse/pkg/outbound/outboundtest"
 	"github.com/gatehouse-id/gatehouse/pkg/server"
@@ -160,24 +160,32 @@ func TestBackchannelLogoutUnderTheOutboundPolicy(t *testing.T) {
 			GrantTypes: []string{"authorization_code"}, ResponseTypes: []string{"code"}, Scopes: []string{"openid"}, BackchannelLogoutURI: uri}); err != nil {
 			t.Fatal(err)
 		}
-		if err := oidc.QueueBackchannelLogout(ctx, s.Store(), s.Secrets(), storage.BrowserSession{UserID: "user-1", SID: "sid-1"}, []string{id}); err != nil {
+		jobs, err := backchannel.Jobs(ctx, s.Store(), s.Secrets(), storage.BrowserSession{UserID: "user-1", SID: "sid-1"}, []string{id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Store().EnqueueJobs(ctx, jobs...); err != nil {
 			t.Fatal(err)
 		}
 	}
-	s.Provider().DeliverBackchannelLogouts(ctx)
+	s.Jobs().RunDue(ctx)
 	if n := plainConns.Load() + secureConns.Load(); n != 0 {
 		t.Fatalf("the receivers on loopback saw %d connections", n)
 	}
 	// Refused, so given up at once rather than retried for hours.
-	due, err := s.Store().DueLogoutDeliveries(ctx, time.Now().Add(24*time.Hour), 10)
-	if err != nil {
-		t.Fatal(err)
+	if due, err := s.Store().ListJobs(ctx, backchannel.JobKind, storage.JobQueued, storage.Page{}); err != nil || len(due) != 0 {
+		t.Errorf("deliveries still queued: %+v %v", due, err)
 	}
-	if len(due) != 0 {
-		t.Errorf("deliveries still queued: %+v", due)
+	dead, err := s.Store().ListJobs(ctx, backchannel.JobKind, storage.JobDead, storage.Page{})
+	if err != nil || len(dead) != 3 {
+		t.Fatalf("dead deliveries: %+v %v", dead, err)
 	}
-	if logs := s.logs.String(); strings.Count(logs, "back-channel logout refused by the outbound policy") != 3 || !strings.Contains(logs, "must use https") || !strings.Contains(logs, "127.0.0.1 is a loopback address") {
-		t.Errorf("the log does not say what was refused: %s", logs)
+	var reasons string
+	for _, d := range dead {
+		reasons += d.LastError + "\n"
+	}
+	if !strings.Contains(reasons, "must use https") || !strings.Contains(reasons, "127.0.0.1 is a loopback address") {
+		t.Errorf("the dead letters do not say what was refused: %s", reasons)
 	}
 }
 

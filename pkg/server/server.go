@@ -21,8 +21,10 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/gatehouse-id/gatehouse/config"
+	"github.com/gatehouse-id/gatehouse/pkg/backchannel"
 	"github.com/gatehouse-id/gatehouse/pkg/i18n"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
+	"github.com/gatehouse-id/gatehouse/pkg/jobs"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
 	"github.com/gatehouse-id/gatehouse/pkg/oidc"
 	"github.com/gatehouse-id/gatehouse/pkg/ratelimit"
@@ -35,10 +37,6 @@ import (
 
 // tokenCollectionInterval is how often expired tokens are deleted.
 const tokenCollectionInterval = 10 * time.Minute
-
-// backchannelInterval is how often queued back-channel logout tokens are
-// looked for.
-const backchannelInterval = time.Second
 
 // GCPercent is the garbage collector's target `gatehouse serve` sets unless
 // GOGC is set. A token request leaves about 13 KB of garbage and the live
@@ -69,6 +67,8 @@ type Server struct {
 	metrics  *metrics
 	provider *oidc.Provider
 	limiter  *ratelimit.Limiter
+	services *Services
+	jobs     *jobs.Runner
 	handler  http.Handler
 	// management serves /metrics, /healthz and /readyz on metrics_addr.
 	management http.Handler
@@ -164,11 +164,14 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	if err != nil {
 		return nil, fmt.Errorf("static assets: %w", err)
 	}
+	services := NewServices(cfg, store, secrets, func() { s.jobs.Notify() })
+	s.services = services
 	sessions := session.NewManager(store, session.Options{
 		Secure:      issuer.Scheme == "https",
 		IdleTimeout: cfg.SessionIdleTimeout,
 		Lifetime:    cfg.SessionLifetime,
 		CSRFKey:     secrets.CSRFKey(),
+		Ender:       services.Accounts,
 	})
 	people := identity.NewService(store, identity.Argon2Params{
 		MemoryKiB:   uint32(cfg.Argon2MemoryKiB),
@@ -201,7 +204,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	for _, l := range bundle.Languages() {
 		locales = append(locales, l.Tag)
 	}
-	clientService := NewClientService(cfg, store, secrets)
+	clientService := services.Clients
 	provider, err := oidc.New(oidc.Options{
 		Issuer:                    cfg.Issuer,
 		Store:                     store,
@@ -228,6 +231,13 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		return nil, err
 	}
 	s.provider = provider
+	deliverer := &backchannel.Deliverer{Clients: store, Signer: provider, Outbound: out}
+	s.jobs = jobs.NewRunner(store, jobs.Options{
+		Kinds:        []jobs.Kind{deliverer.Kind()},
+		PollInterval: jobsPollInterval,
+		Logger:       log,
+		OnDone:       func(kind, outcome string) { s.metrics.jobs.WithLabelValues(kind, outcome).Inc() },
+	})
 	router := mux.NewRouter()
 	router.Use(recordRoute)
 	router.NotFoundHandler = notFound(pages)
@@ -235,7 +245,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	router.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	router.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
 	provider.Register(router, base)
-	mountAdmin(router, base, store, clientService, km, people, provider, log)
+	mountAdmin(router, base, store, services, km, people, provider, log)
 	pages.Register(router)
 	s.handler = observe(router, log, s.metrics, ips, cfg.MaxRequestBytes, issuer.Scheme == "https")
 	s.management = s.managementHandler()
@@ -258,7 +268,7 @@ func (s *Server) Secrets() *secret.Keys { return s.secrets }
 // collection) until ctx ends.
 func (s *Server) RunBackground(ctx context.Context) {
 	go s.keys.Run(ctx)
-	go s.provider.RunBackchannelLogout(ctx, backchannelInterval)
+	go s.runJobs(ctx)
 	go s.collectFederation(ctx)
 	go s.collectThrottle(ctx)
 	go func() {

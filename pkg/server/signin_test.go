@@ -806,7 +806,7 @@ func testSignIn(t *testing.T, databaseURL string) {
 			}
 		})
 		t.Run("clients with a back-channel URI get a signed logout token", func(t *testing.T) {
-			s.Provider().DeliverBackchannelLogouts(ctx)
+			s.Jobs().RunDue(ctx)
 			mu.Lock()
 			defer mu.Unlock()
 			if len(logoutTokens) != 1 {

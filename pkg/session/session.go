@@ -34,6 +34,23 @@ type Options struct {
 	CSRFKey []byte
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Ender ends sessions that a sign-out or a new sign-in replaces, so
+	// that their end is recorded and their clients are told (see
+	// pkg/accounts); nil deletes them from the store and no more.
+	Ender Ender
+}
+
+// storeEnder ends a session by deleting it, and no more.
+type storeEnder struct{ store storage.SessionStore }
+
+func (e storeEnder) EndSession(ctx context.Context, id string) (storage.BrowserSession, []string, error) {
+	return e.store.DeleteSession(ctx, id)
+}
+
+// Ender ends a browser session by its ID (the cookie's hash), returning
+// it with the clients it had signed in to; storage.ErrNotFound when gone.
+type Ender interface {
+	EndSession(ctx context.Context, id string) (storage.BrowserSession, []string, error)
 }
 
 // Manager reads and writes browser sessions.
@@ -49,6 +66,9 @@ type cookieNames struct{ session, device, lang string }
 func NewManager(store storage.SessionStore, opts Options) *Manager {
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Ender == nil {
+		opts.Ender = storeEnder{store}
 	}
 	n := cookieNames{session: "gatehouse_session", device: "gatehouse_device", lang: "gatehouse_lang"}
 	if opts.Secure {
@@ -100,7 +120,10 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 // ID tokens as "idp"); "" for none.
 func (m *Manager) StartFederated(ctx context.Context, w http.ResponseWriter, r *http.Request, userID string, amr []string, idp string) (storage.BrowserSession, error) {
 	if old, err := r.Cookie(m.names.session); err == nil && old.Value != "" {
-		_, _, _ = m.store.DeleteSession(ctx, hashValue(old.Value))
+		// The browser's previous session ends here: its clients hear of it.
+		if _, _, err := m.opts.Ender.EndSession(ctx, hashValue(old.Value)); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return storage.BrowserSession{}, fmt.Errorf("session: end the previous session: %w", err)
+		}
 	}
 	value := secret.NewRandomString(32)
 	now := m.opts.Now().UTC()
@@ -132,7 +155,7 @@ func (m *Manager) End(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	if err != nil || c.Value == "" {
 		return storage.BrowserSession{}, nil, ErrNoSession
 	}
-	s, clients, err := m.store.DeleteSession(ctx, hashValue(c.Value))
+	s, clients, err := m.opts.Ender.EndSession(ctx, hashValue(c.Value))
 	if errors.Is(err, storage.ErrNotFound) {
 		return storage.BrowserSession{}, nil, ErrNoSession
 	}

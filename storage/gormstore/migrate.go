@@ -265,6 +265,13 @@ var migrations = []migration{
 			)`,
 			`CREATE INDEX jobs_due ON jobs (state, run_at)`,
 			`CREATE INDEX jobs_queue ON jobs (queue, state, id)`,
+			// Back-channel logouts move onto the queue (pkg/backchannel's
+			// payload: client_id, sub and sid, form-encoded; the URI is read
+			// from the client at delivery).
+			`INSERT INTO jobs (id, kind, queue, payload, state, run_at, attempts, lease_until, last_error, created_at)
+				SELECT id, 'backchannel_logout', '', 'client_id=' || client_id || '&' || logout_token, 'queued', next_attempt, attempts, NULL, '', created_at
+				FROM logout_deliveries`,
+			`DELETE FROM logout_deliveries`,
 		},
 	},
 }
@@ -291,6 +298,18 @@ func LatestVersion() int { return migrations[len(migrations)-1].version }
 // advisory lock keeps two replicas from migrating at once; on SQLite the
 // single write connection does.
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+	return s.migrate(ctx, LatestVersion())
+}
+
+// migrateTo applies the migrations up to version, for tests of a
+// migration's data changes.
+func (s *Store) migrateTo(ctx context.Context, version int) error {
+	_, err := s.migrate(ctx, version)
+	return err
+}
+
+// migrate applies the missing migrations up to version.
+func (s *Store) migrate(ctx context.Context, upTo int) ([]int, error) {
 	var applied []int
 	err := s.write.WithContext(ctx).Connection(func(conn *gorm.DB) error {
 		if s.kind == Postgres {
@@ -312,7 +331,7 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 			done[r.Version] = true
 		}
 		for _, m := range migrations {
-			if done[m.version] {
+			if done[m.version] || m.version > upTo {
 				continue
 			}
 			err := conn.Transaction(func(tx *gorm.DB) error {

@@ -1,0 +1,154 @@
+// Package accounts holds the operations on a customer's account that
+// other systems must hear of: ending browser sessions and deleting the
+// customer. Each runs in one database transaction that also writes its
+// events (pkg/events) and the back-channel logout jobs it causes
+// (pkg/backchannel), so nothing is half-done and nothing is told that did
+// not happen. The pages, the protocol endpoints, the admin API and the
+// command line all call these methods; none assembles its own.
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse-id/gatehouse/pkg/backchannel"
+	"github.com/gatehouse-id/gatehouse/pkg/events"
+	"github.com/gatehouse-id/gatehouse/pkg/secret"
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+// Store is what the account operations need of the store.
+type Store interface {
+	storage.Transactor
+	LookupClient(ctx context.Context, id string) (storage.Client, error)
+	ListSessionsByUser(ctx context.Context, userID string) ([]storage.BrowserSession, error)
+	DeleteSession(ctx context.Context, id string) (storage.BrowserSession, []string, error)
+	GetUser(ctx context.Context, id string) (storage.User, error)
+	DeleteUser(ctx context.Context, id string) error
+	EnqueueJobs(ctx context.Context, jobs ...storage.Job) error
+}
+
+// Options are a Service's dependencies.
+type Options struct {
+	Store   Store
+	Events  events.Sink
+	Secrets *secret.Keys
+	// Notify, when set, is called after a commit that enqueued jobs, so
+	// that the job runner starts on them at once.
+	Notify func()
+}
+
+// Service performs account operations.
+type Service struct {
+	store   Store
+	events  events.Sink
+	secrets *secret.Keys
+	notify  func()
+}
+
+// New returns a Service.
+func New(opts Options) *Service {
+	notify := opts.Notify
+	if notify == nil {
+		notify = func() {}
+	}
+	return &Service{store: opts.Store, events: opts.Events, secrets: opts.Secrets, notify: notify}
+}
+
+// sessionEndedData is the data of a session.ended event.
+type sessionEndedData struct {
+	SID       string   `json:"sid"`
+	ClientIDs []string `json:"client_ids"`
+}
+
+// EndSession ends the browser session with the ID (its cookie's hash):
+// deletes it, records session.ended, and queues a back-channel logout for
+// each of its clients that asked for one. It returns the ended session and
+// its clients; a session already gone is storage.ErrNotFound.
+func (s *Service) EndSession(ctx context.Context, id string) (storage.BrowserSession, []string, error) {
+	var bs storage.BrowserSession
+	var clientIDs []string
+	err := s.inTx(ctx, func(ctx context.Context) (err error) {
+		bs, clientIDs, err = s.endSession(ctx, id)
+		return err
+	})
+	return bs, clientIDs, err
+}
+
+// endSession does EndSession's work in the transaction in ctx.
+func (s *Service) endSession(ctx context.Context, id string) (storage.BrowserSession, []string, error) {
+	bs, clientIDs, err := s.store.DeleteSession(ctx, id)
+	if err != nil {
+		return bs, nil, err
+	}
+	jobs, err := backchannel.Jobs(ctx, s.store, s.secrets, bs, clientIDs)
+	if err != nil {
+		return bs, nil, err
+	}
+	if err := s.store.EnqueueJobs(ctx, jobs...); err != nil {
+		return bs, nil, fmt.Errorf("queue back-channel logout: %w", err)
+	}
+	if clientIDs == nil {
+		clientIDs = []string{}
+	}
+	ev := events.New(ctx, events.SessionEnded, bs.UserID, sessionEndedData{SID: bs.SID, ClientIDs: clientIDs})
+	if err := s.events.Record(ctx, ev); err != nil {
+		return bs, nil, fmt.Errorf("record session.ended: %w", err)
+	}
+	return bs, clientIDs, nil
+}
+
+// EndSessionsOf ends every browser session of the customer, in one
+// transaction, and returns how many it ended.
+func (s *Service) EndSessionsOf(ctx context.Context, userID string) (int, error) {
+	n := 0
+	err := s.inTx(ctx, func(ctx context.Context) error {
+		n = 0
+		return s.endSessionsOf(ctx, userID, &n)
+	})
+	return n, err
+}
+
+func (s *Service) endSessionsOf(ctx context.Context, userID string, n *int) error {
+	sessions, err := s.store.ListSessionsByUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, bs := range sessions {
+		if _, _, err := s.endSession(ctx, bs.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return err
+		} else if err == nil {
+			*n++
+		}
+	}
+	return nil
+}
+
+// DeleteCustomer deletes the customer with their sessions (their clients
+// told by back-channel logout), consents, linked identities and tokens,
+// and records user.deleted; an unknown customer is storage.ErrNotFound.
+func (s *Service) DeleteCustomer(ctx context.Context, userID string) error {
+	return s.inTx(ctx, func(ctx context.Context) error {
+		if _, err := s.store.GetUser(ctx, userID); err != nil {
+			return err
+		}
+		var n int
+		if err := s.endSessionsOf(ctx, userID, &n); err != nil {
+			return err
+		}
+		if err := s.store.DeleteUser(ctx, userID); err != nil {
+			return err
+		}
+		return s.events.Record(ctx, events.New(ctx, events.UserDeleted, userID, nil))
+	})
+}
+
+// inTx runs fn in a transaction and wakes the job runner after a commit.
+func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if err := s.store.InTx(ctx, fn); err != nil {
+		return err
+	}
+	s.notify()
+	return nil
+}
