@@ -15,6 +15,9 @@ type metrics struct {
 	duration     *prometheus.HistogramVec
 	tokensIssued *prometheus.CounterVec
 	throttled    *prometheus.CounterVec
+	// unavailable counts answers given because the database could not
+	// answer (503 temporarily_unavailable, or the "try again" page).
+	unavailable *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -37,8 +40,12 @@ func newMetrics() *metrics {
 			Name: "gatehouse_throttled_total",
 			Help: "Requests refused by throttling (429), by the kind of counter that refused them.",
 		}, []string{"kind"}),
+		unavailable: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_storage_unavailable_total",
+			Help: "Answers given because the database could not answer (503 temporarily_unavailable or the \"try again\" page), by endpoint.",
+		}, []string{"endpoint"}),
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.tokensIssued, m.throttled,
+	m.registry.MustRegister(m.requests, m.duration, m.tokensIssued, m.throttled, m.unavailable,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

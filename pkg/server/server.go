@@ -21,6 +21,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/gatehouse-id/gatehouse/config"
+	"github.com/gatehouse-id/gatehouse/internal/outage"
 	"github.com/gatehouse-id/gatehouse/pkg/i18n"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
@@ -141,6 +142,10 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	}
 	s := &Server{cfg: cfg, log: log, store: store, secrets: secrets, keys: km, metrics: newMetrics()}
 	s.limiter = newLimiter(cfg, store, secrets, s.metrics)
+	outages := outage.New(outage.Options{
+		Logger: log,
+		Count:  func(endpoint string) { s.metrics.unavailable.WithLabelValues(endpoint).Inc() },
+	})
 	ips, err := newResolver(cfg)
 	if err != nil {
 		return nil, err
@@ -192,6 +197,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Federation:  fed,
 		Logger:      log,
 		Throttle:    s.limiter,
+		Outage:      outages,
 	})
 	out, err := newOutbound(cfg, log, o.outbound...)
 	if err != nil {
@@ -223,6 +229,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Clients:                   clientService,
 		Outbound:                  out,
 		Throttle:                  s.limiter,
+		Outage:                    outages,
 	})
 	if err != nil {
 		return nil, err

@@ -104,12 +104,18 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gormstore: open sqlite: %w", err)
 		}
+		if err := useUnavailable(w); err != nil {
+			return nil, err
+		}
 		if err := limitPool(w, 1); err != nil {
 			return nil, err
 		}
 		r, err := gorm.Open(sqlite.Open(sqliteDSN(opts.Path, true)), gcfg)
 		if err != nil {
 			return nil, fmt.Errorf("gormstore: open sqlite: %w", err)
+		}
+		if err := useUnavailable(r); err != nil {
+			return nil, err
 		}
 		if err := limitPool(r, 4); err != nil {
 			return nil, err
@@ -125,6 +131,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		db, err := gorm.Open(postgres.Open(opts.DSN), gcfg)
 		if err != nil {
 			return nil, fmt.Errorf("gormstore: open postgres: %w", err)
+		}
+		if err := useUnavailable(db); err != nil {
+			return nil, err
 		}
 		if err := limitPool(db, 20); err != nil {
 			return nil, err
@@ -166,6 +175,14 @@ func sqliteDSN(path string, readOnly bool) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
+// useUnavailable installs unavailablePlugin on db.
+func useUnavailable(db *gorm.DB) error {
+	if err := db.Use(unavailablePlugin{}); err != nil {
+		return fmt.Errorf("gormstore: %w", err)
+	}
+	return nil
+}
+
 func limitPool(db *gorm.DB, n int) error {
 	sqlDB, err := db.DB()
 	if err != nil {
@@ -188,7 +205,7 @@ func (s *Store) Ping(ctx context.Context) error {
 			return fmt.Errorf("gormstore: ping: %w", err)
 		}
 		if err := sqlDB.PingContext(ctx); err != nil {
-			return fmt.Errorf("gormstore: ping: %w", err)
+			return fmt.Errorf("gormstore: ping: %w", markUnavailable(err))
 		}
 	}
 	return nil
@@ -233,7 +250,7 @@ func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
 	}
 	tx := s.write.WithContext(ctx).Begin()
 	if tx.Error != nil {
-		return nil, fmt.Errorf("gormstore: begin: %w", tx.Error)
+		return nil, fmt.Errorf("gormstore: begin: %w", markUnavailable(tx.Error))
 	}
 	return context.WithValue(ctx, txKey{}, tx), nil
 }
@@ -245,7 +262,7 @@ func (s *Store) Commit(ctx context.Context) error {
 		return errors.New("gormstore: commit without a transaction")
 	}
 	if err := tx.Commit().Error; err != nil {
-		return fmt.Errorf("gormstore: commit: %w", err)
+		return fmt.Errorf("gormstore: commit: %w", markUnavailable(err))
 	}
 	return nil
 }
@@ -283,10 +300,11 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return fn(tx)
 	}
-	return s.write.WithContext(ctx).Transaction(fn)
+	return markUnavailable(s.write.WithContext(ctx).Transaction(fn))
 }
 
-// mapError turns driver errors into storage sentinels.
+// mapError turns driver errors into storage sentinels; a failure of the
+// database itself is marked storage.ErrUnavailable.
 func mapError(op string, err error) error {
 	switch {
 	case err == nil:
@@ -296,6 +314,6 @@ func mapError(op string, err error) error {
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return fmt.Errorf("%s: %w", op, storage.ErrAlreadyExists)
 	default:
-		return fmt.Errorf("%s: %w", op, err)
+		return fmt.Errorf("%s: %w", op, markUnavailable(err))
 	}
 }
