@@ -143,8 +143,9 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	s := &Server{cfg: cfg, log: log, store: store, secrets: secrets, keys: km, metrics: newMetrics()}
 	s.limiter = newLimiter(cfg, store, secrets, s.metrics)
 	outages := outage.New(outage.Options{
-		Logger: log,
-		Count:  func(endpoint string) { s.metrics.unavailable.WithLabelValues(endpoint).Inc() },
+		Logger:   log,
+		Count:    func(endpoint string) { s.metrics.unavailable.WithLabelValues(endpoint).Inc() },
+		LogEvery: o.outageLogEvery,
 	})
 	ips, err := newResolver(cfg)
 	if err != nil {

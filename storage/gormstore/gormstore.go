@@ -74,12 +74,16 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	gcfg := &gorm.Config{
-		Logger:                 logger.Discard,
-		TranslateError:         true,
-		SkipDefaultTransaction: true,
-		PrepareStmt:            true,
-		NowFunc:                func() time.Time { return time.Now().UTC() },
+	// Each pool gets a configuration of its own: GORM keeps a pool's
+	// callbacks and plugins in it.
+	gcfg := func() *gorm.Config {
+		return &gorm.Config{
+			Logger:                 logger.Discard,
+			TranslateError:         true,
+			SkipDefaultTransaction: true,
+			PrepareStmt:            true,
+			NowFunc:                func() time.Time { return time.Now().UTC() },
+		}
 	}
 	s := &Store{kind: opts.Kind, log: log, clients: newClientCache(opts.ClientCacheTTL)}
 	switch opts.Kind {
@@ -100,7 +104,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		} else if !errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("gormstore: create database file: %w", err)
 		}
-		w, err := gorm.Open(sqlite.Open(sqliteDSN(opts.Path, false)), gcfg)
+		w, err := gorm.Open(sqlite.Open(sqliteDSN(opts.Path, false)), gcfg())
 		if err != nil {
 			return nil, fmt.Errorf("gormstore: open sqlite: %w", err)
 		}
@@ -110,7 +114,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		if err := limitPool(w, 1); err != nil {
 			return nil, err
 		}
-		r, err := gorm.Open(sqlite.Open(sqliteDSN(opts.Path, true)), gcfg)
+		r, err := gorm.Open(sqlite.Open(sqliteDSN(opts.Path, true)), gcfg())
 		if err != nil {
 			return nil, fmt.Errorf("gormstore: open sqlite: %w", err)
 		}
@@ -128,7 +132,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		ck.SetMaxOpenConns(1)
 		s.ckpt = startCheckpointer(ck, log)
 	case Postgres:
-		db, err := gorm.Open(postgres.Open(opts.DSN), gcfg)
+		db, err := gorm.Open(postgres.Open(opts.DSN), gcfg())
 		if err != nil {
 			return nil, fmt.Errorf("gormstore: open postgres: %w", err)
 		}
