@@ -121,6 +121,7 @@ func testOutage(t *testing.T, dbName string, cacheTTL time.Duration) {
 		// waiting on the consent page (the signed-in browser).
 		asking := newRelyingParty(t, s, webClient(false))
 		loginPage := asking.start(newFlow())
+		loginBrowser := asking.browser
 		asking.browser = rp.browser
 		consentPage := asking.start(newFlow())
 		if !strings.Contains(loginPage.URL.Path, "/login") || !strings.Contains(consentPage.URL.Path, "/consent") {
@@ -174,7 +175,7 @@ func testOutage(t *testing.T, dbName string, cacheTTL time.Duration) {
 				name, lang, url string
 				b               *browser.Browser
 			}{
-				{"login", "de", loginPage.URL.String(), asking.browser},
+				{"login", "de", loginPage.URL.String(), loginBrowser},
 				{"consent", "es", consentPage.URL.String(), rp.browser},
 				{"account", "ja", s.URL + "/account", rp.browser},
 				{"login (Brazilian Portuguese)", "pt-BR", loginPage.URL.String(), rp.browser},
@@ -188,10 +189,18 @@ func testOutage(t *testing.T, dbName string, cacheTTL time.Duration) {
 				wantUnavailablePage(t, c.name, page, c.lang)
 			}
 		})
+		t.Run("a right password gets the try-again page, not a refusal or a throttle", func(t *testing.T) {
+			// On PostgreSQL the throttling counters are in the database too:
+			// their failure must not refuse the sign-in either.
+			asking.browser = loginBrowser
+			loginBrowser.Header.Set("Accept-Language", "en")
+			page := asking.login(loginPage, "alice@example.com", alicePassword)
+			wantUnavailablePage(t, "password sign-in", page, "en")
+		})
 		t.Run("every such answer is counted by endpoint", func(t *testing.T) {
 			rec := httptest.NewRecorder()
 			s.ManagementHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-			for endpoint, n := range map[string]int{"token": 3, "introspection": 1, "revocation": 1, "userinfo": 1, "authorize": 1, "login": 2, "consent": 1, "account": 1} {
+			for endpoint, n := range map[string]int{"token": 3, "introspection": 1, "revocation": 1, "userinfo": 1, "authorize": 1, "login": 3, "consent": 1, "account": 1} {
 				line := fmt.Sprintf("gatehouse_storage_unavailable_total{endpoint=%q} %d\n", endpoint, n)
 				if !strings.Contains(rec.Body.String(), line) {
 					t.Errorf("metrics lack %q", strings.TrimSpace(line))
