@@ -186,6 +186,11 @@ type Config struct {
 	// has its email without asking the customer to confirm, when both sides
 	// say the email is verified (GATEHOUSE_AUTO_LINK_VERIFIED_EMAIL).
 	AutoLinkVerifiedEmail bool `yaml:"auto_link_verified_email"`
+	// ShutdownDrainDelay is how long a stopping server keeps serving, with
+	// /readyz failing and every answer closing its connection, before it
+	// stops accepting connections, so that load balancers stop sending it
+	// requests first; 0 stops at once (GATEHOUSE_SHUTDOWN_DRAIN_DELAY).
+	ShutdownDrainDelay time.Duration `yaml:"shutdown_drain_delay"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -226,6 +231,7 @@ func Default() Config {
 		ThrottleBackoffMax:         15 * time.Minute,
 		ThrottleMemoryCounters:     100000,
 		TrustedProxyHeader:         "X-Forwarded-For",
+		ShutdownDrainDelay:         5 * time.Second,
 	}
 }
 
@@ -308,6 +314,7 @@ func settings(c *Config) []setting {
 		{"oidc_scopes", "GATEHOUSE_OIDC_SCOPES", stringSetter(&c.OIDCScopes)},
 		{"oidc_trust_email", "GATEHOUSE_OIDC_TRUST_EMAIL", stringSetter(&c.OIDCTrustEmail)},
 		{"auto_link_verified_email", "GATEHOUSE_AUTO_LINK_VERIFIED_EMAIL", boolSetter(&c.AutoLinkVerifiedEmail)},
+		{"shutdown_drain_delay", "GATEHOUSE_SHUTDOWN_DRAIN_DELAY", durationSetter(&c.ShutdownDrainDelay)},
 	}
 }
 
@@ -402,6 +409,7 @@ func (c Config) LogValue() slog.Value {
 		// Which providers are on, never their secrets.
 		slog.String("social_providers", strings.Join(c.socialProviderIDs(), ",")),
 		slog.Bool("auto_link_verified_email", c.AutoLinkVerifiedEmail),
+		slog.String("shutdown_drain_delay", c.ShutdownDrainDelay.String()),
 	)
 }
 

@@ -41,6 +41,8 @@ const (
 	maxThrottleBudget            = 1_000_000
 	minThrottleMemoryCounters    = 1000
 	maxThrottleMemoryCounters    = 10_000_000
+	minShutdownDrainDelay        = 0
+	maxShutdownDrainDelay        = 5 * time.Minute
 )
 
 // check is one validation rule: when bad, msg is reported.
@@ -123,6 +125,7 @@ func (c Config) Validate() error {
 		check{!strings.EqualFold(c.TrustedProxyHeader, "X-Forwarded-For") && !strings.EqualFold(c.TrustedProxyHeader, "Forwarded"), fmt.Sprintf("GATEHOUSE_TRUSTED_PROXY_HEADER: must be X-Forwarded-For or Forwarded (got %q)", c.TrustedProxyHeader)},
 	)
 	checks = append(checks, c.socialChecks()...)
+	checks = append(checks, outside("GATEHOUSE_SHUTDOWN_DRAIN_DELAY", c.ShutdownDrainDelay, minShutdownDrainDelay, maxShutdownDrainDelay))
 
 	var problems []string
 	for _, ch := range checks {

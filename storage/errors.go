@@ -22,3 +22,13 @@ var ErrConflict = fosite.ErrSerializationFailure
 
 // ErrKeyInUse is returned when retiring a key that still signs.
 var ErrKeyInUse = errors.New("storage: signing key is active; rotate it first")
+
+// ErrUnavailable marks a failure of the database itself, not a verdict on
+// the request: the connection was refused, broken or timed out, the disk
+// failed or is full, the database is closed. A store wraps the driver's
+// error with it (errors.Is finds both), and callers answer "try again
+// later" (503 temporarily_unavailable, RFC 6749 §4.1.2.1) instead of
+// reading the failure as an unknown client, token or account. It is
+// distinct from ErrNotFound and is not a fosite error, so it survives
+// fosite's wrapping (fosite.RFC6749Error.WithWrap keeps the cause).
+var ErrUnavailable = errors.New("storage: database unavailable")

@@ -196,6 +196,11 @@ func startServe(t *testing.T, e env) *serving {
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	e = e.with("GATEHOUSE_HTTP_ADDR", addr, "GATEHOUSE_ISSUER", "http://"+addr)
+	if _, set := e["GATEHOUSE_SHUTDOWN_DRAIN_DELAY"]; !set {
+		// Stop at once: the drain is for load balancers, and tests stop
+		// their servers many times.
+		e = e.with("GATEHOUSE_SHUTDOWN_DRAIN_DELAY", "0s")
+	}
 	s := &serving{url: "http://" + addr, logs: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan int, 1)}
 	if _, set := e["GATEHOUSE_METRICS_ADDR"]; !set {
 		management := fmt.Sprintf("127.0.0.1:%d", freePort(t))

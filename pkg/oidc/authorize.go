@@ -40,6 +40,9 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 func (p *Provider) handleResume(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	pending, err := p.store.GetAuthRequest(ctx, r.URL.Query().Get("auth"))
+	if p.unavailablePage(w, r, endpointAuthorize, err) {
+		return
+	}
 	if err != nil || pending.BrowserBinding != p.sessions.Device(w, r) {
 		// Unknown, expired, or started in another browser.
 		p.pages.Error(w, r, http.StatusBadRequest, "error.expired_request")
@@ -133,8 +136,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 	bs, err := p.sessions.Current(ctx, r)
 	signedIn := err == nil
 	if err != nil && !errors.Is(err, session.ErrNoSession) {
-		p.log.ErrorContext(ctx, "reading browser session", "error", err.Error())
-		p.writeAuthorizeError(w, r, ar, fosite.ErrServerError)
+		p.writeAuthorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err).WithDebug("reading browser session: "+err.Error()))
 		return
 	}
 	// A sign-in made for this very request satisfies prompt=login, max_age
@@ -179,8 +181,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 
 	user, err := p.store.GetUser(ctx, bs.UserID)
 	if err != nil {
-		p.log.ErrorContext(ctx, "reading the signed-in customer", "error", err.Error())
-		p.writeAuthorizeError(w, r, ar, fosite.ErrServerError)
+		p.writeAuthorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err).WithDebug("reading the signed-in customer: "+err.Error()))
 		return
 	}
 	client, ok := ar.GetClient().(*storage.Client)
@@ -206,8 +207,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 		if !consented && !req.prompt["consent"] {
 			c, err := p.store.GetConsent(ctx, user.ID, client.ID)
 			if err != nil && !errors.Is(err, storage.ErrNotFound) {
-				p.log.ErrorContext(ctx, "reading consent", "error", err.Error())
-				p.writeAuthorizeError(w, r, ar, fosite.ErrServerError)
+				p.writeAuthorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err).WithDebug("reading consent: "+err.Error()))
 				return
 			}
 			consented = err == nil && coversScopes(c.Scopes, ar.GetRequestedScopes())
@@ -305,8 +305,7 @@ func (p *Provider) sendToPage(w http.ResponseWriter, r *http.Request, ar fosite.
 			ExpiresAt:      now.Add(authRequestLifetime),
 		}
 		if err := p.store.CreateAuthRequest(ctx, a); err != nil {
-			p.log.ErrorContext(ctx, "storing the authorization request", "error", err.Error())
-			p.writeAuthorizeError(w, r, ar, fosite.ErrServerError)
+			p.writeAuthorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err).WithDebug("storing the authorization request: "+err.Error()))
 			return
 		}
 		id = a.ID
@@ -332,7 +331,13 @@ const absentState = "gatehouse:no-state-sent"
 // the client or redirect URI cannot be trusted (RFC 6749 §4.1.2.1: never
 // redirect then), otherwise a redirect to the client with error,
 // error_description, state and iss (RFC 9207).
+//
+// A failure of the store is neither: the customer sees the "try again in
+// a moment" page (503), and the app is not told the request failed.
 func (p *Provider) writeAuthorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
+	if p.unavailablePage(w, r, endpointAuthorize, err) {
+		return
+	}
 	rfc := fosite.ErrorToRFC6749Error(err)
 	if rfc.StatusCode() >= 500 {
 		p.log.ErrorContext(r.Context(), "authorization failed", "error", rfc.ErrorField, "cause", rfc.GetDescription()+" "+rfc.DebugField)

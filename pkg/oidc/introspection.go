@@ -21,6 +21,9 @@ func (p *Provider) handleIntrospection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	client, err := p.oauth.AuthenticateClient(ctx, r, r.PostForm)
+	if err != nil && p.unavailable(w, r, endpointIntrospection, err) {
+		return
+	}
 	if err != nil && p.throttleClientFailure(w, r) {
 		return
 	}
@@ -34,6 +37,11 @@ func (p *Provider) handleIntrospection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tu, ar, err := p.oauth.IntrospectToken(ctx, token, fosite.TokenUse(r.PostForm.Get("token_type_hint")), newSession())
+	// A token the store could not look up is not known to be inactive:
+	// "active":false would make resource servers turn valid tokens away.
+	if err != nil && p.unavailable(w, r, endpointIntrospection, err) {
+		return
+	}
 	if err != nil {
 		// RFC 7662 §2.2: an invalid, expired or revoked token, or one this
 		// server does not know, is simply inactive.

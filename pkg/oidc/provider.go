@@ -27,6 +27,7 @@ import (
 	"github.com/ory/fosite/token/hmac"
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/gatehouse-id/gatehouse/internal/outage"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
 	"github.com/gatehouse-id/gatehouse/pkg/outbound"
@@ -121,6 +122,9 @@ type Options struct {
 	// Throttle limits failed client authentications per client_id and
 	// registrations per client address; nil for none.
 	Throttle *ratelimit.Limiter
+	// Outage counts and logs the answers given because the store could
+	// not answer; nil for none.
+	Outage *outage.Reporter
 }
 
 // Provider serves the protocol endpoints.
@@ -144,6 +148,7 @@ type Provider struct {
 	secrets       *secret.Keys
 	registration  string
 	throttle      *ratelimit.Limiter
+	outage        *outage.Reporter
 }
 
 // New composes fosite with Gatehouse's store and strategies.
@@ -268,6 +273,7 @@ func New(opts Options) (*Provider, error) {
 		secrets:       opts.Secrets,
 		registration:  policy,
 		throttle:      opts.Throttle,
+		outage:        opts.Outage,
 	}, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/ory/fosite"
+
+	"github.com/gatehouse-id/gatehouse/internal/outage"
 )
 
 // handleRevocation is the token revocation endpoint (RFC 7009). Revoking a
@@ -34,6 +36,8 @@ func (p *Provider) handleRevocation(w http.ResponseWriter, r *http.Request) {
 	}
 	err := p.oauth.NewRevocationRequest(ctx, r)
 	switch {
+	case p.unavailable(w, r, endpointRevocation, err):
+		// Client authentication could not read the client.
 	case err == nil:
 		// RFC 7009 §2.2: 200 whether or not the token was valid.
 		w.Header().Set("Cache-Control", "no-store")
@@ -47,8 +51,11 @@ func (p *Provider) handleRevocation(w http.ResponseWriter, r *http.Request) {
 		// RFC 7009 §2.1: a token issued to another client is refused.
 		writeError(w, http.StatusBadRequest, "unauthorized_client", "The token was not issued to this client.")
 	case errors.Is(err, fosite.ErrTemporarilyUnavailable):
-		p.log.ErrorContext(ctx, "revocation failed", "error", err.Error())
-		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The token could not be revoked; try again.")
+		// fosite answers so when the store failed to find the token
+		// (its cause is not kept): RFC 7009 §2.2.1 lets the client retry.
+		p.outage.Report(ctx, endpointRevocation, err)
+		outage.SetRetryAfter(w)
+		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The token could not be revoked; try again shortly.")
 	default:
 		rfc := fosite.ErrorToRFC6749Error(err)
 		if rfc.StatusCode() >= 500 {

@@ -53,6 +53,12 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	session := newSession()
 	ar, err := oauth.NewAccessRequest(ctx, r, session)
 	if err != nil {
+		// fosite reads a failed client lookup as invalid_client and a
+		// failed code or refresh-token read as invalid_grant or a server
+		// error; the store's mark tells an outage from a verdict.
+		if p.unavailable(w, r, endpointToken, err) {
+			return
+		}
 		// The credentials were checked first: a right secret always gets
 		// its token; a wrong one over the client's budget gets 429.
 		if errors.Is(err, fosite.ErrInvalidClient) && p.throttleClientFailure(w, r) {
@@ -94,6 +100,9 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := oauth.NewAccessResponse(ctx, ar)
 	if err != nil {
+		if p.unavailable(w, r, endpointToken, err) {
+			return
+		}
 		if lostRace(err, ar) {
 			err = p.revokeRaceWinner(r, ar)
 		}

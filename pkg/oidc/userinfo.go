@@ -57,6 +57,9 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	if err == nil && tu != fosite.AccessToken {
 		err = fosite.ErrInvalidTokenFormat
 	}
+	if err != nil && p.unavailable(w, r, endpointUserinfo, err) {
+		return
+	}
 	if err != nil {
 		p.bearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired or revoked.")
 		return
@@ -66,6 +69,9 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user, err := p.store.GetUser(ctx, sess.Subject)
+	if err != nil && p.unavailable(w, r, endpointUserinfo, err) {
+		return
+	}
 	if err != nil {
 		// The customer is gone: the token speaks for nobody.
 		p.bearerError(w, http.StatusUnauthorized, "invalid_token", "The access token's subject no longer exists.")

@@ -30,6 +30,7 @@ type Option func(*options)
 type options struct {
 	upstreamTransport http.RoundTripper
 	outbound          []outbound.Option
+	outageLogEvery    time.Duration
 }
 
 // WithUpstreamTransport sends every call to an upstream identity provider

@@ -24,6 +24,7 @@ func newUnstartedServer(t *testing.T, databaseURL string, change func(*config.Co
 	cfg.DatabaseURL = databaseURL
 	cfg.Secret = "test-secret-test-secret-test-secret-0123"
 	cfg.HTTPAddr, cfg.MetricsAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.ShutdownDrainDelay = 0 // tests that drain say so
 	if change != nil {
 		change(&cfg)
 	}

@@ -16,6 +16,9 @@ type metrics struct {
 	tokensIssued *prometheus.CounterVec
 	throttled    *prometheus.CounterVec
 	jobs         *prometheus.CounterVec
+	// unavailable counts answers given because the database could not
+	// answer (503 temporarily_unavailable, or the "try again" page).
+	unavailable *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -42,8 +45,12 @@ func newMetrics() *metrics {
 			Name: "gatehouse_jobs_total",
 			Help: "Attempts of durable jobs (back-channel logouts, webhooks, mail) by kind and outcome: done, retry or dead.",
 		}, []string{"kind", "outcome"}),
+		unavailable: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_storage_unavailable_total",
+			Help: "Answers given because the database could not answer (503 temporarily_unavailable or the \"try again\" page), by endpoint.",
+		}, []string{"endpoint"}),
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.tokensIssued, m.throttled, m.jobs,
+	m.registry.MustRegister(m.requests, m.duration, m.tokensIssued, m.throttled, m.jobs, m.unavailable,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -16,11 +16,13 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/gatehouse-id/gatehouse/config"
+	"github.com/gatehouse-id/gatehouse/internal/outage"
 	"github.com/gatehouse-id/gatehouse/pkg/backchannel"
 	"github.com/gatehouse-id/gatehouse/pkg/i18n"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
@@ -72,6 +74,9 @@ type Server struct {
 	handler  http.Handler
 	// management serves /metrics, /healthz and /readyz on metrics_addr.
 	management http.Handler
+	// draining is set when Serve starts to stop: /readyz fails and every
+	// answer closes its connection.
+	draining atomic.Bool
 }
 
 // OpenStore opens the database the configuration names. It does not
@@ -141,6 +146,11 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	}
 	s := &Server{cfg: cfg, log: log, store: store, secrets: secrets, keys: km, metrics: newMetrics()}
 	s.limiter = newLimiter(cfg, store, secrets, s.metrics)
+	outages := outage.New(outage.Options{
+		Logger:   log,
+		Count:    func(endpoint string) { s.metrics.unavailable.WithLabelValues(endpoint).Inc() },
+		LogEvery: o.outageLogEvery,
+	})
 	ips, err := newResolver(cfg)
 	if err != nil {
 		return nil, err
@@ -195,6 +205,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Federation:  fed,
 		Logger:      log,
 		Throttle:    s.limiter,
+		Outage:      outages,
 	})
 	out, err := newOutbound(cfg, log, o.outbound...)
 	if err != nil {
@@ -226,6 +237,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Clients:                   clientService,
 		Outbound:                  out,
 		Throttle:                  s.limiter,
+		Outage:                    outages,
 	})
 	if err != nil {
 		return nil, err
@@ -291,7 +303,11 @@ func (s *Server) RunBackground(ctx context.Context) {
 }
 
 // Serve listens on the configured addresses until ctx ends, then shuts
-// down gracefully: it stops accepting connections and lets requests in
+// down gracefully in two steps. First it drains, for ShutdownDrainDelay:
+// it goes on serving, but /readyz answers 503 on both listeners and every
+// answer carries Connection: close, so that load balancers take the
+// replica out of rotation and clients open their next connection
+// elsewhere. Then it stops accepting connections and lets the requests in
 // flight finish, for at most ShutdownTimeout. The customer-facing listener
 // is on http_addr; the management listener (/metrics, /healthz, /readyz) on
 // metrics_addr, unless that is off. A busy address stops it before it
@@ -302,7 +318,7 @@ func (s *Server) Serve(ctx context.Context, ready func(Listeners)) error {
 	if err != nil {
 		return fmt.Errorf("GATEHOUSE_HTTP_ADDR: listen on %s: %w", s.cfg.HTTPAddr, listenCause(err))
 	}
-	servers := []*http.Server{s.httpServer(s.handler)}
+	servers := []*http.Server{s.httpServer(s.drainable(s.handler))}
 	listeners := []net.Listener{ln}
 	addrs := Listeners{HTTP: ln.Addr()}
 	if s.cfg.MetricsAddr != MetricsOff {
@@ -311,7 +327,7 @@ func (s *Server) Serve(ctx context.Context, ready func(Listeners)) error {
 			_ = ln.Close()
 			return fmt.Errorf("GATEHOUSE_METRICS_ADDR: listen on %s: %w; set another port or off", s.cfg.MetricsAddr, listenCause(err))
 		}
-		servers = append(servers, s.httpServer(s.management))
+		servers = append(servers, s.httpServer(s.drainable(s.management)))
 		listeners = append(listeners, mln)
 		addrs.Management = mln.Addr()
 	}
@@ -337,6 +353,7 @@ func (s *Server) Serve(ctx context.Context, ready func(Listeners)) error {
 		running--
 		failed = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+		s.drain()
 		s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
@@ -352,6 +369,34 @@ func (s *Server) Serve(ctx context.Context, ready func(Listeners)) error {
 		}
 	}
 	return failed
+}
+
+// drain marks the server draining and waits ShutdownDrainDelay while it
+// goes on serving.
+func (s *Server) drain() {
+	s.draining.Store(true)
+	if s.cfg.ShutdownDrainDelay <= 0 {
+		return
+	}
+	s.log.Info("draining: /readyz fails, answers close their connections", "drain_delay", s.cfg.ShutdownDrainDelay.String())
+	t := time.NewTimer(s.cfg.ShutdownDrainDelay)
+	defer t.Stop()
+	<-t.C
+}
+
+// drainable wraps a listener's handler: while the server drains, every
+// answer carries Connection: close (RFC 9112 §9.6), so that the client
+// sends its next request on a new connection, which the load balancer no
+// longer routes here, instead of one that the shutdown would close. Idle
+// connections are left alone until the shutdown: closing one can race
+// with a request the client has just sent on it.
+func (s *Server) drainable(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // httpServer returns an HTTP server for h with the server's timeouts and

@@ -77,8 +77,7 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 	}
 	user, err := h.opts.Store.GetUser(ctx, bs.UserID)
 	if err != nil {
-		h.log.ErrorContext(ctx, "reading customer", "error", err.Error())
-		h.Error(w, r, http.StatusInternalServerError, "error.server")
+		h.serverError(w, r, "reading customer", err)
 		return
 	}
 	page := AccountPage{
@@ -100,8 +99,7 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 	if fed := h.opts.Federation; fed != nil {
 		links, err := fed.Identities(ctx, user.ID)
 		if err != nil {
-			h.log.ErrorContext(ctx, "reading linked accounts", "error", err.Error())
-			h.Error(w, r, http.StatusInternalServerError, "error.server")
+			h.serverError(w, r, "reading linked accounts", err)
 			return
 		}
 		linked := make(map[string]bool, len(links))
@@ -133,8 +131,7 @@ func (h *Handler) accountSession(w http.ResponseWriter, r *http.Request) (storag
 		return bs, false
 	}
 	if err != nil {
-		h.log.ErrorContext(r.Context(), "reading session", "error", err.Error())
-		h.Error(w, r, http.StatusInternalServerError, "error.server")
+		h.serverError(w, r, "reading session", err)
 		return bs, false
 	}
 	return bs, true
@@ -183,8 +180,7 @@ func (h *Handler) accountLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	_, linked, err := h.signInConfirming(ctx, w, r, user.ID, page.Link)
 	if err != nil {
-		h.log.ErrorContext(ctx, "starting session", "error", err.Error())
-		h.Error(w, r, http.StatusInternalServerError, "error.server")
+		h.serverError(w, r, "starting session", err)
 		return
 	}
 	if linked {
@@ -213,8 +209,7 @@ func (h *Handler) accountLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.log.ErrorContext(ctx, "starting to link an account", "provider", provider, "error", err.Error())
-		h.Error(w, r, http.StatusInternalServerError, "error.server")
+		h.serverError(w, r, "starting to link an account", err, "provider", provider)
 		return
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
@@ -237,8 +232,7 @@ func (h *Handler) accountUnlink(w http.ResponseWriter, r *http.Request) {
 		// Unlinked already, perhaps in another tab.
 		http.Redirect(w, r, h.URL(PathAccount), http.StatusSeeOther)
 	default:
-		h.log.ErrorContext(ctx, "unlinking an account", "provider", provider, "error", err.Error())
-		h.Error(w, r, http.StatusInternalServerError, "error.server")
+		h.serverError(w, r, "unlinking an account", err, "provider", provider)
 	}
 }
 

@@ -31,8 +31,7 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.log.ErrorContext(ctx, "reading session", "error", err.Error())
-		h.Error(w, r, http.StatusInternalServerError, "error.server")
+		h.serverError(w, r, "reading session", err)
 		return
 	}
 	client, err := h.opts.Store.LookupClient(ctx, pending.ClientID)
@@ -48,8 +47,7 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet {
 		user, err := h.opts.Store.GetUser(ctx, bs.UserID)
 		if err != nil {
-			h.log.ErrorContext(ctx, "reading customer", "error", err.Error())
-			h.Error(w, r, http.StatusInternalServerError, "error.server")
+			h.serverError(w, r, "reading customer", err)
 			return
 		}
 		name := displayName(client, lang)
@@ -82,8 +80,7 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 		decision = "allow"
 		if r.PostForm.Get("remember") == "1" {
 			if err := h.opts.Store.GrantConsent(ctx, bs.UserID, client.ID, scopes); err != nil {
-				h.log.ErrorContext(ctx, "storing consent", "error", err.Error())
-				h.Error(w, r, http.StatusInternalServerError, "error.server")
+				h.serverError(w, r, "storing consent", err)
 				return
 			}
 		}

@@ -187,8 +187,7 @@ func (h *Handler) federationBegin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.log.ErrorContext(ctx, "starting a federated sign-in", "provider", provider, "error", err.Error())
-		h.Error(w, r, http.StatusInternalServerError, "error.server")
+		h.serverError(w, r, "starting a federated sign-in", err, "provider", provider)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -239,8 +238,7 @@ func (h *Handler) federationCallback(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		req.SessionUserID = bs.UserID
 	case !errors.Is(err, session.ErrNoSession):
-		h.log.ErrorContext(ctx, "reading session", "error", err.Error())
-		h.Error(w, r, http.StatusInternalServerError, "error.server")
+		h.serverError(w, r, "reading session", err)
 		return
 	}
 	res, err := fed.Finish(ctx, req)
@@ -272,8 +270,7 @@ func (h *Handler) federatedSignIn(w http.ResponseWriter, r *http.Request, res fe
 	ctx := r.Context()
 	bs, err := h.opts.Sessions.StartFederated(ctx, w, r, res.UserID, []string{federation.AMRFederated}, res.Provider.ID)
 	if err != nil {
-		h.log.ErrorContext(ctx, "starting session", "error", err.Error())
-		h.Error(w, r, http.StatusInternalServerError, "error.server")
+		h.serverError(w, r, "starting session", err)
 		return
 	}
 	if res.Purpose != storage.FederationLogin {
@@ -309,8 +306,7 @@ func (h *Handler) federationFailed(w http.ResponseWriter, r *http.Request, res f
 		h.Error(w, r, http.StatusBadRequest, "error.federation_state")
 		return
 	default:
-		h.log.ErrorContext(r.Context(), "finishing a federated sign-in", "error", err.Error())
-		h.Error(w, r, http.StatusInternalServerError, "error.server")
+		h.serverError(w, r, "finishing a federated sign-in", err)
 		return
 	}
 	switch res.Purpose {

@@ -60,8 +60,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	bs, err := h.startSignIn(ctx, w, r, user.ID, page.Link)
 	if err != nil {
-		h.log.ErrorContext(ctx, "starting session", "error", err.Error())
-		h.Error(w, r, http.StatusInternalServerError, "error.server")
+		h.serverError(w, r, "starting session", err)
 		return
 	}
 	if err := h.opts.Store.SetAuthRequestSession(ctx, pending.ID, bs.ID); err != nil {

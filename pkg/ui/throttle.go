@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/clientip"
+	"github.com/gatehouse-id/gatehouse/internal/outage"
 	"github.com/gatehouse-id/gatehouse/internal/redact"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/ratelimit"
@@ -45,8 +46,10 @@ func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, f passwo
 	guard, d, err := h.opts.Throttle.BeginSignIn(ctx, ratelimit.Attempt{
 		Account: account, IP: ip, Device: h.opts.Sessions.Device(w, r),
 	})
-	if err != nil {
-		// Throttling fails open: sign-in keeps working without it.
+	if err != nil && !outage.Is(err) {
+		// Throttling fails open: sign-in keeps working without it. (A
+		// database outage is reported once per burst by serverError when
+		// the sign-in itself fails on it.)
 		h.log.ErrorContext(ctx, "throttling sign-in", "error", err.Error())
 	}
 	if !d.Allowed {
@@ -75,8 +78,7 @@ func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, f passwo
 		h.Error(w, r, http.StatusServiceUnavailable, "error.server")
 		return storage.User{}, false
 	case err != nil:
-		h.log.ErrorContext(ctx, "authenticating", "error", err.Error())
-		h.Error(w, r, http.StatusInternalServerError, "error.server")
+		h.serverError(w, r, "authenticating", err)
 		return storage.User{}, false
 	}
 	if err := guard.Succeeded(context.WithoutCancel(ctx)); err != nil {

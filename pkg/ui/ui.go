@@ -10,9 +10,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gorilla/mux"
 
+	"github.com/gatehouse-id/gatehouse/internal/outage"
 	"github.com/gatehouse-id/gatehouse/pkg/federation"
 	"github.com/gatehouse-id/gatehouse/pkg/i18n"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
@@ -51,6 +53,9 @@ type Options struct {
 	Federation *federation.Service
 	// Throttle limits password guessing; nil for none.
 	Throttle *ratelimit.Limiter
+	// Outage counts and logs the pages answered "try again in a moment"
+	// because the store could not answer; nil for none.
+	Outage *outage.Reporter
 }
 
 // Handler serves the hosted pages.
@@ -210,10 +215,39 @@ func (h *Handler) resumeURL(authID string, extra url.Values) string {
 	return h.opts.ResumePath + "?" + q.Encode()
 }
 
+// serverError answers a page whose work failed on err. When the store could
+// not answer (storage.ErrUnavailable) the customer sees the localized "try
+// again in a moment" page with 503 and Retry-After, counted and logged once
+// per burst by the outage reporter; any other failure is logged with msg
+// and attrs and shown as the server-error page (500).
+func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, msg string, err error, attrs ...any) {
+	if outage.Is(err) {
+		h.opts.Outage.Report(r.Context(), h.pageName(r), err)
+		outage.SetRetryAfter(w)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		return
+	}
+	h.log.ErrorContext(r.Context(), msg, append(attrs, "error", err.Error())...)
+	h.Error(w, r, http.StatusInternalServerError, "error.server")
+}
+
+// pageName names the page of a request for the outage metric: login
+// (including the providers' sign-in), consent or account.
+func (h *Handler) pageName(r *http.Request) string {
+	p := strings.TrimPrefix(r.URL.Path, h.opts.BasePath)
+	switch {
+	case strings.HasPrefix(p, PathAccount):
+		return "account"
+	case strings.HasPrefix(p, PathConsent):
+		return "consent"
+	default:
+		return "login"
+	}
+}
+
 func (h *Handler) expired(w http.ResponseWriter, r *http.Request, err error) {
 	if !errors.Is(err, storage.ErrNotFound) {
-		h.log.ErrorContext(r.Context(), "reading authorization request", "error", err.Error())
-		h.Error(w, r, http.StatusInternalServerError, "error.server")
+		h.serverError(w, r, "reading authorization request", err)
 		return
 	}
 	h.Error(w, r, http.StatusBadRequest, "error.expired_request")

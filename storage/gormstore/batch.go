@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/gatehouse-id/gatehouse/storage"
 )
 
 // maxBatch caps the rows of one group commit. With nine columns a row, 256
@@ -184,7 +186,9 @@ func (b *batchWriter) flush(batch []*pendingRow, rows []tokenRow) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := b.insertRows(ctx, rows)
-	if err == nil || len(batch) == 1 {
+	// A database that cannot answer fails every row alike: no retry one
+	// by one, and no log line per batch (the endpoints report outages).
+	if err == nil || len(batch) == 1 || errors.Is(err, storage.ErrUnavailable) {
 		for _, p := range batch {
 			p.done <- err
 		}
@@ -221,6 +225,11 @@ func (b *batchWriter) insertRows(ctx context.Context, rows []tokenRow) error {
 	}
 	if err != nil && b.translate != nil {
 		err = b.translate.Translate(err)
+	}
+	if err != nil {
+		if err = markUnavailable(err); errors.Is(err, storage.ErrUnavailable) {
+			dropIdle(b.conn)
+		}
 	}
 	return err
 }

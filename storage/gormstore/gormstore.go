@@ -74,12 +74,16 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	gcfg := &gorm.Config{
-		Logger:                 logger.Discard,
-		TranslateError:         true,
-		SkipDefaultTransaction: true,
-		PrepareStmt:            true,
-		NowFunc:                func() time.Time { return time.Now().UTC() },
+	// Each pool gets a configuration of its own: GORM keeps a pool's
+	// callbacks and plugins in it.
+	gcfg := func() *gorm.Config {
+		return &gorm.Config{
+			Logger:                 logger.Discard,
+			TranslateError:         true,
+			SkipDefaultTransaction: true,
+			PrepareStmt:            true,
+			NowFunc:                func() time.Time { return time.Now().UTC() },
+		}
 	}
 	s := &Store{kind: opts.Kind, log: log, clients: newClientCache(opts.ClientCacheTTL)}
 	switch opts.Kind {
@@ -100,16 +104,22 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		} else if !errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("gormstore: create database file: %w", err)
 		}
-		w, err := gorm.Open(sqlite.Open(sqliteDSN(opts.Path, false)), gcfg)
+		w, err := gorm.Open(sqlite.Open(sqliteDSN(opts.Path, false)), gcfg())
 		if err != nil {
 			return nil, fmt.Errorf("gormstore: open sqlite: %w", err)
+		}
+		if err := useUnavailable(w); err != nil {
+			return nil, err
 		}
 		if err := limitPool(w, 1); err != nil {
 			return nil, err
 		}
-		r, err := gorm.Open(sqlite.Open(sqliteDSN(opts.Path, true)), gcfg)
+		r, err := gorm.Open(sqlite.Open(sqliteDSN(opts.Path, true)), gcfg())
 		if err != nil {
 			return nil, fmt.Errorf("gormstore: open sqlite: %w", err)
+		}
+		if err := useUnavailable(r); err != nil {
+			return nil, err
 		}
 		if err := limitPool(r, 4); err != nil {
 			return nil, err
@@ -122,9 +132,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		ck.SetMaxOpenConns(1)
 		s.ckpt = startCheckpointer(ck, log)
 	case Postgres:
-		db, err := gorm.Open(postgres.Open(opts.DSN), gcfg)
+		db, err := gorm.Open(postgres.Open(opts.DSN), gcfg())
 		if err != nil {
 			return nil, fmt.Errorf("gormstore: open postgres: %w", err)
+		}
+		if err := useUnavailable(db); err != nil {
+			return nil, err
 		}
 		if err := limitPool(db, 20); err != nil {
 			return nil, err
@@ -166,6 +179,14 @@ func sqliteDSN(path string, readOnly bool) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
+// useUnavailable installs unavailablePlugin on db.
+func useUnavailable(db *gorm.DB) error {
+	if err := db.Use(unavailablePlugin{}); err != nil {
+		return fmt.Errorf("gormstore: %w", err)
+	}
+	return nil
+}
+
 func limitPool(db *gorm.DB, n int) error {
 	sqlDB, err := db.DB()
 	if err != nil {
@@ -188,7 +209,7 @@ func (s *Store) Ping(ctx context.Context) error {
 			return fmt.Errorf("gormstore: ping: %w", err)
 		}
 		if err := sqlDB.PingContext(ctx); err != nil {
-			return fmt.Errorf("gormstore: ping: %w", err)
+			return fmt.Errorf("gormstore: ping: %w", markUnavailable(err))
 		}
 	}
 	return nil
@@ -233,7 +254,7 @@ func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
 	}
 	tx := s.write.WithContext(ctx).Begin()
 	if tx.Error != nil {
-		return nil, fmt.Errorf("gormstore: begin: %w", tx.Error)
+		return nil, fmt.Errorf("gormstore: begin: %w", markUnavailable(tx.Error))
 	}
 	return context.WithValue(ctx, txKey{}, tx), nil
 }
@@ -245,7 +266,7 @@ func (s *Store) Commit(ctx context.Context) error {
 		return errors.New("gormstore: commit without a transaction")
 	}
 	if err := tx.Commit().Error; err != nil {
-		return fmt.Errorf("gormstore: commit: %w", err)
+		return fmt.Errorf("gormstore: commit: %w", markUnavailable(err))
 	}
 	return nil
 }
@@ -283,10 +304,11 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return fn(tx)
 	}
-	return s.write.WithContext(ctx).Transaction(fn)
+	return markUnavailable(s.write.WithContext(ctx).Transaction(fn))
 }
 
-// mapError turns driver errors into storage sentinels.
+// mapError turns driver errors into storage sentinels; a failure of the
+// database itself is marked storage.ErrUnavailable.
 func mapError(op string, err error) error {
 	switch {
 	case err == nil:
@@ -296,6 +318,6 @@ func mapError(op string, err error) error {
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return fmt.Errorf("%s: %w", op, storage.ErrAlreadyExists)
 	default:
-		return fmt.Errorf("%s: %w", op, err)
+		return fmt.Errorf("%s: %w", op, markUnavailable(err))
 	}
 }
