@@ -34,10 +34,11 @@ const Scope = clients.AdminScope
 const PathPrefix = "/admin/v1"
 
 // TokenVerifier checks a bearer access token. It returns the client the
-// token was issued to and its granted scopes, or an error for a token that
-// is not active.
+// token was issued to, its subject (the client itself for the
+// client-credentials grant) and its granted scopes, or an error for a
+// token that is not active.
 type TokenVerifier interface {
-	VerifyAccessToken(ctx context.Context, token string) (clientID string, scopes []string, err error)
+	VerifyAccessToken(ctx context.Context, token string) (clientID, subject string, scopes []string, err error)
 }
 
 // KeyManager is the part of the signing-key manager the API uses.
@@ -176,7 +177,7 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			writeProblem(w, http.StatusUnauthorized, "A bearer access token with the scope "+Scope+" is required.")
 			return
 		}
-		clientID, scopes, err := a.tokens.VerifyAccessToken(r.Context(), strings.TrimSpace(token))
+		clientID, subject, scopes, err := a.tokens.VerifyAccessToken(r.Context(), strings.TrimSpace(token))
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-admin", error="invalid_token"`)
 			writeProblem(w, http.StatusUnauthorized, "The access token is invalid, expired or revoked.")
@@ -187,10 +188,13 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			writeProblem(w, http.StatusForbidden, "The access token lacks the scope "+Scope+".")
 			return
 		}
-		// Defence in depth: the scope alone is not enough, the client must
-		// be one an operator made an admin client.
+		// Defence in depth: the scope alone is not enough. The client must
+		// be one an operator made an admin client, and the token its own
+		// (the client-credentials grant, RFC 6749 §4.4), not one a customer
+		// got through it: an admin client that also signs customers in
+		// must not hand them the admin API.
 		c, err := a.store.LookupClient(r.Context(), clientID)
-		if err != nil || !c.Admin {
+		if err != nil || !c.Admin || subject != clientID {
 			if err != nil && !errors.Is(err, storage.ErrNotFound) {
 				a.writeError(w, r, err)
 				return

@@ -553,9 +553,10 @@ func IsLoopbackHost(host string) bool {
 
 // AllowsAnyLoopbackPort reports whether the client may use a loopback
 // redirect URI with a port other than the registered one. RFC 8252 §7.3
-// gives native apps this, since they open whatever port is free; a
-// confidential web client must match exactly (RFC 6749 §3.1.2.3,
-// RFC 9700 §4.1.3).
+// gives native apps this, since they open whatever port is free; a public
+// client (a native or browser app without a secret, PKCE required) gets it
+// too, as RFC 8252 §8.4 treats such apps alike. A confidential web client
+// must match exactly (RFC 6749 §3.1.2.3, RFC 9700 §4.1.3).
 func AllowsAnyLoopbackPort(c storage.Client) bool {
 	return c.ApplicationType == "native" || c.Public
 }

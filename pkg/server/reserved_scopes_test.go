@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"golang.org/x/oauth2/clientcredentials"
@@ -135,4 +136,27 @@ func TestOneClientShapeOperatorMembers(t *testing.T) {
 			t.Fatalf("%d %v", r.status, r.body)
 		}
 	})
+}
+
+// An admin client that also signs customers in: a customer's token, even
+// one with the admin scope, is not the client's own and never reaches the
+// admin API; the client's own client-credentials token does.
+func TestAdminAPIOnlyForTheAdminClientsOwnTokens(t *testing.T) {
+	s := startServer(t, gormstoretest.SQLiteURL(t))
+	createAlice(t, s)
+	spec := webClient(true)
+	spec.Admin = true
+	spec.GrantTypes = []string{"authorization_code", "client_credentials"}
+	spec.Scopes = []string{"openid", "email"}
+	rp := newRelyingParty(t, s, spec)
+	rp.oauth.Scopes = []string{"openid", admin.Scope}
+	f := newFlow()
+	tok, _ := rp.exchange(f, rp.signIn(f).Get("code"))
+	if scope, _ := tok.Extra("scope").(string); !strings.Contains(scope, admin.Scope) {
+		t.Fatalf("the customer's token lacks the admin scope (%q): the test would prove nothing", scope)
+	}
+	r := adminCall(t, s, http.MethodGet, "/clients", tok.AccessToken, nil)
+	wantProblem(t, r, http.StatusForbidden)
+	own := clientToken(t, s, rp.reg, admin.Scope)
+	adminCall(t, s, http.MethodGet, "/clients", own, nil).want(t, http.StatusOK)
 }
