@@ -708,36 +708,4 @@ func Sector(c storage.Client) string {
 
 // SpecOf returns the Spec that describes an existing client, so a caller can
 // change some of its metadata and Update it with the rest unchanged.
-func SpecOf(c storage.Client) Spec {
-	return Spec{
-		Name:                        c.Name,
-		RedirectURIs:                c.RedirectURIs,
-		PostLogoutRedirectURIs:      c.PostLogoutRedirectURIs,
-		GrantTypes:                  c.GrantTypes,
-		Scopes:                      c.Scopes,
-		Audience:                    c.Audience,
-		Public:                      c.Public,
-		TokenEndpointAuthMethod:     c.TokenEndpointAuthMethod,
-		SkipConsent:                 c.SkipConsent,
-		LogoURI:                     c.LogoURI,
-		BackchannelLogoutURI:        c.BackchannelLogoutURI,
-		ResponseTypes:               c.ResponseTypes,
-		ApplicationType:             c.ApplicationType,
-		LocalizedNames:              c.LocalizedNames,
-		ClientURI:                   c.ClientURI,
-		PolicyURI:                   c.PolicyURI,
-		TOSURI:                      c.TOSURI,
-		Contacts:                    c.Contacts,
-		JWKS:                        c.JWKS,
-		JWKSURI:                     c.JWKSURI,
-		TokenEndpointAuthSigningAlg: c.TokenEndpointAuthSigningAlg,
-		SubjectType:                 c.SubjectType,
-		SectorIdentifierURI:         c.SectorIdentifierURI,
-		IDTokenSignedResponseAlg:    c.IDTokenSignedResponseAlg,
-		UserinfoSignedResponseAlg:   c.UserinfoSignedResponseAlg,
-		DefaultMaxAge:               c.DefaultMaxAge,
-		RequireAuthTime:             c.RequireAuthTime,
-		AllowedCORSOrigins:          c.AllowedCORSOrigins,
-		Admin:                       c.Admin,
-	}
-}
+func SpecOf(c storage.Client) Spec { return MetadataOf(c).Spec() }

@@ -1,12 +1,10 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -33,20 +31,7 @@ func register(t *testing.T, s *testServer, token string, metadata any) (int, map
 
 func jsonCall(t *testing.T, method, u, token string, body []byte) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest(method, u, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	_ = json.Unmarshal(raw, &m)
-	return resp.StatusCode, m
+	return rawCall(t, method, u, "application/json", token, string(body))
 }
 
 func mintRegistrationToken(t *testing.T, s *testServer, uses int) string {
