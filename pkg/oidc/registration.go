@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -217,7 +218,28 @@ func decodeMetadata(w http.ResponseWriter, r *http.Request) (registrationMetadat
 		registrationError(w, "invalid_client_metadata", "The body is not one JSON object: "+err.Error()+".")
 		return md, nil, false
 	}
-	if err := json.Unmarshal(body, &md); err != nil {
+	// Member names are case-sensitive (RFC 8259 §4), but encoding/json
+	// would read "Scope" or "SCOPE" as scope, the last one winning, where
+	// another parser of the same body reads only "scope". A member not
+	// named exactly as ours is metadata we do not understand, and ignored
+	// (RFC 7591 §2).
+	known := body
+	for k := range raw {
+		if !isMetadataMember(k) {
+			exact := make(map[string]json.RawMessage, len(raw))
+			for k, v := range raw {
+				if isMetadataMember(k) {
+					exact[k] = v
+				}
+			}
+			if known, err = json.Marshal(exact); err != nil {
+				registrationError(w, "invalid_client_metadata", "The body could not be read.")
+				return md, nil, false
+			}
+			break
+		}
+	}
+	if err := json.Unmarshal(known, &md); err != nil {
 		registrationError(w, "invalid_client_metadata", "A member has the wrong type: "+err.Error())
 		return md, nil, false
 	}
@@ -235,6 +257,18 @@ func decodeMetadata(w http.ResponseWriter, r *http.Request) (registrationMetadat
 		localized[tag] = name
 	}
 	return md, localized, true
+}
+
+// isMetadataMember reports whether name is exactly the JSON name of a
+// registrationMetadata field.
+func isMetadataMember(name string) bool {
+	t := reflect.TypeFor[registrationMetadata]()
+	for i := range t.NumField() {
+		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); tag != "" && tag == name {
+			return true
+		}
+	}
+	return false
 }
 
 // specFromMetadata applies the registration defaults and the rules that the
