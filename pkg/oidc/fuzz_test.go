@@ -49,7 +49,7 @@ func FuzzAuthorizeParams(f *testing.F) {
 		}
 		name := repeatedParam(form)
 		for n, vs := range form {
-			repeats := len(vs) > 1 && n != "audience" && n != "resource"
+			repeats := len(vs) > 1 && n != "" && n != "audience" && n != "resource"
 			if repeats && name == "" {
 				t.Fatalf("repeatedParam(%q) misses %q", query, n)
 			}
