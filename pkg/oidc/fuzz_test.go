@@ -39,6 +39,7 @@ func FuzzAuthorizeParams(f *testing.F) {
 		"audience=a&audience=b&resource=https%3A%2F%2Fapi.example",
 		"prompt=%00&prompt=",
 		"%zz=1",
+		"=&=&scope=openid&scope=gatehouse%3Aadmin",
 	} {
 		f.Add(seed)
 	}
@@ -87,6 +88,22 @@ func FuzzAuthorizeParams(f *testing.F) {
 			t.Fatalf("parseOIDCParams(%q) accepted claims that are not JSON", query)
 		}
 	})
+}
+
+// TestRepeatedParamSeesPastNamelessOnes: a nameless parameter sent twice
+// once ended the search with "" (no repeat) whenever the map gave it first,
+// so a repeated scope or client_secret next to it went through.
+func TestRepeatedParamSeesPastNamelessOnes(t *testing.T) {
+	form, err := url.ParseQuery("=&=&scope=openid&scope=gatehouse%3Aadmin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Map order is random: ask often enough to meet every order.
+	for range 64 {
+		if got := repeatedParam(form); got != "scope" {
+			t.Fatalf("repeatedParam = %q, want scope", got)
+		}
+	}
 }
 
 // FuzzParsePostForm sends any method, content type and body through the
