@@ -125,39 +125,48 @@ func checkTokenAnswer(t *testing.T, s *testServer, resp *http.Response, body []b
 	}
 }
 
-// FuzzToken sends any form body and Basic credentials to the token
-// endpoint.
+// FuzzToken sends any form body with Basic credentials, or with any
+// Authorization header, to the token endpoint (checkTokenAnswer).
 func FuzzToken(f *testing.F) {
 	s := startFuzzServer(f)
 	machine := s.createClientB(f, machineClient("api:read", "api:write"))
 	web := s.createClientB(f, clients.Spec{Name: "web", RedirectURIs: []string{"https://app.example/cb"}, Scopes: []string{"openid", "offline_access"}})
-	fill := strings.NewReplacer("{client}", machine.Client.ID, "{secret}", machine.Secret, "{web}", web.Client.ID, "{websecret}", web.Secret).Replace
+	fill := strings.NewReplacer("{client}", machine.Client.ID, "{secret}", machine.Secret, "{web}", web.Client.ID, "{websecret}", web.Secret,
+		"{basic}", base64.StdEncoding.EncodeToString([]byte(machine.Client.ID+":"+machine.Secret))).Replace
 
 	for _, seed := range []struct {
 		body, user, pass string
 		basic            bool
+		header           string // a raw Authorization header instead
 	}{
-		{"grant_type=client_credentials&scope=api%3Aread", "{client}", "{secret}", true},
-		{"grant_type=client_credentials&scope=api%3Aread+api%3Awrite&audience=x", "{client}", "{secret}", true},
-		{"grant_type=client_credentials&client_id={client}&client_secret={secret}", "", "", false},
-		{"grant_type=client_credentials", "{client}", "wrong", true},
-		{"grant_type=client_credentials", "nobody", "x", true},
-		{"grant_type=client_credentials", "", "", false},
-		{"grant_type=authorization_code&code=gate_ac_AAAA.BBBB&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier=abc", "{web}", "{websecret}", true},
-		{"grant_type=refresh_token&refresh_token=gate_rt_AAAA.BBBB&scope=openid", "{web}", "{websecret}", true},
-		{"grant_type=password&username=a&password=b", "{client}", "{secret}", true},
-		{"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=a.b.c", "{client}", "{secret}", true},
-		{"grant_type=client_credentials&scope=api%3Aread&scope=api%3Aread", "{client}", "{secret}", true},
-		{"grant_type=%zz&&", "{client}", "{secret}", true},
-		{"grant_type=client_credentials&client_id=other", "{client}", "{secret}", true},
-		{"grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=x.y.z", "", "", false},
-		{"grant_type=client_credentials", "%zz", "%", true},
-		{"grant_type=client_credentials", "{client}:extra", "", true},
+		{"grant_type=client_credentials&scope=api%3Aread", "{client}", "{secret}", true, ""},
+		{"grant_type=client_credentials&scope=api%3Aread+api%3Awrite&audience=x", "{client}", "{secret}", true, ""},
+		{"grant_type=client_credentials&client_id={client}&client_secret={secret}", "", "", false, ""},
+		{"grant_type=client_credentials", "{client}", "wrong", true, ""},
+		{"grant_type=client_credentials", "nobody", "x", true, ""},
+		{"grant_type=client_credentials", "", "", false, ""},
+		{"grant_type=authorization_code&code=gate_ac_AAAA.BBBB&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier=abc", "{web}", "{websecret}", true, ""},
+		{"grant_type=refresh_token&refresh_token=gate_rt_AAAA.BBBB&scope=openid", "{web}", "{websecret}", true, ""},
+		{"grant_type=password&username=a&password=b", "{client}", "{secret}", true, ""},
+		{"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=a.b.c", "{client}", "{secret}", true, ""},
+		{"grant_type=client_credentials&scope=api%3Aread&scope=api%3Aread", "{client}", "{secret}", true, ""},
+		{"grant_type=%zz&&", "{client}", "{secret}", true, ""},
+		{"grant_type=client_credentials&client_id=other", "{client}", "{secret}", true, ""},
+		{"grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=x.y.z", "", "", false, ""},
+		{"grant_type=client_credentials", "%zz", "%", true, ""},
+		{"grant_type=client_credentials", "{client}:extra", "", true, ""},
+		{"grant_type=client_credentials", "", "", false, "Basic {basic}"},
+		{"grant_type=client_credentials", "", "", false, "basic   {basic}"},
+		{"grant_type=client_credentials", "", "", false, "Basic !!!not-base64"},
+		{"grant_type=client_credentials", "", "", false, "Basic " + base64.StdEncoding.EncodeToString([]byte("no-colon"))},
+		{"grant_type=client_credentials", "", "", false, "Basic " + base64.StdEncoding.EncodeToString([]byte(":"))},
+		{"grant_type=client_credentials&client_id={client}", "", "", false, "Bearer gate_at_x.y"},
+		{"grant_type=client_credentials", "", "", false, "Basic"},
 	} {
-		f.Add(seed.body, seed.user, seed.pass, seed.basic)
+		f.Add(seed.body, seed.user, seed.pass, seed.basic, seed.header)
 	}
 	c := noRedirects()
-	f.Fuzz(func(t *testing.T, body, user, pass string, basic bool) {
+	f.Fuzz(func(t *testing.T, body, user, pass string, basic bool, header string) {
 		req, err := http.NewRequest(http.MethodPost, s.URL+"/oauth2/token", strings.NewReader(fill(body)))
 		if err != nil {
 			t.Fatal(err)
@@ -165,6 +174,9 @@ func FuzzToken(f *testing.F) {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		if basic {
 			req.SetBasicAuth(fill(user), fill(pass))
+		}
+		if header != "" {
+			req.Header.Set("Authorization", fill(header))
 		}
 		resp, got, ok := fuzzCall(t, c, req)
 		if !ok {
