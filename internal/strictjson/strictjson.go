@@ -18,6 +18,13 @@ import (
 // ErrTrailingData is returned when something follows the JSON value.
 var ErrTrailingData = errors.New("the body holds more than one JSON value")
 
+// ErrTooDeep is returned for arrays and objects nested deeper than
+// encoding/json decodes (maxDepth), so Check accepts nothing Decode refuses.
+var ErrTooDeep = errors.New("the JSON value is nested too deeply")
+
+// maxDepth is encoding/json's limit on nesting.
+const maxDepth = 10000
+
 // DuplicateError names a member that appears twice in one object.
 type DuplicateError struct {
 	// Path locates the object, as a JSON Pointer (RFC 6901); "" is the top.
@@ -41,7 +48,7 @@ func IsJSONContentType(header string) bool {
 func Check(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	if err := walk(dec, ""); err != nil {
+	if err := walk(dec, "", 0); err != nil {
 		return err
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
@@ -63,11 +70,16 @@ func Decode(data []byte, v any, disallowUnknown bool) error {
 	return dec.Decode(v)
 }
 
-// walk reads one value from dec, refusing an object with a name twice.
-func walk(dec *json.Decoder, path string) error {
+// walk reads one value from dec, refusing an object with a name twice and
+// nesting deeper than maxDepth; depth counts the arrays and objects around
+// the value.
+func walk(dec *json.Decoder, path string, depth int) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return err
+	}
+	if (tok == json.Delim('{') || tok == json.Delim('[')) && depth >= maxDepth {
+		return ErrTooDeep
 	}
 	switch tok {
 	case json.Delim('{'):
@@ -82,7 +94,7 @@ func walk(dec *json.Decoder, path string) error {
 				return &DuplicateError{Path: path, Name: name}
 			}
 			seen[name] = true
-			if err := walk(dec, path+"/"+escapePointer(name)); err != nil {
+			if err := walk(dec, path+"/"+escapePointer(name), depth+1); err != nil {
 				return err
 			}
 		}
@@ -90,7 +102,7 @@ func walk(dec *json.Decoder, path string) error {
 		return err
 	case json.Delim('['):
 		for i := 0; dec.More(); i++ {
-			if err := walk(dec, fmt.Sprintf("%s/%d", path, i)); err != nil {
+			if err := walk(dec, fmt.Sprintf("%s/%d", path, i), depth+1); err != nil {
 				return err
 			}
 		}

@@ -72,10 +72,11 @@ func parsePostForm(w http.ResponseWriter, r *http.Request) bool {
 // repeatedParam returns the name of a parameter sent more than once, or ""
 // (RFC 6749 §3.1 and §3.2: "Request and response parameters MUST NOT be
 // included more than once"). audience and resource may repeat: fosite and
-// RFC 8707 §2 take one value each time.
+// RFC 8707 §2 take one value each time. A nameless "=x" is no parameter,
+// however often it comes (nothing reads it, and "" could not name it).
 func repeatedParam(form url.Values) string {
 	for name, values := range form {
-		if len(values) > 1 && name != "audience" && name != "resource" {
+		if len(values) > 1 && name != "" && name != "audience" && name != "resource" {
 			return name
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -178,7 +179,28 @@ func decodeMetadata(w http.ResponseWriter, r *http.Request) (clients.Metadata, b
 		registrationError(w, "invalid_client_metadata", "The body is not one JSON object: "+err.Error()+".")
 		return md, false
 	}
-	if err := json.Unmarshal(body, &md); err != nil {
+	// Member names are case-sensitive (RFC 8259 §4), but encoding/json
+	// would read "Scope" or "SCOPE" as scope, the last one winning, where
+	// another parser of the same body reads only "scope". A member not
+	// named exactly as ours is metadata we do not understand, and ignored
+	// (RFC 7591 §2).
+	known := body
+	for k := range raw {
+		if !isMetadataMember(k) {
+			exact := make(map[string]json.RawMessage, len(raw))
+			for k, v := range raw {
+				if isMetadataMember(k) {
+					exact[k] = v
+				}
+			}
+			if known, err = json.Marshal(exact); err != nil {
+				registrationError(w, "invalid_client_metadata", "The body could not be read.")
+				return md, false
+			}
+			break
+		}
+	}
+	if err := json.Unmarshal(known, &md); err != nil {
 		registrationError(w, "invalid_client_metadata", "A member has the wrong type: "+err.Error())
 		return md, false
 	}
@@ -203,6 +225,18 @@ func decodeMetadata(w http.ResponseWriter, r *http.Request) (clients.Metadata, b
 		return md, false
 	}
 	return md, true
+}
+
+// isMetadataMember reports whether name is exactly the JSON name of a
+// clients.Metadata field.
+func isMetadataMember(name string) bool {
+	t := reflect.TypeFor[clients.Metadata]()
+	for i := range t.NumField() {
+		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); tag != "" && tag == name {
+			return true
+		}
+	}
+	return false
 }
 
 // specFromMetadata applies the registration defaults and the rules that the
@@ -239,6 +273,8 @@ func specFromMetadata(md clients.Metadata) (clients.Spec, error) {
 		return clients.Spec{}, bad("subject_type", "must be public or pairwise")
 	case md.RequestObjectSigningAlg != "":
 		return clients.Spec{}, bad("request_object_signing_alg", "request objects are not supported")
+	case md.Public && md.TokenEndpointAuthMethod != storage.AuthMethodNone:
+		return clients.Spec{}, bad("token_endpoint_auth_method", "a public client authenticates with none")
 	}
 	spec := md.Spec()
 	// Asked by the client itself: no reserved scope (RFC 7591 §2 lets the

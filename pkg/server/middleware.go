@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -90,13 +91,19 @@ func observe(next http.Handler, log *slog.Logger, m *metrics, ips *clientip.Reso
 		}
 		sw := &statusWriter{ResponseWriter: w, route: "unmatched"}
 		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
+			// A handler that panics with http.ErrAbortHandler asks for the
+			// connection to be cut; any other panic is a bug: logged with
+			// its stack, answered 500 with the request id if nothing was
+			// written yet, and otherwise the connection is cut too, so the
+			// client cannot take a half answer for a whole one.
+			p := recover()
+			abort := p == http.ErrAbortHandler
+			if p != nil && !abort {
 				log.ErrorContext(ctx, "panic", "request_id", id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				if sw.status == 0 {
-					http.Error(sw, `{"error":"server_error"}`, http.StatusInternalServerError)
+					writePanicAnswer(sw, id)
+				} else {
+					abort = true
 				}
 			}
 			if sw.status == 0 {
@@ -118,9 +125,32 @@ func observe(next http.Handler, log *slog.Logger, m *metrics, ips *clientip.Reso
 				slog.Int("bytes", sw.bytes),
 				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 			)
+			if abort {
+				panic(http.ErrAbortHandler)
+			}
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// writePanicAnswer answers a request whose handler panicked before writing
+// anything: 500 server_error with the request id, in the header and the
+// body, so a customer or integrator can quote it. Headers the handler set
+// for the answer it meant to give are dropped.
+func writePanicAnswer(w http.ResponseWriter, id string) {
+	h := w.Header()
+	for _, name := range []string{"Content-Length", "Content-Encoding", "Content-Disposition", "Location", "Set-Cookie", "ETag", "Last-Modified"} {
+		h.Del(name)
+	}
+	h.Set("X-Request-Id", id)
+	h.Set("Content-Type", "application/json;charset=UTF-8")
+	h.Set("Cache-Control", "no-store")
+	body, _ := json.Marshal(struct {
+		Error     string `json:"error"`
+		RequestID string `json:"request_id"`
+	}{"server_error", id})
+	w.WriteHeader(http.StatusInternalServerError)
+	_, _ = w.Write(body)
 }
 
 // ipString writes an address for the log, "" for none.
