@@ -116,4 +116,6 @@ func clone(k storage.SigningKey) storage.SigningKey {
 
 // InTx runs fn: the memory store's steps are atomic each, and the tests
 // never roll one back.
-func (s *memStore) InTx(ctx context.Context, fn func(ctx context.Context) error) error { return fn(ctx) }
+func (s *memStore) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return fn(ctx)
+}
