@@ -273,13 +273,15 @@ func (s *Server) Provider() *oidc.Provider { return s.provider }
 // Secrets returns the keys derived from the system secret.
 func (s *Server) Secrets() *secret.Keys { return s.secrets }
 
-// RunBackground runs the periodic jobs (key refresh, expired-token
-// collection) until ctx ends.
+// RunBackground runs the periodic jobs (key refresh, the job queue, the
+// collection of expired tokens, sign-ins, throttle counters and old
+// events) until ctx ends.
 func (s *Server) RunBackground(ctx context.Context) {
 	go s.keys.Run(ctx)
 	go s.runJobs(ctx)
 	go s.collectFederation(ctx)
 	go s.collectThrottle(ctx)
+	go s.collectOldEvents(ctx)
 	go func() {
 		t := time.NewTicker(tokenCollectionInterval)
 		defer t.Stop()
