@@ -191,6 +191,9 @@ type Config struct {
 	// stops accepting connections, so that load balancers stop sending it
 	// requests first; 0 stops at once (GATEHOUSE_SHUTDOWN_DRAIN_DELAY).
 	ShutdownDrainDelay time.Duration `yaml:"shutdown_drain_delay"`
+	// EventRetention is how long the audit log keeps an event; 0 keeps
+	// events forever (GATEHOUSE_EVENT_RETENTION).
+	EventRetention time.Duration `yaml:"event_retention"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -232,6 +235,7 @@ func Default() Config {
 		ThrottleMemoryCounters:     100000,
 		TrustedProxyHeader:         "X-Forwarded-For",
 		ShutdownDrainDelay:         5 * time.Second,
+		EventRetention:             90 * 24 * time.Hour,
 	}
 }
 
@@ -315,6 +319,7 @@ func settings(c *Config) []setting {
 		{"oidc_trust_email", "GATEHOUSE_OIDC_TRUST_EMAIL", stringSetter(&c.OIDCTrustEmail)},
 		{"auto_link_verified_email", "GATEHOUSE_AUTO_LINK_VERIFIED_EMAIL", boolSetter(&c.AutoLinkVerifiedEmail)},
 		{"shutdown_drain_delay", "GATEHOUSE_SHUTDOWN_DRAIN_DELAY", durationSetter(&c.ShutdownDrainDelay)},
+		{"event_retention", "GATEHOUSE_EVENT_RETENTION", durationSetter(&c.EventRetention)},
 	}
 }
 
@@ -410,6 +415,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("social_providers", strings.Join(c.socialProviderIDs(), ",")),
 		slog.Bool("auto_link_verified_email", c.AutoLinkVerifiedEmail),
 		slog.String("shutdown_drain_delay", c.ShutdownDrainDelay.String()),
+		slog.String("event_retention", c.EventRetention.String()),
 	)
 }
 

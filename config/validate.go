@@ -43,6 +43,8 @@ const (
 	maxThrottleMemoryCounters    = 10_000_000
 	minShutdownDrainDelay        = 0
 	maxShutdownDrainDelay        = 5 * time.Minute
+	minEventRetention            = time.Hour
+	maxEventRetention            = 10 * 365 * 24 * time.Hour
 )
 
 // check is one validation rule: when bad, msg is reported.
@@ -126,6 +128,9 @@ func (c Config) Validate() error {
 	)
 	checks = append(checks, c.socialChecks()...)
 	checks = append(checks, outside("GATEHOUSE_SHUTDOWN_DRAIN_DELAY", c.ShutdownDrainDelay, minShutdownDrainDelay, maxShutdownDrainDelay))
+	if c.EventRetention != 0 {
+		checks = append(checks, outside("GATEHOUSE_EVENT_RETENTION", c.EventRetention, minEventRetention, maxEventRetention))
+	}
 
 	var problems []string
 	for _, ch := range checks {

@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
-	"github.com/gatehouse-id/gatehouse/pkg/server"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -70,12 +69,12 @@ func (a *app) clientsCreate(ctx context.Context, args []string) error {
 	if err := checkOutput(*output); err != nil {
 		return err
 	}
-	cfg, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	cfg, log, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	reg, err := server.NewClientService(cfg, store, secrets).Create(ctx, clients.Spec{
+	reg, err := a.services(cfg, store, secrets, log).Clients.Create(ctx, clients.Spec{
 		Name:                    *name,
 		RedirectURIs:            redirects,
 		PostLogoutRedirectURIs:  postLogout,
@@ -188,12 +187,12 @@ func (a *app) clientsDelete(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, _, store, _, err := a.openCommandStore(ctx, *cfgPath)
+	cfg, log, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.DeleteClient(ctx, id); errors.Is(err, storage.ErrNotFound) {
+	if err := a.services(cfg, store, secrets, log).Clients.Delete(ctx, id); errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("no client %q", id)
 	} else if err != nil {
 		return err

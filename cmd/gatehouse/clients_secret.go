@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
-	"github.com/gatehouse-id/gatehouse/pkg/server"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -23,12 +22,12 @@ func (a *app) clientsRotateSecret(ctx context.Context, args []string) error {
 	if err := checkOutput(*output); err != nil {
 		return err
 	}
-	cfg, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	cfg, log, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	plain, err := server.NewClientService(cfg, store, secrets).RotateSecret(ctx, id)
+	plain, err := a.services(cfg, store, secrets, log).Clients.RotateSecret(ctx, id)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return fmt.Errorf("no client %q", id)

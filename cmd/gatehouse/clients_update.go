@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
-	"github.com/gatehouse-id/gatehouse/pkg/server"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -37,7 +36,7 @@ func (a *app) clientsUpdate(ctx context.Context, args []string) error {
 	if err := checkOutput(*output); err != nil {
 		return err
 	}
-	cfg, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	cfg, log, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -76,7 +75,7 @@ func (a *app) clientsUpdate(ctx context.Context, args []string) error {
 			spec.Admin = *adminClient
 		}
 	})
-	updated, err := server.NewClientService(cfg, store, secrets).Update(ctx, id, spec)
+	updated, err := a.services(cfg, store, secrets, log).Clients.Update(ctx, id, spec)
 	if clients.IsInvalid(err) {
 		return usagef("%v", err)
 	}

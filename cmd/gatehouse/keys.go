@@ -55,7 +55,7 @@ func (a *app) keys(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	m := keys.NewManager(store, secrets, keys.Options{Logger: log})
+	m := a.services(cfg, store, secrets, log).Keys
 	switch sub {
 	case "rotate":
 		algs := []string{keys.RS256, keys.ES256}

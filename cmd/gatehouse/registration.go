@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/gatehouse-id/gatehouse/pkg/server"
 )
 
 const registrationTokensUsage = `Usage:
@@ -51,12 +49,12 @@ func (a *app) registrationTokensCreate(ctx context.Context, args []string) error
 	if *uses == 0 || *uses < -1 {
 		return usagef("--uses must be a positive number, or -1 for unlimited (got %d)", *uses)
 	}
-	cfg, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	cfg, log, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	token, t, err := server.NewClientService(cfg, store, secrets).NewRegistrationToken(ctx, store, *expiresIn, *uses)
+	token, t, err := a.services(cfg, store, secrets, log).Clients.NewRegistrationToken(ctx, store, *expiresIn, *uses)
 	if err != nil {
 		return err
 	}

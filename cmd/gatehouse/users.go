@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
-	"github.com/gatehouse-id/gatehouse/pkg/server"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -59,15 +58,12 @@ func (a *app) usersCreate(ctx context.Context, args []string) error {
 	if *email == "" || *password == "" {
 		return usagef("users create needs --email and --password")
 	}
-	cfg, _, store, _, err := a.openCommandStore(ctx, *cfgPath)
+	cfg, log, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	svc := identity.NewService(store, identity.Argon2Params{
-		MemoryKiB: uint32(cfg.Argon2MemoryKiB), Iterations: uint32(cfg.Argon2Iterations), Parallelism: uint8(cfg.Argon2Parallelism),
-	}, server.PasswordPolicy(cfg))
-	u, err := svc.Create(ctx, identity.NewUser{Email: *email, Password: *password, Name: *name, EmailVerified: *verified})
+	u, err := a.services(cfg, store, secrets, log).Accounts.CreateCustomer(ctx, identity.NewUser{Email: *email, Password: *password, Name: *name, EmailVerified: *verified})
 	var pe *identity.PasswordError
 	if errors.As(err, &pe) {
 		return usagef("the password %s (rule %s)", pe.Error(), pe.Rule)

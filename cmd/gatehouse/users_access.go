@@ -25,7 +25,7 @@ func (a *app) usersSessions(ctx context.Context, args []string) error {
 	if err := checkOutput(*output); err != nil {
 		return err
 	}
-	cfg, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	cfg, log, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func (a *app) usersSessions(ctx context.Context, args []string) error {
 		return err
 	}
 	if *revoke {
-		n, err := a.services(cfg, store, secrets).Accounts.EndSessionsOf(ctx, userID)
+		n, err := a.services(cfg, store, secrets, log).Accounts.EndSessionsOf(ctx, userID)
 		if err != nil {
 			return err
 		}
@@ -87,18 +87,16 @@ func (a *app) usersConsents(ctx context.Context, args []string) error {
 	if err := checkOutput(*output); err != nil {
 		return err
 	}
-	_, _, store, _, err := a.openCommandStore(ctx, *cfgPath)
+	cfg, log, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	if *revoke != "" {
-		if err := store.DeleteConsent(ctx, userID, *revoke); errors.Is(err, storage.ErrNotFound) {
+		err := a.services(cfg, store, secrets, log).Accounts.RevokeConsent(ctx, userID, *revoke)
+		if errors.Is(err, storage.ErrNotFound) {
 			return fmt.Errorf("customer %q has no consent for client %q", userID, *revoke)
 		} else if err != nil {
-			return err
-		}
-		if err := store.RevokeTokensOf(ctx, userID, *revoke); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "withdrew the consent of %s for %s and revoked its tokens\n", userID, *revoke)

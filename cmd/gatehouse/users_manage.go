@@ -93,14 +93,14 @@ func (a *app) usersDelete(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, _, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	cfg, log, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	// One transaction: the sessions end (their clients told by back-channel
 	// logout), the customer goes, and the events are recorded.
-	if err := a.services(cfg, store, secrets).Accounts.DeleteCustomer(ctx, id); errors.Is(err, storage.ErrNotFound) {
+	if err := a.services(cfg, store, secrets, log).Accounts.DeleteCustomer(ctx, id); errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("no user %q", id)
 	} else if err != nil {
 		return err

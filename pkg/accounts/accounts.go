@@ -1,10 +1,13 @@
 // Package accounts holds the operations on a customer's account that
-// other systems must hear of: ending browser sessions and deleting the
-// customer. Each runs in one database transaction that also writes its
-// events (pkg/events) and the back-channel logout jobs it causes
-// (pkg/backchannel), so nothing is half-done and nothing is told that did
-// not happen. The pages, the protocol endpoints, the admin API and the
-// command line all call these methods; none assembles its own.
+// other systems must hear of: creating, changing and deleting the
+// customer, setting their password, their consents, their sign-ins, and
+// ending their browser sessions. Each runs in one short database
+// transaction that also writes its events (pkg/events) and the
+// back-channel logout jobs it causes (pkg/backchannel), so nothing is
+// half-done and nothing is told that did not happen; password hashes are
+// computed before the transaction. The pages, the protocol endpoints, the
+// admin API and the command line all call these methods; none assembles
+// its own.
 package accounts
 
 import (
@@ -14,6 +17,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/pkg/backchannel"
 	"github.com/gatehouse-id/gatehouse/pkg/events"
+	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
@@ -25,7 +29,12 @@ type Store interface {
 	ListSessionsByUser(ctx context.Context, userID string) ([]storage.BrowserSession, error)
 	DeleteSession(ctx context.Context, id string) (storage.BrowserSession, []string, error)
 	GetUser(ctx context.Context, id string) (storage.User, error)
+	CreateUser(ctx context.Context, u storage.User) error
+	UpdateUser(ctx context.Context, id string, update func(storage.User) (storage.User, error)) error
 	DeleteUser(ctx context.Context, id string) error
+	GrantConsent(ctx context.Context, userID, clientID string, scopes []string) error
+	DeleteConsent(ctx context.Context, userID, clientID string) error
+	RevokeTokensOf(ctx context.Context, subject, clientID string) error
 	EnqueueJobs(ctx context.Context, jobs ...storage.Job) error
 }
 
@@ -34,6 +43,8 @@ type Options struct {
 	Store   Store
 	Events  events.Sink
 	Secrets *secret.Keys
+	// Identity checks new customers and hashes their passwords.
+	Identity *identity.Service
 	// Notify, when set, is called after a commit that enqueued jobs, so
 	// that the job runner starts on them at once.
 	Notify func()
@@ -41,10 +52,11 @@ type Options struct {
 
 // Service performs account operations.
 type Service struct {
-	store   Store
-	events  events.Sink
-	secrets *secret.Keys
-	notify  func()
+	store    Store
+	events   events.Sink
+	secrets  *secret.Keys
+	identity *identity.Service
+	notify   func()
 }
 
 // New returns a Service.
@@ -53,7 +65,7 @@ func New(opts Options) *Service {
 	if notify == nil {
 		notify = func() {}
 	}
-	return &Service{store: opts.Store, events: opts.Events, secrets: opts.Secrets, notify: notify}
+	return &Service{store: opts.Store, events: opts.Events, secrets: opts.Secrets, identity: opts.Identity, notify: notify}
 }
 
 // sessionEndedData is the data of a session.ended event.

@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/accounts"
 	"github.com/gatehouse-id/gatehouse/pkg/backchannel"
 	"github.com/gatehouse-id/gatehouse/pkg/events"
+	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/storage"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
@@ -29,7 +30,8 @@ func newFixture(t *testing.T, databaseURL string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.accounts = accounts.New(accounts.Options{Store: f.store, Events: events.NewRecorder(f.store), Secrets: keys, Notify: func() { f.notified++ }})
+	people := identity.NewService(f.store, identity.Argon2Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}, identity.PasswordPolicy{MinLength: 8})
+	f.accounts = accounts.New(accounts.Options{Store: f.store, Events: events.NewRecorder(f.store), Secrets: keys, Identity: people, Notify: func() { f.notified++ }})
 	ctx := context.Background()
 	now := time.Now().UTC()
 	must(t, f.store.CreateUser(ctx, storage.User{ID: "u1", Email: "ada@example.com", CreatedAt: now, UpdatedAt: now}))

@@ -1,12 +1,13 @@
 // Package admin is the admin REST API: JSON resources under
 // <issuer path>/admin/v1 for clients, customers and their sessions and
-// consents, signing keys and registration tokens. Errors are RFC 9457
-// problem details; listings are paginated with an opaque cursor. Every
-// request needs a bearer access token issued by this server that carries
-// the scope gatehouse:admin.
+// consents, signing keys, registration tokens, and the audit log of
+// events. Errors are RFC 9457 problem details; listings are paginated with
+// an opaque cursor. Every request needs a bearer access token issued by
+// this server that carries the scope gatehouse:admin; what a request
+// changes is recorded with the admin client as its actor.
 //
-// Handlers parse, call the domain (pkg/clients, pkg/identity, pkg/keys, the
-// store) and render; the rules live in those packages.
+// Handlers parse, call the domain (pkg/accounts, pkg/clients, pkg/keys,
+// the store) and render; the rules live in those packages.
 package admin
 
 import (
@@ -21,7 +22,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/pkg/accounts"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
-	"github.com/gatehouse-id/gatehouse/pkg/identity"
+	"github.com/gatehouse-id/gatehouse/pkg/events"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -50,13 +51,13 @@ type KeyManager interface {
 
 // Options are the API's dependencies; all are required except Logger.
 type Options struct {
-	Store    storage.Store
-	Clients  *clients.Service
-	Identity *identity.Service
-	Keys     KeyManager
-	Tokens   TokenVerifier
-	// Accounts ends sessions and deletes customers, recording the events
-	// and telling the clients.
+	Store   storage.Store
+	Clients *clients.Service
+	Keys    KeyManager
+	Tokens  TokenVerifier
+	// Accounts creates, changes and deletes customers, ends their sessions
+	// and revokes their consents, recording the events and telling the
+	// clients.
 	Accounts *accounts.Service
 	// Algorithms are the signing algorithms a rotation may name.
 	Algorithms []string
@@ -67,7 +68,6 @@ type Options struct {
 type API struct {
 	store    storage.Store
 	clients  *clients.Service
-	identity *identity.Service
 	keys     KeyManager
 	tokens   TokenVerifier
 	accounts *accounts.Service
@@ -82,7 +82,7 @@ func New(opts Options) *API {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &API{
-		store: opts.Store, clients: opts.Clients, identity: opts.Identity,
+		store: opts.Store, clients: opts.Clients,
 		keys: opts.Keys, tokens: opts.Tokens, accounts: opts.Accounts, algs: opts.Algorithms, log: log,
 	}
 }
@@ -131,6 +131,8 @@ func (a *API) routes() []route {
 		r(http.MethodGet, "/registration-tokens", a.listRegistrationTokens),
 		r(http.MethodPost, "/registration-tokens", a.createRegistrationToken),
 		r(http.MethodDelete, "/registration-tokens/{token_id}", a.deleteRegistrationToken),
+
+		r(http.MethodGet, "/events", a.listEvents),
 	}
 }
 
@@ -205,7 +207,9 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		a.log.InfoContext(r.Context(), "admin request", "client_id", clientID, "method", r.Method, "route", routeTemplate(r))
-		next.ServeHTTP(w, r)
+		// What the request changes is the admin client's doing.
+		ctx := events.WithActor(r.Context(), storage.Actor{Type: storage.ActorClient, ID: clientID})
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

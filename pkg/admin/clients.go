@@ -114,7 +114,7 @@ func (a *API) updateClient(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deleteClient(w http.ResponseWriter, r *http.Request) {
-	if err := a.store.DeleteClient(r.Context(), mux.Vars(r)["client_id"]); err != nil {
+	if err := a.clients.Delete(r.Context(), mux.Vars(r)["client_id"]); err != nil {
 		a.writeError(w, r, err)
 		return
 	}

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"fmt"
 	"net/http"
 	"time"
 
@@ -39,13 +38,8 @@ func (a *API) listConsents(w http.ResponseWriter, r *http.Request) {
 // for the customer, so that the client must ask again.
 func (a *API) revokeConsent(w http.ResponseWriter, r *http.Request) {
 	vars := mux.Vars(r)
-	userID, clientID := vars["customer_id"], vars["client_id"]
-	if err := a.store.DeleteConsent(r.Context(), userID, clientID); err != nil {
+	if err := a.accounts.RevokeConsent(r.Context(), vars["customer_id"], vars["client_id"]); err != nil {
 		a.writeError(w, r, err)
-		return
-	}
-	if err := a.store.RevokeTokensOf(r.Context(), userID, clientID); err != nil {
-		a.writeError(w, r, fmt.Errorf("consent revoked, tokens not: %w", err))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -72,7 +72,7 @@ func (a *API) createCustomer(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	u, err := a.identity.Create(r.Context(), identity.NewUser{
+	u, err := a.accounts.CreateCustomer(r.Context(), identity.NewUser{
 		Email: req.Email, Password: req.Password, Name: req.Name, EmailVerified: req.EmailVerified, Locale: req.Locale,
 	})
 	if err != nil {
@@ -145,12 +145,7 @@ func (a *API) updateCustomer(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &patch) {
 		return
 	}
-	id := mux.Vars(r)["customer_id"]
-	if err := a.store.UpdateUser(r.Context(), id, patch.apply); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	u, err := a.store.GetUser(r.Context(), id)
+	u, err := a.accounts.UpdateCustomer(r.Context(), mux.Vars(r)["customer_id"], patch.apply)
 	if err != nil {
 		a.writeError(w, r, err)
 		return

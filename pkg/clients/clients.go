@@ -19,6 +19,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/gatehouse-id/gatehouse/internal/safetext"
+	"github.com/gatehouse-id/gatehouse/pkg/events"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
@@ -115,23 +116,42 @@ type Options struct {
 	// backchannel_logout_uri, sector_identifier_uri); nil accepts any
 	// absolute http(s) URL. pkg/outbound supplies the production check.
 	CheckFetchedURL func(raw string) error
+	// Events records client.created, client.updated and client.deleted in
+	// the transaction of each change; nil records nothing (tests only:
+	// the server and the command line build the service with
+	// pkg/server.NewServices).
+	Events events.Sink
 }
 
-// Service creates clients.
+// Store is what the service needs of the store.
+type Store interface {
+	storage.ClientStore
+	storage.Transactor
+}
+
+// Service creates, changes and deletes clients, each change in one
+// transaction with its event.
 type Service struct {
-	store    storage.ClientStore
+	store    Store
 	secrets  *secret.Keys
 	reserved []string
 	checkURL func(string) error
+	events   events.Sink
 }
 
 // NewService returns a Service over the store.
-func NewService(store storage.ClientStore, secrets *secret.Keys, opts Options) *Service {
+func NewService(store Store, secrets *secret.Keys, opts Options) *Service {
 	return &Service{
 		store: store, secrets: secrets,
 		reserved: append([]string{AdminScope}, opts.ReservedScopes...),
 		checkURL: opts.CheckFetchedURL,
+		events:   events.SinkOr(opts.Events),
 	}
+}
+
+// record records an event of the type about the client.
+func (s *Service) record(ctx context.Context, typ string, c storage.Client, rotated bool) error {
+	return s.events.Record(ctx, events.New(ctx, typ, c.ID, events.ClientData{ClientID: c.ID, ClientName: c.Name, SecretRotated: rotated}))
 }
 
 // IsReserved reports whether only an operator may give a client scope.
@@ -162,7 +182,8 @@ func (s *Service) RegistrationTokenID(token string) string {
 }
 
 // Create validates spec, generates the client's id and secret, and stores
-// the client.
+// the client, recording client.created in the same transaction. A client
+// registering itself (spec.Dynamic, RFC 7591) is the event's actor.
 func (s *Service) Create(ctx context.Context, spec Spec) (Registered, error) {
 	c, err := s.build(spec)
 	if err != nil {
@@ -184,12 +205,22 @@ func (s *Service) Create(ctx context.Context, spec Spec) (Registered, error) {
 		rat = secret.NewRandomString(secretBytes)
 		c.RegistrationAccessTokenHash = s.secrets.HashClientSecret([]byte(rat))
 	}
-	if err := s.store.CreateClient(ctx, c); err != nil {
-		return Registered{}, fmt.Errorf("create client: %w", err)
+	if spec.Dynamic {
+		ctx = events.WithActor(ctx, storage.Actor{Type: storage.ActorClient, ID: c.ID})
 	}
-	stored, err := s.store.LookupClient(ctx, c.ID)
+	var stored storage.Client
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.CreateClient(ctx, c); err != nil {
+			return fmt.Errorf("create client: %w", err)
+		}
+		var err error
+		if stored, err = s.store.LookupClient(ctx, c.ID); err != nil {
+			return fmt.Errorf("read back client: %w", err)
+		}
+		return s.record(ctx, events.ClientCreated, stored, false)
+	})
 	if err != nil {
-		return Registered{}, fmt.Errorf("read back client: %w", err)
+		return Registered{}, err
 	}
 	return Registered{Client: stored, Secret: plain, RegistrationAccessToken: rat}, nil
 }
@@ -648,31 +679,65 @@ func checkJWKS(raw []byte) error {
 }
 
 // Update validates spec as a replacement of the client's metadata and
-// stores it, keeping the client's id, secret and registration token.
+// stores it, keeping the client's id, secret and registration token, and
+// records client.updated in the same transaction. A change the rules
+// refuse changes and records nothing.
 func (s *Service) Update(ctx context.Context, id string, spec Spec) (storage.Client, error) {
 	c, err := s.build(spec)
 	if err != nil {
 		return storage.Client{}, err
 	}
-	err = s.store.UpdateClient(ctx, id, func(old storage.Client) (storage.Client, error) {
-		if old.Public != c.Public {
-			return old, &InvalidError{"token_endpoint_auth_method", "a client cannot change between public and confidential"}
+	var updated storage.Client
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.UpdateClient(ctx, id, func(old storage.Client) (storage.Client, error) {
+			return s.replace(c, old, spec.Dynamic)
+		}); err != nil {
+			return err
 		}
-		if spec.Dynamic {
-			// RFC 7592 §2.2: the client replaces its metadata, but what an
-			// operator gave it stays the operator's to give.
-			c.Admin, c.SkipConsent, c.Audience = old.Admin, old.SkipConsent, old.Audience
-			if err := s.checkReserved(c, &old); err != nil {
-				return old, err
-			}
+		var err error
+		if updated, err = s.store.LookupClient(ctx, id); err != nil {
+			return err
 		}
-		c.ID, c.SecretHash, c.RegistrationAccessTokenHash = old.ID, old.SecretHash, old.RegistrationAccessTokenHash
-		return c, nil
+		return s.record(ctx, events.ClientUpdated, updated, false)
 	})
 	if err != nil {
 		return storage.Client{}, err
 	}
-	return s.store.LookupClient(ctx, id)
+	return updated, nil
+}
+
+// Delete removes the client and every token issued to it, and records
+// client.deleted, in one transaction; an unknown client is
+// storage.ErrNotFound.
+func (s *Service) Delete(ctx context.Context, id string) error {
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		c, err := s.store.LookupClient(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := s.store.DeleteClient(ctx, id); err != nil {
+			return err
+		}
+		return s.record(ctx, events.ClientDeleted, c, false)
+	})
+}
+
+// replace returns c, the new metadata, as the replacement of old, or the
+// rule it breaks.
+func (s *Service) replace(c, old storage.Client, dynamic bool) (storage.Client, error) {
+	if old.Public != c.Public {
+		return old, &InvalidError{"token_endpoint_auth_method", "a client cannot change between public and confidential"}
+	}
+	if dynamic {
+		// RFC 7592 §2.2: the client replaces its metadata, but what an
+		// operator gave it stays the operator's to give.
+		c.Admin, c.SkipConsent, c.Audience = old.Admin, old.SkipConsent, old.Audience
+		if err := s.checkReserved(c, &old); err != nil {
+			return old, err
+		}
+	}
+	c.ID, c.SecretHash, c.RegistrationAccessTokenHash = old.ID, old.SecretHash, old.RegistrationAccessTokenHash
+	return c, nil
 }
 
 // CheckRegistrationToken reports, in constant time, whether token manages

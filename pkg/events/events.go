@@ -15,7 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
-// Event types. docs/webhooks.md is the catalogue, with their data.
+// Event types. docs/events.md is the catalogue, with their data (data.go).
 const (
 	UserCreated         = "user.created"
 	UserUpdated         = "user.updated"
@@ -140,4 +140,19 @@ func (r *Recorder) Record(ctx context.Context, events ...storage.Event) error {
 		}
 	}
 	return nil
+}
+
+// Discard is a Sink that records nothing, for services built by tests that
+// do not look at events. The server and the command line never use it.
+type Discard struct{}
+
+// Record does nothing.
+func (Discard) Record(context.Context, ...storage.Event) error { return nil }
+
+// SinkOr returns sink, or Discard when it is nil.
+func SinkOr(sink Sink) Sink {
+	if sink == nil {
+		return Discard{}
+	}
+	return sink
 }

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/gatehouse-id/gatehouse/pkg/events"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
@@ -30,6 +31,7 @@ const (
 type Store interface {
 	storage.UserStore
 	storage.IdentityStore
+	storage.Transactor
 }
 
 // Options configure a Service.
@@ -49,6 +51,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Events records identity.linked, identity.unlinked and the
+	// user.created of a customer made from an upstream account, each in
+	// the transaction of its change; nil records nothing (tests only).
+	Events events.Sink
 }
 
 // Service runs sign-ins at upstream providers and keeps the links.
@@ -59,6 +65,7 @@ type Service struct {
 	autoLink  bool
 	log       *slog.Logger
 	now       func() time.Time
+	events    events.Sink
 }
 
 // New returns a Service. It fails when a provider has an invalid or
@@ -73,6 +80,7 @@ func New(opts Options) (*Service, error) {
 		autoLink: opts.AutoLinkVerifiedEmail,
 		log:      opts.Logger,
 		now:      opts.Now,
+		events:   events.SinkOr(opts.Events),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

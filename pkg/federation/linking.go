@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/text/language"
 
+	"github.com/gatehouse-id/gatehouse/pkg/events"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/storage"
@@ -55,7 +56,15 @@ func (s *Service) resolve(ctx context.Context, res Result, binding string, up Up
 			}
 		}
 		u := newCustomer(up, email, verified)
-		err = s.store.CreateUserWithIdentity(ctx, u, s.newLink(p.ID, up.Subject, u.ID, email))
+		newLink := s.newLink(p.ID, up.Subject, u.ID, email)
+		err = s.store.InTx(ctx, func(ctx context.Context) error {
+			if err := s.store.CreateUserWithIdentity(ctx, u, newLink); err != nil {
+				return err
+			}
+			return s.events.Record(ctx,
+				events.New(ctx, events.UserCreated, u.ID, events.UserCreatedData{Email: u.Email, EmailVerified: u.EmailVerified, Provider: p.ID}),
+				linkedEvent(ctx, newLink))
+		})
 		if err == nil {
 			res.Outcome, res.UserID, res.Created = SignedIn, u.ID, true
 			return res, nil
@@ -70,7 +79,7 @@ func (s *Service) resolve(ctx context.Context, res Result, binding string, up Up
 func (s *Service) existingEmail(ctx context.Context, res Result, binding string, up UpstreamIdentity, email string, verified bool, existing storage.User) (Result, error) {
 	p := res.Provider
 	if s.autoLink && verified && existing.EmailVerified {
-		err := s.store.CreateIdentity(ctx, s.newLink(p.ID, up.Subject, existing.ID, email))
+		err := s.createLink(ctx, s.newLink(p.ID, up.Subject, existing.ID, email))
 		switch {
 		case err == nil:
 			res.Outcome, res.UserID = SignedIn, existing.ID
@@ -120,7 +129,7 @@ func (s *Service) link(ctx context.Context, res Result, userID string, up Upstre
 	case !errors.Is(err, storage.ErrNotFound):
 		return res, fmt.Errorf("federation: read link: %w", err)
 	}
-	err = s.store.CreateIdentity(ctx, s.newLink(p.ID, up.Subject, userID, normalizeEmail(up.Email)))
+	err = s.createLink(ctx, s.newLink(p.ID, up.Subject, userID, normalizeEmail(up.Email)))
 	switch {
 	case err == nil:
 		res.Outcome = Linked
@@ -187,7 +196,7 @@ func (s *Service) confirm(ctx context.Context, id, binding, userID string) (Prov
 	if l.UserID != userID {
 		return Provider{}, ErrLinkMismatch
 	}
-	err = s.store.CreateIdentity(ctx, s.newLink(p.ID, l.Subject, userID, l.Email))
+	err = s.createLink(ctx, s.newLink(p.ID, l.Subject, userID, l.Email))
 	switch {
 	case err == nil:
 		return p, nil
@@ -229,17 +238,23 @@ func (s *Service) Identities(ctx context.Context, userID string) ([]LinkedIdenti
 // way they can sign in: a customer without a password keeps at least one
 // link to an enabled provider (ErrLastMethod). The rule is checked in the
 // same transaction as the removal, so two concurrent removals cannot both
-// pass it.
+// pass it; identity.unlinked is recorded in it too.
 func (s *Service) Unlink(ctx context.Context, userID, providerID string) error {
-	err := s.store.DeleteIdentity(ctx, userID, providerID, func(u storage.User, remaining []storage.Identity) error {
-		providers := make([]string, 0, len(remaining))
-		for _, l := range remaining {
-			providers = append(providers, l.Provider)
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		err := s.store.DeleteIdentity(ctx, userID, providerID, func(u storage.User, remaining []storage.Identity) error {
+			providers := make([]string, 0, len(remaining))
+			for _, l := range remaining {
+				providers = append(providers, l.Provider)
+			}
+			if !s.canSignIn(u, providers) {
+				return ErrLastMethod
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		if !s.canSignIn(u, providers) {
-			return ErrLastMethod
-		}
-		return nil
+		return s.events.Record(ctx, events.New(ctx, events.IdentityUnlinked, userID, events.IdentityData{Provider: providerID}))
 	})
 	if errors.Is(err, ErrLastMethod) {
 		return ErrLastMethod
@@ -290,6 +305,22 @@ func (s *Service) touch(ctx context.Context, link storage.Identity, email string
 	if err != nil {
 		s.log.WarnContext(ctx, "recording a federated sign-in", "provider", link.Provider, "error", err.Error())
 	}
+}
+
+// createLink stores a link and records identity.linked in one
+// transaction.
+func (s *Service) createLink(ctx context.Context, link storage.Identity) error {
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.CreateIdentity(ctx, link); err != nil {
+			return err
+		}
+		return s.events.Record(ctx, linkedEvent(ctx, link))
+	})
+}
+
+// linkedEvent is the identity.linked event of a new link.
+func linkedEvent(ctx context.Context, link storage.Identity) storage.Event {
+	return events.New(ctx, events.IdentityLinked, link.UserID, events.IdentityData{Provider: link.Provider, Email: link.Email})
 }
 
 func (s *Service) newLink(provider, subject, userID, email string) storage.Identity {

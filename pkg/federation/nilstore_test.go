@@ -6,4 +6,5 @@ import "github.com/gatehouse-id/gatehouse/storage"
 type nilStore struct {
 	storage.UserStore
 	storage.IdentityStore
+	storage.Transactor
 }

@@ -119,8 +119,25 @@ type NewUser struct {
 // Create validates and stores a new customer with a fresh, random subject.
 // A password the policy refuses is an *InvalidError for the field
 // "password" wrapping the *PasswordError, found with errors.As; it is
-// refused before it is hashed.
+// refused before it is hashed. Create records no event: the admin API and
+// the command line create customers through accounts.Service, which uses
+// Prepare and StoreError.
 func (s *Service) Create(ctx context.Context, n NewUser) (storage.User, error) {
+	u, err := s.Prepare(ctx, n)
+	if err != nil {
+		return storage.User{}, err
+	}
+	if err := s.users.CreateUser(ctx, u); err != nil {
+		return storage.User{}, StoreError(err)
+	}
+	return s.users.GetUser(ctx, u.ID)
+}
+
+// Prepare validates a new customer and hashes their password: everything
+// Create does before it stores the customer, so that a caller can store
+// them in a short transaction of its own. The hash (tens of milliseconds)
+// must never run inside one.
+func (s *Service) Prepare(ctx context.Context, n NewUser) (storage.User, error) {
 	email, err := NormalizeEmail(n.Email)
 	if err != nil {
 		return storage.User{}, err
@@ -141,18 +158,41 @@ func (s *Service) Create(ctx context.Context, n NewUser) (storage.User, error) {
 	if u.PasswordHash, err = s.hash(ctx, n.Password); err != nil {
 		return storage.User{}, err
 	}
-	if err := s.users.CreateUser(ctx, u); err != nil {
-		if errors.Is(err, storage.ErrAlreadyExists) {
-			return storage.User{}, &InvalidError{Field: "email", Reason: ErrEmailTaken.Error(), Err: ErrEmailTaken}
-		}
-		return storage.User{}, fmt.Errorf("create customer: %w", err)
+	return u, nil
+}
+
+// HashNewPassword checks a customer's new password against the policy
+// (as Create does) and returns its hash, to be stored by the caller. Call
+// it outside any transaction.
+func (s *Service) HashNewPassword(ctx context.Context, u storage.User, password string) (string, error) {
+	if err := s.policy.Check(password, u.Email, u.Name); err != nil {
+		return "", &InvalidError{Field: "password", Reason: err.Error(), Err: err}
 	}
-	return s.users.GetUser(ctx, u.ID)
+	return s.hash(ctx, password)
+}
+
+// StoreError turns the store's answer to storing a new customer into
+// Create's: a taken email is an *InvalidError for the field "email"
+// wrapping ErrEmailTaken.
+func StoreError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, storage.ErrAlreadyExists):
+		return &InvalidError{Field: "email", Reason: ErrEmailTaken.Error(), Err: ErrEmailTaken}
+	default:
+		return fmt.Errorf("create customer: %w", err)
+	}
 }
 
 // Authenticate checks an email and password. An unknown email costs the
 // same time as a wrong password, and both give ErrInvalidCredentials. A
 // correct password whose hash used weaker parameters is rehashed.
+//
+// With ErrInvalidCredentials the returned user is empty for an unknown
+// email and holds only the ID of the customer whose password was wrong, so
+// that the failure can be recorded against them (pkg/accounts); what the
+// caller shows must not tell the two apart.
 func (s *Service) Authenticate(ctx context.Context, email, password string) (storage.User, error) {
 	if len(password) > maxPasswordBytes {
 		return storage.User{}, ErrInvalidCredentials
@@ -175,14 +215,14 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (sto
 		if err := s.verifyDummy(ctx, password); err != nil {
 			return storage.User{}, err
 		}
-		return storage.User{}, ErrInvalidCredentials
+		return storage.User{ID: u.ID}, ErrInvalidCredentials
 	}
 	ok, rehash, err := s.verify(ctx, password, u.PasswordHash)
 	if err != nil {
 		return storage.User{}, fmt.Errorf("authenticate %s: %w", u.ID, err)
 	}
 	if !ok {
-		return storage.User{}, ErrInvalidCredentials
+		return storage.User{ID: u.ID}, ErrInvalidCredentials
 	}
 	if rehash {
 		if hash, err := s.hash(ctx, password); err == nil {

@@ -29,6 +29,7 @@ import (
 
 	josev3 "github.com/go-jose/go-jose/v3"
 
+	"github.com/gatehouse-id/gatehouse/pkg/events"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
@@ -70,6 +71,16 @@ type Options struct {
 	// Logger receives the Manager's logs, which never carry key material;
 	// nil means a logger that discards everything.
 	Logger *slog.Logger
+	// Events records key.rotated in the transaction of each rotation and
+	// retirement; nil records nothing (tests only: the server and the
+	// command line build the Manager with pkg/server.NewServices).
+	Events events.Sink
+}
+
+// Store is what a Manager needs of the store.
+type Store interface {
+	storage.SigningKeyStore
+	storage.Transactor
 }
 
 // Key is a private signing key, ready to sign.
@@ -100,7 +111,8 @@ func (k Key) JOSE() *josev3.JSONWebKey {
 // Manager generates, rotates, retires and serves signing keys. It is safe
 // for concurrent use; construct it with NewManager.
 type Manager struct {
-	store    storage.SigningKeyStore
+	store    Store
+	events   events.Sink
 	sealer   *secret.Keys
 	interval time.Duration
 	rsaBits  int
@@ -120,9 +132,10 @@ type Manager struct {
 // NewManager returns a Manager over store that seals and opens private keys
 // with sealer. It does not touch the store: call EnsureKeys (or Refresh)
 // before serving, and Run in the background.
-func NewManager(store storage.SigningKeyStore, sealer *secret.Keys, opts Options) *Manager {
+func NewManager(store Store, sealer *secret.Keys, opts Options) *Manager {
 	m := &Manager{
 		store:    store,
+		events:   events.SinkOr(opts.Events),
 		sealer:   sealer,
 		interval: opts.RefreshInterval,
 		rsaBits:  opts.RSABits,
@@ -193,8 +206,15 @@ func (m *Manager) Rotate(ctx context.Context, alg string) (storage.SigningKey, e
 	if err != nil {
 		return storage.SigningKey{}, fmt.Errorf("keys: rotate: %w", err)
 	}
-	if err := m.store.ActivateSigningKey(ctx, k, false); err != nil {
-		return storage.SigningKey{}, fmt.Errorf("keys: rotate: activate %s key %s: %w", alg, k.ID, err)
+	err = m.store.InTx(ctx, func(ctx context.Context) error {
+		if err := m.store.ActivateSigningKey(ctx, k, false); err != nil {
+			return fmt.Errorf("keys: rotate: activate %s key %s: %w", alg, k.ID, err)
+		}
+		return m.events.Record(ctx, events.New(ctx, events.KeyRotated, k.ID,
+			events.KeyRotatedData{KID: k.ID, Alg: alg, State: string(storage.KeyActive)}))
+	})
+	if err != nil {
+		return storage.SigningKey{}, err
 	}
 	m.log.Info("keys: signing key rotated", "kid", k.ID, "alg", alg)
 	if _, err := m.load(ctx); err != nil {
@@ -208,9 +228,28 @@ func (m *Manager) Rotate(ctx context.Context, alg string) (storage.SigningKey, e
 // part. Retiring the active key fails with storage.ErrKeyInUse (rotate
 // first), and an unknown kid with storage.ErrNotFound. Tokens signed by a
 // retired key no longer verify. Retire then reloads the cache.
+//
+// Retiring records key.rotated (state "retired") in the same transaction.
 func (m *Manager) Retire(ctx context.Context, kid string) error {
-	if err := m.store.RetireSigningKey(ctx, kid); err != nil {
-		return fmt.Errorf("keys: retire %s: %w", kid, err)
+	err := m.store.InTx(ctx, func(ctx context.Context) error {
+		if err := m.store.RetireSigningKey(ctx, kid); err != nil {
+			return fmt.Errorf("keys: retire %s: %w", kid, err)
+		}
+		all, err := m.store.ListSigningKeys(ctx)
+		if err != nil {
+			return fmt.Errorf("keys: retire %s: %w", kid, err)
+		}
+		alg := ""
+		for _, k := range all {
+			if k.ID == kid {
+				alg = k.Algorithm
+			}
+		}
+		return m.events.Record(ctx, events.New(ctx, events.KeyRotated, kid,
+			events.KeyRotatedData{KID: kid, Alg: alg, State: string(storage.KeyRetired)}))
+	})
+	if err != nil {
+		return err
 	}
 	m.log.Info("keys: signing key retired", "kid", kid)
 	if _, err := m.load(ctx); err != nil {

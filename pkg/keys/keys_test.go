@@ -58,12 +58,12 @@ func sealer(t testing.TB, system string) *secret.Keys {
 
 const systemSecret = "correct horse battery staple, and then some more"
 
-func newManager(t testing.TB, store storage.SigningKeyStore, clk *fakeClock) *Manager {
+func newManager(t testing.TB, store Store, clk *fakeClock) *Manager {
 	t.Helper()
 	return newManagerWith(t, store, sealer(t, systemSecret), clk)
 }
 
-func newManagerWith(t testing.TB, store storage.SigningKeyStore, s *secret.Keys, clk *fakeClock) *Manager {
+func newManagerWith(t testing.TB, store Store, s *secret.Keys, clk *fakeClock) *Manager {
 	t.Helper()
 	return NewManager(store, s, Options{
 		RefreshInterval: interval,

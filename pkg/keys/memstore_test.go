@@ -113,3 +113,9 @@ func clone(k storage.SigningKey) storage.SigningKey {
 	k.PublicJWK = slices.Clone(k.PublicJWK)
 	return k
 }
+
+// InTx runs fn: the memory store's steps are atomic each, and the tests
+// never roll one back.
+func (s *memStore) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return fn(ctx)
+}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 
+	"github.com/gatehouse-id/gatehouse/pkg/events"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
@@ -153,8 +154,12 @@ func (p *Provider) redirectAfterLogout(w http.ResponseWriter, r *http.Request, r
 
 // endSession ends the browser session; the session manager's Ender
 // (pkg/accounts) records it and queues back-channel logout tokens for the
-// clients it signed in to, in one transaction.
+// clients it signed in to, in one transaction. The customer signing out
+// is the event's actor.
 func (p *Provider) endSession(ctx context.Context, w http.ResponseWriter, r *http.Request) {
+	if bs, err := p.sessions.Current(ctx, r); err == nil {
+		ctx = events.WithActor(ctx, storage.Actor{Type: storage.ActorCustomer, ID: bs.UserID})
+	}
 	if _, _, err := p.sessions.End(ctx, w, r); err != nil && !errors.Is(err, session.ErrNoSession) {
 		p.log.ErrorContext(ctx, "ending browser session", "error", err.Error())
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/strictjson"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
+	"github.com/gatehouse-id/gatehouse/pkg/events"
 	"github.com/gatehouse-id/gatehouse/pkg/outbound"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
@@ -110,11 +111,13 @@ func (p *Provider) handleClientConfiguration(w http.ResponseWriter, r *http.Requ
 		p.bearerError(w, http.StatusUnauthorized, "invalid_token", "The registration access token is invalid.")
 		return
 	}
+	// What the request changes is the client's own doing.
+	ctx = events.WithActor(ctx, storage.Actor{Type: storage.ActorClient, ID: c.ID})
 	switch r.Method {
 	case http.MethodGet:
 		writeJSON(w, http.StatusOK, p.metadataOf(c))
 	case http.MethodDelete:
-		if err := p.store.DeleteClient(ctx, id); err != nil {
+		if err := p.clients.Delete(ctx, id); err != nil {
 			p.log.ErrorContext(ctx, "deleting a registered client", "error", err.Error())
 			writeError(w, http.StatusInternalServerError, "server_error", "The client could not be deleted.")
 			return

@@ -5,14 +5,13 @@ import (
 	"log/slog"
 
 	"github.com/gatehouse-id/gatehouse/config"
+	"github.com/gatehouse-id/gatehouse/pkg/events"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
-	"github.com/gatehouse-id/gatehouse/storage"
 
 	"github.com/gorilla/mux"
 
 	"github.com/gatehouse-id/gatehouse/pkg/admin"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
-	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
 	"github.com/gatehouse-id/gatehouse/pkg/oidc"
 	"github.com/gatehouse-id/gatehouse/pkg/outbound"
@@ -21,14 +20,13 @@ import (
 
 // mountAdmin mounts the admin REST API at <issuer path>/admin/v1. Its
 // bearer tokens are this server's own access tokens, checked by provider.
-func mountAdmin(router *mux.Router, base string, store *gormstore.Store, services *Services, km *keys.Manager,
-	people *identity.Service, provider *oidc.Provider, log *slog.Logger) {
+func mountAdmin(router *mux.Router, base string, store *gormstore.Store, services *Services,
+	provider *oidc.Provider, log *slog.Logger) {
 	api := admin.New(admin.Options{
 		Store:      store,
 		Clients:    services.Clients,
 		Accounts:   services.Accounts,
-		Identity:   people,
-		Keys:       km,
+		Keys:       services.Keys,
 		Tokens:     provider,
 		Algorithms: keys.Algorithms(),
 		Logger:     log,
@@ -36,14 +34,16 @@ func mountAdmin(router *mux.Router, base string, store *gormstore.Store, service
 	api.Register(router, base+admin.PathPrefix)
 }
 
-// NewClientService returns the client service with the configuration's
-// rules, as the server uses it; the command line builds its own with it
-// too, so a client is held to the same rules whichever way it comes.
-func NewClientService(cfg config.Config, store storage.ClientStore, secrets *secret.Keys) *clients.Service {
+// newClientService returns the client service with the configuration's
+// rules, recording its events with sink; NewServices builds it for the
+// server and the command line alike, so a client is held to the same
+// rules whichever way it comes.
+func newClientService(cfg config.Config, store clients.Store, secrets *secret.Keys, sink events.Sink) *clients.Service {
 	// Validate has refused malformed ranges already.
 	allow, _ := cfg.OutboundAllowPrefixes()
 	policy := outbound.Policy{AllowPrefixes: allow, DevAllowLoopback: cfg.DevAllowLoopbackURLs}
 	return clients.NewService(store, secrets, clients.Options{
+		Events:         sink,
 		ReservedScopes: cfg.ReservedScopeList(),
 		CheckFetchedURL: func(raw string) error {
 			var refused *outbound.RefusedError

@@ -270,6 +270,7 @@ func TestAdminAPIMatchesOpenAPI(t *testing.T) {
 			call("DELETE", "/registration-tokens/{token_id}", nil)
 			call("DELETE", "/registration-tokens/{token_id}", nil) // 404
 
+			call("GET", "/events", nil)
 			call("DELETE", "/customers/{customer_id}", nil)
 			call("GET", "/customers/{customer_id}", nil) // 404
 			call("DELETE", "/clients/{client_id}", nil)

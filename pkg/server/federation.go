@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/config"
+	"github.com/gatehouse-id/gatehouse/pkg/events"
 	"github.com/gatehouse-id/gatehouse/pkg/federation"
 	"github.com/gatehouse-id/gatehouse/pkg/federation/apple"
 	"github.com/gatehouse-id/gatehouse/pkg/federation/facebook"
@@ -97,7 +98,7 @@ func connectorFactories() map[string]connectorFactory {
 // enables. Each provider gets an HTTP client of its own with a timeout, on
 // a transport shared by all of them. With no provider enabled the service
 // still serves the account page's links.
-func newFederation(cfg config.Config, store storage.Store, log *slog.Logger, o options) (*federation.Service, error) {
+func newFederation(cfg config.Config, store storage.Store, sink events.Sink, log *slog.Logger, o options) (*federation.Service, error) {
 	transport := o.upstreamTransport
 	if transport == nil {
 		transport = federation.NewTransport()
@@ -124,6 +125,7 @@ func newFederation(cfg config.Config, store storage.Store, log *slog.Logger, o o
 		Providers:             providers,
 		AutoLinkVerifiedEmail: cfg.AutoLinkVerifiedEmail,
 		Logger:                log,
+		Events:                sink,
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/gatehouse-id/gatehouse/internal/clientip"
+	"github.com/gatehouse-id/gatehouse/pkg/events"
 )
 
 // recordRoute is router middleware: it notes the matched route's template
@@ -62,7 +63,8 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// observe gives every request an id, finds the client's address (the
+// observe gives every request an id (also put in its context for the
+// events it causes, events.WithRequestID), finds the client's address (the
 // peer's, or the one a trusted proxy names) and puts it in the request's
 // context (clientip.FromContext), recovers from panics, limits the body,
 // sets security headers, and logs and measures the request. Logs carry the
@@ -75,7 +77,9 @@ func observe(next http.Handler, log *slog.Logger, m *metrics, ips *clientip.Reso
 			id = newRequestID()
 		}
 		ip := ips.Resolve(r)
-		r = r.WithContext(clientip.NewContext(r.Context(), ip))
+		// The request id goes with every change the request makes (the
+		// audit log's request_id, see pkg/events).
+		r = r.WithContext(events.WithRequestID(clientip.NewContext(r.Context(), ip), id))
 		ctx := r.Context()
 		h := w.Header()
 		h.Set("X-Request-Id", id)

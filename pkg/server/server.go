@@ -25,7 +25,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/outage"
 	"github.com/gatehouse-id/gatehouse/pkg/backchannel"
 	"github.com/gatehouse-id/gatehouse/pkg/i18n"
-	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/jobs"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
 	"github.com/gatehouse-id/gatehouse/pkg/oidc"
@@ -137,14 +136,17 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	} else if v < gormstore.LatestVersion() {
 		return nil, fmt.Errorf("database schema is at version %d, this build needs %d: run `gatehouse migrate`", v, gormstore.LatestVersion())
 	}
-	km := keys.NewManager(store, secrets, keys.Options{RefreshInterval: cfg.KeysRefreshInterval, Logger: log})
+	s := &Server{cfg: cfg, log: log, store: store, secrets: secrets, metrics: newMetrics()}
+	services := NewServices(cfg, store, secrets, log, func() { s.jobs.Notify() })
+	s.services = services
+	km := services.Keys
+	s.keys = km
 	if err := km.EnsureKeys(ctx); err != nil {
 		return nil, err
 	}
 	if err := km.Refresh(ctx); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, store: store, secrets: secrets, keys: km, metrics: newMetrics()}
 	s.limiter = newLimiter(cfg, store, secrets, s.metrics)
 	outages := outage.New(outage.Options{
 		Logger:   log,
@@ -174,8 +176,6 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	if err != nil {
 		return nil, fmt.Errorf("static assets: %w", err)
 	}
-	services := NewServices(cfg, store, secrets, func() { s.jobs.Notify() })
-	s.services = services
 	sessions := session.NewManager(store, session.Options{
 		Secure:      issuer.Scheme == "https",
 		IdleTimeout: cfg.SessionIdleTimeout,
@@ -183,12 +183,8 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		CSRFKey:     secrets.CSRFKey(),
 		Ender:       services.Accounts,
 	})
-	people := identity.NewService(store, identity.Argon2Params{
-		MemoryKiB:   uint32(cfg.Argon2MemoryKiB),
-		Iterations:  uint32(cfg.Argon2Iterations),
-		Parallelism: uint8(cfg.Argon2Parallelism),
-	}, PasswordPolicy(cfg))
-	fed, err := newFederation(cfg, store, log, o)
+	people := services.Identity
+	fed, err := newFederation(cfg, store, services.Events, log, o)
 	if err != nil {
 		return nil, err
 	}
@@ -206,6 +202,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Logger:      log,
 		Throttle:    s.limiter,
 		Outage:      outages,
+		Accounts:    services.Accounts,
 	})
 	out, err := newOutbound(cfg, log, o.outbound...)
 	if err != nil {
@@ -257,7 +254,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	router.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	router.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
 	provider.Register(router, base)
-	mountAdmin(router, base, store, services, km, people, provider, log)
+	mountAdmin(router, base, store, services, provider, log)
 	pages.Register(router)
 	s.handler = observe(router, log, s.metrics, ips, cfg.MaxRequestBytes, issuer.Scheme == "https")
 	s.management = s.managementHandler()
@@ -276,13 +273,15 @@ func (s *Server) Provider() *oidc.Provider { return s.provider }
 // Secrets returns the keys derived from the system secret.
 func (s *Server) Secrets() *secret.Keys { return s.secrets }
 
-// RunBackground runs the periodic jobs (key refresh, expired-token
-// collection) until ctx ends.
+// RunBackground runs the periodic jobs (key refresh, the job queue, the
+// collection of expired tokens, sign-ins, throttle counters and old
+// events) until ctx ends.
 func (s *Server) RunBackground(ctx context.Context) {
 	go s.keys.Run(ctx)
 	go s.runJobs(ctx)
 	go s.collectFederation(ctx)
 	go s.collectThrottle(ctx)
+	go s.collectOldEvents(ctx)
 	go func() {
 		t := time.NewTicker(tokenCollectionInterval)
 		defer t.Stop()

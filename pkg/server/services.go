@@ -2,37 +2,52 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/config"
 	"github.com/gatehouse-id/gatehouse/pkg/accounts"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/pkg/events"
+	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/jobs"
+	"github.com/gatehouse-id/gatehouse/pkg/keys"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
 )
 
-// Services are the domain services that change customers and clients,
-// each in one transaction with its events and jobs. The server and the
-// command line build them with NewServices, so an operator's change is
-// recorded and announced exactly as one made through the admin API.
+// Services are the domain services that change customers, clients and
+// keys, each change in one transaction with its events and jobs. The
+// server and the command line build them with NewServices, so an
+// operator's change is recorded and announced exactly as one made through
+// the admin API.
 type Services struct {
-	Events   *events.Recorder
+	Events *events.Recorder
+	// Identity checks and hashes passwords; it records nothing itself.
+	Identity *identity.Service
 	Accounts *accounts.Service
 	Clients  *clients.Service
+	// Keys is the signing-key manager; the server also serves from it.
+	Keys *keys.Manager
 }
 
 // NewServices builds the services over the store. notify, when not nil,
 // wakes the job runner after a commit that enqueued jobs; the command line
 // passes nil, and a running server's runner finds the jobs on its next
 // poll.
-func NewServices(cfg config.Config, store *gormstore.Store, secrets *secret.Keys, notify func()) *Services {
+func NewServices(cfg config.Config, store *gormstore.Store, secrets *secret.Keys, log *slog.Logger, notify func()) *Services {
 	rec := events.NewRecorder(store)
+	people := identity.NewService(store, identity.Argon2Params{
+		MemoryKiB:   uint32(cfg.Argon2MemoryKiB),
+		Iterations:  uint32(cfg.Argon2Iterations),
+		Parallelism: uint8(cfg.Argon2Parallelism),
+	}, PasswordPolicy(cfg))
 	return &Services{
 		Events:   rec,
-		Accounts: accounts.New(accounts.Options{Store: store, Events: rec, Secrets: secrets, Notify: notify}),
-		Clients:  NewClientService(cfg, store, secrets),
+		Identity: people,
+		Accounts: accounts.New(accounts.Options{Store: store, Events: rec, Secrets: secrets, Identity: people, Notify: notify}),
+		Clients:  newClientService(cfg, store, secrets, rec),
+		Keys:     keys.NewManager(store, secrets, keys.Options{RefreshInterval: cfg.KeysRefreshInterval, Logger: log, Events: rec}),
 	}
 }
 

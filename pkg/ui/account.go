@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/gatehouse-id/gatehouse/pkg/accounts"
 	"github.com/gatehouse-id/gatehouse/pkg/federation"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
 	"github.com/gatehouse-id/gatehouse/storage"
@@ -178,7 +179,7 @@ func (h *Handler) accountLogin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, linked, err := h.signInConfirming(ctx, w, r, user.ID, page.Link)
+	_, linked, err := h.signInConfirming(ctx, w, r, user.ID, "", page.Link)
 	if err != nil {
 		h.serverError(w, r, "starting session", err)
 		return
@@ -198,7 +199,7 @@ func (h *Handler) accountLink(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	target, err := fed.Begin(ctx, federation.BeginRequest{
+	target, err := fed.Begin(accounts.Actor(ctx, bs.UserID), federation.BeginRequest{
 		Provider:       provider,
 		Purpose:        storage.FederationLink,
 		BrowserBinding: h.opts.Sessions.Device(w, r),
@@ -222,7 +223,7 @@ func (h *Handler) accountUnlink(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := fed.Unlink(ctx, bs.UserID, provider)
+	err := fed.Unlink(accounts.Actor(ctx, bs.UserID), bs.UserID, provider)
 	switch {
 	case err == nil:
 		h.redirectWith(w, r, h.URL(PathAccount), noticeParam, "unlinked")

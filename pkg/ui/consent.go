@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/pkg/accounts"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
 )
 
@@ -78,11 +79,10 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 	decision := "deny"
 	if r.PostForm.Get("decision") == "allow" {
 		decision = "allow"
-		if r.PostForm.Get("remember") == "1" {
-			if err := h.opts.Store.GrantConsent(ctx, bs.UserID, client.ID, scopes); err != nil {
-				h.serverError(w, r, "storing consent", err)
-				return
-			}
+		remember := r.PostForm.Get("remember") == "1"
+		if err := h.opts.Accounts.GrantConsent(accounts.Actor(ctx, bs.UserID), bs.UserID, client.ID, scopes, remember); err != nil {
+			h.serverError(w, r, "storing consent", err)
+			return
 		}
 	}
 	sig := h.opts.Sessions.SignDecision(w, r, pending.ID, decision)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/gatehouse-id/gatehouse/internal/clientip"
+	"github.com/gatehouse-id/gatehouse/pkg/accounts"
 	"github.com/gatehouse-id/gatehouse/pkg/federation"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
 	"github.com/gatehouse-id/gatehouse/storage"
@@ -110,35 +112,47 @@ func (h *Handler) loginFormActions(app string) []string {
 	return actions
 }
 
-// startSignIn starts the browser session of a password sign-in. When the
-// page asked the customer to confirm a link, the sign-in confirms it: the
-// account is linked and the session's methods include the provider's.
-func (h *Handler) startSignIn(ctx context.Context, w http.ResponseWriter, r *http.Request, userID string, link *LinkPrompt) (storage.BrowserSession, error) {
-	bs, _, err := h.signInConfirming(ctx, w, r, userID, link)
+// startSignIn starts the browser session of a password sign-in to the
+// client ("" for the account page). When the page asked the customer to
+// confirm a link, the sign-in confirms it: the account is linked and the
+// session's methods include the provider's.
+func (h *Handler) startSignIn(ctx context.Context, w http.ResponseWriter, r *http.Request, userID, clientID string, link *LinkPrompt) (storage.BrowserSession, error) {
+	bs, _, err := h.signInConfirming(ctx, w, r, userID, clientID, link)
 	return bs, err
 }
 
 // signInConfirming is startSignIn, and reports whether the link was made.
 // A link that cannot be made (expired, another customer's, or linked
-// meanwhile) leaves the sign-in standing without it.
-func (h *Handler) signInConfirming(ctx context.Context, w http.ResponseWriter, r *http.Request, userID string, link *LinkPrompt) (storage.BrowserSession, bool, error) {
-	pwd := []string{"pwd"}
-	if link == nil || h.opts.Federation == nil {
-		bs, err := h.opts.Sessions.Start(ctx, w, r, userID, pwd)
-		return bs, false, err
+// meanwhile) leaves the sign-in standing without it. The session starts
+// in one transaction with its user.login.succeeded event.
+func (h *Handler) signInConfirming(ctx context.Context, w http.ResponseWriter, r *http.Request, userID, clientID string, link *LinkPrompt) (storage.BrowserSession, bool, error) {
+	amr, idp, linked := []string{"pwd"}, "", false
+	if link != nil && h.opts.Federation != nil {
+		p, err := h.opts.Federation.ConfirmLink(accounts.Actor(ctx, userID), link.Token, h.opts.Sessions.Device(w, r), userID)
+		switch {
+		case err == nil:
+			amr, idp, linked = []string{"pwd", federation.AMRFederated}, p.ID, true
+		case errors.Is(err, federation.ErrState), errors.Is(err, federation.ErrLinkMismatch), errors.Is(err, federation.ErrLinkedElsewhere):
+			h.log.InfoContext(ctx, "a password sign-in did not confirm the pending link", "reason", err.Error())
+		default:
+			return storage.BrowserSession{}, false, err
+		}
 	}
-	p, err := h.opts.Federation.ConfirmLink(ctx, link.Token, h.opts.Sessions.Device(w, r), userID)
-	switch {
-	case err == nil:
-		bs, err := h.opts.Sessions.StartFederated(ctx, w, r, userID, []string{"pwd", federation.AMRFederated}, p.ID)
-		return bs, err == nil, err
-	case errors.Is(err, federation.ErrState), errors.Is(err, federation.ErrLinkMismatch), errors.Is(err, federation.ErrLinkedElsewhere):
-		h.log.InfoContext(ctx, "a password sign-in did not confirm the pending link", "reason", err.Error())
-		bs, err := h.opts.Sessions.Start(ctx, w, r, userID, pwd)
-		return bs, false, err
-	default:
-		return storage.BrowserSession{}, false, err
-	}
+	bs, err := h.startSession(ctx, w, r, userID, amr, idp, accounts.SignIn{Method: accounts.MethodPassword, ClientID: clientID})
+	return bs, linked && err == nil, err
+}
+
+// startSession starts the customer's browser session with the methods
+// and the provider that vouched for them ("" for none), and records the
+// sign-in with it (pkg/accounts).
+func (h *Handler) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, userID string, amr []string, idp string, in accounts.SignIn) (storage.BrowserSession, error) {
+	in.IP = clientip.String(ctx)
+	var bs storage.BrowserSession
+	err := h.opts.Accounts.SignedIn(accounts.Actor(ctx, userID), userID, in, func(ctx context.Context) (err error) {
+		bs, err = h.opts.Sessions.StartFederated(ctx, w, r, userID, amr, idp)
+		return err
+	})
+	return bs, err
 }
 
 // federationBegin sends the browser to a provider: for a pending
@@ -241,7 +255,9 @@ func (h *Handler) federationCallback(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, "reading session", err)
 		return
 	}
-	res, err := fed.Finish(ctx, req)
+	// What the sign-in changes (a new customer, a link) is the customer's
+	// doing: the one signed in, or someone not yet known.
+	res, err := fed.Finish(accounts.Actor(ctx, req.SessionUserID), req)
 	if err != nil {
 		h.federationFailed(w, r, res, err)
 		return
@@ -268,7 +284,8 @@ func (h *Handler) federationCallback(w http.ResponseWriter, r *http.Request) {
 // password sign-in does, or the account page.
 func (h *Handler) federatedSignIn(w http.ResponseWriter, r *http.Request, res federation.Result) {
 	ctx := r.Context()
-	bs, err := h.opts.Sessions.StartFederated(ctx, w, r, res.UserID, []string{federation.AMRFederated}, res.Provider.ID)
+	bs, err := h.startSession(ctx, w, r, res.UserID, []string{federation.AMRFederated}, res.Provider.ID,
+		accounts.SignIn{Method: accounts.MethodFederated, Provider: res.Provider.ID, ClientID: h.clientOf(ctx, res.AuthRequestID)})
 	if err != nil {
 		h.serverError(w, r, "starting session", err)
 		return
@@ -293,14 +310,14 @@ func (h *Handler) federatedSignIn(w http.ResponseWriter, r *http.Request, res fe
 // error. A callback that matches no sign-in of this browser gets an error
 // page, since there is nowhere safe to go back to.
 func (h *Handler) federationFailed(w http.ResponseWriter, r *http.Request, res federation.Result, err error) {
-	var why string
+	var why, reason string
 	switch {
 	case errors.Is(err, federation.ErrCancelled):
-		why = "cancelled"
+		why, reason = "cancelled", "cancelled"
 	case errors.Is(err, federation.ErrUpstream):
-		why = "failed"
+		why, reason = "failed", "upstream_failed"
 	case errors.Is(err, federation.ErrLinkedElsewhere):
-		why = "conflict"
+		why, reason = "conflict", "linked_elsewhere"
 	case errors.Is(err, federation.ErrState):
 		h.log.InfoContext(r.Context(), "a provider's callback matched no sign-in of this browser")
 		h.Error(w, r, http.StatusBadRequest, "error.federation_state")
@@ -308,6 +325,11 @@ func (h *Handler) federationFailed(w http.ResponseWriter, r *http.Request, res f
 	default:
 		h.serverError(w, r, "finishing a federated sign-in", err)
 		return
+	}
+	if res.Purpose != storage.FederationLink {
+		h.signInFailed(r.Context(), res.UserID, "", reason, accounts.SignIn{
+			Method: accounts.MethodFederated, Provider: res.Provider.ID, ClientID: h.clientOf(r.Context(), res.AuthRequestID),
+		})
 	}
 	switch res.Purpose {
 	case storage.FederationLogin:
@@ -317,6 +339,19 @@ func (h *Handler) federationFailed(w http.ResponseWriter, r *http.Request, res f
 	default:
 		h.redirectWith(w, r, h.URL(PathAccountLogin), fedParam, why)
 	}
+}
+
+// clientOf returns the client of the pending authorization request, for
+// the sign-in's event; "" for none (the account page) or one gone.
+func (h *Handler) clientOf(ctx context.Context, authID string) string {
+	if authID == "" {
+		return ""
+	}
+	ar, err := h.opts.Store.GetAuthRequest(ctx, authID)
+	if err != nil {
+		return ""
+	}
+	return ar.ClientID
 }
 
 // redirectWith redirects to target (a path, perhaps with a query) with one

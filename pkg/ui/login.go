@@ -58,7 +58,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	bs, err := h.startSignIn(ctx, w, r, user.ID, page.Link)
+	bs, err := h.startSignIn(ctx, w, r, user.ID, pending.ClientID, page.Link)
 	if err != nil {
 		h.serverError(w, r, "starting session", err)
 		return

@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/clientip"
 	"github.com/gatehouse-id/gatehouse/internal/outage"
 	"github.com/gatehouse-id/gatehouse/internal/redact"
+	"github.com/gatehouse-id/gatehouse/pkg/accounts"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/ratelimit"
 	"github.com/gatehouse-id/gatehouse/storage"
@@ -68,6 +69,12 @@ func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, f passwo
 		}
 		h.log.WarnContext(ctx, "sign-in failed", "ip", ip, "client_id", f.clientID,
 			"account", redact.Email(account), "known_device", guard.KnownDevice())
+		// user is empty for an unknown email, and holds only the ID of a
+		// customer whose password was wrong; the event's data is the same
+		// for both.
+		h.signInFailed(ctx, user.ID, redact.Email(account), "invalid_credentials", accounts.SignIn{
+			Method: accounts.MethodPassword, ClientID: f.clientID,
+		})
 		// The same message for an unknown email and a wrong password.
 		f.page.ErrorID = "login.error.invalid"
 		h.render(w, r, http.StatusUnauthorized, "login", f.lang, f.csrf, *f.page, f.actions...)
@@ -85,6 +92,16 @@ func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, f passwo
 		h.log.ErrorContext(ctx, "remembering the signed-in device", "error", err.Error())
 	}
 	return user, true
+}
+
+// signInFailed records a failed sign-in (user.login.failed): one small
+// insert, whose failure is only logged, so that it never changes the
+// answer. userID is "" when no customer is known.
+func (h *Handler) signInFailed(ctx context.Context, userID, maskedEmail, reason string, in accounts.SignIn) {
+	in.IP = clientip.String(ctx)
+	if err := h.opts.Accounts.SignInFailed(accounts.Actor(ctx, ""), userID, maskedEmail, reason, in); err != nil {
+		h.log.WarnContext(ctx, "recording a failed sign-in", "error", err.Error())
+	}
 }
 
 // retrySeconds rounds a wait up to whole seconds, at least one

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/gatehouse-id/gatehouse/internal/outage"
+	"github.com/gatehouse-id/gatehouse/pkg/accounts"
 	"github.com/gatehouse-id/gatehouse/pkg/federation"
 	"github.com/gatehouse-id/gatehouse/pkg/i18n"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
@@ -56,6 +57,9 @@ type Options struct {
 	// Outage counts and logs the pages answered "try again in a moment"
 	// because the store could not answer; nil for none.
 	Outage *outage.Reporter
+	// Accounts records sign-ins and consents with their events (and ends
+	// sessions, through Sessions).
+	Accounts *accounts.Service
 }
 
 // Handler serves the hosted pages.

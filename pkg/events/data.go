@@ -1,0 +1,84 @@
+package events
+
+// The data of each event type, as the audit log keeps it and webhooks
+// deliver it (docs/events.md). None holds a secret: no password, hash,
+// token, client secret or registration access token. The customer's own
+// profile data (email, names) appears where it says what changed.
+
+// UserCreatedData is user.created's data.
+type UserCreatedData struct {
+	// Email is the new customer's email, "" when a provider gave none.
+	Email         string `json:"email"`
+	EmailVerified bool   `json:"email_verified"`
+	// Provider is the upstream provider the customer signed up with, ""
+	// for a customer created with a password.
+	Provider string `json:"provider,omitempty"`
+}
+
+// UserUpdatedData is user.updated's data.
+type UserUpdatedData struct {
+	// Fields names the profile members that changed (as the admin API
+	// spells them), never the password.
+	Fields []string `json:"fields"`
+	// Email is the new email when it changed.
+	Email string `json:"email,omitempty"`
+}
+
+// UserEmailVerifiedData is user.email_verified's data.
+type UserEmailVerifiedData struct {
+	Email string `json:"email"`
+}
+
+// LoginData is the data of user.login.succeeded and user.login.failed.
+type LoginData struct {
+	// Method is "pwd" (password) or "fed" (an upstream provider).
+	Method string `json:"method"`
+	// Provider is the upstream provider's ID for "fed".
+	Provider string `json:"provider,omitempty"`
+	// ClientID is the app the customer signed in to; "" on the account
+	// page.
+	ClientID string `json:"client_id,omitempty"`
+	// IP is the browser's address.
+	IP string `json:"ip,omitempty"`
+	// Email is, for a failed password sign-in, the email typed, masked
+	// (j***@example.com) whether or not a customer has it.
+	Email string `json:"email,omitempty"`
+	// Reason is, for a failed sign-in, why: "invalid_credentials",
+	// "cancelled", "upstream_failed" or "linked_elsewhere".
+	Reason string `json:"reason,omitempty"`
+}
+
+// IdentityData is the data of identity.linked and identity.unlinked.
+type IdentityData struct {
+	Provider string `json:"provider"`
+	// Email is the address the provider reported, if any.
+	Email string `json:"email,omitempty"`
+}
+
+// ConsentData is the data of consent.granted and consent.revoked.
+type ConsentData struct {
+	ClientID string   `json:"client_id"`
+	Scopes   []string `json:"scopes,omitempty"`
+	// Remembered says a granted consent was stored, so the client need not
+	// ask again; false for an allow of this request only.
+	Remembered bool `json:"remembered,omitempty"`
+}
+
+// ClientData is the data of client.created, client.updated and
+// client.deleted.
+type ClientData struct {
+	ClientID   string `json:"client_id"`
+	ClientName string `json:"client_name,omitempty"`
+	// SecretRotated marks the client.updated of a secret rotation (the
+	// secret itself is never recorded).
+	SecretRotated bool `json:"secret_rotated,omitempty"`
+}
+
+// KeyRotatedData is key.rotated's data.
+type KeyRotatedData struct {
+	KID string `json:"kid"`
+	Alg string `json:"alg"`
+	// State is the key's new state: "active" for a new key (a rotation),
+	// "retired" for a retired one.
+	State string `json:"state"`
+}
