@@ -191,6 +191,10 @@ type Config struct {
 	// stops accepting connections, so that load balancers stop sending it
 	// requests first; 0 stops at once (GATEHOUSE_SHUTDOWN_DRAIN_DELAY).
 	ShutdownDrainDelay time.Duration `yaml:"shutdown_drain_delay"`
+	// WebhookRetryHorizon is how long a webhook delivery is retried after
+	// its event; then it is dead-lettered, kept for inspection and replay
+	// (GATEHOUSE_WEBHOOK_RETRY_HORIZON).
+	WebhookRetryHorizon time.Duration `yaml:"webhook_retry_horizon"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -232,6 +236,7 @@ func Default() Config {
 		ThrottleMemoryCounters:     100000,
 		TrustedProxyHeader:         "X-Forwarded-For",
 		ShutdownDrainDelay:         5 * time.Second,
+		WebhookRetryHorizon:        72 * time.Hour,
 	}
 }
 
@@ -315,6 +320,7 @@ func settings(c *Config) []setting {
 		{"oidc_trust_email", "GATEHOUSE_OIDC_TRUST_EMAIL", stringSetter(&c.OIDCTrustEmail)},
 		{"auto_link_verified_email", "GATEHOUSE_AUTO_LINK_VERIFIED_EMAIL", boolSetter(&c.AutoLinkVerifiedEmail)},
 		{"shutdown_drain_delay", "GATEHOUSE_SHUTDOWN_DRAIN_DELAY", durationSetter(&c.ShutdownDrainDelay)},
+		{"webhook_retry_horizon", "GATEHOUSE_WEBHOOK_RETRY_HORIZON", durationSetter(&c.WebhookRetryHorizon)},
 	}
 }
 
@@ -410,6 +416,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("social_providers", strings.Join(c.socialProviderIDs(), ",")),
 		slog.Bool("auto_link_verified_email", c.AutoLinkVerifiedEmail),
 		slog.String("shutdown_drain_delay", c.ShutdownDrainDelay.String()),
+		slog.String("webhook_retry_horizon", c.WebhookRetryHorizon.String()),
 	)
 }
 

@@ -160,6 +160,7 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		"GATEHOUSE_THROTTLE_MEMORY_COUNTERS":      "5000",
 		"GATEHOUSE_TRUSTED_PROXY_HEADER":          "Forwarded",
 		"GATEHOUSE_SHUTDOWN_DRAIN_DELAY":          "0s",
+		"GATEHOUSE_WEBHOOK_RETRY_HORIZON":         "12h",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -204,6 +205,7 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		ThrottleMemoryCounters:     5000,
 		TrustedProxyHeader:         "Forwarded",
 		ShutdownDrainDelay:         0,
+		WebhookRetryHorizon:        12 * time.Hour,
 	}
 	if c != want {
 		t.Errorf("Load =\n%+v\nwant\n%+v", c, want)
@@ -394,6 +396,7 @@ func TestValidateRules(t *testing.T) {
 		{"negative client cache ttl is refused", func(c *Config) { c.ClientCacheTTL = -time.Second }, "GATEHOUSE_CLIENT_CACHE_TTL: must be between 0s and 5m (got -1s)"},
 		{"client cache ttl over 5m is refused", func(c *Config) { c.ClientCacheTTL = 6 * time.Minute }, "GATEHOUSE_CLIENT_CACHE_TTL: must be between 0s and 5m"},
 		{"shutdown drain delay over 5m is refused", func(c *Config) { c.ShutdownDrainDelay = 6 * time.Minute }, "GATEHOUSE_SHUTDOWN_DRAIN_DELAY: must be between 0s and 5m"},
+		{"webhook retry horizon over 30 days is refused", func(c *Config) { c.WebhookRetryHorizon = 31 * 24 * time.Hour }, "GATEHOUSE_WEBHOOK_RETRY_HORIZON: must be between 1s and 720h"},
 		{"negative shutdown drain delay is refused", func(c *Config) { c.ShutdownDrainDelay = -time.Second }, "GATEHOUSE_SHUTDOWN_DRAIN_DELAY: must be between 0s and 5m"},
 		{"zero shutdown timeout is refused", func(c *Config) { c.ShutdownTimeout = 0 }, "GATEHOUSE_SHUTDOWN_TIMEOUT: must be between 1s and 10m (got 0s)"},
 		{"shutdown timeout over 10m is refused", func(c *Config) { c.ShutdownTimeout = 11 * time.Minute }, "GATEHOUSE_SHUTDOWN_TIMEOUT: must be between 1s and 10m"},

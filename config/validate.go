@@ -43,6 +43,8 @@ const (
 	maxThrottleMemoryCounters    = 10_000_000
 	minShutdownDrainDelay        = 0
 	maxShutdownDrainDelay        = 5 * time.Minute
+	minWebhookRetryHorizon       = time.Second
+	maxWebhookRetryHorizon       = 30 * 24 * time.Hour
 )
 
 // check is one validation rule: when bad, msg is reported.
@@ -126,6 +128,7 @@ func (c Config) Validate() error {
 	)
 	checks = append(checks, c.socialChecks()...)
 	checks = append(checks, outside("GATEHOUSE_SHUTDOWN_DRAIN_DELAY", c.ShutdownDrainDelay, minShutdownDrainDelay, maxShutdownDrainDelay))
+	checks = append(checks, outside("GATEHOUSE_WEBHOOK_RETRY_HORIZON", c.WebhookRetryHorizon, minWebhookRetryHorizon, maxWebhookRetryHorizon))
 
 	var problems []string
 	for _, ch := range checks {
