@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/events"
 	"github.com/gatehouse-id/gatehouse/pkg/jobs"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
+	"github.com/gatehouse-id/gatehouse/pkg/webhooks"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
 )
 
@@ -21,6 +22,9 @@ type Services struct {
 	Events   *events.Recorder
 	Accounts *accounts.Service
 	Clients  *clients.Service
+	// Webhooks manages subscriptions; its Fanout is registered on Events,
+	// so every recorded event is queued for delivery in its transaction.
+	Webhooks *webhooks.Service
 }
 
 // NewServices builds the services over the store. notify, when not nil,
@@ -28,11 +32,13 @@ type Services struct {
 // passes nil, and a running server's runner finds the jobs on its next
 // poll.
 func NewServices(cfg config.Config, store *gormstore.Store, secrets *secret.Keys, notify func()) *Services {
-	rec := events.NewRecorder(store)
+	hooks := webhooks.New(webhooks.Options{Store: store, Secrets: secrets, CheckURL: outboundURLCheck(cfg), Notify: notify})
+	rec := events.NewRecorder(store, hooks.Fanout)
 	return &Services{
 		Events:   rec,
 		Accounts: accounts.New(accounts.Options{Store: store, Events: rec, Secrets: secrets, Notify: notify}),
 		Clients:  NewClientService(cfg, store, secrets),
+		Webhooks: hooks,
 	}
 }
 
