@@ -278,9 +278,16 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, a storage.WebhookAttem
 
 // deliveryListRow is a delivery with its job's state, if the job is left.
 type deliveryListRow struct {
-	webhookDeliveryRow
-	JobState string       `gorm:"column:job_state"`
-	JobRunAt sql.NullTime `gorm:"column:job_run_at"`
+	ID        string       `gorm:"column:id"`
+	WebhookID string       `gorm:"column:webhook_id"`
+	EventID   string       `gorm:"column:event_id"`
+	EventType string       `gorm:"column:event_type"`
+	Sequence  int64        `gorm:"column:sequence"`
+	Replay    bool         `gorm:"column:replay"`
+	Succeeded bool         `gorm:"column:succeeded"`
+	CreatedAt time.Time    `gorm:"column:created_at"`
+	JobState  string       `gorm:"column:job_state"`
+	JobRunAt  sql.NullTime `gorm:"column:job_run_at"`
 }
 
 // ListWebhookDeliveries returns a subscription's deliveries in ID order,
