@@ -8,6 +8,7 @@
 //	gatehouse keys list|rotate|retire
 //	gatehouse users create|list|get|delete
 //	gatehouse registration-tokens create|list|delete
+//	gatehouse webhooks create|list|get|update|delete|deliveries|replay|ping|rotate-secret
 //
 // Every command reads the same configuration: defaults, then the YAML file
 // given with --config, then GATEHOUSE_* environment variables. Exit codes:
@@ -73,6 +74,7 @@ Usage:
   gatehouse keys     list|rotate|retire [flags]
   gatehouse users    create|list|get|delete [flags]
   gatehouse registration-tokens create|list|delete [flags]
+  gatehouse webhooks create|list|get|update|delete|deliveries|replay|ping|rotate-secret [flags]
 
 Run "gatehouse COMMAND --help" for a command's flags.
 Configuration: docs/configuration.md. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.
@@ -101,6 +103,8 @@ func (a *app) run(ctx context.Context, args []string) int {
 		err = a.users(opCtx, rest)
 	case "registration-tokens":
 		err = a.registrationTokens(opCtx, rest)
+	case "webhooks":
+		err = a.webhooks(opCtx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(a.stdout, usage)
 		return exitOK
