@@ -88,7 +88,7 @@ type receiver struct {
 	answer func(r received) int
 }
 
-func newReceiver(t *testing.T) *receiver {
+func newReceiver(t testing.TB) *receiver {
 	rc := &receiver{}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -138,7 +138,7 @@ func (rc *receiver) accepted(path string) []received {
 }
 
 // eventually waits for cond; it asserts an outcome, never a duration.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
@@ -170,7 +170,7 @@ func newEnv(t *testing.T, url string, retry jobs.Retry) *env {
 	return newEnvOn(t, gormstoretest.Open(t, url), secrets, retry)
 }
 
-func newEnvOn(t *testing.T, store *gormstore.Store, secrets *secret.Keys, retry jobs.Retry) *env {
+func newEnvOn(t testing.TB, store *gormstore.Store, secrets *secret.Keys, retry jobs.Retry) *env {
 	t.Helper()
 	e := &env{store: store, secrets: secrets, policy: outbound.Policy{DevAllowLoopback: true}}
 	e.hooks = webhooks.New(webhooks.Options{Store: store, Secrets: secrets, CheckURL: e.policy.CheckURL, Notify: func() { e.runner.Notify() }})
@@ -180,14 +180,14 @@ func newEnvOn(t *testing.T, store *gormstore.Store, secrets *secret.Keys, retry 
 	return e
 }
 
-func (e *env) run(t *testing.T) {
+func (e *env) run(t testing.TB) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { e.runner.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 }
 
-func (e *env) subscribe(t *testing.T, url string, types ...string) webhooks.Created {
+func (e *env) subscribe(t testing.TB, url string, types ...string) webhooks.Created {
 	t.Helper()
 	c, err := e.hooks.Create(context.Background(), webhooks.Spec{URL: url, EventTypes: types})
 	if err != nil {
@@ -197,7 +197,7 @@ func (e *env) subscribe(t *testing.T, url string, types ...string) webhooks.Crea
 }
 
 // commit records events in one transaction and returns them.
-func (e *env) commit(t *testing.T, evs ...storage.Event) []storage.Event {
+func (e *env) commit(t testing.TB, evs ...storage.Event) []storage.Event {
 	t.Helper()
 	if err := e.store.InTx(context.Background(), func(ctx context.Context) error { return e.rec.Record(ctx, evs...) }); err != nil {
 		t.Fatal(err)
