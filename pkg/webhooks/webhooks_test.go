@@ -603,6 +603,53 @@ func TestDelivery(t *testing.T) {
 			}
 		})
 
+		t.Run("old attempts and finished deliveries are deleted in bounded batches; dead ones kept", func(t *testing.T) {
+			e := newEnv(t, fresh(t, db), jobs.Retry{Base: 20 * time.Millisecond, Max: 50 * time.Millisecond, Horizon: 200 * time.Millisecond})
+			rc := newReceiver(t)
+			ok := e.subscribe(t, rc.URL+"/ok")
+			broken := e.subscribe(t, rc.URL+"/broken")
+			rc.setAnswer(func(g received) int {
+				if g.path == "/broken" {
+					return http.StatusInternalServerError
+				}
+				return http.StatusOK
+			})
+			e.run(t)
+			for i := range 3 {
+				e.commit(t, userEvent(events.UserUpdated, fmt.Sprintf("u%d", i)))
+			}
+			eventually(t, "delivered and dead", func() bool {
+				dead := e.deliveries(t, broken.ID)
+				return len(rc.accepted("/ok")) == 3 && len(dead) == 3 && dead[0].State == storage.DeliveryDead &&
+					dead[1].State == storage.DeliveryDead && dead[2].State == storage.DeliveryDead
+			})
+			ctx := context.Background()
+			if n, err := e.store.DeleteWebhookAttemptsBefore(ctx, time.Now().Add(-time.Hour), 100); err != nil || n != 0 {
+				t.Fatalf("nothing is old yet: %d %v", n, err)
+			}
+			total := int64(0)
+			for {
+				n, err := e.store.DeleteWebhookAttemptsBefore(ctx, time.Now().Add(time.Hour), 2)
+				if err != nil || n > 4 {
+					t.Fatalf("a batch of 2: %d %v", n, err)
+				}
+				if n == 0 {
+					break
+				}
+				total += n
+			}
+			if got := e.deliveries(t, ok.ID); len(got) != 0 {
+				t.Errorf("succeeded deliveries left: %+v", got)
+			}
+			dead := e.deliveries(t, broken.ID)
+			if len(dead) != 3 || dead[0].State != storage.DeliveryDead || len(dead[0].Attempts)+len(dead[1].Attempts)+len(dead[2].Attempts) != 0 {
+				t.Errorf("dead deliveries must stay, without their old attempts: %+v", dead)
+			}
+			if total < 3+3+3 {
+				t.Errorf("removed %d rows, want at least the 6 attempts and 3 deliveries", total)
+			}
+		})
+
 		t.Run("subscriptions: URL and event types are validated", func(t *testing.T) {
 			secrets, _ := secret.Derive([]byte(strings.Repeat("k", 40)))
 			store := gormstoretest.Open(t, fresh(t, db))
