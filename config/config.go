@@ -194,6 +194,10 @@ type Config struct {
 	// EventRetention is how long the audit log keeps an event; 0 keeps
 	// events forever (GATEHOUSE_EVENT_RETENTION).
 	EventRetention time.Duration `yaml:"event_retention"`
+	// WebhookRetryHorizon is how long a webhook delivery is retried after
+	// its event; then it is dead-lettered, kept for inspection and replay
+	// (GATEHOUSE_WEBHOOK_RETRY_HORIZON).
+	WebhookRetryHorizon time.Duration `yaml:"webhook_retry_horizon"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -236,6 +240,7 @@ func Default() Config {
 		TrustedProxyHeader:         "X-Forwarded-For",
 		ShutdownDrainDelay:         5 * time.Second,
 		EventRetention:             90 * 24 * time.Hour,
+		WebhookRetryHorizon:        72 * time.Hour,
 	}
 }
 
@@ -320,6 +325,7 @@ func settings(c *Config) []setting {
 		{"auto_link_verified_email", "GATEHOUSE_AUTO_LINK_VERIFIED_EMAIL", boolSetter(&c.AutoLinkVerifiedEmail)},
 		{"shutdown_drain_delay", "GATEHOUSE_SHUTDOWN_DRAIN_DELAY", durationSetter(&c.ShutdownDrainDelay)},
 		{"event_retention", "GATEHOUSE_EVENT_RETENTION", durationSetter(&c.EventRetention)},
+		{"webhook_retry_horizon", "GATEHOUSE_WEBHOOK_RETRY_HORIZON", durationSetter(&c.WebhookRetryHorizon)},
 	}
 }
 
@@ -416,6 +422,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("auto_link_verified_email", c.AutoLinkVerifiedEmail),
 		slog.String("shutdown_drain_delay", c.ShutdownDrainDelay.String()),
 		slog.String("event_retention", c.EventRetention.String()),
+		slog.String("webhook_retry_horizon", c.WebhookRetryHorizon.String()),
 	)
 }
 

@@ -161,6 +161,7 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		"GATEHOUSE_TRUSTED_PROXY_HEADER":          "Forwarded",
 		"GATEHOUSE_SHUTDOWN_DRAIN_DELAY":          "0s",
 		"GATEHOUSE_EVENT_RETENTION":               "720h",
+		"GATEHOUSE_WEBHOOK_RETRY_HORIZON":         "12h",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -206,6 +207,7 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		TrustedProxyHeader:         "Forwarded",
 		ShutdownDrainDelay:         0,
 		EventRetention:             720 * time.Hour,
+		WebhookRetryHorizon:        12 * time.Hour,
 	}
 	if c != want {
 		t.Errorf("Load =\n%+v\nwant\n%+v", c, want)
@@ -396,6 +398,7 @@ func TestValidateRules(t *testing.T) {
 		{"negative client cache ttl is refused", func(c *Config) { c.ClientCacheTTL = -time.Second }, "GATEHOUSE_CLIENT_CACHE_TTL: must be between 0s and 5m (got -1s)"},
 		{"client cache ttl over 5m is refused", func(c *Config) { c.ClientCacheTTL = 6 * time.Minute }, "GATEHOUSE_CLIENT_CACHE_TTL: must be between 0s and 5m"},
 		{"shutdown drain delay over 5m is refused", func(c *Config) { c.ShutdownDrainDelay = 6 * time.Minute }, "GATEHOUSE_SHUTDOWN_DRAIN_DELAY: must be between 0s and 5m"},
+		{"webhook retry horizon over 30 days is refused", func(c *Config) { c.WebhookRetryHorizon = 31 * 24 * time.Hour }, "GATEHOUSE_WEBHOOK_RETRY_HORIZON: must be between 1s and 720h"},
 		{"negative shutdown drain delay is refused", func(c *Config) { c.ShutdownDrainDelay = -time.Second }, "GATEHOUSE_SHUTDOWN_DRAIN_DELAY: must be between 0s and 5m"},
 		{"an event retention under an hour is refused", func(c *Config) { c.EventRetention = time.Minute }, "GATEHOUSE_EVENT_RETENTION: must be between"},
 		{"a negative event retention is refused", func(c *Config) { c.EventRetention = -time.Hour }, "GATEHOUSE_EVENT_RETENTION: must be between"},

@@ -45,6 +45,8 @@ const (
 	maxShutdownDrainDelay        = 5 * time.Minute
 	minEventRetention            = time.Hour
 	maxEventRetention            = 10 * 365 * 24 * time.Hour
+	minWebhookRetryHorizon       = time.Second
+	maxWebhookRetryHorizon       = 30 * 24 * time.Hour
 )
 
 // check is one validation rule: when bad, msg is reported.
@@ -131,6 +133,7 @@ func (c Config) Validate() error {
 	if c.EventRetention != 0 {
 		checks = append(checks, outside("GATEHOUSE_EVENT_RETENTION", c.EventRetention, minEventRetention, maxEventRetention))
 	}
+	checks = append(checks, outside("GATEHOUSE_WEBHOOK_RETRY_HORIZON", c.WebhookRetryHorizon, minWebhookRetryHorizon, maxWebhookRetryHorizon))
 
 	var problems []string
 	for _, ch := range checks {

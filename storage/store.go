@@ -28,6 +28,7 @@ type Store interface {
 	ThrottleStore
 	EventStore
 	JobStore
+	WebhookStore
 	Transactor
 
 	// Ping reports whether the database answers.

@@ -9,6 +9,7 @@
 //	gatehouse users create|list|get|delete
 //	gatehouse registration-tokens create|list|delete
 //	gatehouse events export
+//	gatehouse webhooks create|list|get|update|delete|deliveries|replay|ping|rotate-secret
 //
 // Every command reads the same configuration: defaults, then the YAML file
 // given with --config, then GATEHOUSE_* environment variables. Exit codes:
@@ -75,6 +76,7 @@ Usage:
   gatehouse users    create|list|get|delete [flags]
   gatehouse registration-tokens create|list|delete [flags]
   gatehouse events   export [flags]         the audit log as JSON lines
+  gatehouse webhooks create|list|get|update|delete|deliveries|replay|ping|rotate-secret [flags]
 
 Run "gatehouse COMMAND --help" for a command's flags.
 Configuration: docs/configuration.md. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.
@@ -105,6 +107,8 @@ func (a *app) run(ctx context.Context, args []string) int {
 		err = a.registrationTokens(opCtx, rest)
 	case "events":
 		err = a.events(opCtx, rest)
+	case "webhooks":
+		err = a.webhooks(opCtx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(a.stdout, usage)
 		return exitOK

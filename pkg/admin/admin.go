@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/accounts"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/pkg/events"
+	"github.com/gatehouse-id/gatehouse/pkg/webhooks"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -62,6 +63,8 @@ type Options struct {
 	// Algorithms are the signing algorithms a rotation may name.
 	Algorithms []string
 	Logger     *slog.Logger
+	// Webhooks manages webhook subscriptions.
+	Webhooks *webhooks.Service
 }
 
 // API serves the admin REST API.
@@ -73,6 +76,7 @@ type API struct {
 	accounts *accounts.Service
 	algs     []string
 	log      *slog.Logger
+	webhooks *webhooks.Service
 }
 
 // New returns the API over its dependencies.
@@ -84,6 +88,7 @@ func New(opts Options) *API {
 	return &API{
 		store: opts.Store, clients: opts.Clients,
 		keys: opts.Keys, tokens: opts.Tokens, accounts: opts.Accounts, algs: opts.Algorithms, log: log,
+		webhooks: opts.Webhooks,
 	}
 }
 
@@ -133,6 +138,15 @@ func (a *API) routes() []route {
 		r(http.MethodDelete, "/registration-tokens/{token_id}", a.deleteRegistrationToken),
 
 		r(http.MethodGet, "/events", a.listEvents),
+		r(http.MethodGet, "/webhooks", a.listWebhooks),
+		r(http.MethodPost, "/webhooks", a.createWebhook),
+		r(http.MethodGet, "/webhooks/{webhook_id}", a.getWebhook),
+		r(http.MethodPatch, "/webhooks/{webhook_id}", a.updateWebhook),
+		r(http.MethodDelete, "/webhooks/{webhook_id}", a.deleteWebhook),
+		r(http.MethodGet, "/webhooks/{webhook_id}/deliveries", a.listWebhookDeliveries),
+		r(http.MethodPost, "/webhooks/{webhook_id}/replay", a.replayWebhook),
+		r(http.MethodPost, "/webhooks/{webhook_id}/ping", a.pingWebhook),
+		r(http.MethodPost, "/webhooks/{webhook_id}/rotate-secret", a.rotateWebhookSecret),
 	}
 }
 

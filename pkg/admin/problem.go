@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/strictjson"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
+	"github.com/gatehouse-id/gatehouse/pkg/webhooks"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -52,7 +53,12 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ce *clients.InvalidError
 	var ie *identity.InvalidError
 	var pe *identity.PasswordError
+	var we *webhooks.InvalidError
 	switch {
+	case errors.As(err, &we):
+		writeFieldProblem(w, http.StatusBadRequest, we.Field, we.Error())
+	case errors.Is(err, webhooks.ErrDisabled):
+		writeProblem(w, http.StatusConflict, "The webhook is disabled; enable it first.")
 	case errors.As(err, &ce):
 		writeFieldProblem(w, http.StatusBadRequest, ce.Field, ce.Error())
 	case errors.As(err, &ie) && errors.As(err, &pe):

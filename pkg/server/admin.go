@@ -26,6 +26,7 @@ func mountAdmin(router *mux.Router, base string, store *gormstore.Store, service
 		Store:      store,
 		Clients:    services.Clients,
 		Accounts:   services.Accounts,
+		Webhooks:   services.Webhooks,
 		Keys:       services.Keys,
 		Tokens:     provider,
 		Algorithms: keys.Algorithms(),
@@ -39,20 +40,27 @@ func mountAdmin(router *mux.Router, base string, store *gormstore.Store, service
 // server and the command line alike, so a client is held to the same
 // rules whichever way it comes.
 func newClientService(cfg config.Config, store clients.Store, secrets *secret.Keys, sink events.Sink) *clients.Service {
+	return clients.NewService(store, secrets, clients.Options{
+		Events:          sink,
+		ReservedScopes:  cfg.ReservedScopeList(),
+		CheckFetchedURL: outboundURLCheck(cfg),
+	})
+}
+
+// outboundURLCheck applies the configuration's outbound policy to a URL
+// the server will fetch or post to, on its face; a refusal is an error
+// saying why.
+func outboundURLCheck(cfg config.Config) func(raw string) error {
 	// Validate has refused malformed ranges already.
 	allow, _ := cfg.OutboundAllowPrefixes()
 	policy := outbound.Policy{AllowPrefixes: allow, DevAllowLoopback: cfg.DevAllowLoopbackURLs}
-	return clients.NewService(store, secrets, clients.Options{
-		Events:         sink,
-		ReservedScopes: cfg.ReservedScopeList(),
-		CheckFetchedURL: func(raw string) error {
-			var refused *outbound.RefusedError
-			if err := policy.CheckURL(raw); errors.As(err, &refused) {
-				return errors.New(refused.Reason)
-			} else if err != nil {
-				return err
-			}
-			return nil
-		},
-	})
+	return func(raw string) error {
+		var refused *outbound.RefusedError
+		if err := policy.CheckURL(raw); errors.As(err, &refused) {
+			return errors.New(refused.Reason)
+		} else if err != nil {
+			return err
+		}
+		return nil
+	}
 }

@@ -173,7 +173,7 @@ func TestAdminAPIMatchesOpenAPI(t *testing.T) {
 		t.Run("every operation answers 401 and 403 as documented", func(t *testing.T) {
 			for key, op := range ops {
 				method, path, _ := strings.Cut(key, " ")
-				concrete := fill(path, map[string]string{"client_id": "x", "customer_id": "x", "sid": "x", "kid": "x", "token_id": "x"})
+				concrete := fill(path, map[string]string{"client_id": "x", "customer_id": "x", "sid": "x", "kid": "x", "token_id": "x", "webhook_id": "x"})
 				var body any
 				if _, ok := op["requestBody"]; ok {
 					body = map[string]any{}
@@ -216,6 +216,16 @@ func TestAdminAPIMatchesOpenAPI(t *testing.T) {
 				}
 				return v
 			}
+
+			params["webhook_id"] = str(call("POST", "/webhooks", map[string]any{
+				"url": "https://hooks.example.com/gatehouse", "event_types": []string{"user.deleted"},
+			}), "id")
+			call("POST", "/webhooks", map[string]any{"url": "http://hooks.example.com/plain"}) // 400
+			call("GET", "/webhooks", nil)
+			call("GET", "/webhooks/{webhook_id}", nil)
+			call("PATCH", "/webhooks/{webhook_id}", map[string]any{"event_types": []string{}})
+			call("POST", "/webhooks/{webhook_id}/ping", nil)
+			call("POST", "/webhooks/{webhook_id}/rotate-secret", map[string]any{"overlap_seconds": 60})
 
 			params["client_id"] = str(call("POST", "/clients", map[string]any{
 				"client_name": "documented", "grant_types": []string{"client_credentials"}, "scope": "a",
@@ -271,6 +281,12 @@ func TestAdminAPIMatchesOpenAPI(t *testing.T) {
 			call("DELETE", "/registration-tokens/{token_id}", nil) // 404
 
 			call("GET", "/events", nil)
+			call("POST", "/webhooks/{webhook_id}/replay", map[string]any{"from": time.Now().Add(-time.Hour)})
+			call("POST", "/webhooks/{webhook_id}/replay", map[string]any{"event_id": "no-such-event"}) // 400
+			call("GET", "/webhooks/{webhook_id}/deliveries", nil)
+			call("DELETE", "/webhooks/{webhook_id}", nil)
+			call("GET", "/webhooks/{webhook_id}", nil) // 404
+
 			call("DELETE", "/customers/{customer_id}", nil)
 			call("GET", "/customers/{customer_id}", nil) // 404
 			call("DELETE", "/clients/{client_id}", nil)

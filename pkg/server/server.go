@@ -32,6 +32,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
 	"github.com/gatehouse-id/gatehouse/pkg/ui"
+	"github.com/gatehouse-id/gatehouse/pkg/webhooks"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
 	"github.com/gatehouse-id/gatehouse/templates"
 )
@@ -241,8 +242,12 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	}
 	s.provider = provider
 	deliverer := &backchannel.Deliverer{Clients: store, Signer: provider, Outbound: out}
+	hooks := &webhooks.Deliverer{
+		Store: store, Secrets: secrets, Outbound: out, Logger: log,
+		Retry: jobs.Retry{Horizon: cfg.WebhookRetryHorizon},
+	}
 	s.jobs = jobs.NewRunner(store, jobs.Options{
-		Kinds:        []jobs.Kind{deliverer.Kind()},
+		Kinds:        []jobs.Kind{deliverer.Kind(), hooks.Kind()},
 		PollInterval: jobsPollInterval,
 		Logger:       log,
 		OnDone:       func(kind, outcome string) { s.metrics.jobs.WithLabelValues(kind, outcome).Inc() },

@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/jobs"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
+	"github.com/gatehouse-id/gatehouse/pkg/webhooks"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
 )
 
@@ -29,6 +30,9 @@ type Services struct {
 	Clients  *clients.Service
 	// Keys is the signing-key manager; the server also serves from it.
 	Keys *keys.Manager
+	// Webhooks manages subscriptions; its Fanout is registered on Events,
+	// so every recorded event is queued for delivery in its transaction.
+	Webhooks *webhooks.Service
 }
 
 // NewServices builds the services over the store. notify, when not nil,
@@ -36,7 +40,8 @@ type Services struct {
 // passes nil, and a running server's runner finds the jobs on its next
 // poll.
 func NewServices(cfg config.Config, store *gormstore.Store, secrets *secret.Keys, log *slog.Logger, notify func()) *Services {
-	rec := events.NewRecorder(store)
+	hooks := webhooks.New(webhooks.Options{Store: store, Secrets: secrets, CheckURL: outboundURLCheck(cfg), Notify: notify})
+	rec := events.NewRecorder(store, hooks.Fanout)
 	people := identity.NewService(store, identity.Argon2Params{
 		MemoryKiB:   uint32(cfg.Argon2MemoryKiB),
 		Iterations:  uint32(cfg.Argon2Iterations),
@@ -48,6 +53,7 @@ func NewServices(cfg config.Config, store *gormstore.Store, secrets *secret.Keys
 		Accounts: accounts.New(accounts.Options{Store: store, Events: rec, Secrets: secrets, Identity: people, Notify: notify}),
 		Clients:  newClientService(cfg, store, secrets, rec),
 		Keys:     keys.NewManager(store, secrets, keys.Options{RefreshInterval: cfg.KeysRefreshInterval, Logger: log, Events: rec}),
+		Webhooks: hooks,
 	}
 }
 

@@ -274,6 +274,51 @@ var migrations = []migration{
 			`DELETE FROM logout_deliveries`,
 		},
 	},
+	{
+		version: 8,
+		name:    "webhook subscriptions, deliveries and attempts",
+		statements: []string{
+			// event_types is a JSON array; empty sends every type. The
+			// secrets are sealed with the id as additional data.
+			`CREATE TABLE webhooks (
+				id TEXT PRIMARY KEY,
+				url TEXT NOT NULL,
+				event_types TEXT NOT NULL,
+				enabled BOOLEAN NOT NULL,
+				sealed_secret {{bytes}} NOT NULL,
+				sealed_previous_secret {{bytes}},
+				previous_secret_until {{time}},
+				sequence BIGINT NOT NULL,
+				created_at {{time}} NOT NULL,
+				updated_at {{time}} NOT NULL
+			)`,
+			// One row per delivery job (same id), kept after the job is done.
+			`CREATE TABLE webhook_deliveries (
+				id TEXT PRIMARY KEY,
+				webhook_id TEXT NOT NULL,
+				event_id TEXT NOT NULL,
+				event_type TEXT NOT NULL,
+				sequence BIGINT NOT NULL,
+				replay BOOLEAN NOT NULL,
+				succeeded BOOLEAN NOT NULL,
+				created_at {{time}} NOT NULL
+			)`,
+			`CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, id)`,
+			`CREATE INDEX webhook_deliveries_created ON webhook_deliveries (created_at)`,
+			`CREATE TABLE webhook_attempts (
+				id TEXT PRIMARY KEY,
+				delivery_id TEXT NOT NULL,
+				webhook_id TEXT NOT NULL,
+				event_id TEXT NOT NULL,
+				time {{time}} NOT NULL,
+				status_code INTEGER NOT NULL,
+				error TEXT NOT NULL,
+				duration_ms BIGINT NOT NULL
+			)`,
+			`CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, id)`,
+			`CREATE INDEX webhook_attempts_time ON webhook_attempts (time)`,
+		},
+	},
 }
 
 var dialectTypes = map[string]*strings.Replacer{
