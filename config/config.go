@@ -186,6 +186,11 @@ type Config struct {
 	// has its email without asking the customer to confirm, when both sides
 	// say the email is verified (GATEHOUSE_AUTO_LINK_VERIFIED_EMAIL).
 	AutoLinkVerifiedEmail bool `yaml:"auto_link_verified_email"`
+	// SQLiteWALMaxBytes bounds SQLite's write-ahead log file
+	// (GATEHOUSE_SQLITE_WAL_MAX_BYTES): past half of it, the log is copied
+	// into the database and emptied between two writes. Ignored on
+	// PostgreSQL.
+	SQLiteWALMaxBytes int64 `yaml:"sqlite_wal_max_bytes"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -226,6 +231,7 @@ func Default() Config {
 		ThrottleBackoffMax:         15 * time.Minute,
 		ThrottleMemoryCounters:     100000,
 		TrustedProxyHeader:         "X-Forwarded-For",
+		SQLiteWALMaxBytes:          64 << 20,
 	}
 }
 
@@ -308,6 +314,7 @@ func settings(c *Config) []setting {
 		{"oidc_scopes", "GATEHOUSE_OIDC_SCOPES", stringSetter(&c.OIDCScopes)},
 		{"oidc_trust_email", "GATEHOUSE_OIDC_TRUST_EMAIL", stringSetter(&c.OIDCTrustEmail)},
 		{"auto_link_verified_email", "GATEHOUSE_AUTO_LINK_VERIFIED_EMAIL", boolSetter(&c.AutoLinkVerifiedEmail)},
+		{"sqlite_wal_max_bytes", "GATEHOUSE_SQLITE_WAL_MAX_BYTES", int64Setter(&c.SQLiteWALMaxBytes)},
 	}
 }
 
@@ -402,6 +409,7 @@ func (c Config) LogValue() slog.Value {
 		// Which providers are on, never their secrets.
 		slog.String("social_providers", strings.Join(c.socialProviderIDs(), ",")),
 		slog.Bool("auto_link_verified_email", c.AutoLinkVerifiedEmail),
+		slog.Int64("sqlite_wal_max_bytes", c.SQLiteWALMaxBytes),
 	)
 }
 

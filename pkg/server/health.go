@@ -13,7 +13,9 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 }
 
-// readyz says whether the server can serve: the database answers.
+// readyz says whether the server can serve: the database answers, and
+// takes writes (after several failed commits in a row it does not, until a
+// write succeeds again: gormstore.Store.Healthy).
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -23,6 +25,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		s.log.WarnContext(ctx, "not ready", "error", err.Error())
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte(`{"status":"unavailable","database":"unreachable"}` + "\n"))
+		return
+	}
+	if err := s.store.Healthy(ctx); err != nil {
+		s.log.WarnContext(ctx, "not ready", "error", err.Error())
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"status":"unavailable","database":"writes failing"}` + "\n"))
 		return
 	}
 	_, _ = w.Write([]byte(`{"status":"ok","database":"ok"}` + "\n"))
