@@ -26,6 +26,7 @@ type Store interface {
 	IdentityStore
 	AdminStore
 	ThrottleStore
+	Collector
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
