@@ -55,6 +55,8 @@ type batchWriter struct {
 	conn      *sql.DB              // GORM's pool, used directly on this hot path
 	translate gorm.ErrorTranslator // maps driver errors to gorm.ErrDuplicatedKey
 
+	idle    int           // the pool's idle connections, restored after dropping them
+	wal     *walBound     // SQLite: the log's bound, checked after each batch; nil on PostgreSQL
 	health  *writeHealth  // told the outcome of every batch
 	backoff time.Duration // the wait before the next batch after failures; 0 when the last one succeeded
 }
@@ -64,12 +66,12 @@ type pendingRow struct {
 	done chan error
 }
 
-func newBatchWriter(db *gorm.DB, dialect string, log *slog.Logger, health *writeHealth) (*batchWriter, error) {
+func newBatchWriter(db *gorm.DB, dialect string, idle int, log *slog.Logger, health *writeHealth, wal *walBound) (*batchWriter, error) {
 	conn, err := db.DB()
 	if err != nil {
 		return nil, fmt.Errorf("gormstore: connection pool: %w", err)
 	}
-	b := &batchWriter{log: log, in: make(chan *pendingRow, 4*maxBatch), dialect: dialect, conn: conn, valuesSQL: map[int]string{}, health: health}
+	b := &batchWriter{log: log, in: make(chan *pendingRow, 4*maxBatch), dialect: dialect, conn: conn, valuesSQL: map[int]string{}, health: health, wal: wal, idle: idle}
 	if dialect == SQLite {
 		b.linger = sqliteLinger
 	}
@@ -155,6 +157,9 @@ func (b *batchWriter) run() {
 			rows = append(rows, p.row)
 		}
 		b.flush(batch, rows)
+		if b.wal != nil {
+			b.wal.check(b.conn, b.log)
+		}
 		lastFlush = time.Now()
 	}
 }
@@ -197,11 +202,21 @@ func (b *batchWriter) drain(batch []*pendingRow) []*pendingRow {
 // full or read-only) is every row's: the batch's requests fail at once, and
 // the writer backs off before the next batch (backoffMin, doubling to
 // backoffMax) instead of trying each row against a database that will
-// refuse it too.
+// refuse it too. On PostgreSQL a dropped connection is first retried once
+// on a new one.
 func (b *batchWriter) flush(batch []*pendingRow, rows []tokenRow) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := b.insertRows(ctx, rows)
+	if err != nil && b.dialect == Postgres && isConnectionError(err) {
+		// The server dropped the connection (a restart, a failover, an
+		// operator ending sessions). The pool's idle connections went to the
+		// same server and would fail alike, one after another: drop them,
+		// and try the batch once more on a new connection.
+		b.conn.SetMaxIdleConns(0)
+		b.conn.SetMaxIdleConns(b.idle)
+		err = b.insertRows(ctx, rows)
+	}
 	if err != nil && len(batch) > 1 && isConstraintError(err) {
 		b.log.Warn("group commit failed on a constraint; writing rows one by one", "rows", len(rows), "error", err)
 		var failed error

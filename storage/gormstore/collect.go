@@ -26,8 +26,10 @@ const (
 // it was queued), so only a delivery the sender lost track of is collected.
 const logoutDeliveryRetention = 24 * time.Hour
 
-// collectLockKey is the PostgreSQL advisory lock that lets one replica
-// collect at a time (migrations use 7411).
+// collectLockKey and the schema's hash name the PostgreSQL advisory lock
+// that lets one replica collect at a time (migrations use 7411): replicas
+// of one deployment share it, deployments in other schemas of the same
+// database do not.
 const collectLockKey = 7412
 
 // expiring is one kind of row that expires: its table and primary key, the
@@ -118,7 +120,7 @@ func (s *Store) collectLock(ctx context.Context) (release func(), ok bool, err e
 	if err != nil {
 		return nil, false, fmt.Errorf("gormstore: collect: lock connection: %w", err)
 	}
-	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", collectLockKey).Scan(&ok); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1, hashtext(current_schema()))", collectLockKey).Scan(&ok); err != nil {
 		_ = conn.Close()
 		return nil, false, fmt.Errorf("gormstore: collect: lock: %w", err)
 	}
@@ -131,7 +133,7 @@ func (s *Store) collectLock(ctx context.Context) (release func(), ok bool, err e
 		defer cancel()
 		// Should the unlock fail, closing a broken connection ends its
 		// session and the lock with it.
-		_, _ = conn.ExecContext(uctx, "SELECT pg_advisory_unlock($1)", collectLockKey)
+		_, _ = conn.ExecContext(uctx, "SELECT pg_advisory_unlock($1, hashtext(current_schema()))", collectLockKey)
 		_ = conn.Close()
 	}, true, nil
 }

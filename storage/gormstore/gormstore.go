@@ -90,6 +90,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if walMax <= 0 {
 		walMax = DefaultWALMaxBytes
 	}
+	pool := 1 // connections of the write pool
 	switch opts.Kind {
 	case SQLite:
 		if opts.Path == "" || opts.Path == ":memory:" {
@@ -112,7 +113,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gormstore: open sqlite: %w", err)
 		}
-		if err := limitPool(w, 1); err != nil {
+		if err := limitPool(w, pool); err != nil {
 			return nil, err
 		}
 		r, err := gorm.Open(sqlite.Open(sqliteDSN(opts.Path, true, walMax)), gcfg)
@@ -138,10 +139,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gormstore: open postgres: %w", err)
 		}
-		if err := limitPool(db, 20); err != nil {
+		if err := limitPool(db, postgresPool); err != nil {
 			return nil, err
 		}
 		s.write, s.read = db, db
+		pool = postgresPool
 	default:
 		return nil, fmt.Errorf("gormstore: unknown database kind %q", opts.Kind)
 	}
@@ -149,7 +151,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		_ = s.closeDBs()
 		return nil, err
 	}
-	tokens, err := newBatchWriter(s.write, s.kind, log, s.health)
+	var wal *walBound
+	if s.kind == SQLite {
+		wal = &walBound{path: opts.Path + "-wal", threshold: walMax / 2}
+	}
+	tokens, err := newBatchWriter(s.write, s.kind, pool, log, s.health, wal)
 	if err != nil {
 		_ = s.Close()
 		return nil, err
@@ -179,6 +185,9 @@ func sqliteDSN(path string, readOnly bool, walMax int64) string {
 	}
 	return "file:" + path + "?" + q.Encode()
 }
+
+// postgresPool is the size of the PostgreSQL connection pool.
+const postgresPool = 20
 
 func limitPool(db *gorm.DB, n int) error {
 	sqlDB, err := db.DB()
