@@ -15,6 +15,7 @@ type metrics struct {
 	duration     *prometheus.HistogramVec
 	tokensIssued *prometheus.CounterVec
 	throttled    *prometheus.CounterVec
+	collected    *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -37,8 +38,12 @@ func newMetrics() *metrics {
 			Name: "gatehouse_throttled_total",
 			Help: "Requests refused by throttling (429), by the kind of counter that refused them.",
 		}, []string{"kind"}),
+		collected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_collected_total",
+			Help: "Expired rows removed by the garbage collection, by kind (tokens, browser_sessions, …).",
+		}, []string{"kind"}),
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.tokensIssued, m.throttled,
+	m.registry.MustRegister(m.requests, m.duration, m.tokensIssued, m.throttled, m.collected,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -33,9 +33,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/templates"
 )
 
-// tokenCollectionInterval is how often expired tokens are deleted.
-const tokenCollectionInterval = 10 * time.Minute
-
 // backchannelInterval is how often queued back-channel logout tokens are
 // looked for.
 const backchannelInterval = time.Second
@@ -69,6 +66,7 @@ type Server struct {
 	metrics  *metrics
 	provider *oidc.Provider
 	limiter  *ratelimit.Limiter
+	memory   *ratelimit.Memory // the limiter's counters on SQLite; nil on PostgreSQL
 	handler  http.Handler
 	// management serves /metrics, /healthz and /readyz on metrics_addr.
 	management http.Handler
@@ -140,7 +138,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: store, secrets: secrets, keys: km, metrics: newMetrics()}
-	s.limiter = newLimiter(cfg, store, secrets, s.metrics)
+	s.limiter, s.memory = newLimiter(cfg, store, secrets, s.metrics)
 	ips, err := newResolver(cfg)
 	if err != nil {
 		return nil, err
@@ -254,30 +252,12 @@ func (s *Server) Provider() *oidc.Provider { return s.provider }
 // Secrets returns the keys derived from the system secret.
 func (s *Server) Secrets() *secret.Keys { return s.secrets }
 
-// RunBackground runs the periodic jobs (key refresh, expired-token
-// collection) until ctx ends.
+// RunBackground runs the periodic jobs (key refresh, back-channel logout
+// deliveries, the garbage collection) until ctx ends.
 func (s *Server) RunBackground(ctx context.Context) {
 	go s.keys.Run(ctx)
 	go s.provider.RunBackchannelLogout(ctx, backchannelInterval)
-	go s.collectFederation(ctx)
-	go s.collectThrottle(ctx)
-	go func() {
-		t := time.NewTicker(tokenCollectionInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				n, err := s.store.DeleteExpiredTokens(ctx, time.Now())
-				if err != nil {
-					s.log.Warn("collecting expired tokens failed", "error", err.Error())
-				} else if n > 0 {
-					s.log.Debug("collected expired tokens", "count", n)
-				}
-			}
-		}
-	}()
+	go s.runCollection(ctx)
 }
 
 // Serve listens on the configured addresses until ctx ends, then shuts

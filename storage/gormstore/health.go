@@ -12,20 +12,16 @@ import (
 // unhealthyAfter is how many group commits in a row must fail before the
 // store calls its writes failing: one failure can be a passing hiccup, three
 // in a row (with the writer's back-off between them, at least 150 ms) are a
-// database that does not take writes. probeInterval bounds how often Healthy
-// tries a write of its own while writes are failing.
-const (
-	unhealthyAfter = 3
-	probeInterval  = time.Second
-)
+// database that does not take writes.
+const unhealthyAfter = 3
 
 // writeHealth records whether the store's writes succeed: the group-commit
 // writer reports every batch, and Healthy reads it.
 type writeHealth struct {
-	mu        sync.Mutex
-	failures  int       // failed batches in a row
-	lastErr   error     // the last failure's error
-	lastProbe time.Time // when Healthy last tried a write of its own
+	mu       sync.Mutex
+	failures int   // failed batches in a row
+	lastErr  error // the last failure's error
+	probing  sync.Mutex
 }
 
 // report records the outcome of one write.
@@ -51,35 +47,25 @@ func (h *writeHealth) failing() error {
 	return nil
 }
 
-// probeDue reports whether a probe may run now, and if so records it.
-func (h *writeHealth) probeDue(now time.Time) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if now.Sub(h.lastProbe) < probeInterval {
-		return false
-	}
-	h.lastProbe = now
-	return true
-}
-
 // LastWriteError returns the error of the last failed write when writes
 // have failed several times in a row (a full disk, a read-only or
 // unreachable database), and nil while they succeed.
 func (s *Store) LastWriteError() error { return s.health.failing() }
 
 // Healthy reports whether the store takes writes. While the group-commit
-// writer's recent batches all failed, it tries a write of its own (at most
-// once a second), so that a server no longer sent any traffic still notices
-// that the database took writes again. It does NOT ping the readers: see
-// Ping.
+// writer's recent batches all failed, it tries a write of its own (one at
+// a time: a call that finds one under way reports the last error), so that
+// a server no longer sent any traffic still notices that the database takes
+// writes again. It does NOT ping the readers: see Ping.
 func (s *Store) Healthy(ctx context.Context) error {
 	err := s.health.failing()
 	if err == nil {
 		return nil
 	}
-	if !s.health.probeDue(time.Now()) {
+	if !s.health.probing.TryLock() {
 		return fmt.Errorf("gormstore: writes failing: %w", err)
 	}
+	defer s.health.probing.Unlock()
 	if perr := s.probeWrite(ctx); perr != nil {
 		s.health.report(perr)
 		return fmt.Errorf("gormstore: writes failing: %w", perr)

@@ -262,7 +262,7 @@ func TestPersistentWriteFailure(t *testing.T) {
 			t.Errorf("after the table came back, the probe write did not restore health: %v", err)
 		}
 
-		// Recovery through real writes, while the probe is not yet due.
+		// Recovery through real writes.
 		takeAway()
 		for i := 0; s.LastWriteError() == nil; i++ {
 			if i == 10 {
