@@ -22,7 +22,9 @@ import (
 )
 
 // openRaw opens a connection of the test's own to a server's database.
-func openRaw(t *testing.T, databaseURL string) *gorm.DB {
+func openRaw(t *testing.T, databaseURL string) *gorm.DB { return openRawB(t, databaseURL) }
+
+func openRawB(t testing.TB, databaseURL string) *gorm.DB {
 	t.Helper()
 	var dial gorm.Dialector
 	if path, ok := strings.CutPrefix(databaseURL, "sqlite://"); ok {

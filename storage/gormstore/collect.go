@@ -11,11 +11,13 @@ import (
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
-// CollectBatch bounds the rows one statement of a collection removes, and
-// collectPause is the wait between two statements. On SQLite a statement
-// holds the single write connection, and the group-commit writer waits for
-// it: a thousand token rows take about 10 ms there, and the pause lets the
-// writer commit what queued meanwhile (docs/benchmarks.md).
+// CollectBatch bounds the rows one statement of a collection removes. After
+// each statement the collection pauses for twice as long as the statement
+// took, and at least collectPause: on SQLite a statement holds the single
+// write connection, and the group-commit writer waits for it (a thousand
+// token rows take 10–20 ms there); on PostgreSQL it takes CPU from the
+// requests on the same cores. So a collection takes at most a third of the
+// writer's time however much it finds (docs/benchmarks.md).
 const (
 	CollectBatch = 1000
 	collectPause = 10 * time.Millisecond
@@ -82,19 +84,20 @@ func (s *Store) Collect(ctx context.Context, now time.Time) (storage.CollectResu
 		}
 		defer release()
 	}
-	first := true
+	var pause time.Duration
 	for _, k := range expiringKinds() {
 		cutoff := k.cutoff(now)
 		for {
-			if !first {
+			if pause > 0 {
 				select {
 				case <-ctx.Done():
 					return res, fmt.Errorf("gormstore: collect: %w", ctx.Err())
-				case <-time.After(collectPause):
+				case <-time.After(pause):
 				}
 			}
-			first = false
+			start := time.Now()
 			n, err := s.collectBatch(ctx, k, cutoff)
+			pause = max(collectPause, 2*time.Since(start))
 			if n > 0 {
 				res.Removed[k.kind] += n
 			}
