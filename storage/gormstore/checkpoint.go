@@ -17,7 +17,7 @@ import (
 // the log's size is compared with its bound.
 const (
 	checkpointInterval = time.Second
-	walPollInterval    = 100 * time.Millisecond
+	walPollInterval    = 25 * time.Millisecond
 )
 
 // DefaultWALMaxBytes is the bound on SQLite's write-ahead log when Options
@@ -72,14 +72,16 @@ func (c *checkpointer) run() {
 		case <-c.stop:
 			return
 		case now := <-t.C:
-			if walSize(c.walPath, c.log) > c.maxBytes/2 {
+			size := walSize(c.walPath, c.log)
+			switch {
+			case size > c.maxBytes/2:
 				if err := truncateWAL(c.writer, c.log); err != nil {
 					c.log.Warn("sqlite checkpoint failed", "mode", "TRUNCATE", "error", err.Error())
 				}
 				lastPassive = now
-				continue
-			}
-			if now.Sub(lastPassive) >= checkpointInterval {
+			case size > c.maxBytes/8 || now.Sub(lastPassive) >= checkpointInterval:
+				// Under load, copy frames back often, so that the TRUNCATE
+				// the writer runs at half the bound has little left to copy.
 				c.checkpoint(c.db, "PASSIVE")
 				lastPassive = now
 			}
@@ -106,11 +108,14 @@ func truncateWAL(writer *sql.DB, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var busy, logFrames, done int
+	start := time.Now()
 	if err := writer.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil {
 		return fmt.Errorf("gormstore: truncate checkpoint: %w", err)
 	}
 	if busy != 0 {
-		log.Debug("sqlite checkpoint could not restart the log yet", "frames", logFrames, "copied", done)
+		log.Debug("sqlite checkpoint could not restart the log yet", "frames", logFrames, "copied", done, "took", time.Since(start).String())
+	} else {
+		log.Debug("sqlite log emptied", "frames", logFrames, "took", time.Since(start).String())
 	}
 	return nil
 }
