@@ -15,9 +15,12 @@ import (
 // checkpointInterval is how often the SQLite write-ahead log is copied back
 // into the database file by a PASSIVE checkpoint; walPollInterval how often
 // the log's size is compared with its bound.
+// busyCheckpointInterval is how often once the log has passed an eighth of
+// its bound.
 const (
-	checkpointInterval = time.Second
-	walPollInterval    = 25 * time.Millisecond
+	checkpointInterval     = time.Second
+	busyCheckpointInterval = 25 * time.Millisecond
+	walPollInterval        = 25 * time.Millisecond
 )
 
 // DefaultWALMaxBytes is the bound on SQLite's write-ahead log when Options
@@ -42,7 +45,7 @@ const DefaultWALMaxBytes = 64 << 20
 // empties the file. The group-commit writer checks after each of its
 // batches (walBound), so the bound holds whatever the write rate; this loop
 // checks every walPollInterval for the writes made in transactions. Writers
-// wait for the checkpoint (a few milliseconds, docs/benchmarks.md); readers
+// wait for the checkpoint (tens of milliseconds, docs/architecture.md); readers
 // do not.
 type checkpointer struct {
 	db       *sql.DB // the checkpointer's own connection
@@ -79,7 +82,7 @@ func (c *checkpointer) run() {
 					c.log.Warn("sqlite checkpoint failed", "mode", "TRUNCATE", "error", err.Error())
 				}
 				lastPassive = now
-			case size > c.maxBytes/8 || now.Sub(lastPassive) >= checkpointInterval:
+			case now.Sub(lastPassive) >= checkpointInterval || size > c.maxBytes/8 && now.Sub(lastPassive) >= busyCheckpointInterval:
 				// Under load, copy frames back often, so that the TRUNCATE
 				// the writer runs at half the bound has little left to copy.
 				c.checkpoint(c.db, "PASSIVE")
