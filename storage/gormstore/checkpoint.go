@@ -30,19 +30,21 @@ const DefaultWALMaxBytes = 64 << 20
 // checkpointer keeps SQLite's write-ahead log copied into the database file
 // and its size bounded.
 //
-// Every second a PASSIVE checkpoint runs from a connection of its own, beside
-// the writer instead of in its way: SQLite would otherwise checkpoint inside
-// whichever commit crosses its threshold, and that commit, with every request
-// queued behind it, would wait for the checkpoint's fsyncs.
+// Every second (every busyCheckpointInterval once the log passes an eighth
+// of its bound) a PASSIVE checkpoint runs from a connection of its own,
+// beside the writer instead of in its way: SQLite would otherwise checkpoint
+// inside whichever commit crosses its threshold, and that commit, with every
+// request queued behind it, would wait for the checkpoint's fsyncs.
 //
 // A passive checkpoint never restarts the log under continuous commits: the
 // log starts over only when a write begins after every frame was copied
 // back, which under load never happens, so the file grew by the size of
 // every commit (1.4 GB a minute at 7,000 grants/s). So when the file passes
-// half its bound, a TRUNCATE checkpoint runs on the store's single write
+// half its bound, a RESTART checkpoint runs on the store's single write
 // connection between two writes, so no write is half-way through a
-// transaction: it copies the few frames the passive checkpoints left and
-// empties the file. The group-commit writer checks after each of its
+// transaction: it copies the few frames the passive checkpoints left, the
+// next write starts the log over, and journal_size_limit cuts the file to
+// half the bound. The group-commit writer checks after each of its
 // batches (walBound), so the bound holds whatever the write rate; this loop
 // checks every walPollInterval for the writes made in transactions. Writers
 // wait for the checkpoint (tens of milliseconds, docs/architecture.md); readers
@@ -78,12 +80,12 @@ func (c *checkpointer) run() {
 			size := walSize(c.walPath, c.log)
 			switch {
 			case size > c.maxBytes/2:
-				if err := truncateWAL(c.writer, c.log); err != nil {
-					c.log.Warn("sqlite checkpoint failed", "mode", "TRUNCATE", "error", err.Error())
+				if err := restartWAL(c.writer, c.log); err != nil {
+					c.log.Warn("sqlite checkpoint failed", "mode", "RESTART", "error", err.Error())
 				}
 				lastPassive = now
 			case now.Sub(lastPassive) >= checkpointInterval || size > c.maxBytes/8 && now.Sub(lastPassive) >= busyCheckpointInterval:
-				// Under load, copy frames back often, so that the TRUNCATE
+				// Under load, copy frames back often, so that the RESTART
 				// the writer runs at half the bound has little left to copy.
 				c.checkpoint(c.db, "PASSIVE")
 				lastPassive = now
@@ -104,39 +106,44 @@ func walSize(path string, log *slog.Logger) int64 {
 	return fi.Size()
 }
 
-// truncateWAL runs a TRUNCATE checkpoint on the write connection. A reader
-// still using the log, or a PASSIVE checkpoint under way, makes it give up
-// (busy) rather than hold the writers; the next check tries again.
-func truncateWAL(writer *sql.DB, log *slog.Logger) error {
+// restartWAL runs a RESTART checkpoint on the write connection: it copies
+// what the passive checkpoints left and makes the next write start the log
+// over, at which SQLite cuts the file to journal_size_limit (half the
+// bound). RESTART rather than TRUNCATE: the file's blocks are written over
+// instead of freed and allocated again, which cost grants
+// (docs/benchmarks.md). A reader still using the log, or a PASSIVE
+// checkpoint under way, makes it give up (busy) rather than hold the
+// writers; the next check tries again.
+func restartWAL(writer *sql.DB, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var busy, logFrames, done int
 	start := time.Now()
-	if err := writer.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil {
-		return fmt.Errorf("gormstore: truncate checkpoint: %w", err)
+	if err := writer.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &logFrames, &done); err != nil {
+		return fmt.Errorf("gormstore: restart checkpoint: %w", err)
 	}
 	if busy != 0 {
 		log.Debug("sqlite checkpoint could not restart the log yet", "frames", logFrames, "copied", done, "took", time.Since(start).String())
 	} else {
-		log.Debug("sqlite log emptied", "frames", logFrames, "took", time.Since(start).String())
+		log.Debug("sqlite log restarted", "frames", logFrames, "took", time.Since(start).String())
 	}
 	return nil
 }
 
 // walBound is the group-commit writer's check of the log's size after each
-// batch: past threshold, the writer empties the log before its next batch.
+// batch: past threshold, the writer restarts the log before its next batch.
 type walBound struct {
 	path      string
 	threshold int64
 }
 
-// check truncates the log when it has passed the threshold.
+// check restarts the log when it has passed the threshold.
 func (w *walBound) check(writer *sql.DB, log *slog.Logger) {
 	if walSize(w.path, log) <= w.threshold {
 		return
 	}
-	if err := truncateWAL(writer, log); err != nil {
-		log.Warn("sqlite checkpoint failed", "mode", "TRUNCATE", "error", err.Error())
+	if err := restartWAL(writer, log); err != nil {
+		log.Warn("sqlite checkpoint failed", "mode", "RESTART", "error", err.Error())
 	}
 }
 
