@@ -188,7 +188,7 @@ type Config struct {
 	AutoLinkVerifiedEmail bool `yaml:"auto_link_verified_email"`
 	// SQLiteWALMaxBytes bounds SQLite's write-ahead log file
 	// (GATEHOUSE_SQLITE_WAL_MAX_BYTES): past half of it, the log is copied
-	// into the database and emptied between two writes. Ignored on
+	// into the database and restarted between two writes. Ignored on
 	// PostgreSQL.
 	SQLiteWALMaxBytes int64 `yaml:"sqlite_wal_max_bytes"`
 }
