@@ -198,6 +198,11 @@ type Config struct {
 	// its event; then it is dead-lettered, kept for inspection and replay
 	// (GATEHOUSE_WEBHOOK_RETRY_HORIZON).
 	WebhookRetryHorizon time.Duration `yaml:"webhook_retry_horizon"`
+	// SQLiteWALMaxBytes bounds SQLite's write-ahead log file
+	// (GATEHOUSE_SQLITE_WAL_MAX_BYTES): past half of it, the log is copied
+	// into the database and restarted between two writes. Ignored on
+	// PostgreSQL.
+	SQLiteWALMaxBytes int64 `yaml:"sqlite_wal_max_bytes"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -241,6 +246,7 @@ func Default() Config {
 		ShutdownDrainDelay:         5 * time.Second,
 		EventRetention:             90 * 24 * time.Hour,
 		WebhookRetryHorizon:        72 * time.Hour,
+		SQLiteWALMaxBytes:          64 << 20,
 	}
 }
 
@@ -326,6 +332,7 @@ func settings(c *Config) []setting {
 		{"shutdown_drain_delay", "GATEHOUSE_SHUTDOWN_DRAIN_DELAY", durationSetter(&c.ShutdownDrainDelay)},
 		{"event_retention", "GATEHOUSE_EVENT_RETENTION", durationSetter(&c.EventRetention)},
 		{"webhook_retry_horizon", "GATEHOUSE_WEBHOOK_RETRY_HORIZON", durationSetter(&c.WebhookRetryHorizon)},
+		{"sqlite_wal_max_bytes", "GATEHOUSE_SQLITE_WAL_MAX_BYTES", int64Setter(&c.SQLiteWALMaxBytes)},
 	}
 }
 
@@ -423,6 +430,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("shutdown_drain_delay", c.ShutdownDrainDelay.String()),
 		slog.String("event_retention", c.EventRetention.String()),
 		slog.String("webhook_retry_horizon", c.WebhookRetryHorizon.String()),
+		slog.Int64("sqlite_wal_max_bytes", c.SQLiteWALMaxBytes),
 	)
 }
 

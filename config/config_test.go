@@ -158,6 +158,7 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		"GATEHOUSE_THROTTLE_BACKOFF_BASE":         "2s",
 		"GATEHOUSE_THROTTLE_BACKOFF_MAX":          "1h",
 		"GATEHOUSE_THROTTLE_MEMORY_COUNTERS":      "5000",
+		"GATEHOUSE_SQLITE_WAL_MAX_BYTES":          "8388608",
 		"GATEHOUSE_TRUSTED_PROXY_HEADER":          "Forwarded",
 		"GATEHOUSE_SHUTDOWN_DRAIN_DELAY":          "0s",
 		"GATEHOUSE_EVENT_RETENTION":               "720h",
@@ -208,6 +209,7 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		ShutdownDrainDelay:         0,
 		EventRetention:             720 * time.Hour,
 		WebhookRetryHorizon:        12 * time.Hour,
+		SQLiteWALMaxBytes:          8 << 20,
 	}
 	if c != want {
 		t.Errorf("Load =\n%+v\nwant\n%+v", c, want)
@@ -763,6 +765,7 @@ func TestThrottleSettingsAreChecked(t *testing.T) {
 		"a base over the cap": {func(c *Config) { c.ThrottleBackoffBase = time.Hour; c.ThrottleBackoffMax = time.Minute }, "GATEHOUSE_THROTTLE_BACKOFF_BASE: must not exceed GATEHOUSE_THROTTLE_BACKOFF_MAX (1h > 1m)"},
 		"a cap over a day":    {func(c *Config) { c.ThrottleBackoffMax = 48 * time.Hour }, "GATEHOUSE_THROTTLE_BACKOFF_MAX: must be between 10ms and 24h (got 48h)"},
 		"too few counters":    {func(c *Config) { c.ThrottleMemoryCounters = 10 }, "GATEHOUSE_THROTTLE_MEMORY_COUNTERS: must be between 1000 and 10000000 (got 10)"},
+		"tiny WAL bound":      {func(c *Config) { c.SQLiteWALMaxBytes = 4096 }, "GATEHOUSE_SQLITE_WAL_MAX_BYTES: must be between 1048576 and 1099511627776 (got 4096)"},
 		"an unknown header":   {func(c *Config) { c.TrustedProxyHeader = "X-Real-IP" }, `GATEHOUSE_TRUSTED_PROXY_HEADER: must be X-Forwarded-For or Forwarded (got "X-Real-IP")`},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -47,6 +47,8 @@ const (
 	maxEventRetention            = 10 * 365 * 24 * time.Hour
 	minWebhookRetryHorizon       = time.Second
 	maxWebhookRetryHorizon       = 30 * 24 * time.Hour
+	minSQLiteWALMaxBytes         = 1 << 20
+	maxSQLiteWALMaxBytes         = 1 << 40
 )
 
 // check is one validation rule: when bad, msg is reported.
@@ -125,6 +127,7 @@ func (c Config) Validate() error {
 		outside("GATEHOUSE_THROTTLE_BACKOFF_BASE", c.ThrottleBackoffBase, minThrottleBackoffBase, maxThrottleBackoffMax),
 		outside("GATEHOUSE_THROTTLE_BACKOFF_MAX", c.ThrottleBackoffMax, minThrottleBackoffBase, maxThrottleBackoffMax),
 		check{c.ThrottleBackoffBase > c.ThrottleBackoffMax, fmt.Sprintf("GATEHOUSE_THROTTLE_BACKOFF_BASE: must not exceed GATEHOUSE_THROTTLE_BACKOFF_MAX (%s > %s)", formatDuration(c.ThrottleBackoffBase), formatDuration(c.ThrottleBackoffMax))},
+		check{c.SQLiteWALMaxBytes < minSQLiteWALMaxBytes || c.SQLiteWALMaxBytes > maxSQLiteWALMaxBytes, fmt.Sprintf("GATEHOUSE_SQLITE_WAL_MAX_BYTES: must be between %d and %d (got %d)", minSQLiteWALMaxBytes, int64(maxSQLiteWALMaxBytes), c.SQLiteWALMaxBytes)},
 		check{c.ThrottleMemoryCounters < minThrottleMemoryCounters || c.ThrottleMemoryCounters > maxThrottleMemoryCounters, fmt.Sprintf("GATEHOUSE_THROTTLE_MEMORY_COUNTERS: must be between %d and %d (got %d)", minThrottleMemoryCounters, maxThrottleMemoryCounters, c.ThrottleMemoryCounters)},
 		check{!strings.EqualFold(c.TrustedProxyHeader, "X-Forwarded-For") && !strings.EqualFold(c.TrustedProxyHeader, "Forwarded"), fmt.Sprintf("GATEHOUSE_TRUSTED_PROXY_HEADER: must be X-Forwarded-For or Forwarded (got %q)", c.TrustedProxyHeader)},
 	)

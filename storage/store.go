@@ -30,6 +30,7 @@ type Store interface {
 	JobStore
 	WebhookStore
 	Transactor
+	Collector
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
@@ -107,7 +108,9 @@ type TokenStore interface {
 
 	// DeleteExpiredTokens removes tokens, and expired browser sessions and
 	// pending authorization requests, whose expiry is before the cut-off and
-	// returns how many tokens it removed.
+	// returns how many tokens it removed. It is one unbounded statement a
+	// table, which holds the writers for as long as it runs: the server
+	// uses Collect instead.
 	DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error)
 	// RevokeTokensOf revokes every access and refresh token issued to the
 	// client for the subject; an empty clientID means every client.

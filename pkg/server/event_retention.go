@@ -7,41 +7,10 @@ import (
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
-// Event retention: the audit log's old events are deleted every
-// tokenCollectionInterval, at most eventPruneBatch a statement with
-// eventPrunePause between statements, so that a large backlog never holds
-// the database (on SQLite, its single write connection) for long.
-//
-// This is a garbage-collection task of its own until the one
-// garbage-collection pass of pkg/server takes it in (see collectOldEvents).
-const (
-	eventPruneBatch = 1000
-	eventPrunePause = 100 * time.Millisecond
-)
-
-// collectOldEvents deletes, every tokenCollectionInterval until ctx ends,
-// the events older than event_retention; it does nothing when that is 0
-// (keep forever).
-func (s *Server) collectOldEvents(ctx context.Context) {
-	if s.cfg.EventRetention <= 0 {
-		return
-	}
-	t := time.NewTicker(tokenCollectionInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := pruneEvents(ctx, s.store, time.Now().Add(-s.cfg.EventRetention), eventPruneBatch, eventPrunePause)
-			if err != nil && ctx.Err() == nil {
-				s.log.Warn("deleting old events failed", "error", err.Error(), "deleted", n)
-			} else if n > 0 {
-				s.log.Debug("deleted old events", "count", n)
-			}
-		}
-	}
-}
+// eventPrunePause is the pause between two statements deleting old events
+// (see Collect), so that a large backlog never holds the database (on
+// SQLite, its single write connection) for long.
+const eventPrunePause = 100 * time.Millisecond
 
 // pruneEvents deletes the events recorded before the cut-off, batch at a
 // time with pause between batches, until none is left or ctx ends, and

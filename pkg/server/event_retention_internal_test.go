@@ -23,7 +23,7 @@ func TestPruneEventsDeletesOldEventsInBatches(t *testing.T) {
 		if err := store.AppendEvents(ctx, append(old, recent...)...); err != nil {
 			t.Fatal(err)
 		}
-		n, err := pruneEvents(ctx, store, now.Add(-90*24*time.Hour), eventPruneBatch, 0)
+		n, err := pruneEvents(ctx, store, now.Add(-90*24*time.Hour), 1000, 0)
 		if err != nil || n != 2500 {
 			t.Fatalf("pruneEvents = %d, %v; want 2500 in three batches", n, err)
 		}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -127,24 +126,4 @@ func newFederation(cfg config.Config, store storage.Store, sink events.Sink, log
 		Logger:                log,
 		Events:                sink,
 	})
-}
-
-// collectFederation deletes expired sign-ins at providers and pending links
-// every tokenCollectionInterval until ctx ends.
-func (s *Server) collectFederation(ctx context.Context) {
-	t := time.NewTicker(tokenCollectionInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := s.store.DeleteExpiredFederation(ctx, time.Now())
-			if err != nil {
-				s.log.Warn("collecting expired federated sign-ins failed", "error", err.Error())
-			} else if n > 0 {
-				s.log.Debug("collected expired federated sign-ins", "count", n)
-			}
-		}
-	}
 }

@@ -14,7 +14,9 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // readyz says whether the server should be sent requests: it is not
-// shutting down, and the database answers.
+// shutting down, the database answers, and it takes writes (after several
+// failed commits in a row it does not, until a write succeeds again:
+// gormstore.Store.Healthy).
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -29,6 +31,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		s.log.WarnContext(ctx, "not ready", "error", err.Error())
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte(`{"status":"unavailable","database":"unreachable"}` + "\n"))
+		return
+	}
+	if err := s.store.Healthy(ctx); err != nil {
+		s.log.WarnContext(ctx, "not ready", "error", err.Error())
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"status":"unavailable","database":"writes failing"}` + "\n"))
 		return
 	}
 	_, _ = w.Write([]byte(`{"status":"ok","database":"ok"}` + "\n"))

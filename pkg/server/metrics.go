@@ -16,6 +16,7 @@ type metrics struct {
 	tokensIssued *prometheus.CounterVec
 	throttled    *prometheus.CounterVec
 	jobs         *prometheus.CounterVec
+	collected    *prometheus.CounterVec
 	// unavailable counts answers given because the database could not
 	// answer (503 temporarily_unavailable, or the "try again" page).
 	unavailable *prometheus.CounterVec
@@ -49,8 +50,12 @@ func newMetrics() *metrics {
 			Name: "gatehouse_storage_unavailable_total",
 			Help: "Answers given because the database could not answer (503 temporarily_unavailable or the \"try again\" page), by endpoint.",
 		}, []string{"endpoint"}),
+		collected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_collected_total",
+			Help: "Expired rows removed by the garbage collection, by kind (tokens, browser_sessions, …).",
+		}, []string{"kind"}),
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.tokensIssued, m.throttled, m.jobs, m.unavailable,
+	m.registry.MustRegister(m.requests, m.duration, m.tokensIssued, m.throttled, m.jobs, m.unavailable, m.collected,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -37,8 +37,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/templates"
 )
 
-// tokenCollectionInterval is how often expired tokens are deleted.
-const tokenCollectionInterval = 10 * time.Minute
 
 // GCPercent is the garbage collector's target `gatehouse serve` sets unless
 // GOGC is set. A token request leaves about 13 KB of garbage and the live
@@ -71,6 +69,7 @@ type Server struct {
 	limiter  *ratelimit.Limiter
 	services *Services
 	jobs     *jobs.Runner
+	memory   *ratelimit.Memory // the limiter's counters on SQLite; nil on PostgreSQL
 	handler  http.Handler
 	// management serves /metrics, /healthz and /readyz on metrics_addr.
 	management http.Handler
@@ -86,7 +85,7 @@ func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*gorms
 	if err != nil {
 		return nil, err
 	}
-	opts := gormstore.Options{ClientCacheTTL: cfg.ClientCacheTTL, Logger: log}
+	opts := gormstore.Options{ClientCacheTTL: cfg.ClientCacheTTL, Logger: log, WALMaxBytes: cfg.SQLiteWALMaxBytes}
 	switch db.Kind {
 	case config.DatabaseSQLite:
 		opts.Kind, opts.Path = gormstore.SQLite, db.Path
@@ -148,7 +147,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	if err := km.Refresh(ctx); err != nil {
 		return nil, err
 	}
-	s.limiter = newLimiter(cfg, store, secrets, s.metrics)
+	s.limiter, s.memory = newLimiter(cfg, store, secrets, s.metrics)
 	outages := outage.New(outage.Options{
 		Logger:   log,
 		Count:    func(endpoint string) { s.metrics.unavailable.WithLabelValues(endpoint).Inc() },
@@ -279,31 +278,11 @@ func (s *Server) Provider() *oidc.Provider { return s.provider }
 func (s *Server) Secrets() *secret.Keys { return s.secrets }
 
 // RunBackground runs the periodic jobs (key refresh, the job queue, the
-// collection of expired tokens, sign-ins, throttle counters and old
-// events) until ctx ends.
+// garbage collection) until ctx ends.
 func (s *Server) RunBackground(ctx context.Context) {
 	go s.keys.Run(ctx)
 	go s.runJobs(ctx)
-	go s.collectFederation(ctx)
-	go s.collectThrottle(ctx)
-	go s.collectOldEvents(ctx)
-	go func() {
-		t := time.NewTicker(tokenCollectionInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				n, err := s.store.DeleteExpiredTokens(ctx, time.Now())
-				if err != nil {
-					s.log.Warn("collecting expired tokens failed", "error", err.Error())
-				} else if n > 0 {
-					s.log.Debug("collected expired tokens", "count", n)
-				}
-			}
-		}
-	}()
+	go s.runCollection(ctx)
 }
 
 // Serve listens on the configured addresses until ctx ends, then shuts

@@ -1,11 +1,8 @@
 package server
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"fmt"
-	"time"
 
 	"github.com/gatehouse-id/gatehouse/config"
 	"github.com/gatehouse-id/gatehouse/internal/clientip"
@@ -13,15 +10,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/storage"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
-)
-
-// throttleCollectionInterval is how often ended throttling counters and
-// expired known devices are deleted; throttleCollectionBatch bounds one
-// delete, and throttleCollectionRounds the deletes of one run.
-const (
-	throttleCollectionInterval = time.Minute
-	throttleCollectionBatch    = 10000
-	throttleCollectionRounds   = 10
 )
 
 // newResolver builds the client-address resolver from the trusted proxies.
@@ -36,14 +24,17 @@ func newResolver(cfg config.Config) (*clientip.Resolver, error) {
 // newLimiter builds the throttle, or returns nil when it is switched off.
 // On PostgreSQL the counters are the database's, shared by every replica;
 // on SQLite, where there is one server, they are in memory, which keeps
-// them off the single write connection.
-func newLimiter(cfg config.Config, store *gormstore.Store, secrets *secret.Keys, m *metrics) *ratelimit.Limiter {
+// them off the single write connection: those are returned too, for the
+// garbage collection to sweep.
+func newLimiter(cfg config.Config, store *gormstore.Store, secrets *secret.Keys, m *metrics) (*ratelimit.Limiter, *ratelimit.Memory) {
 	if !cfg.ThrottleEnabled {
-		return nil
+		return nil, nil
 	}
 	var counters storage.CounterStore = store
+	var memory *ratelimit.Memory
 	if store.Kind() != gormstore.Postgres {
-		counters = ratelimit.NewMemory(int(cfg.ThrottleMemoryCounters))
+		memory = ratelimit.NewMemory(int(cfg.ThrottleMemoryCounters))
+		counters = memory
 	}
 	// Subjects are stored under a key of their own, derived from the CSRF
 	// key with a label, so the tables hold no email or address.
@@ -64,42 +55,5 @@ func newLimiter(cfg config.Config, store *gormstore.Store, secrets *secret.Keys,
 			BackoffMax:         cfg.ThrottleBackoffMax,
 		}.Rules(),
 		OnThrottled: func(k ratelimit.Kind) { m.throttled.WithLabelValues(string(k)).Inc() },
-	})
-}
-
-// collectThrottle deletes ended counters and expired known devices every
-// throttleCollectionInterval, in bounded batches, until ctx ends.
-func (s *Server) collectThrottle(ctx context.Context) {
-	if s.limiter == nil {
-		return
-	}
-	t := time.NewTicker(throttleCollectionInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := s.collectThrottleOnce(ctx); err != nil {
-				s.log.Warn("collecting throttling counters failed", "error", err.Error())
-			} else if n > 0 {
-				s.log.Debug("collected throttling counters", "count", n)
-			}
-		}
-	}
-}
-
-func (s *Server) collectThrottleOnce(ctx context.Context) (int64, error) {
-	var total int64
-	for range throttleCollectionRounds {
-		n, err := s.limiter.Collect(ctx, throttleCollectionBatch)
-		total += n
-		if err != nil {
-			return total, fmt.Errorf("collect: %w", err)
-		}
-		if n < throttleCollectionBatch {
-			break
-		}
-	}
-	return total, nil
+	}), memory
 }

@@ -90,4 +90,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("admin", func(t *testing.T) { adminTests(t, run) })
 	t.Run("throttle", func(t *testing.T) { throttleTests(t, run) })
 	t.Run("events and jobs", func(t *testing.T) { eventsTests(t, run) })
+	t.Run("collect", func(t *testing.T) {
+		run(t, "one pass removes every expired kind in batches, keeps live rows and counts by kind", testCollect)
+	})
 }

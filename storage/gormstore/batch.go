@@ -3,12 +3,16 @@ package gormstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"gorm.io/gorm"
@@ -52,6 +56,11 @@ type batchWriter struct {
 
 	conn      *sql.DB              // GORM's pool, used directly on this hot path
 	translate gorm.ErrorTranslator // maps driver errors to gorm.ErrDuplicatedKey
+
+	idle    int           // the pool's idle connections, restored after dropping them
+	wal     *walBound     // SQLite: the log's bound, checked after each batch; nil on PostgreSQL
+	health  *writeHealth  // told the outcome of every batch
+	backoff time.Duration // the wait before the next batch after failures; 0 when the last one succeeded
 }
 
 type pendingRow struct {
@@ -59,12 +68,12 @@ type pendingRow struct {
 	done chan error
 }
 
-func newBatchWriter(db *gorm.DB, dialect string, log *slog.Logger) (*batchWriter, error) {
+func newBatchWriter(db *gorm.DB, dialect string, idle int, log *slog.Logger, health *writeHealth, wal *walBound) (*batchWriter, error) {
 	conn, err := db.DB()
 	if err != nil {
 		return nil, fmt.Errorf("gormstore: connection pool: %w", err)
 	}
-	b := &batchWriter{log: log, in: make(chan *pendingRow, 4*maxBatch), dialect: dialect, conn: conn, valuesSQL: map[int]string{}}
+	b := &batchWriter{log: log, in: make(chan *pendingRow, 4*maxBatch), dialect: dialect, conn: conn, valuesSQL: map[int]string{}, health: health, wal: wal, idle: idle}
 	if dialect == SQLite {
 		b.linger = sqliteLinger
 	}
@@ -109,6 +118,12 @@ func (b *batchWriter) run() {
 	linger.Stop()
 	var lastFlush time.Time
 	for first := range b.in {
+		// After a failed batch, wait before the next: a database that is
+		// down or full answers every batch alike, and retrying at once
+		// only spins. Rows queue meanwhile and go in the next batch.
+		if b.backoff > 0 {
+			time.Sleep(b.backoff)
+		}
 		batch = append(batch[:0], first)
 		// Gather what is queued now, then yield the processor a few times so
 		// that requests already being handled can queue their rows too.
@@ -144,6 +159,9 @@ func (b *batchWriter) run() {
 			rows = append(rows, p.row)
 		}
 		b.flush(batch, rows)
+		if b.wal != nil {
+			b.wal.check(b.conn, b.log)
+		}
 		lastFlush = time.Now()
 	}
 }
@@ -180,24 +198,71 @@ func (b *batchWriter) drain(batch []*pendingRow) []*pendingRow {
 	return batch
 }
 
-// flush inserts the rows in one statement. If that fails, it retries them
-// one by one so that one bad row does not fail the others.
+// flush inserts the rows in one statement. If that fails on a constraint
+// (a signature already taken), it retries them one by one so that one bad
+// row does not fail the others. Any other failure (the database is down,
+// full or read-only) is every row's: the batch's requests fail at once, and
+// the writer backs off before the next batch (backoffMin, doubling to
+// backoffMax) instead of trying each row against a database that will
+// refuse it too. On PostgreSQL a dropped connection is first retried once
+// on a new one.
 func (b *batchWriter) flush(batch []*pendingRow, rows []tokenRow) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := b.insertRows(ctx, rows)
-	// A database that cannot answer fails every row alike: no retry one
-	// by one, and no log line per batch (the endpoints report outages).
-	if err == nil || len(batch) == 1 || errors.Is(err, storage.ErrUnavailable) {
-		for _, p := range batch {
-			p.done <- err
+	if err != nil && b.dialect == Postgres && isConnectionError(err) {
+		// The server dropped the connection (a restart, a failover, an
+		// operator ending sessions). The pool's idle connections went to the
+		// same server and would fail alike, one after another: drop them,
+		// and try the batch once more on a new connection.
+		b.conn.SetMaxIdleConns(0)
+		b.conn.SetMaxIdleConns(b.idle)
+		err = b.insertRows(ctx, rows)
+	}
+	if err != nil && len(batch) > 1 && isConstraintError(err) {
+		b.log.Warn("group commit failed on a constraint; writing rows one by one", "rows", len(rows), "error", err)
+		var failed error
+		for i, p := range batch {
+			rerr := b.insertRows(ctx, rows[i:i+1])
+			if rerr != nil && !isConstraintError(rerr) {
+				failed = rerr
+			}
+			p.done <- rerr
 		}
+		b.settle(failed, len(rows))
 		return
 	}
-	b.log.Warn("group commit failed; writing rows one by one", "rows", len(rows), "error", err)
-	for i, p := range batch {
-		p.done <- b.insertRows(ctx, rows[i:i+1])
+	for _, p := range batch {
+		p.done <- err
 	}
+	if err != nil && isConstraintError(err) {
+		err = nil // one row's conflict says nothing about the database
+	}
+	b.settle(err, len(rows))
+}
+
+// Back-off bounds of the writer after a batch fails for a reason other than
+// a constraint: the first wait, and the longest. The longest bounds how
+// long the server takes to serve again once the database is back.
+const (
+	backoffMin = 50 * time.Millisecond
+	backoffMax = time.Second
+)
+
+// settle records a batch's outcome and sets the wait before the next one.
+func (b *batchWriter) settle(err error, rows int) {
+	if b.health != nil {
+		b.health.report(err)
+	}
+	if err == nil {
+		if b.backoff > 0 {
+			b.log.Info("group commit writes again")
+		}
+		b.backoff = 0
+		return
+	}
+	b.backoff = min(max(2*b.backoff, backoffMin), backoffMax)
+	b.log.Warn("group commit failed; backing off", "rows", rows, "connection", isConnectionError(err), "wait", b.backoff.String(), "error", err)
 }
 
 // close stops accepting rows and waits until every queued row is written.
@@ -273,4 +338,50 @@ func (b *batchWriter) insertValues(ctx context.Context, rows []tokenRow) error {
 	}
 	_, err := b.conn.ExecContext(ctx, q, args...)
 	return err
+}
+
+// isConstraintError reports whether err is a row's own fault: a unique,
+// primary-key, foreign-key or check constraint it violates. Only then is a
+// batch worth retrying row by row.
+func isConstraintError(err error) bool {
+	if errors.Is(err, gorm.ErrDuplicatedKey) || errors.Is(err, gorm.ErrForeignKeyViolated) || errors.Is(err, gorm.ErrCheckConstraintViolated) {
+		return true
+	}
+	var pg interface{ SQLState() string }
+	if errors.As(err, &pg) {
+		return strings.HasPrefix(pg.SQLState(), "23") // integrity_constraint_violation
+	}
+	var lite interface{ Code() int }
+	if errors.As(err, &lite) {
+		return lite.Code()&0xff == sqliteConstraint
+	}
+	return false
+}
+
+// sqliteConstraint is SQLITE_CONSTRAINT, the primary result code of every
+// constraint failure.
+const sqliteConstraint = 19
+
+// isConnectionError reports whether err says the database could not be
+// reached or dropped the connection, rather than refusing the statement.
+func isConnectionError(err error) bool {
+	var netErr net.Error
+	var retry interface{ SafeToRetry() bool }
+	var pg interface{ SQLState() string }
+	switch {
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone), errors.Is(err, io.EOF),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed), errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return true
+	case errors.As(err, &netErr):
+		return true
+	case errors.As(err, &retry) && retry.SafeToRetry():
+		return true
+	case errors.As(err, &pg):
+		// connection_exception, and admin_shutdown, crash_shutdown,
+		// cannot_connect_now of operator_intervention.
+		code := pg.SQLState()
+		return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03"
+	}
+	return false
 }

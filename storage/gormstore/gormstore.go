@@ -53,6 +53,9 @@ type Options struct {
 	ClientCacheTTL time.Duration
 	// Logger receives warnings from the background writer; nil discards.
 	Logger *slog.Logger
+	// WALMaxBytes bounds SQLite's write-ahead log file; zero means
+	// DefaultWALMaxBytes. See checkpointer.
+	WALMaxBytes int64
 }
 
 // Store implements storage.Store on GORM.
@@ -64,6 +67,7 @@ type Store struct {
 	clients *clientCache
 	tokens  *batchWriter
 	ckpt    *checkpointer // SQLite only
+	health  *writeHealth
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -85,7 +89,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			NowFunc:                func() time.Time { return time.Now().UTC() },
 		}
 	}
-	s := &Store{kind: opts.Kind, log: log, clients: newClientCache(opts.ClientCacheTTL)}
+	s := &Store{kind: opts.Kind, log: log, clients: newClientCache(opts.ClientCacheTTL), health: &writeHealth{}}
+	walMax := opts.WALMaxBytes
+	if walMax <= 0 {
+		walMax = DefaultWALMaxBytes
+	}
+	pool := 1 // connections of the write pool
 	switch opts.Kind {
 	case SQLite:
 		if opts.Path == "" || opts.Path == ":memory:" {
@@ -104,17 +113,17 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		} else if !errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("gormstore: create database file: %w", err)
 		}
-		w, err := gorm.Open(sqlite.Open(sqliteDSN(opts.Path, false)), gcfg())
+		w, err := gorm.Open(sqlite.Open(sqliteDSN(opts.Path, false, walMax)), gcfg())
 		if err != nil {
 			return nil, fmt.Errorf("gormstore: open sqlite: %w", err)
 		}
 		if err := useUnavailable(w); err != nil {
 			return nil, err
 		}
-		if err := limitPool(w, 1); err != nil {
+		if err := limitPool(w, pool); err != nil {
 			return nil, err
 		}
-		r, err := gorm.Open(sqlite.Open(sqliteDSN(opts.Path, true)), gcfg())
+		r, err := gorm.Open(sqlite.Open(sqliteDSN(opts.Path, true, walMax)), gcfg())
 		if err != nil {
 			return nil, fmt.Errorf("gormstore: open sqlite: %w", err)
 		}
@@ -125,12 +134,16 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, err
 		}
 		s.write, s.read = w, r
-		ck, err := sql.Open(sqlite.DriverName, sqliteDSN(opts.Path, false))
+		ck, err := sql.Open(sqlite.DriverName, sqliteDSN(opts.Path, false, walMax))
 		if err != nil {
 			return nil, fmt.Errorf("gormstore: open sqlite: %w", err)
 		}
 		ck.SetMaxOpenConns(1)
-		s.ckpt = startCheckpointer(ck, log)
+		wdb, err := w.DB()
+		if err != nil {
+			return nil, fmt.Errorf("gormstore: connection pool: %w", err)
+		}
+		s.ckpt = startCheckpointer(ck, wdb, opts.Path, walMax, log)
 	case Postgres:
 		db, err := gorm.Open(postgres.Open(opts.DSN), gcfg())
 		if err != nil {
@@ -139,10 +152,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		if err := useUnavailable(db); err != nil {
 			return nil, err
 		}
-		if err := limitPool(db, 20); err != nil {
+		if err := limitPool(db, postgresPool); err != nil {
 			return nil, err
 		}
 		s.write, s.read = db, db
+		pool = postgresPool
 	default:
 		return nil, fmt.Errorf("gormstore: unknown database kind %q", opts.Kind)
 	}
@@ -150,7 +164,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		_ = s.closeDBs()
 		return nil, err
 	}
-	tokens, err := newBatchWriter(s.write, s.kind, log)
+	var wal *walBound
+	if s.kind == SQLite {
+		wal = &walBound{path: opts.Path + "-wal", threshold: walMax / 2}
+	}
+	tokens, err := newBatchWriter(s.write, s.kind, pool, log, s.health, wal)
 	if err != nil {
 		_ = s.Close()
 		return nil, err
@@ -162,7 +180,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 // sqliteDSN returns the connection string for the database file: WAL
 // journal, a busy timeout, foreign keys, and immediate write transactions so
 // that a transaction never fails to upgrade from read to write half-way.
-func sqliteDSN(path string, readOnly bool) string {
+// When the log restarts, its file is cut to half of walMax.
+func sqliteDSN(path string, readOnly bool, walMax int64) string {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "busy_timeout(10000)")
@@ -171,6 +190,7 @@ func sqliteDSN(path string, readOnly bool) string {
 	// Checkpoints run in the background (see checkpointer), not inside a
 	// commit.
 	q.Add("_pragma", "wal_autocheckpoint(0)")
+	q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walMax/2))
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
@@ -186,6 +206,9 @@ func useUnavailable(db *gorm.DB) error {
 	}
 	return nil
 }
+
+// postgresPool is the size of the PostgreSQL connection pool.
+const postgresPool = 20
 
 func limitPool(db *gorm.DB, n int) error {
 	sqlDB, err := db.DB()
