@@ -83,7 +83,7 @@ type Message struct {
 	// Language is the customer's language (a BCP 47 tag); an unsupported
 	// one gives English.
 	Language string
-	Data Data
+	Data     Data
 }
 
 // Data fills a mail's template. Which fields a kind needs is said at its
