@@ -132,6 +132,8 @@ func (c Config) Validate() error {
 		checks = append(checks, outside("GATEHOUSE_EVENT_RETENTION", c.EventRetention, minEventRetention, maxEventRetention))
 	}
 
+	checks = append(checks, c.mailChecks()...)
+
 	var problems []string
 	for _, ch := range checks {
 		if ch.bad {
