@@ -227,11 +227,7 @@ func TestSTARTTLSAndImplicitTLSWithAuthentication(t *testing.T) {
 
 func TestTheOutboxWritesWholeMailsAndLogsNoLinkOrCode(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "outbox")
-	outbox, err := mail.NewOutbox(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := setup(t, gormstoretest.SQLiteURL(t), outbox, nil)
+	f := setup(t, gormstoretest.SQLiteURL(t), mail.NewOutbox(dir), nil)
 	f.queue(t,
 		resetMessage("marta@example.de", "de", "outbox-reset-token"),
 		mail.Message{Kind: mail.EmailCode, To: "marta@example.de", Language: "de", Data: mail.Data{Code: "774411", ExpiresIn: 10 * time.Minute}},
@@ -384,7 +380,7 @@ func TestARefusedRecipientIsNotRetried(t *testing.T) {
 }
 
 func TestQueueRefusesMessagesThatCannotBeSent(t *testing.T) {
-	f := setup(t, gormstoretest.SQLiteURL(t), &mail.Outbox{}, nil)
+	f := setup(t, gormstoretest.SQLiteURL(t), mail.NewOutbox(t.TempDir()), nil)
 	for name, m := range map[string]mail.Message{
 		"an unknown kind":          {Kind: "newsletter", To: "a@example.com"},
 		"a display name":           {Kind: mail.PasswordChanged, To: "Jane <a@example.com>"},

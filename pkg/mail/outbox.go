@@ -17,13 +17,10 @@ type Outbox struct {
 	dir string
 }
 
-// NewOutbox returns an Outbox writing to dir, which it creates when
-// missing.
-func NewOutbox(dir string) (*Outbox, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("mail: outbox %s: %w", dir, err)
-	}
-	return &Outbox{dir: dir}, nil
+// NewOutbox returns an Outbox writing to dir, which its first mail
+// creates (mode 0700) when missing.
+func NewOutbox(dir string) *Outbox {
+	return &Outbox{dir: dir}
 }
 
 // Dir returns the outbox folder.
@@ -36,6 +33,9 @@ func (o *Outbox) Send(_ context.Context, e Envelope) (string, error) {
 	msg, err := e.Msg()
 	if err != nil {
 		return path, err
+	}
+	if err := os.MkdirAll(o.dir, 0o700); err != nil {
+		return path, fmt.Errorf("mail: outbox: %w", err)
 	}
 	tmp, err := os.CreateTemp(o.dir, ".writing-*.eml")
 	if err != nil {

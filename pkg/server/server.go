@@ -137,8 +137,12 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		return nil, fmt.Errorf("database schema is at version %d, this build needs %d: run `gatehouse migrate`", v, gormstore.LatestVersion())
 	}
 	s := &Server{cfg: cfg, log: log, store: store, secrets: secrets, metrics: newMetrics()}
-	services := NewServices(cfg, store, secrets, log, func() { s.jobs.Notify() })
+	services, err := NewServices(cfg, store, secrets, log, func() { s.jobs.Notify() })
+	if err != nil {
+		return nil, err
+	}
 	s.services = services
+	logMailTransport(cfg, log)
 	km := services.Keys
 	s.keys = km
 	if err := km.EnsureKeys(ctx); err != nil {
@@ -242,7 +246,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	s.provider = provider
 	deliverer := &backchannel.Deliverer{Clients: store, Signer: provider, Outbound: out}
 	s.jobs = jobs.NewRunner(store, jobs.Options{
-		Kinds:        []jobs.Kind{deliverer.Kind()},
+		Kinds:        []jobs.Kind{deliverer.Kind(), services.Mail.Kind()},
 		PollInterval: jobsPollInterval,
 		Logger:       log,
 		OnDone:       func(kind, outcome string) { s.metrics.jobs.WithLabelValues(kind, outcome).Inc() },
