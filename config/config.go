@@ -203,6 +203,31 @@ type Config struct {
 	// into the database and restarted between two writes. Ignored on
 	// PostgreSQL.
 	SQLiteWALMaxBytes int64 `yaml:"sqlite_wal_max_bytes"`
+	// SMTPHost is the mail server that sends customers' mails; empty
+	// writes each mail to the outbox folder instead, for development
+	// (GATEHOUSE_SMTP_HOST). See docs/configuration.md, Mail.
+	SMTPHost string `yaml:"smtp_host"`
+	// SMTPPort is the mail server's port (GATEHOUSE_SMTP_PORT): 587 for
+	// STARTTLS, 465 for implicit TLS.
+	SMTPPort int64 `yaml:"smtp_port"`
+	// SMTPTLS is none, starttls or tls (GATEHOUSE_SMTP_TLS).
+	SMTPTLS string `yaml:"smtp_tls"`
+	// SMTPUsername and SMTPPassword authenticate to the mail server when
+	// the user name is set (GATEHOUSE_SMTP_USERNAME,
+	// GATEHOUSE_SMTP_PASSWORD). The password is never logged.
+	SMTPUsername string `yaml:"smtp_username"`
+	SMTPPassword string `yaml:"smtp_password"`
+	// SMTPFrom is the sender of every mail, an address with an optional
+	// name: "Example <no-reply@example.com>" (GATEHOUSE_SMTP_FROM).
+	SMTPFrom string `yaml:"smtp_from"`
+	// MailOutboxDir is the folder mails are written to when no SMTPHost is
+	// set; empty is "outbox" next to the SQLite database, or in the
+	// working directory on PostgreSQL (GATEHOUSE_MAIL_OUTBOX_DIR). See
+	// MailOutboxPath.
+	MailOutboxDir string `yaml:"mail_outbox_dir"`
+	// MailHourlyLimit is the most mails of one kind sent to one recipient
+	// in an hour; the rest are dropped (GATEHOUSE_MAIL_HOURLY_LIMIT).
+	MailHourlyLimit int64 `yaml:"mail_hourly_limit"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -247,6 +272,10 @@ func Default() Config {
 		EventRetention:             90 * 24 * time.Hour,
 		WebhookRetryHorizon:        72 * time.Hour,
 		SQLiteWALMaxBytes:          64 << 20,
+		SMTPPort:                   587,
+		SMTPTLS:                    "starttls",
+		SMTPFrom:                   "Gatehouse <no-reply@localhost>",
+		MailHourlyLimit:            5,
 	}
 }
 
@@ -333,6 +362,14 @@ func settings(c *Config) []setting {
 		{"event_retention", "GATEHOUSE_EVENT_RETENTION", durationSetter(&c.EventRetention)},
 		{"webhook_retry_horizon", "GATEHOUSE_WEBHOOK_RETRY_HORIZON", durationSetter(&c.WebhookRetryHorizon)},
 		{"sqlite_wal_max_bytes", "GATEHOUSE_SQLITE_WAL_MAX_BYTES", int64Setter(&c.SQLiteWALMaxBytes)},
+		{"smtp_host", "GATEHOUSE_SMTP_HOST", stringSetter(&c.SMTPHost)},
+		{"smtp_port", "GATEHOUSE_SMTP_PORT", int64Setter(&c.SMTPPort)},
+		{"smtp_tls", "GATEHOUSE_SMTP_TLS", stringSetter(&c.SMTPTLS)},
+		{"smtp_username", "GATEHOUSE_SMTP_USERNAME", stringSetter(&c.SMTPUsername)},
+		{"smtp_password", "GATEHOUSE_SMTP_PASSWORD", stringSetter(&c.SMTPPassword)},
+		{"smtp_from", "GATEHOUSE_SMTP_FROM", stringSetter(&c.SMTPFrom)},
+		{"mail_outbox_dir", "GATEHOUSE_MAIL_OUTBOX_DIR", stringSetter(&c.MailOutboxDir)},
+		{"mail_hourly_limit", "GATEHOUSE_MAIL_HOURLY_LIMIT", int64Setter(&c.MailHourlyLimit)},
 	}
 }
 
@@ -431,6 +468,15 @@ func (c Config) LogValue() slog.Value {
 		slog.String("event_retention", c.EventRetention.String()),
 		slog.String("webhook_retry_horizon", c.WebhookRetryHorizon.String()),
 		slog.Int64("sqlite_wal_max_bytes", c.SQLiteWALMaxBytes),
+		slog.String("smtp_host", c.SMTPHost),
+		slog.Int64("smtp_port", c.SMTPPort),
+		slog.String("smtp_tls", c.SMTPTLS),
+		slog.String("smtp_username", c.SMTPUsername),
+		// Whether the SMTP password is set, never the password.
+		slog.Bool("smtp_password_set", c.SMTPPassword != ""),
+		slog.String("smtp_from", c.SMTPFrom),
+		slog.String("mail_outbox_dir", c.MailOutboxDir),
+		slog.Int64("mail_hourly_limit", c.MailHourlyLimit),
 	)
 }
 

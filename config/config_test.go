@@ -163,6 +163,14 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		"GATEHOUSE_SHUTDOWN_DRAIN_DELAY":          "0s",
 		"GATEHOUSE_EVENT_RETENTION":               "720h",
 		"GATEHOUSE_WEBHOOK_RETRY_HORIZON":         "12h",
+		"GATEHOUSE_SMTP_HOST":                     "smtp.example.com",
+		"GATEHOUSE_SMTP_PORT":                     "465",
+		"GATEHOUSE_SMTP_TLS":                      "tls",
+		"GATEHOUSE_SMTP_USERNAME":                 "gatehouse",
+		"GATEHOUSE_SMTP_PASSWORD":                 "smtp-secret",
+		"GATEHOUSE_SMTP_FROM":                     "Example <no-reply@example.com>",
+		"GATEHOUSE_MAIL_OUTBOX_DIR":               "/var/tmp/outbox",
+		"GATEHOUSE_MAIL_HOURLY_LIMIT":             "9",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -210,6 +218,14 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		EventRetention:             720 * time.Hour,
 		WebhookRetryHorizon:        12 * time.Hour,
 		SQLiteWALMaxBytes:          8 << 20,
+		SMTPHost:                   "smtp.example.com",
+		SMTPPort:                   465,
+		SMTPTLS:                    "tls",
+		SMTPUsername:               "gatehouse",
+		SMTPPassword:               "smtp-secret",
+		SMTPFrom:                   "Example <no-reply@example.com>",
+		MailOutboxDir:              "/var/tmp/outbox",
+		MailHourlyLimit:            9,
 	}
 	if c != want {
 		t.Errorf("Load =\n%+v\nwant\n%+v", c, want)
@@ -748,8 +764,12 @@ func TestLogValueHidesSecrets(t *testing.T) {
 	c := Default()
 	c.Secret = "very-secret-value-that-must-not-leak"
 	c.DatabaseURL = "postgres://gh:hunter2@db/gh?password=hunter3"
+	c.SMTPPassword = "smtp-hunter4"
 	s := c.LogValue().String()
-	for _, leak := range []string{c.Secret, "hunter2", "hunter3"} {
+	if !strings.Contains(s, "smtp_password_set=true") {
+		t.Errorf("LogValue %q does not say the SMTP password is set", s)
+	}
+	for _, leak := range []string{c.Secret, "hunter2", "hunter3", "hunter4"} {
 		if strings.Contains(s, leak) {
 			t.Errorf("LogValue %q shows %q", s, leak)
 		}
@@ -776,5 +796,50 @@ func TestThrottleSettingsAreChecked(t *testing.T) {
 				t.Errorf("Validate = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestMailSettingsAreChecked(t *testing.T) {
+	for name, tc := range map[string]struct {
+		change func(*Config)
+		want   string
+	}{
+		"an unknown TLS mode":              {func(c *Config) { c.SMTPTLS = "ssl" }, `GATEHOUSE_SMTP_TLS: must be none, starttls or tls (got "ssl")`},
+		"a port out of range":              {func(c *Config) { c.SMTPPort = 70000 }, "GATEHOUSE_SMTP_PORT: must be between 1 and 65535 (got 70000)"},
+		"a host with its port":             {func(c *Config) { c.SMTPHost = "smtp.example.com:587" }, "GATEHOUSE_SMTP_HOST: must be a host name or address, without a port or scheme"},
+		"a password without a user":        {func(c *Config) { c.SMTPPassword = "p" }, "GATEHOUSE_SMTP_PASSWORD: set GATEHOUSE_SMTP_USERNAME too"},
+		"a sender that is no address":      {func(c *Config) { c.SMTPFrom = "Gatehouse" }, "GATEHOUSE_SMTP_FROM: must be an email address"},
+		"a localhost sender for real mail": {func(c *Config) { c.SMTPHost = "smtp.example.com" }, "GATEHOUSE_SMTP_FROM: set a sender address of your own domain"},
+		"no mail at all":                   {func(c *Config) { c.MailHourlyLimit = 0 }, "GATEHOUSE_MAIL_HOURLY_LIMIT: must be between 1 and 10000 (got 0)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := Default()
+			tc.change(&c)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Validate = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	c := Default()
+	c.SMTPHost, c.SMTPFrom, c.SMTPUsername, c.SMTPPassword = "smtp.example.com", "Example <no-reply@example.com>", "u", "p"
+	if err := c.Validate(); err != nil {
+		t.Errorf("a whole SMTP setting: %v", err)
+	}
+}
+
+func TestMailOutboxPath(t *testing.T) {
+	for _, tc := range []struct{ db, dir, want string }{
+		{"sqlite://gatehouse.db", "", "outbox"},
+		{"sqlite:///var/lib/gatehouse/gatehouse.db", "", "/var/lib/gatehouse/outbox"},
+		{"sqlite://data/gatehouse.db", "", filepath.Join("data", "outbox")},
+		{"postgres://gh@db/gh", "", "outbox"},
+		{"sqlite://gatehouse.db", "/tmp/mails", "/tmp/mails"},
+	} {
+		c := Default()
+		c.DatabaseURL, c.MailOutboxDir = tc.db, tc.dir
+		if got := c.MailOutboxPath(); got != tc.want {
+			t.Errorf("%s %q: MailOutboxPath = %q, want %q", tc.db, tc.dir, got, tc.want)
+		}
 	}
 }

@@ -138,6 +138,8 @@ func (c Config) Validate() error {
 	}
 	checks = append(checks, outside("GATEHOUSE_WEBHOOK_RETRY_HORIZON", c.WebhookRetryHorizon, minWebhookRetryHorizon, maxWebhookRetryHorizon))
 
+	checks = append(checks, c.mailChecks()...)
+
 	var problems []string
 	for _, ch := range checks {
 		if ch.bad {

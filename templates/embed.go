@@ -7,6 +7,7 @@
 //	layout.html, login.html, consent.html, ...  page templates (package ui renders them)
 //	static/                                     files served under StaticPrefix
 //	locales/*.json                              go-i18n message files (package i18n loads them)
+//	mail/                                       mail templates: layout.html, layout.txt, KIND.html, KIND.txt (package mail renders them)
 package templates
 
 import (
@@ -22,10 +23,11 @@ const StaticPrefix = "/static/"
 // files is the embedded tree. A package-level variable is the only form
 // //go:embed accepts; it is read-only.
 //
-//go:embed *.html static locales
+//go:embed *.html static locales mail
 var files embed.FS
 
-// FS returns the embedded templates, static files and locales.
+// FS returns the embedded templates, static files, locales and mail
+// templates.
 func FS() fs.FS {
 	return files
 }

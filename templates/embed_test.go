@@ -15,6 +15,7 @@ func TestFSHoldsEveryPageAndLocale(t *testing.T) {
 		"layout.html", "login.html", "consent.html", "error.html", "logout_confirm.html", "logged_out.html", "account.html",
 		"static/gatehouse.css", "static/favicon.svg",
 		"locales/en.json", "locales/es.json", "locales/fr.json", "locales/de.json", "locales/pt-BR.json", "locales/ja.json",
+		"mail/layout.html", "mail/layout.txt", "mail/password_reset.html", "mail/password_reset.txt",
 	} {
 		if _, err := fs.Stat(templates.FS(), name); err != nil {
 			t.Errorf("%s: %v", name, err)

@@ -74,7 +74,11 @@ func (a *app) clientsCreate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	reg, err := a.services(cfg, store, secrets, log).Clients.Create(ctx, clients.Spec{
+	svc, err := a.services(cfg, store, secrets, log)
+	if err != nil {
+		return err
+	}
+	reg, err := svc.Clients.Create(ctx, clients.Spec{
 		Name:                    *name,
 		RedirectURIs:            redirects,
 		PostLogoutRedirectURIs:  postLogout,
@@ -192,7 +196,11 @@ func (a *app) clientsDelete(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	if err := a.services(cfg, store, secrets, log).Clients.Delete(ctx, id); errors.Is(err, storage.ErrNotFound) {
+	svc, err := a.services(cfg, store, secrets, log)
+	if err != nil {
+		return err
+	}
+	if err := svc.Clients.Delete(ctx, id); errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("no client %q", id)
 	} else if err != nil {
 		return err

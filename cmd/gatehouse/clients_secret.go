@@ -27,7 +27,11 @@ func (a *app) clientsRotateSecret(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	plain, err := a.services(cfg, store, secrets, log).Clients.RotateSecret(ctx, id)
+	svc, err := a.services(cfg, store, secrets, log)
+	if err != nil {
+		return err
+	}
+	plain, err := svc.Clients.RotateSecret(ctx, id)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return fmt.Errorf("no client %q", id)

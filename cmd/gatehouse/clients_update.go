@@ -75,7 +75,11 @@ func (a *app) clientsUpdate(ctx context.Context, args []string) error {
 			spec.Admin = *adminClient
 		}
 	})
-	updated, err := a.services(cfg, store, secrets, log).Clients.Update(ctx, id, spec)
+	svc, err := a.services(cfg, store, secrets, log)
+	if err != nil {
+		return err
+	}
+	updated, err := svc.Clients.Update(ctx, id, spec)
 	if clients.IsInvalid(err) {
 		return usagef("%v", err)
 	}

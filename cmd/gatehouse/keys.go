@@ -55,7 +55,11 @@ func (a *app) keys(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	m := a.services(cfg, store, secrets, log).Keys
+	svc, err := a.services(cfg, store, secrets, log)
+	if err != nil {
+		return err
+	}
+	m := svc.Keys
 	switch sub {
 	case "rotate":
 		algs := []string{keys.RS256, keys.ES256}

@@ -54,7 +54,11 @@ func (a *app) registrationTokensCreate(ctx context.Context, args []string) error
 		return err
 	}
 	defer store.Close()
-	token, t, err := a.services(cfg, store, secrets, log).Clients.NewRegistrationToken(ctx, store, *expiresIn, *uses)
+	svc, err := a.services(cfg, store, secrets, log)
+	if err != nil {
+		return err
+	}
+	token, t, err := svc.Clients.NewRegistrationToken(ctx, store, *expiresIn, *uses)
 	if err != nil {
 		return err
 	}

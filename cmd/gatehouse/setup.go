@@ -102,6 +102,6 @@ func (a *app) openCommandStore(ctx context.Context, cfgPath string) (config.Conf
 // services returns the domain services as the server builds them; jobs
 // they queue are run by a running server. Every command acts as the
 // operator (see run).
-func (a *app) services(cfg config.Config, store *gormstore.Store, secrets *secret.Keys, log *slog.Logger) *server.Services {
+func (a *app) services(cfg config.Config, store *gormstore.Store, secrets *secret.Keys, log *slog.Logger) (*server.Services, error) {
 	return server.NewServices(cfg, store, secrets, log, nil)
 }

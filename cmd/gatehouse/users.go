@@ -63,7 +63,11 @@ func (a *app) usersCreate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	u, err := a.services(cfg, store, secrets, log).Accounts.CreateCustomer(ctx, identity.NewUser{Email: *email, Password: *password, Name: *name, EmailVerified: *verified})
+	svc, err := a.services(cfg, store, secrets, log)
+	if err != nil {
+		return err
+	}
+	u, err := svc.Accounts.CreateCustomer(ctx, identity.NewUser{Email: *email, Password: *password, Name: *name, EmailVerified: *verified})
 	var pe *identity.PasswordError
 	if errors.As(err, &pe) {
 		return usagef("the password %s (rule %s)", pe.Error(), pe.Rule)

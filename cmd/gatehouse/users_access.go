@@ -36,7 +36,11 @@ func (a *app) usersSessions(ctx context.Context, args []string) error {
 		return err
 	}
 	if *revoke {
-		n, err := a.services(cfg, store, secrets, log).Accounts.EndSessionsOf(ctx, userID)
+		svc, err := a.services(cfg, store, secrets, log)
+		if err != nil {
+			return err
+		}
+		n, err := svc.Accounts.EndSessionsOf(ctx, userID)
 		if err != nil {
 			return err
 		}
@@ -93,7 +97,11 @@ func (a *app) usersConsents(ctx context.Context, args []string) error {
 	}
 	defer store.Close()
 	if *revoke != "" {
-		err := a.services(cfg, store, secrets, log).Accounts.RevokeConsent(ctx, userID, *revoke)
+		svc, err := a.services(cfg, store, secrets, log)
+		if err != nil {
+			return err
+		}
+		err = svc.Accounts.RevokeConsent(ctx, userID, *revoke)
 		if errors.Is(err, storage.ErrNotFound) {
 			return fmt.Errorf("customer %q has no consent for client %q", userID, *revoke)
 		} else if err != nil {

@@ -100,7 +100,11 @@ func (a *app) usersDelete(ctx context.Context, args []string) error {
 	defer store.Close()
 	// One transaction: the sessions end (their clients told by back-channel
 	// logout), the customer goes, and the events are recorded.
-	if err := a.services(cfg, store, secrets, log).Accounts.DeleteCustomer(ctx, id); errors.Is(err, storage.ErrNotFound) {
+	svc, err := a.services(cfg, store, secrets, log)
+	if err != nil {
+		return err
+	}
+	if err := svc.Accounts.DeleteCustomer(ctx, id); errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("no user %q", id)
 	} else if err != nil {
 		return err

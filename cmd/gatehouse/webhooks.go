@@ -83,7 +83,12 @@ func (a *app) webhookService(ctx context.Context, cfgPath string) (*webhooks.Ser
 	if err != nil {
 		return nil, nil, err
 	}
-	return a.services(cfg, store, secrets, log).Webhooks, func() { _ = store.Close() }, nil
+	svc, err := a.services(cfg, store, secrets, log)
+	if err != nil {
+		_ = store.Close()
+		return nil, nil, err
+	}
+	return svc.Webhooks, func() { _ = store.Close() }, nil
 }
 
 // noWebhook turns a missing subscription into a message naming it.

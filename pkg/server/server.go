@@ -137,8 +137,12 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		return nil, fmt.Errorf("database schema is at version %d, this build needs %d: run `gatehouse migrate`", v, gormstore.LatestVersion())
 	}
 	s := &Server{cfg: cfg, log: log, store: store, secrets: secrets, metrics: newMetrics()}
-	services := NewServices(cfg, store, secrets, log, func() { s.jobs.Notify() })
+	services, err := NewServices(cfg, store, secrets, log, func() { s.jobs.Notify() })
+	if err != nil {
+		return nil, err
+	}
 	s.services = services
+	logMailTransport(cfg, log)
 	km := services.Keys
 	s.keys = km
 	if err := km.EnsureKeys(ctx); err != nil {
@@ -246,7 +250,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Retry: jobs.Retry{Horizon: cfg.WebhookRetryHorizon},
 	}
 	s.jobs = jobs.NewRunner(store, jobs.Options{
-		Kinds:        []jobs.Kind{deliverer.Kind(), hooks.Kind()},
+		Kinds:        []jobs.Kind{deliverer.Kind(), hooks.Kind(), services.Mail.Kind()},
 		PollInterval: jobsPollInterval,
 		Logger:       log,
 		OnDone:       func(kind, outcome string) { s.metrics.jobs.WithLabelValues(kind, outcome).Inc() },

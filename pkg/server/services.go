@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/jobs"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
+	"github.com/gatehouse-id/gatehouse/pkg/mail"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/pkg/webhooks"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
@@ -33,13 +34,16 @@ type Services struct {
 	// Webhooks manages subscriptions; its Fanout is registered on Events,
 	// so every recorded event is queued for delivery in its transaction.
 	Webhooks *webhooks.Service
+	// Mail queues mails in the caller's transaction (Mail.Queue); the
+	// server's job runner sends them.
+	Mail *mail.Service
 }
 
 // NewServices builds the services over the store. notify, when not nil,
 // wakes the job runner after a commit that enqueued jobs; the command line
 // passes nil, and a running server's runner finds the jobs on its next
-// poll.
-func NewServices(cfg config.Config, store *gormstore.Store, secrets *secret.Keys, log *slog.Logger, notify func()) *Services {
+// poll. It fails when the mail templates are missing or broken.
+func NewServices(cfg config.Config, store *gormstore.Store, secrets *secret.Keys, log *slog.Logger, notify func()) (*Services, error) {
 	hooks := webhooks.New(webhooks.Options{Store: store, Secrets: secrets, CheckURL: outboundURLCheck(cfg), Notify: notify})
 	rec := events.NewRecorder(store, hooks.Fanout)
 	people := identity.NewService(store, identity.Argon2Params{
@@ -47,6 +51,10 @@ func NewServices(cfg config.Config, store *gormstore.Store, secrets *secret.Keys
 		Iterations:  uint32(cfg.Argon2Iterations),
 		Parallelism: uint8(cfg.Argon2Parallelism),
 	}, PasswordPolicy(cfg))
+	mailer, err := newMail(cfg, store, secrets, log)
+	if err != nil {
+		return nil, err
+	}
 	return &Services{
 		Events:   rec,
 		Identity: people,
@@ -54,13 +62,18 @@ func NewServices(cfg config.Config, store *gormstore.Store, secrets *secret.Keys
 		Clients:  newClientService(cfg, store, secrets, rec),
 		Keys:     keys.NewManager(store, secrets, keys.Options{RefreshInterval: cfg.KeysRefreshInterval, Logger: log, Events: rec}),
 		Webhooks: hooks,
-	}
+		Mail:     mailer,
+	}, nil
 }
 
 // jobsPollInterval is the longest a due job waits for the runner when no
 // commit on this replica woke it (a job queued by another replica or the
 // command line).
 const jobsPollInterval = 200 * time.Millisecond
+
+// Services returns the domain services the server was built with: what
+// the pages and the admin API call, Mail among them.
+func (s *Server) Services() *Services { return s.services }
 
 // Jobs returns the runner of the durable job queue.
 func (s *Server) Jobs() *jobs.Runner { return s.jobs }
