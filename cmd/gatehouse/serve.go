@@ -34,6 +34,9 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	defer logs.Close()
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: logLevel(cfg.LogLevel)}))
 	log.Info("starting gatehouse", "version", version, "config", cfg)
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
 	if _, set := a.lookupEnv("GOGC"); !set {
 		debug.SetGCPercent(server.GCPercent)
 	}
