@@ -28,6 +28,7 @@ type Store interface {
 	ThrottleStore
 	EventStore
 	JobStore
+	MFAStore
 	Transactor
 
 	// Ping reports whether the database answers.

@@ -90,4 +90,5 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("admin", func(t *testing.T) { adminTests(t, run) })
 	t.Run("throttle", func(t *testing.T) { throttleTests(t, run) })
 	t.Run("events and jobs", func(t *testing.T) { eventsTests(t, run) })
+	t.Run("second factors", func(t *testing.T) { mfaTests(t, run) })
 }
