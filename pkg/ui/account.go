@@ -37,6 +37,17 @@ type AccountPage struct {
 	ErrorID  string
 	// SignOutURL is the end-session endpoint, which asks to confirm.
 	SignOutURL string
+	// MFA says the customer has an authenticator app; RecoveryCodesLeft
+	// how many unused recovery codes they have.
+	MFA               bool
+	RecoveryCodesLeft int
+	// EnrolURL is the page that sets up an authenticator app;
+	// RemoveMFAAction and RecoveryAction take the forms that remove it and
+	// make new recovery codes (each needing a recent sign-in). All ""
+	// when second factors are off.
+	EnrolURL        string
+	RemoveMFAAction string
+	RecoveryAction  string
 }
 
 // AccountIdentity is one linked upstream account on the account page.
