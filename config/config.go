@@ -194,6 +194,17 @@ type Config struct {
 	// EventRetention is how long the audit log keeps an event; 0 keeps
 	// events forever (GATEHOUSE_EVENT_RETENTION).
 	EventRetention time.Duration `yaml:"event_retention"`
+	// MFAPolicy says who must use a second factor: optional (those who
+	// enrolled one, and every customer of a client with require_mfa) or
+	// required (every customer) (GATEHOUSE_MFA_POLICY).
+	MFAPolicy string `yaml:"mfa_policy"`
+	// ReauthMaxAge is how recent a sign-in must be for a sensitive change
+	// on the account page: turning second factors off, new recovery codes
+	// (GATEHOUSE_REAUTH_MAX_AGE).
+	ReauthMaxAge time.Duration `yaml:"reauth_max_age"`
+	// ThrottleMFAFailures are the free wrong second-factor codes per
+	// customer before the waits start (GATEHOUSE_THROTTLE_MFA_FAILURES).
+	ThrottleMFAFailures int64 `yaml:"throttle_mfa_failures"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -236,6 +247,9 @@ func Default() Config {
 		TrustedProxyHeader:         "X-Forwarded-For",
 		ShutdownDrainDelay:         5 * time.Second,
 		EventRetention:             90 * 24 * time.Hour,
+		MFAPolicy:                  "optional",
+		ReauthMaxAge:               5 * time.Minute,
+		ThrottleMFAFailures:        5,
 	}
 }
 
@@ -320,6 +334,9 @@ func settings(c *Config) []setting {
 		{"auto_link_verified_email", "GATEHOUSE_AUTO_LINK_VERIFIED_EMAIL", boolSetter(&c.AutoLinkVerifiedEmail)},
 		{"shutdown_drain_delay", "GATEHOUSE_SHUTDOWN_DRAIN_DELAY", durationSetter(&c.ShutdownDrainDelay)},
 		{"event_retention", "GATEHOUSE_EVENT_RETENTION", durationSetter(&c.EventRetention)},
+		{"mfa_policy", "GATEHOUSE_MFA_POLICY", stringSetter(&c.MFAPolicy)},
+		{"reauth_max_age", "GATEHOUSE_REAUTH_MAX_AGE", durationSetter(&c.ReauthMaxAge)},
+		{"throttle_mfa_failures", "GATEHOUSE_THROTTLE_MFA_FAILURES", int64Setter(&c.ThrottleMFAFailures)},
 	}
 }
 
@@ -416,6 +433,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("auto_link_verified_email", c.AutoLinkVerifiedEmail),
 		slog.String("shutdown_drain_delay", c.ShutdownDrainDelay.String()),
 		slog.String("event_retention", c.EventRetention.String()),
+		slog.String("mfa_policy", c.MFAPolicy),
+		slog.String("reauth_max_age", c.ReauthMaxAge.String()),
+		slog.Int64("throttle_mfa_failures", c.ThrottleMFAFailures),
 	)
 }
 

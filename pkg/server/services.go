@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/config"
@@ -12,6 +13,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/jobs"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
+	"github.com/gatehouse-id/gatehouse/pkg/mfa"
+	"github.com/gatehouse-id/gatehouse/pkg/ratelimit"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
 )
@@ -29,6 +32,10 @@ type Services struct {
 	Clients  *clients.Service
 	// Keys is the signing-key manager; the server also serves from it.
 	Keys *keys.Manager
+	// MFA keeps customers' second factors. NewServices builds it without
+	// throttling (the command line's reset needs none); the server
+	// replaces it with one throttled by its limiter.
+	MFA *mfa.Service
 }
 
 // NewServices builds the services over the store. notify, when not nil,
@@ -48,7 +55,23 @@ func NewServices(cfg config.Config, store *gormstore.Store, secrets *secret.Keys
 		Accounts: accounts.New(accounts.Options{Store: store, Events: rec, Secrets: secrets, Identity: people, Notify: notify}),
 		Clients:  newClientService(cfg, store, secrets, rec),
 		Keys:     keys.NewManager(store, secrets, keys.Options{RefreshInterval: cfg.KeysRefreshInterval, Logger: log, Events: rec}),
+		MFA:      newMFA(cfg, store, rec, secrets, nil, log),
 	}
+}
+
+// newMFA builds the second-factor service. Authenticator apps show the
+// issuer's host as the account's service.
+func newMFA(cfg config.Config, store *gormstore.Store, sink events.Sink, secrets *secret.Keys, limiter *ratelimit.Limiter, log *slog.Logger) *mfa.Service {
+	name := cfg.Issuer
+	if u, err := url.Parse(cfg.Issuer); err == nil && u.Host != "" {
+		name = u.Host
+	}
+	return mfa.New(mfa.Options{
+		Store: store, Events: sink, Secrets: secrets, Throttle: limiter, Issuer: name, Logger: log,
+		// The hook for the "a recovery code was used" mail, once pkg/mail
+		// exists; the use is logged and recorded as an event already.
+		OnRecoveryCodeUsed: nil,
+	})
 }
 
 // jobsPollInterval is the longest a due job waits for the runner when no
