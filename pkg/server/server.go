@@ -190,7 +190,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	if err != nil {
 		return nil, err
 	}
-	services.MFA = newMFA(cfg, store, services.Events, secrets, s.limiter, log)
+	services.MFA = newMFA(cfg, store, services.Events, secrets, s.limiter, o.mfaClock, log)
 	rules := acr.Rules{Policy: acr.Policy(cfg.MFAPolicy)}
 	signins := signin.New(signin.Options{
 		Store:    store,

@@ -55,19 +55,19 @@ func NewServices(cfg config.Config, store *gormstore.Store, secrets *secret.Keys
 		Accounts: accounts.New(accounts.Options{Store: store, Events: rec, Secrets: secrets, Identity: people, Notify: notify}),
 		Clients:  newClientService(cfg, store, secrets, rec),
 		Keys:     keys.NewManager(store, secrets, keys.Options{RefreshInterval: cfg.KeysRefreshInterval, Logger: log, Events: rec}),
-		MFA:      newMFA(cfg, store, rec, secrets, nil, log),
+		MFA:      newMFA(cfg, store, rec, secrets, nil, nil, log),
 	}
 }
 
 // newMFA builds the second-factor service. Authenticator apps show the
 // issuer's host as the account's service.
-func newMFA(cfg config.Config, store *gormstore.Store, sink events.Sink, secrets *secret.Keys, limiter *ratelimit.Limiter, log *slog.Logger) *mfa.Service {
+func newMFA(cfg config.Config, store *gormstore.Store, sink events.Sink, secrets *secret.Keys, limiter *ratelimit.Limiter, now func() time.Time, log *slog.Logger) *mfa.Service {
 	name := cfg.Issuer
 	if u, err := url.Parse(cfg.Issuer); err == nil && u.Host != "" {
 		name = u.Host
 	}
 	return mfa.New(mfa.Options{
-		Store: store, Events: sink, Secrets: secrets, Throttle: limiter, Issuer: name, Logger: log,
+		Store: store, Events: sink, Secrets: secrets, Throttle: limiter, Issuer: name, Now: now, Logger: log,
 		// The hook for the "a recovery code was used" mail, once pkg/mail
 		// exists; the use is logged and recorded as an event already.
 		OnRecoveryCodeUsed: nil,
@@ -85,4 +85,10 @@ func (s *Server) Jobs() *jobs.Runner { return s.jobs }
 // runJobs runs the durable job queue until ctx ends.
 func (s *Server) runJobs(ctx context.Context) {
 	s.jobs.Run(ctx)
+}
+
+// WithMFAClock sets the clock that second-factor codes are checked
+// against, for tests that compute codes at chosen times (RFC 6238 steps).
+func WithMFAClock(now func() time.Time) Option {
+	return func(o *options) { o.mfaClock = now }
 }
