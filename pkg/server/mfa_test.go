@@ -405,3 +405,96 @@ func rp0(t *testing.T, rp *relyingParty, f flow) url.Values {
 	t.Helper()
 	return rp.callback(rp.login(rp.start(f), "alice@example.com", alicePassword))
 }
+
+// postAccountForm posts the account page's form whose action ends with
+// action.
+func postAccountForm(t *testing.T, b *browser.Browser, s *testServer, action string) *browser.Page {
+	t.Helper()
+	page := accountPage(t, b, s)
+	forms, err := page.Forms()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range forms {
+		if strings.HasSuffix(f.Action, action) {
+			next, err := b.Submit(f, nil, "", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return next
+		}
+	}
+	t.Fatalf("no form for %s on the account page: %.800s", action, page.Body)
+	return nil
+}
+
+func TestSensitiveChangesNeedAFreshSignIn(t *testing.T) {
+	gormstoretest.Each(t, func(t *testing.T, db gormstoretest.Database) {
+		s, clock := startMFAServer(t, db.URL, nil)
+		aliceID := createAlice(t, s)
+		b := browser.New(s.URL)
+		key, codes := enrolFromAccount(t, s, b, clock)
+		ctx := context.Background()
+
+		t.Run("new recovery codes right after signing in", func(t *testing.T) {
+			fresh, _ := recoveryCodes(t, b, postAccountForm(t, b, s, "/account/mfa/recovery"))
+			if slices.Contains(fresh, codes[0]) {
+				t.Fatal("the old codes came back")
+			}
+			if n, _ := s.Store().CountRecoveryCodes(ctx, aliceID); n != 10 {
+				t.Fatalf("%d codes stored", n)
+			}
+		})
+
+		// The session signed in an hour ago.
+		ss, err := s.Store().ListSessionsByUser(ctx, aliceID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, bs := range ss {
+			if err := s.Store().StepUpSession(ctx, bs.ID, time.Now().Add(-time.Hour), bs.AMR, bs.ACR); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		t.Run("an old sign-in is sent to sign in again", func(t *testing.T) {
+			for _, action := range []string{"/account/mfa/remove", "/account/mfa/recovery"} {
+				page := postAccountForm(t, b, s, action)
+				if _, err := page.FormWith("password"); err != nil || !strings.Contains(page.URL.String(), "reauth=1") {
+					t.Fatalf("%s with an old sign-in: %s %.400s", action, page.URL, page.Body)
+				}
+			}
+			if u, _ := s.Store().GetUser(ctx, aliceID); !u.MFA {
+				t.Fatal("removed without a fresh sign-in")
+			}
+		})
+
+		t.Run("after signing in again with both factors, the removal goes ahead", func(t *testing.T) {
+			page, err := b.Get(s.URL + "/account/login?reauth=1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			form, err := page.FormWith("password")
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, err = b.Submit(form, url.Values{"email": {"alice@example.com"}, "password": {alicePassword}}, "", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			clock.nextStep()
+			submitCode(t, b, page, "totp", totpCode(t, key, clock.Now()))
+			page = postAccountForm(t, b, s, "/account/mfa/remove")
+			if !strings.Contains(page.URL.String(), "notice=mfa_removed") || !strings.Contains(page.Body, `id="mfa-enrol"`) {
+				t.Fatalf("after removing: %s %.600s", page.URL, page.Body)
+			}
+			if u, _ := s.Store().GetUser(ctx, aliceID); u.MFA {
+				t.Fatal("still enrolled")
+			}
+			evs, err := s.Store().ListEvents(ctx, storage.EventFilter{Type: "user.mfa.removed"}, storage.Page{})
+			if err != nil || len(evs) != 1 || evs[0].Actor.ID != aliceID || !strings.Contains(string(evs[0].Data), `"customer"`) {
+				t.Fatalf("user.mfa.removed: %v %+v", err, evs)
+			}
+		})
+	})
+}
