@@ -104,7 +104,7 @@ func newFixture(t *testing.T, databaseURL string, policy acr.Policy) *fixture {
 			signin.RecoveryCode.Name: {Method: signin.RecoveryCode, Verify: f.mfa.UseRecoveryCode},
 		},
 		ACR: acr.Rules{Policy: policy}, Key: keys.SignInKey(),
-		Paths: signin.Paths{Resume: "/oauth2/auth/resume", Account: "/account", SecondFactor: "/login/mfa", Enrol: "/login/mfa/enrol"},
+		Paths:        signin.Paths{Resume: "/oauth2/auth/resume", Account: "/account", SecondFactor: "/login/mfa", Enrol: "/login/mfa/enrol"},
 		ReauthMaxAge: 5 * time.Minute, Now: clock,
 	})
 	ctx := context.Background()
