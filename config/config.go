@@ -228,6 +228,17 @@ type Config struct {
 	// MailHourlyLimit is the most mails of one kind sent to one recipient
 	// in an hour; the rest are dropped (GATEHOUSE_MAIL_HOURLY_LIMIT).
 	MailHourlyLimit int64 `yaml:"mail_hourly_limit"`
+	// MFAPolicy says who must use a second factor: optional (those who
+	// enrolled one, and every customer of a client with require_mfa) or
+	// required (every customer) (GATEHOUSE_MFA_POLICY).
+	MFAPolicy string `yaml:"mfa_policy"`
+	// ReauthMaxAge is how recent a sign-in must be for a sensitive change
+	// on the account page: turning second factors off, new recovery codes
+	// (GATEHOUSE_REAUTH_MAX_AGE).
+	ReauthMaxAge time.Duration `yaml:"reauth_max_age"`
+	// ThrottleMFAFailures are the free wrong second-factor codes per
+	// customer before the waits start (GATEHOUSE_THROTTLE_MFA_FAILURES).
+	ThrottleMFAFailures int64 `yaml:"throttle_mfa_failures"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -276,6 +287,9 @@ func Default() Config {
 		SMTPTLS:                    "starttls",
 		SMTPFrom:                   "Gatehouse <no-reply@localhost>",
 		MailHourlyLimit:            5,
+		MFAPolicy:                  "optional",
+		ReauthMaxAge:               5 * time.Minute,
+		ThrottleMFAFailures:        5,
 	}
 }
 
@@ -370,6 +384,9 @@ func settings(c *Config) []setting {
 		{"smtp_from", "GATEHOUSE_SMTP_FROM", stringSetter(&c.SMTPFrom)},
 		{"mail_outbox_dir", "GATEHOUSE_MAIL_OUTBOX_DIR", stringSetter(&c.MailOutboxDir)},
 		{"mail_hourly_limit", "GATEHOUSE_MAIL_HOURLY_LIMIT", int64Setter(&c.MailHourlyLimit)},
+		{"mfa_policy", "GATEHOUSE_MFA_POLICY", stringSetter(&c.MFAPolicy)},
+		{"reauth_max_age", "GATEHOUSE_REAUTH_MAX_AGE", durationSetter(&c.ReauthMaxAge)},
+		{"throttle_mfa_failures", "GATEHOUSE_THROTTLE_MFA_FAILURES", int64Setter(&c.ThrottleMFAFailures)},
 	}
 }
 
@@ -477,6 +494,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("smtp_from", c.SMTPFrom),
 		slog.String("mail_outbox_dir", c.MailOutboxDir),
 		slog.Int64("mail_hourly_limit", c.MailHourlyLimit),
+		slog.String("mfa_policy", c.MFAPolicy),
+		slog.String("reauth_max_age", c.ReauthMaxAge.String()),
+		slog.Int64("throttle_mfa_failures", c.ThrottleMFAFailures),
 	)
 }
 

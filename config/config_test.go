@@ -171,6 +171,9 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		"GATEHOUSE_SMTP_FROM":                     "Example <no-reply@example.com>",
 		"GATEHOUSE_MAIL_OUTBOX_DIR":               "/var/tmp/outbox",
 		"GATEHOUSE_MAIL_HOURLY_LIMIT":             "9",
+		"GATEHOUSE_MFA_POLICY":                    "required",
+		"GATEHOUSE_REAUTH_MAX_AGE":                "10m",
+		"GATEHOUSE_THROTTLE_MFA_FAILURES":         "7",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -226,6 +229,9 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		SMTPFrom:                   "Example <no-reply@example.com>",
 		MailOutboxDir:              "/var/tmp/outbox",
 		MailHourlyLimit:            9,
+		MFAPolicy:                  "required",
+		ReauthMaxAge:               10 * time.Minute,
+		ThrottleMFAFailures:        7,
 	}
 	if c != want {
 		t.Errorf("Load =\n%+v\nwant\n%+v", c, want)
@@ -420,6 +426,9 @@ func TestValidateRules(t *testing.T) {
 		{"negative shutdown drain delay is refused", func(c *Config) { c.ShutdownDrainDelay = -time.Second }, "GATEHOUSE_SHUTDOWN_DRAIN_DELAY: must be between 0s and 5m"},
 		{"an event retention under an hour is refused", func(c *Config) { c.EventRetention = time.Minute }, "GATEHOUSE_EVENT_RETENTION: must be between"},
 		{"a negative event retention is refused", func(c *Config) { c.EventRetention = -time.Hour }, "GATEHOUSE_EVENT_RETENTION: must be between"},
+		{"an unknown MFA policy is refused", func(c *Config) { c.MFAPolicy = "sometimes" }, "GATEHOUSE_MFA_POLICY: must be optional or required"},
+		{"a reauthentication age over an hour is refused", func(c *Config) { c.ReauthMaxAge = 2 * time.Hour }, "GATEHOUSE_REAUTH_MAX_AGE: must be between"},
+		{"no free wrong second-factor codes is refused", func(c *Config) { c.ThrottleMFAFailures = 0 }, "GATEHOUSE_THROTTLE_MFA_FAILURES: must be between"},
 		{"zero shutdown timeout is refused", func(c *Config) { c.ShutdownTimeout = 0 }, "GATEHOUSE_SHUTDOWN_TIMEOUT: must be between 1s and 10m (got 0s)"},
 		{"shutdown timeout over 10m is refused", func(c *Config) { c.ShutdownTimeout = 11 * time.Minute }, "GATEHOUSE_SHUTDOWN_TIMEOUT: must be between 1s and 10m"},
 

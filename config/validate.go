@@ -44,6 +44,8 @@ const (
 	minShutdownDrainDelay        = 0
 	maxShutdownDrainDelay        = 5 * time.Minute
 	minEventRetention            = time.Hour
+	minReauthMaxAge              = 30 * time.Second
+	maxReauthMaxAge              = time.Hour
 	maxEventRetention            = 10 * 365 * 24 * time.Hour
 	minWebhookRetryHorizon       = time.Second
 	maxWebhookRetryHorizon       = 30 * 24 * time.Hour
@@ -139,6 +141,11 @@ func (c Config) Validate() error {
 	checks = append(checks, outside("GATEHOUSE_WEBHOOK_RETRY_HORIZON", c.WebhookRetryHorizon, minWebhookRetryHorizon, maxWebhookRetryHorizon))
 
 	checks = append(checks, c.mailChecks()...)
+	checks = append(checks,
+		check{c.MFAPolicy != "optional" && c.MFAPolicy != "required", fmt.Sprintf("GATEHOUSE_MFA_POLICY: must be optional or required (got %q)", c.MFAPolicy)},
+		outside("GATEHOUSE_REAUTH_MAX_AGE", c.ReauthMaxAge, minReauthMaxAge, maxReauthMaxAge),
+		budget("GATEHOUSE_THROTTLE_MFA_FAILURES", c.ThrottleMFAFailures),
+	)
 
 	var problems []string
 	for _, ch := range checks {

@@ -71,6 +71,13 @@ type Client struct {
 	UserinfoSignedResponseAlg   string
 	DefaultMaxAge               int // seconds; 0 means none
 	RequireAuthTime             bool
+	// DefaultACRValues are the authentication context classes asked for
+	// when a request names none (OpenID Connect Dynamic Client
+	// Registration §2 default_acr_values).
+	DefaultACRValues []string
+	// RequireMFA makes every sign-in to this client use a second factor
+	// (Gatehouse's require_mfa), whatever the server's policy.
+	RequireMFA bool
 	// AllowedCORSOrigins are the web origins whose browser scripts may read
 	// the token, revocation and userinfo endpoints' answers for this client;
 	// when empty, the origins of its redirect URIs. See CORSOrigins.

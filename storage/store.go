@@ -29,6 +29,7 @@ type Store interface {
 	EventStore
 	JobStore
 	WebhookStore
+	MFAStore
 	Transactor
 	Collector
 

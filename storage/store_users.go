@@ -33,6 +33,10 @@ type SessionStore interface {
 	DeleteSession(ctx context.Context, id string) (BrowserSession, []string, error)
 	// AddSessionClient records that the session signed in to the client.
 	AddSessionClient(ctx context.Context, sessionID, clientID string) error
+	// StepUpSession records a further authentication on a live session:
+	// its new AuthTime, methods and class; the cookie, sid and lifetime
+	// stay. ErrNotFound when the session is gone.
+	StepUpSession(ctx context.Context, id string, authTime time.Time, amr []string, acr string) error
 }
 
 // ConsentStore keeps customers' consents.

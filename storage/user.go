@@ -26,6 +26,10 @@ type User struct {
 	PhoneNumberVerified bool
 	// Address is the address scope's claim.
 	Address Address
+	// MFA says the customer has a confirmed second factor. Only the
+	// MFAStore methods change it (UpdateUser keeps the stored value), so a
+	// sign-in knows from the customer's row whether to ask for one.
+	MFA bool
 	// CreatedAt and UpdatedAt are set by the store.
 	CreatedAt time.Time
 	UpdatedAt time.Time

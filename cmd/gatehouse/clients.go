@@ -15,7 +15,8 @@ const clientsUsage = `Usage:
   gatehouse clients create --name NAME [--redirect-uri URI]... [--grant-type TYPE]... [--scope "A B"]
                            [--public] [--token-endpoint-auth-method METHOD] [--skip-consent]
                            [--post-logout-redirect-uri URI]... [--audience AUD]... [--logo-uri URL]
-                           [--backchannel-logout-uri URL] [--allowed-cors-origin ORIGIN]... [--admin] [--output json|text]
+                           [--backchannel-logout-uri URL] [--allowed-cors-origin ORIGIN]... [--admin]
+                           [--require-mfa] [--default-acr-value ACR]... [--output json|text]
   gatehouse clients list   [--output json|text]
   gatehouse clients get    CLIENT_ID [--output json|text]
   gatehouse clients delete CLIENT_ID
@@ -63,6 +64,9 @@ func (a *app) clientsCreate(ctx context.Context, args []string) error {
 	logoURI := fs.String("logo-uri", "", "logo shown on the consent page")
 	backchannel := fs.String("backchannel-logout-uri", "", "URL that receives back-channel logout tokens")
 	adminClient := fs.Bool("admin", false, "an admin client: the scope "+clients.AdminScope+" and the client_credentials grant (admin API)")
+	requireMFA := fs.Bool("require-mfa", false, "every sign-in to the client uses a second factor (docs/mfa.md)")
+	var acrValues stringList
+	fs.Var(&acrValues, "default-acr-value", "authentication context class `ACR` asked for when a request names none: 1, 2 or phr (repeatable)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -92,6 +96,8 @@ func (a *app) clientsCreate(ctx context.Context, args []string) error {
 		BackchannelLogoutURI:    *backchannel,
 		Admin:                   *adminClient,
 		AllowedCORSOrigins:      corsOrigins,
+		RequireMFA:              *requireMFA,
+		DefaultACRValues:        acrValues,
 	})
 	if clients.IsInvalid(err) {
 		return usagef("%v", err)
@@ -177,6 +183,7 @@ func (a *app) clientsGet(ctx context.Context, args []string) error {
 		{"audience", strings.Join(j.Audience, " ")},
 		{"token_endpoint_auth_method", j.TokenEndpointAuthMethod},
 		{"public", fmt.Sprint(j.Public)}, {"skip_consent", fmt.Sprint(j.SkipConsent)},
+		{"require_mfa", fmt.Sprint(j.RequireMFA)},
 		{"created_at", j.CreatedAt.Format("2006-01-02T15:04:05Z07:00")},
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", row[0], row[1])

@@ -29,6 +29,9 @@ func (a *app) clientsUpdate(ctx context.Context, args []string) error {
 	logoURI := fs.String("logo-uri", "", "logo shown on the consent page")
 	backchannel := fs.String("backchannel-logout-uri", "", "URL that receives back-channel logout tokens")
 	adminClient := fs.Bool("admin", false, "an admin client (--admin=false takes the mark away; the scope "+clients.AdminScope+" stays until --scope changes it)")
+	requireMFA := fs.Bool("require-mfa", false, "every sign-in to the client uses a second factor (--require-mfa=false takes it away)")
+	var acrValues stringList
+	fs.Var(&acrValues, "default-acr-value", "authentication context class `ACR` asked for when a request names none (repeatable; replaces the list)")
 	id, err := parseOneID(fs, args, "CLIENT_ID")
 	if err != nil {
 		return err
@@ -73,6 +76,10 @@ func (a *app) clientsUpdate(ctx context.Context, args []string) error {
 			spec.AllowedCORSOrigins = corsOrigins
 		case "admin":
 			spec.Admin = *adminClient
+		case "require-mfa":
+			spec.RequireMFA = *requireMFA
+		case "default-acr-value":
+			spec.DefaultACRValues = acrValues
 		}
 	})
 	svc, err := a.services(cfg, store, secrets, log)

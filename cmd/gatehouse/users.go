@@ -17,6 +17,7 @@ const usersUsage = `Usage:
   gatehouse users delete USER_ID   (also ends their sessions and revokes their tokens)
   gatehouse users sessions USER_ID [--revoke-all] [--output json|text]
   gatehouse users consents USER_ID [--revoke CLIENT_ID] [--output json|text]
+  gatehouse users mfa-reset USER_ID   (removes their authenticator app and recovery codes)
 `
 
 func (a *app) users(ctx context.Context, args []string) error {
@@ -36,6 +37,8 @@ func (a *app) users(ctx context.Context, args []string) error {
 		return a.usersSessions(ctx, args[1:])
 	case "consents":
 		return a.usersConsents(ctx, args[1:])
+	case "mfa-reset":
+		return a.usersMFAReset(ctx, args[1:])
 	default:
 		return usagef("unknown users subcommand %q\n\n%s", args[0], usersUsage)
 	}

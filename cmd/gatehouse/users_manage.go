@@ -112,3 +112,30 @@ func (a *app) usersDelete(ctx context.Context, args []string) error {
 	fmt.Fprintf(a.stdout, "deleted user %s with their sessions, consents and tokens\n", id)
 	return nil
 }
+
+// usersMFAReset removes every second factor of a customer who lost them,
+// recording user.mfa.removed (reason reset) with the operator as actor.
+func (a *app) usersMFAReset(ctx context.Context, args []string) error {
+	fs := a.newFlagSet("users mfa-reset")
+	cfgPath := configFlag(fs)
+	id, err := parseOneID(fs, args, "USER_ID")
+	if err != nil {
+		return err
+	}
+	cfg, log, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	svc, err := a.services(cfg, store, secrets, log)
+	if err != nil {
+		return err
+	}
+	if err := svc.MFA.Reset(ctx, id); errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no user %q", id)
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "removed the second factors of user %s; their next sign-in asks only the first factor, or enrolment where a second is required\n", id)
+	return nil
+}

@@ -24,6 +24,13 @@ type SignIn struct {
 	ClientID string
 	// IP is the browser's address.
 	IP string
+	// SecondFactor is "totp" or "recovery_code" when the sign-in used one;
+	// StepUp marks one added to a live session.
+	SecondFactor string
+	StepUp       bool
+	// AMR and ACR are what a successful sign-in reached.
+	AMR []string
+	ACR string
 }
 
 // SignedIn runs start, which starts the customer's browser session, and
@@ -37,6 +44,7 @@ func (s *Service) SignedIn(ctx context.Context, userID string, in SignIn, start 
 		}
 		return s.events.Record(ctx, events.New(ctx, events.UserLoginSucceeded, userID, events.LoginData{
 			Method: in.Method, Provider: in.Provider, ClientID: in.ClientID, IP: in.IP,
+			SecondFactor: in.SecondFactor, StepUp: in.StepUp, AMR: in.AMR, ACR: in.ACR,
 		}))
 	})
 }
@@ -50,6 +58,7 @@ func (s *Service) SignedIn(ctx context.Context, userID string, in SignIn, start 
 func (s *Service) SignInFailed(ctx context.Context, userID, maskedEmail, reason string, in SignIn) error {
 	ev := events.New(ctx, events.UserLoginFailed, userID, events.LoginData{
 		Method: in.Method, Provider: in.Provider, ClientID: in.ClientID, IP: in.IP, Email: maskedEmail, Reason: reason,
+		SecondFactor: in.SecondFactor, StepUp: in.StepUp,
 	})
 	// Not s.inTx: nothing is queued, so the job runner need not wake.
 	return s.store.InTx(context.WithoutCancel(ctx), func(ctx context.Context) error {

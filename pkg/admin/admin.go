@@ -62,9 +62,17 @@ type Options struct {
 	Accounts *accounts.Service
 	// Algorithms are the signing algorithms a rotation may name.
 	Algorithms []string
-	Logger     *slog.Logger
 	// Webhooks manages webhook subscriptions.
 	Webhooks *webhooks.Service
+	// MFA resets customers' second factors (pkg/mfa).
+	MFA    MFAResetter
+	Logger *slog.Logger
+}
+
+// MFAResetter removes every second factor of a customer, recording
+// user.mfa.removed; storage.ErrNotFound for an unknown customer.
+type MFAResetter interface {
+	Reset(ctx context.Context, userID string) error
 }
 
 // API serves the admin REST API.
@@ -75,6 +83,7 @@ type API struct {
 	tokens   TokenVerifier
 	accounts *accounts.Service
 	algs     []string
+	mfa      MFAResetter
 	log      *slog.Logger
 	webhooks *webhooks.Service
 }
@@ -87,7 +96,7 @@ func New(opts Options) *API {
 	}
 	return &API{
 		store: opts.Store, clients: opts.Clients,
-		keys: opts.Keys, tokens: opts.Tokens, accounts: opts.Accounts, algs: opts.Algorithms, log: log,
+		keys: opts.Keys, tokens: opts.Tokens, accounts: opts.Accounts, algs: opts.Algorithms, mfa: opts.MFA, log: log,
 		webhooks: opts.Webhooks,
 	}
 }
@@ -125,6 +134,8 @@ func (a *API) routes() []route {
 		r(http.MethodGet, "/customers/{customer_id}/sessions", a.listSessions),
 		r(http.MethodDelete, "/customers/{customer_id}/sessions", a.revokeSessions),
 		r(http.MethodDelete, "/customers/{customer_id}/sessions/{sid}", a.revokeSession),
+
+		r(http.MethodDelete, "/customers/{customer_id}/mfa", a.resetMFA),
 
 		r(http.MethodGet, "/customers/{customer_id}/consents", a.listConsents),
 		r(http.MethodDelete, "/customers/{customer_id}/consents/{client_id}", a.revokeConsent),

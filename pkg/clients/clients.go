@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/safetext"
 	"github.com/gatehouse-id/gatehouse/pkg/events"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
+	"github.com/gatehouse-id/gatehouse/pkg/signin/acr"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -73,6 +74,12 @@ type Spec struct {
 	UserinfoSignedResponseAlg   string
 	DefaultMaxAge               int
 	RequireAuthTime             bool
+	// DefaultACRValues are the authentication context classes asked for
+	// when a request names none (default_acr_values).
+	DefaultACRValues []string
+	// RequireMFA makes every sign-in to the client use a second factor;
+	// an operator's setting.
+	RequireMFA bool
 	// AllowedCORSOrigins are origins (scheme://host[:port]) whose browser
 	// scripts may read the client's token answers; empty means those of the
 	// redirect URIs.
@@ -411,6 +418,11 @@ func (s *Service) build(spec Spec) (storage.Client, error) {
 	if spec.DefaultMaxAge < 0 {
 		return storage.Client{}, &InvalidError{"default_max_age", "must not be negative"}
 	}
+	for _, v := range spec.DefaultACRValues {
+		if !slices.Contains(acr.Supported(), v) {
+			return storage.Client{}, &InvalidError{"default_acr_values", fmt.Sprintf("%q is not one of acr_values_supported", v)}
+		}
+	}
 	var responseTypes []string
 	if code {
 		responseTypes = append(responseTypes, "code")
@@ -463,6 +475,8 @@ func (s *Service) build(spec Spec) (storage.Client, error) {
 		UserinfoSignedResponseAlg:   spec.UserinfoSignedResponseAlg,
 		DefaultMaxAge:               spec.DefaultMaxAge,
 		RequireAuthTime:             spec.RequireAuthTime,
+		DefaultACRValues:            dedupe(spec.DefaultACRValues),
+		RequireMFA:                  spec.RequireMFA,
 		AllowedCORSOrigins:          dedupe(spec.AllowedCORSOrigins),
 		Admin:                       spec.Admin,
 	}, nil
@@ -731,7 +745,7 @@ func (s *Service) replace(c, old storage.Client, dynamic bool) (storage.Client, 
 	if dynamic {
 		// RFC 7592 §2.2: the client replaces its metadata, but what an
 		// operator gave it stays the operator's to give.
-		c.Admin, c.SkipConsent, c.Audience = old.Admin, old.SkipConsent, old.Audience
+		c.Admin, c.SkipConsent, c.Audience, c.RequireMFA = old.Admin, old.SkipConsent, old.Audience, old.RequireMFA
 		if err := s.checkReserved(c, &old); err != nil {
 			return old, err
 		}

@@ -49,6 +49,7 @@ type Metadata struct {
 	UserinfoSignedResponseAlg   string          `json:"userinfo_signed_response_alg,omitzero"`
 	RequestObjectSigningAlg     string          `json:"request_object_signing_alg,omitzero"`
 	DefaultMaxAge               int             `json:"default_max_age,omitzero"`
+	DefaultACRValues            []string        `json:"default_acr_values,omitzero"`
 	RequireAuthTime             bool            `json:"require_auth_time,omitzero"`
 	PostLogoutRedirectURIs      []string        `json:"post_logout_redirect_uris,omitzero"`
 	BackchannelLogoutURI        string          `json:"backchannel_logout_uri,omitzero"`
@@ -60,6 +61,9 @@ type Metadata struct {
 	SkipConsent        bool     `json:"skip_consent"`
 	AllowedCORSOrigins []string `json:"allowed_cors_origins,omitzero"`
 	Admin              bool     `json:"admin"`
+	// RequireMFA makes every sign-in to the client use a second factor
+	// (docs/mfa.md).
+	RequireMFA bool `json:"require_mfa,omitzero"`
 
 	// LocalizedNames are the client_name#<tag> members (RFC 7591 §2.2),
 	// by BCP 47 tag. Each view writes them its own way: registration as
@@ -98,6 +102,8 @@ func MetadataOf(c storage.Client) Metadata {
 		IDTokenSignedResponseAlg:  c.IDTokenSignedResponseAlg,
 		UserinfoSignedResponseAlg: c.UserinfoSignedResponseAlg,
 		DefaultMaxAge:             c.DefaultMaxAge,
+		DefaultACRValues:          c.DefaultACRValues,
+		RequireMFA:                c.RequireMFA,
 		RequireAuthTime:           c.RequireAuthTime,
 		PostLogoutRedirectURIs:    orEmpty(c.PostLogoutRedirectURIs),
 		BackchannelLogoutURI:      c.BackchannelLogoutURI,
@@ -153,6 +159,8 @@ func (m Metadata) Spec() Spec {
 		IDTokenSignedResponseAlg:    m.IDTokenSignedResponseAlg,
 		UserinfoSignedResponseAlg:   m.UserinfoSignedResponseAlg,
 		DefaultMaxAge:               m.DefaultMaxAge,
+		DefaultACRValues:            m.DefaultACRValues,
+		RequireMFA:                  m.RequireMFA,
 		RequireAuthTime:             m.RequireAuthTime,
 		AllowedCORSOrigins:          m.AllowedCORSOrigins,
 		Admin:                       m.Admin,
@@ -186,6 +194,8 @@ func (m Metadata) OperatorOnly() string {
 		return "admin"
 	case m.SkipConsent:
 		return "skip_consent"
+	case m.RequireMFA:
+		return "require_mfa"
 	case len(m.Audience) > 0:
 		return "audience"
 	}

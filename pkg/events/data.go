@@ -44,8 +44,33 @@ type LoginData struct {
 	// (j***@example.com) whether or not a customer has it.
 	Email string `json:"email,omitempty"`
 	// Reason is, for a failed sign-in, why: "invalid_credentials",
-	// "cancelled", "upstream_failed" or "linked_elsewhere".
+	// "cancelled", "upstream_failed", "linked_elsewhere", or for a wrong
+	// second factor "invalid_code".
 	Reason string `json:"reason,omitempty"`
+	// SecondFactor is the second factor of the sign-in, or the one that
+	// failed: "totp" or "recovery_code"; "" for none.
+	SecondFactor string `json:"second_factor,omitempty"`
+	// StepUp marks a second factor added to a session that had only the
+	// first (the session and its sid stay).
+	StepUp bool `json:"step_up,omitempty"`
+	// AMR and ACR are what the sign-in reached (RFC 8176 methods; the
+	// authentication context class), for a successful one.
+	AMR []string `json:"amr,omitempty"`
+	ACR string   `json:"acr,omitempty"`
+}
+
+// MFAData is the data of user.mfa.enrolled, user.mfa.removed and
+// user.mfa.recovery_code_used. It never holds a key or a code.
+type MFAData struct {
+	// Method is "totp" (an authenticator app) or "recovery_codes" (a new
+	// set, replacing any old one).
+	Method string `json:"method"`
+	// Reason says why second factors were removed: "customer" (from the
+	// account page) or "reset" (an operator's, admin API or command line).
+	Reason string `json:"reason,omitempty"`
+	// RecoveryCodesLeft is how many unused recovery codes remain, for
+	// user.mfa.recovery_code_used.
+	RecoveryCodesLeft *int `json:"recovery_codes_left,omitempty"`
 }
 
 // IdentityData is the data of identity.linked and identity.unlinked.

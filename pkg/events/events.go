@@ -26,15 +26,17 @@ const (
 	UserLoginFailed     = "user.login.failed"
 	UserMFAEnrolled     = "user.mfa.enrolled"
 	UserMFARemoved      = "user.mfa.removed"
-	IdentityLinked      = "identity.linked"
-	IdentityUnlinked    = "identity.unlinked"
-	SessionEnded        = "session.ended"
-	ConsentGranted      = "consent.granted"
-	ConsentRevoked      = "consent.revoked"
-	ClientCreated       = "client.created"
-	ClientUpdated       = "client.updated"
-	ClientDeleted       = "client.deleted"
-	KeyRotated          = "key.rotated"
+	// UserMFARecoveryCodeUsed is a sign-in that spent a recovery code.
+	UserMFARecoveryCodeUsed = "user.mfa.recovery_code_used"
+	IdentityLinked          = "identity.linked"
+	IdentityUnlinked        = "identity.unlinked"
+	SessionEnded            = "session.ended"
+	ConsentGranted          = "consent.granted"
+	ConsentRevoked          = "consent.revoked"
+	ClientCreated           = "client.created"
+	ClientUpdated           = "client.updated"
+	ClientDeleted           = "client.deleted"
+	KeyRotated              = "key.rotated"
 )
 
 // Types lists every event type, for filters and validation.
@@ -43,7 +45,7 @@ func Types() []string {
 		UserCreated, UserUpdated, UserEmailVerified, UserPasswordChanged, UserDeleted,
 		UserLoginSucceeded, UserLoginFailed, UserMFAEnrolled, UserMFARemoved,
 		IdentityLinked, IdentityUnlinked, SessionEnded, ConsentGranted, ConsentRevoked,
-		ClientCreated, ClientUpdated, ClientDeleted, KeyRotated,
+		ClientCreated, ClientUpdated, ClientDeleted, KeyRotated, UserMFARecoveryCodeUsed,
 	}
 }
 

@@ -16,14 +16,12 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
+	"github.com/gatehouse-id/gatehouse/pkg/signin/acr"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
 // authRequestLifetime is how long a customer has to sign in and consent.
 const authRequestLifetime = 30 * time.Minute
-
-// acrPassword is the authentication context class of a password sign-in.
-const acrPassword = "1"
 
 // handleAuthorize is the authorization endpoint (RFC 6749 §3.1, OpenID
 // Connect Core §3.1.2), for GET and POST.
@@ -170,6 +168,23 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 			needLogin = true
 		}
 	}
+	// The class the sign-in must reach. One no sign-in here can reach is
+	// refused before the customer is asked anything.
+	client, ok := ar.GetClient().(*storage.Client)
+	if !ok {
+		p.writeAuthorizeError(w, r, ar, fosite.ErrServerError)
+		return
+	}
+	demand, err := p.acr.Demand(form, *client)
+	if err != nil {
+		p.writeAuthorizeError(w, r, ar, errUnmetAuthenticationRequirements.WithWrap(err).WithHint(err.Error()))
+		return
+	}
+	// Step-up: a session whose class is too weak needs only the missing
+	// factor; the sign-in page asks for it.
+	if !needLogin && !demand.Satisfied(acr.Of(bs)) {
+		needLogin = true
+	}
 	if needLogin {
 		if req.prompt["none"] {
 			p.writeAuthorizeError(w, r, ar, fosite.ErrLoginRequired)
@@ -184,12 +199,6 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 		p.writeAuthorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err).WithDebug("reading the signed-in customer: "+err.Error()))
 		return
 	}
-	client, ok := ar.GetClient().(*storage.Client)
-	if !ok {
-		p.writeAuthorizeError(w, r, ar, fosite.ErrServerError)
-		return
-	}
-
 	// Consent: a decision made on the consent page for this request wins;
 	// otherwise a remembered consent that covers every requested scope.
 	decision := ""
@@ -228,7 +237,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 	for _, aud := range ar.GetRequestedAudience() {
 		ar.GrantAudience(aud)
 	}
-	sess := p.newIDSession(user, bs, requestedAt, ar, req)
+	sess := p.newIDSession(user, bs, requestedAt, ar, req, demand.ACRFor(acr.Of(bs)))
 	resp, err := p.oauth.NewAuthorizeResponse(ctx, ar, sess)
 	if err != nil {
 		p.writeAuthorizeError(w, r, ar, err)
@@ -252,7 +261,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 
 // newIDSession builds the session of a grant: the subject, the sign-in's
 // time and methods, and the claims the ID token must carry.
-func (p *Provider) newIDSession(u storage.User, bs storage.BrowserSession, requestedAt time.Time, ar fosite.AuthorizeRequester, req oidcParams) *Session {
+func (p *Provider) newIDSession(u storage.User, bs storage.BrowserSession, requestedAt time.Time, ar fosite.AuthorizeRequester, req oidcParams, class string) *Session {
 	s := newSession()
 	s.Subject = u.ID
 	s.Username = u.Email
@@ -282,7 +291,7 @@ func (p *Provider) newIDSession(u storage.User, bs storage.BrowserSession, reque
 		AuthTime:                            bs.AuthTime.UTC(),
 		RequestedAt:                         requestedAt,
 		AuthenticationMethodsReferences:     bs.AMR,
-		AuthenticationContextClassReference: acrPassword,
+		AuthenticationContextClassReference: class,
 		Extra:                               extra,
 	}
 	return s
@@ -321,6 +330,16 @@ func (p *Provider) finishPending(ctx context.Context, pending *storage.AuthReque
 	if err := p.store.DeleteAuthRequest(ctx, pending.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		p.log.WarnContext(ctx, "deleting the answered authorization request", "error", err.Error())
 	}
+}
+
+// errUnmetAuthenticationRequirements is the answer to a request whose
+// demanded authentication context no sign-in here can reach (OpenID
+// Connect Unmet Authentication Requirements 1.0 §2; OpenID Connect Core
+// §5.5.1.1 for an essential acr).
+var errUnmetAuthenticationRequirements = &fosite.RFC6749Error{
+	ErrorField:       "unmet_authentication_requirements",
+	DescriptionField: "The authorization server cannot meet the requested authentication requirements.",
+	CodeField:        http.StatusBadRequest,
 }
 
 // absentState stands in for the state a request did not send, for fosite,

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+
+	"github.com/gatehouse-id/gatehouse/pkg/signin/acr"
 )
 
 // Metadata is the provider metadata document (OpenID Connect Discovery 1.0
@@ -85,7 +87,7 @@ func (p *Provider) Metadata() Metadata {
 		ClaimsParameterSupported:                   true,
 		RequestParameterSupported:                  false,
 		RequestURIParameterSupported:               false,
-		ACRValuesSupported:                         []string{acrPassword},
+		ACRValuesSupported:                         acr.Supported(),
 		PromptValuesSupported:                      []string{"none", "login", "consent", "select_account"},
 		DisplayValuesSupported:                     []string{"page", "popup", "touch", "wap"},
 		UILocalesSupported:                         p.uiLocales,

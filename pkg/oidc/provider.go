@@ -34,6 +34,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/ratelimit"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
+	"github.com/gatehouse-id/gatehouse/pkg/signin/acr"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -125,6 +126,11 @@ type Options struct {
 	// Outage counts and logs the answers given because the store could
 	// not answer; nil for none.
 	Outage *outage.Reporter
+	// ACR turns a request's acr_values, claims, prompt and max_age, its
+	// client's require_mfa and default_acr_values, and the MFA policy into
+	// the class the sign-in must reach (the same rules as the sign-in
+	// pages').
+	ACR acr.Rules
 }
 
 // Provider serves the protocol endpoints.
@@ -149,6 +155,7 @@ type Provider struct {
 	registration  string
 	throttle      *ratelimit.Limiter
 	outage        *outage.Reporter
+	acr           acr.Rules
 }
 
 // New composes fosite with Gatehouse's store and strategies.
@@ -274,6 +281,7 @@ func New(opts Options) (*Provider, error) {
 		registration:  policy,
 		throttle:      opts.Throttle,
 		outage:        opts.Outage,
+		acr:           opts.ACR,
 	}, nil
 }
 

@@ -51,6 +51,10 @@ const (
 	ClientAuth Kind = "client_auth"
 	// Registration counts client registrations (RFC 7591) per address.
 	Registration Kind = "registration_ip"
+	// SecondFactor counts wrong second-factor codes (TOTP, recovery codes)
+	// per customer, whatever the device or address: whoever types them
+	// already passed the first factor.
+	SecondFactor Kind = "mfa_account"
 )
 
 // Rule says how patient to be with one kind of counter.
@@ -98,6 +102,9 @@ type Limits struct {
 	ClientFailures int
 	// RegistrationsPerIP are the free registrations per address.
 	RegistrationsPerIP int
+	// SecondFactorFailures are the free wrong second-factor codes per
+	// customer.
+	SecondFactorFailures int
 	// BackoffBase and BackoffMax are every rule's first wait and cap.
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
@@ -114,6 +121,8 @@ func DefaultLimits() Limits {
 		RegistrationsPerIP: 20,
 		BackoffBase:        time.Second,
 		BackoffMax:         15 * time.Minute,
+		// A six-digit code is guessed far sooner than a password.
+		SecondFactorFailures: 5,
 	}
 }
 
@@ -132,6 +141,7 @@ func (l Limits) Rules() Rules {
 		SignInIP:        rule(l.IPFailures, time.Hour),
 		ClientAuth:      rule(l.ClientFailures, time.Hour),
 		Registration:    rule(l.RegistrationsPerIP, time.Hour),
+		SecondFactor:    rule(l.SecondFactorFailures, 24*time.Hour),
 	}
 }
 

@@ -32,6 +32,8 @@ const (
 	purposeTokenHMAC  = "gatehouse/v1/token-hmac"
 	purposeCSRF       = "gatehouse/v1/csrf"
 	purposePairwise   = "gatehouse/v1/pairwise-subject"
+	purposeRecovery   = "gatehouse/v1/recovery-code-hash"
+	purposeSignIn     = "gatehouse/v1/sign-in-pending"
 )
 
 // ErrTooShort is returned for a system secret shorter than MinLength.
@@ -48,6 +50,8 @@ type Keys struct {
 	tokenHMAC  []byte
 	csrf       []byte
 	pairwise   []byte
+	recovery   []byte
+	signIn     []byte
 
 	clientMACs sync.Pool // of HMACs keyed with clientHash, reset before use
 }
@@ -85,7 +89,15 @@ func Derive(system []byte) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Keys{aead: aead, clientHash: clientHash, tokenHMAC: tokenHMAC, csrf: csrf, pairwise: pairwise}, nil
+	recovery, err := derive(system, purposeRecovery)
+	if err != nil {
+		return nil, err
+	}
+	signIn, err := derive(system, purposeSignIn)
+	if err != nil {
+		return nil, err
+	}
+	return &Keys{aead: aead, clientHash: clientHash, tokenHMAC: tokenHMAC, csrf: csrf, pairwise: pairwise, recovery: recovery, signIn: signIn}, nil
 }
 
 func derive(system []byte, purpose string) ([]byte, error) {
@@ -136,6 +148,15 @@ func (k *Keys) PairwiseSubject(sector, subject string) string {
 // CSRFKey returns the key of the hosted pages' CSRF tokens and signed
 // consent decisions.
 func (k *Keys) CSRFKey() []byte { return k.csrf }
+
+// RecoveryCodeKey returns the key of the HMAC-SHA256 under which recovery
+// codes are stored. The codes are random and long enough that a fast keyed
+// hash protects them; a slow password hash would add nothing.
+func (k *Keys) RecoveryCodeKey() []byte { return k.recovery }
+
+// SignInKey returns the key that signs the pending state of a sign-in
+// between its first and second factor (pkg/signin).
+func (k *Keys) SignInKey() []byte { return k.signIn }
 
 // TokenHMACKey returns the 32-byte key for fosite's opaque token HMACs.
 func (k *Keys) TokenHMACKey() []byte { return k.tokenHMAC }

@@ -30,6 +30,7 @@ func mountAdmin(router *mux.Router, base string, store *gormstore.Store, service
 		Keys:       services.Keys,
 		Tokens:     provider,
 		Algorithms: keys.Algorithms(),
+		MFA:        services.MFA,
 		Logger:     log,
 	})
 	api.Register(router, base+admin.PathPrefix)

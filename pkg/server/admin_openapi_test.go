@@ -265,6 +265,7 @@ func TestAdminAPIMatchesOpenAPI(t *testing.T) {
 			call("DELETE", "/customers/{customer_id}/sessions", nil)
 			call("GET", "/customers/{customer_id}/consents", nil)
 			call("DELETE", "/customers/{customer_id}/consents/{client_id}", nil)
+			call("DELETE", "/customers/{customer_id}/mfa", nil)
 
 			for _, it := range call("GET", "/keys", nil).items(t) {
 				if it["alg"] == "ES256" && it["state"] == "active" {

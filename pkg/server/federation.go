@@ -31,6 +31,7 @@ type options struct {
 	upstreamTransport http.RoundTripper
 	outbound          []outbound.Option
 	outageLogEvery    time.Duration
+	mfaClock          func() time.Time
 }
 
 // WithUpstreamTransport sends every call to an upstream identity provider

@@ -31,6 +31,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/ratelimit"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
+	"github.com/gatehouse-id/gatehouse/pkg/signin"
+	"github.com/gatehouse-id/gatehouse/pkg/signin/acr"
 	"github.com/gatehouse-id/gatehouse/pkg/ui"
 	"github.com/gatehouse-id/gatehouse/pkg/webhooks"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
@@ -192,6 +194,27 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	if err != nil {
 		return nil, err
 	}
+	services.MFA = newMFA(cfg, store, services.Events, secrets, s.limiter, o.mfaClock, log)
+	rules := acr.Rules{Policy: acr.Policy(cfg.MFAPolicy)}
+	signins := signin.New(signin.Options{
+		Store:    store,
+		Accounts: services.Accounts,
+		Sessions: sessions,
+		MFA:      services.MFA,
+		SecondFactors: map[string]signin.SecondFactor{
+			signin.TOTP.Name:         {Method: signin.TOTP, Verify: services.MFA.VerifyTOTP},
+			signin.RecoveryCode.Name: {Method: signin.RecoveryCode, Verify: services.MFA.UseRecoveryCode},
+		},
+		Federation: fed,
+		ACR:        rules,
+		Key:        secrets.SignInKey(),
+		Paths: signin.Paths{
+			Resume: base + oidc.PathResume, Account: base + ui.PathAccount,
+			SecondFactor: base + ui.PathMFA, Enrol: base + ui.PathMFAEnrol,
+		},
+		ReauthMaxAge: cfg.ReauthMaxAge,
+		Logger:       log,
+	})
 	pages := ui.New(ui.Options{
 		Store:       store,
 		Identity:    people,
@@ -207,6 +230,8 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Throttle:    s.limiter,
 		Outage:      outages,
 		Accounts:    services.Accounts,
+		SignIn:      signins,
+		MFA:         services.MFA,
 	})
 	out, err := newOutbound(cfg, log, o.outbound...)
 	if err != nil {
@@ -239,6 +264,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Outbound:                  out,
 		Throttle:                  s.limiter,
 		Outage:                    outages,
+		ACR:                       rules,
 	})
 	if err != nil {
 		return nil, err

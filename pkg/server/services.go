@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/config"
@@ -13,6 +14,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/jobs"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
 	"github.com/gatehouse-id/gatehouse/pkg/mail"
+	"github.com/gatehouse-id/gatehouse/pkg/mfa"
+	"github.com/gatehouse-id/gatehouse/pkg/ratelimit"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/pkg/webhooks"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
@@ -37,6 +40,10 @@ type Services struct {
 	// Mail queues mails in the caller's transaction (Mail.Queue); the
 	// server's job runner sends them.
 	Mail *mail.Service
+	// MFA keeps customers' second factors. NewServices builds it without
+	// throttling (the command line's reset needs none); the server
+	// replaces it with one throttled by its limiter.
+	MFA *mfa.Service
 }
 
 // NewServices builds the services over the store. notify, when not nil,
@@ -63,7 +70,23 @@ func NewServices(cfg config.Config, store *gormstore.Store, secrets *secret.Keys
 		Keys:     keys.NewManager(store, secrets, keys.Options{RefreshInterval: cfg.KeysRefreshInterval, Logger: log, Events: rec}),
 		Webhooks: hooks,
 		Mail:     mailer,
+		MFA:      newMFA(cfg, store, rec, secrets, nil, nil, log),
 	}, nil
+}
+
+// newMFA builds the second-factor service. Authenticator apps show the
+// issuer's host as the account's service.
+func newMFA(cfg config.Config, store *gormstore.Store, sink events.Sink, secrets *secret.Keys, limiter *ratelimit.Limiter, now func() time.Time, log *slog.Logger) *mfa.Service {
+	name := cfg.Issuer
+	if u, err := url.Parse(cfg.Issuer); err == nil && u.Host != "" {
+		name = u.Host
+	}
+	return mfa.New(mfa.Options{
+		Store: store, Events: sink, Secrets: secrets, Throttle: limiter, Issuer: name, Now: now, Logger: log,
+		// The hook for the "a recovery code was used" mail, once pkg/mail
+		// exists; the use is logged and recorded as an event already.
+		OnRecoveryCodeUsed: nil,
+	})
 }
 
 // jobsPollInterval is the longest a due job waits for the runner when no
@@ -81,4 +104,10 @@ func (s *Server) Jobs() *jobs.Runner { return s.jobs }
 // runJobs runs the durable job queue until ctx ends.
 func (s *Server) runJobs(ctx context.Context) {
 	s.jobs.Run(ctx)
+}
+
+// WithMFAClock sets the clock that second-factor codes are checked
+// against, for tests that compute codes at chosen times (RFC 6238 steps).
+func WithMFAClock(now func() time.Time) Option {
+	return func(o *options) { o.mfaClock = now }
 }

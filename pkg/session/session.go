@@ -119,6 +119,26 @@ func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 // upstream identity provider that vouched for the customer (its ID, put in
 // ID tokens as "idp"); "" for none.
 func (m *Manager) StartFederated(ctx context.Context, w http.ResponseWriter, r *http.Request, userID string, amr []string, idp string) (storage.BrowserSession, error) {
+	return m.Begin(ctx, w, r, Authentication{UserID: userID, AMR: amr, IDP: idp})
+}
+
+// Authentication is what a new browser session records of the sign-in
+// that starts it.
+type Authentication struct {
+	UserID string
+	// AMR are the methods used (RFC 8176); ACR the class reached.
+	AMR []string
+	ACR string
+	// IDP is the upstream identity provider that vouched for the
+	// customer, "" for none.
+	IDP string
+}
+
+// Begin signs a customer in like Start, recording the methods, class and
+// provider of the sign-in. pkg/signin calls it, once every factor the
+// sign-in needs is checked.
+func (m *Manager) Begin(ctx context.Context, w http.ResponseWriter, r *http.Request, a Authentication) (storage.BrowserSession, error) {
+	userID, amr, idp := a.UserID, a.AMR, a.IDP
 	if old, err := r.Cookie(m.names.session); err == nil && old.Value != "" {
 		// The browser's previous session ends here: its clients hear of it.
 		if _, _, err := m.opts.Ender.EndSession(ctx, hashValue(old.Value)); err != nil && !errors.Is(err, storage.ErrNotFound) {
@@ -133,6 +153,7 @@ func (m *Manager) StartFederated(ctx context.Context, w http.ResponseWriter, r *
 		UserID:     userID,
 		AuthTime:   now.Truncate(time.Second),
 		AMR:        amr,
+		ACR:        a.ACR,
 		IDP:        idp,
 		CreatedAt:  now,
 		LastSeenAt: now,
@@ -145,6 +166,19 @@ func (m *Manager) StartFederated(ctx context.Context, w http.ResponseWriter, r *
 	// whether it still counts.
 	m.setCookie(w, m.names.session, value, m.opts.Lifetime)
 	return s, nil
+}
+
+// StepUp records a further factor on the browser's live session: the
+// methods and class it now has, and now as its authentication time. The
+// cookie and sid stay, so the apps the session signed in to are not
+// signed out.
+func (m *Manager) StepUp(ctx context.Context, bs storage.BrowserSession, amr []string, acr string) (storage.BrowserSession, error) {
+	now := m.opts.Now().UTC().Truncate(time.Second)
+	if err := m.store.StepUpSession(ctx, bs.ID, now, amr, acr); err != nil {
+		return bs, fmt.Errorf("session: step up: %w", err)
+	}
+	bs.AuthTime, bs.AMR, bs.ACR = now, amr, acr
+	return bs, nil
 }
 
 // End signs the browser out: it deletes the session and the cookie, and

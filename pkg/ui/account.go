@@ -7,6 +7,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/accounts"
 	"github.com/gatehouse-id/gatehouse/pkg/federation"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
+	"github.com/gatehouse-id/gatehouse/pkg/signin"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -37,6 +38,17 @@ type AccountPage struct {
 	ErrorID  string
 	// SignOutURL is the end-session endpoint, which asks to confirm.
 	SignOutURL string
+	// MFA says the customer has an authenticator app; RecoveryCodesLeft
+	// how many unused recovery codes they have.
+	MFA               bool
+	RecoveryCodesLeft int
+	// EnrolURL is the page that sets up an authenticator app;
+	// RemoveMFAAction and RecoveryAction take the forms that remove it and
+	// make new recovery codes (each needing a recent sign-in). All ""
+	// when second factors are off.
+	EnrolURL        string
+	RemoveMFAAction string
+	RecoveryAction  string
 }
 
 // AccountIdentity is one linked upstream account on the account page.
@@ -65,6 +77,8 @@ func accountNotices() map[string]notice {
 		"link_failed":    {"account.error.link_failed", false},
 		"link_conflict":  {"account.error.link_conflict", false},
 		"last_method":    {"account.error.last_method", false},
+		"mfa_enrolled":   {"account.notice.mfa_enrolled", true},
+		"mfa_removed":    {"account.notice.mfa_removed", true},
 	}
 }
 
@@ -117,6 +131,10 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 		}
 		origins = fed.AuthOrigins()
 	}
+	if err := h.accountMFAFields(r, &page, user.ID); err != nil {
+		h.serverError(w, r, "reading second factors", err)
+		return
+	}
 	lang := h.language(w, r, "")
 	csrf := h.opts.Sessions.CSRFToken(w, r, accountCSRFPurpose)
 	w.Header().Set("Cache-Control", "no-store")
@@ -146,7 +164,8 @@ func (h *Handler) accountLogin(w http.ResponseWriter, r *http.Request) {
 		h.Error(w, r, http.StatusBadRequest, "error.invalid_request")
 		return
 	}
-	if r.Method == http.MethodGet && r.Form.Get(linkParam) == "" {
+	reauth := r.Form.Get(reauthParam) != ""
+	if r.Method == http.MethodGet && r.Form.Get(linkParam) == "" && !reauth {
 		if _, err := h.opts.Sessions.Current(ctx, r); err == nil {
 			http.Redirect(w, r, h.URL(PathAccount), http.StatusSeeOther)
 			return
@@ -155,6 +174,9 @@ func (h *Handler) accountLogin(w http.ResponseWriter, r *http.Request) {
 	lang := h.language(w, r, "")
 	page := LoginPage{Action: h.URL(PathAccountLogin)}
 	h.federationLogin(w, r, &page)
+	if reauth && page.ErrorID == "" {
+		page.ErrorID = "login.reauth"
+	}
 	csrf := h.opts.Sessions.CSRFToken(w, r, loginCSRFPurpose)
 	actions := h.loginFormActions("")
 	if r.Method == http.MethodGet {
@@ -179,16 +201,10 @@ func (h *Handler) accountLogin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, linked, err := h.signInConfirming(ctx, w, r, user.ID, "", page.Link)
-	if err != nil {
-		h.serverError(w, r, "starting session", err)
-		return
-	}
-	if linked {
-		h.redirectWith(w, r, h.URL(PathAccount), noticeParam, "linked")
-		return
-	}
-	http.Redirect(w, r, h.URL(PathAccount), http.StatusSeeOther)
+	next, err := h.opts.SignIn.FirstFactor(ctx, h.browser(w, r), signin.FirstFactor{
+		User: &user, Method: signin.Password, LinkToken: linkToken(page.Link),
+	})
+	h.goNext(w, r, next, err)
 }
 
 // accountLink sends the signed-in customer to a provider to link their

@@ -11,10 +11,10 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/gatehouse-id/gatehouse/internal/clientip"
 	"github.com/gatehouse-id/gatehouse/pkg/accounts"
 	"github.com/gatehouse-id/gatehouse/pkg/federation"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
+	"github.com/gatehouse-id/gatehouse/pkg/signin"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -110,49 +110,6 @@ func (h *Handler) loginFormActions(app string) []string {
 		actions = append(actions, h.opts.Federation.AuthOrigins()...)
 	}
 	return actions
-}
-
-// startSignIn starts the browser session of a password sign-in to the
-// client ("" for the account page). When the page asked the customer to
-// confirm a link, the sign-in confirms it: the account is linked and the
-// session's methods include the provider's.
-func (h *Handler) startSignIn(ctx context.Context, w http.ResponseWriter, r *http.Request, userID, clientID string, link *LinkPrompt) (storage.BrowserSession, error) {
-	bs, _, err := h.signInConfirming(ctx, w, r, userID, clientID, link)
-	return bs, err
-}
-
-// signInConfirming is startSignIn, and reports whether the link was made.
-// A link that cannot be made (expired, another customer's, or linked
-// meanwhile) leaves the sign-in standing without it. The session starts
-// in one transaction with its user.login.succeeded event.
-func (h *Handler) signInConfirming(ctx context.Context, w http.ResponseWriter, r *http.Request, userID, clientID string, link *LinkPrompt) (storage.BrowserSession, bool, error) {
-	amr, idp, linked := []string{"pwd"}, "", false
-	if link != nil && h.opts.Federation != nil {
-		p, err := h.opts.Federation.ConfirmLink(accounts.Actor(ctx, userID), link.Token, h.opts.Sessions.Device(w, r), userID)
-		switch {
-		case err == nil:
-			amr, idp, linked = []string{"pwd", federation.AMRFederated}, p.ID, true
-		case errors.Is(err, federation.ErrState), errors.Is(err, federation.ErrLinkMismatch), errors.Is(err, federation.ErrLinkedElsewhere):
-			h.log.InfoContext(ctx, "a password sign-in did not confirm the pending link", "reason", err.Error())
-		default:
-			return storage.BrowserSession{}, false, err
-		}
-	}
-	bs, err := h.startSession(ctx, w, r, userID, amr, idp, accounts.SignIn{Method: accounts.MethodPassword, ClientID: clientID})
-	return bs, linked && err == nil, err
-}
-
-// startSession starts the customer's browser session with the methods
-// and the provider that vouched for them ("" for none), and records the
-// sign-in with it (pkg/accounts).
-func (h *Handler) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, userID string, amr []string, idp string, in accounts.SignIn) (storage.BrowserSession, error) {
-	in.IP = clientip.String(ctx)
-	var bs storage.BrowserSession
-	err := h.opts.Accounts.SignedIn(accounts.Actor(ctx, userID), userID, in, func(ctx context.Context) (err error) {
-		bs, err = h.opts.Sessions.StartFederated(ctx, w, r, userID, amr, idp)
-		return err
-	})
-	return bs, err
 }
 
 // federationBegin sends the browser to a provider: for a pending
@@ -279,30 +236,21 @@ func (h *Handler) federationCallback(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// federatedSignIn starts the session of a customer a provider signed in,
-// then continues where they started: the authorization request, like a
-// password sign-in does, or the account page.
+// federatedSignIn hands the customer a provider signed in to the sign-in
+// pipeline, which asks for a second factor when one is needed and says
+// where the browser goes: the authorization request, like a password
+// sign-in, or the account page.
 func (h *Handler) federatedSignIn(w http.ResponseWriter, r *http.Request, res federation.Result) {
-	ctx := r.Context()
-	bs, err := h.startSession(ctx, w, r, res.UserID, []string{federation.AMRFederated}, res.Provider.ID,
-		accounts.SignIn{Method: accounts.MethodFederated, Provider: res.Provider.ID, ClientID: h.clientOf(ctx, res.AuthRequestID)})
-	if err != nil {
-		h.serverError(w, r, "starting session", err)
+	in := signin.FirstFactor{UserID: res.UserID, Method: signin.Federated, IDP: res.Provider.ID}
+	if res.Purpose == storage.FederationLogin {
+		in.AuthRequestID = res.AuthRequestID
+	}
+	next, err := h.opts.SignIn.FirstFactor(r.Context(), h.browser(w, r), in)
+	if err == nil && next.Step == signin.Done && res.Purpose != storage.FederationLogin && res.ConfirmedLink != "" {
+		h.redirectWith(w, r, h.URL(PathAccount), noticeParam, "linked")
 		return
 	}
-	if res.Purpose != storage.FederationLogin {
-		if res.ConfirmedLink != "" {
-			h.redirectWith(w, r, h.URL(PathAccount), noticeParam, "linked")
-			return
-		}
-		http.Redirect(w, r, h.URL(PathAccount), http.StatusSeeOther)
-		return
-	}
-	if err := h.opts.Store.SetAuthRequestSession(ctx, res.AuthRequestID, bs.ID); err != nil {
-		h.expired(w, r, err)
-		return
-	}
-	http.Redirect(w, r, h.resumeURL(res.AuthRequestID, nil), http.StatusSeeOther)
+	h.goNext(w, r, next, err)
 }
 
 // federationFailed sends the customer back where they started with a

@@ -3,6 +3,7 @@ package ui
 import (
 	"net/http"
 
+	"github.com/gatehouse-id/gatehouse/pkg/signin"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -36,6 +37,21 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	csrf := h.opts.Sessions.CSRFToken(w, r, loginCSRFPurpose)
 	app := h.loginFormActions(redirectOrigin(client, form))
 	if r.Method == http.MethodGet {
+		// A session that is recent enough but too weak for the app needs
+		// only the missing factor (step-up), not the password again.
+		if page.Link == nil {
+			if bs, err := h.opts.Sessions.Current(ctx, r); err == nil {
+				next, ok, err := h.opts.SignIn.StepUp(ctx, h.browser(w, r), bs, pending.ID, pending.SessionID == bs.ID)
+				if err != nil {
+					h.serverError(w, r, "starting a step-up", err)
+					return
+				}
+				if ok {
+					http.Redirect(w, r, next.URL, http.StatusSeeOther)
+					return
+				}
+			}
+		}
 		h.render(w, r, http.StatusOK, "login", lang, csrf, page, app...)
 		return
 	}
@@ -58,16 +74,18 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	bs, err := h.startSignIn(ctx, w, r, user.ID, pending.ClientID, page.Link)
-	if err != nil {
-		h.serverError(w, r, "starting session", err)
-		return
+	next, err := h.opts.SignIn.FirstFactor(ctx, h.browser(w, r), signin.FirstFactor{
+		User: &user, Method: signin.Password, AuthRequestID: pending.ID, LinkToken: linkToken(page.Link),
+	})
+	h.goNext(w, r, next, err)
+}
+
+// linkToken is the token of the link a sign-in page asks to confirm, or "".
+func linkToken(l *LinkPrompt) string {
+	if l == nil {
+		return ""
 	}
-	if err := h.opts.Store.SetAuthRequestSession(ctx, pending.ID, bs.ID); err != nil {
-		h.expired(w, r, err)
-		return
-	}
-	http.Redirect(w, r, h.resumeURL(pending.ID, nil), http.StatusSeeOther)
+	return l.Token
 }
 
 // displayName returns the client's name in the page language, or its id.

@@ -25,7 +25,7 @@ import (
 // requiredPages are the pages every deployment must have; NewRenderer fails
 // without any of them.
 func requiredPages() []string {
-	return []string{"login", "consent", "error", "logout_confirm", "logged_out", "account"}
+	return []string{"login", "consent", "error", "logout_confirm", "logged_out", "account", "mfa", "mfa_enrol", "recovery_codes"}
 }
 
 // layoutFile holds the shared frame; each page file fills its blocks.
@@ -203,9 +203,17 @@ func samplePages(page string) []any {
 			Name: "A", Email: "a@example.com", HasPassword: true, LastMethod: true, NoticeID: "account.notice.linked", ErrorID: "account.error.link_failed",
 			Identities: []AccountIdentity{{Provider: "google", Name: "Google", Email: "a@gmail.example", CanUnlink: true}},
 			Available:  []ProviderButton{{ID: "github", Name: "GitHub"}}, LinkAction: "/account/link", UnlinkAction: "/account/unlink",
+			MFA: true, RecoveryCodesLeft: 3, EnrolURL: "/account/mfa", RemoveMFAAction: "/account/mfa/remove", RecoveryAction: "/account/mfa/recovery",
 		}}
 	case "logged_out":
 		return []any{LoggedOutPage{}}
+	case "mfa":
+		return []any{MFAPage{}, MFAPage{Action: "/login/mfa", Pending: "p", ErrorID: "login.error.throttled", ErrorData: map[string]any{"Minutes": 2}, Recovery: true, StepUp: true}}
+	case "mfa_enrol":
+		return []any{EnrolPage{}, EnrolPage{Action: "/login/mfa/enrol", Pending: "p", QRURL: "/login/mfa/enrol/qr?pending=p", Secret: "ABCD EFGH", Required: true,
+			ErrorID: "mfa.error.invalid", CancelURL: "/account"}}
+	case "recovery_codes":
+		return []any{RecoveryCodesPage{}, RecoveryCodesPage{Codes: []string{"abcd-efgh-jkmn"}, ContinueURL: "/account"}}
 	}
 	return nil
 }

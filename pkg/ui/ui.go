@@ -19,8 +19,10 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/federation"
 	"github.com/gatehouse-id/gatehouse/pkg/i18n"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
+	"github.com/gatehouse-id/gatehouse/pkg/mfa"
 	"github.com/gatehouse-id/gatehouse/pkg/ratelimit"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
+	"github.com/gatehouse-id/gatehouse/pkg/signin"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -60,6 +62,11 @@ type Options struct {
 	// Accounts records sign-ins and consents with their events (and ends
 	// sessions, through Sessions).
 	Accounts *accounts.Service
+	// SignIn is the sign-in pipeline every way in ends in: it decides the
+	// factors still needed and starts the session.
+	SignIn *signin.Service
+	// MFA manages the customer's second factors from the account page.
+	MFA *mfa.Service
 }
 
 // Handler serves the hosted pages.
@@ -82,6 +89,7 @@ func (h *Handler) Register(r *mux.Router) {
 	b := h.opts.BasePath
 	r.HandleFunc(b+PathLogin, h.login).Methods(http.MethodGet, http.MethodPost)
 	r.HandleFunc(b+PathConsent, h.consent).Methods(http.MethodGet, http.MethodPost)
+	h.registerMFA(r)
 	h.registerFederation(r)
 	r.PathPrefix(b + PathStatic).Handler(http.StripPrefix(b+PathStatic, staticHandler(h.opts.Static)))
 }

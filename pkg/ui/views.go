@@ -95,3 +95,47 @@ type LogoutConfirmPage struct {
 
 // LoggedOutPage says the customer is signed out (templates/logged_out.html).
 type LoggedOutPage struct{}
+
+// MFAPage asks for the second factor of a sign-in (templates/mfa.html):
+// an authenticator app's code, or a recovery code.
+type MFAPage struct {
+	// Action is where both forms post; Pending is posted back as the
+	// hidden field "pending".
+	Action  string
+	Pending string
+	// ErrorID and ErrorData, when set, are the message of the last try.
+	ErrorID   string
+	ErrorData map[string]any
+	// Recovery shows the recovery-code form first (the customer chose it).
+	Recovery bool
+	// StepUp says the app asked for a stronger sign-in than the session's:
+	// only the second factor is asked.
+	StepUp bool
+}
+
+// EnrolPage enrols an authenticator app (templates/mfa_enrol.html): the
+// QR code, the key to type in instead, and the first code.
+type EnrolPage struct {
+	Action string
+	// Pending is posted back as "pending" during a sign-in; "" on the
+	// account page.
+	Pending string
+	// QRURL is the QR code's image, served by this server (img-src 'self').
+	QRURL string
+	// Secret is the key in base32, grouped by four for reading.
+	Secret string
+	// Required says the sign-in cannot go on without a second factor.
+	Required  bool
+	ErrorID   string
+	ErrorData map[string]any
+	// CancelURL leads back (the account page), "" during a sign-in.
+	CancelURL string
+}
+
+// RecoveryCodesPage shows new recovery codes once
+// (templates/recovery_codes.html).
+type RecoveryCodesPage struct {
+	Codes []string
+	// ContinueURL is where the customer goes on to.
+	ContinueURL string
+}

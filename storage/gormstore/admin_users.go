@@ -70,6 +70,8 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 			"DELETE FROM federation_states WHERE user_id = ?",
 			"DELETE FROM pending_links WHERE user_id = ?",
 			"DELETE FROM tokens WHERE subject = ?",
+			"DELETE FROM mfa_totp WHERE user_id = ?",
+			"DELETE FROM mfa_recovery_codes WHERE user_id = ?",
 		} {
 			if err := tx.Exec(stmt, id).Error; err != nil {
 				return err

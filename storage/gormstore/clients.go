@@ -53,6 +53,8 @@ type clientMetadata struct {
 	IDTokenSignedResponseAlg    string            `json:"id_token_signed_response_alg,omitempty"`
 	UserinfoSignedResponseAlg   string            `json:"userinfo_signed_response_alg,omitempty"`
 	DefaultMaxAge               int               `json:"default_max_age,omitempty"`
+	DefaultACRValues            []string          `json:"default_acr_values,omitempty"`
+	RequireMFA                  bool              `json:"require_mfa,omitempty"`
 	RequireAuthTime             bool              `json:"require_auth_time,omitempty"`
 	RegistrationAccessTokenHash []byte            `json:"registration_access_token_hash,omitempty"`
 	AllowedCORSOrigins          []string          `json:"allowed_cors_origins,omitempty"`
@@ -98,6 +100,8 @@ func toClientRow(c storage.Client) (clientRow, error) {
 		IDTokenSignedResponseAlg:    c.IDTokenSignedResponseAlg,
 		UserinfoSignedResponseAlg:   c.UserinfoSignedResponseAlg,
 		DefaultMaxAge:               c.DefaultMaxAge,
+		DefaultACRValues:            c.DefaultACRValues,
+		RequireMFA:                  c.RequireMFA,
 		RequireAuthTime:             c.RequireAuthTime,
 		RegistrationAccessTokenHash: c.RegistrationAccessTokenHash,
 		AllowedCORSOrigins:          c.AllowedCORSOrigins,
@@ -158,6 +162,8 @@ func (r clientRow) toClient() (storage.Client, error) {
 		IDTokenSignedResponseAlg:    md.IDTokenSignedResponseAlg,
 		UserinfoSignedResponseAlg:   md.UserinfoSignedResponseAlg,
 		DefaultMaxAge:               md.DefaultMaxAge,
+		DefaultACRValues:            md.DefaultACRValues,
+		RequireMFA:                  md.RequireMFA,
 		RequireAuthTime:             md.RequireAuthTime,
 		RegistrationAccessTokenHash: md.RegistrationAccessTokenHash,
 		AllowedCORSOrigins:          md.AllowedCORSOrigins,

@@ -319,6 +319,35 @@ var migrations = []migration{
 			`CREATE INDEX webhook_attempts_time ON webhook_attempts (time)`,
 		},
 	},
+	{
+		version: 9,
+		name:    "second factors: TOTP credentials and recovery codes",
+		statements: []string{
+			// Set and cleared with the rows below (MFAStore), so a sign-in
+			// reads from the customer's row whether to ask for a second
+			// factor.
+			`ALTER TABLE users ADD COLUMN mfa BOOLEAN NOT NULL DEFAULT FALSE`,
+			// sealed_key is the RFC 6238 key, sealed (AES-256-GCM) with the
+			// customer's ID as additional data; last_step the last accepted
+			// time step, so a code is accepted once.
+			`CREATE TABLE mfa_totp (
+				user_id TEXT PRIMARY KEY,
+				sealed_key {{bytes}} NOT NULL,
+				confirmed BOOLEAN NOT NULL,
+				last_step BIGINT NOT NULL,
+				created_at {{time}} NOT NULL
+			)`,
+			// code_hash is HMAC-SHA256 of the code under a key derived from
+			// the system secret; the code itself is shown once, never kept.
+			`CREATE TABLE mfa_recovery_codes (
+				user_id TEXT NOT NULL,
+				code_hash TEXT NOT NULL,
+				used_at {{time}},
+				created_at {{time}} NOT NULL,
+				PRIMARY KEY (user_id, code_hash)
+			)`,
+		},
+	},
 }
 
 var dialectTypes = map[string]*strings.Replacer{

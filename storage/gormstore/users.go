@@ -29,6 +29,7 @@ type userRow struct {
 	PhoneNumber         string         `gorm:"column:phone_number"`
 	PhoneNumberVerified bool           `gorm:"column:phone_number_verified"`
 	Address             string         `gorm:"column:address"`
+	MFA                 bool           `gorm:"column:mfa"`
 	CreatedAt           time.Time      `gorm:"column:created_at"`
 	UpdatedAt           time.Time      `gorm:"column:updated_at"`
 }
@@ -57,6 +58,7 @@ func toUserRow(u storage.User) (userRow, error) {
 		PhoneNumber:         u.PhoneNumber,
 		PhoneNumberVerified: u.PhoneNumberVerified,
 		Address:             string(addr),
+		MFA:                 u.MFA,
 		CreatedAt:           u.CreatedAt.UTC(),
 		UpdatedAt:           u.UpdatedAt.UTC(),
 	}, nil
@@ -80,6 +82,7 @@ func (r userRow) toUser() (storage.User, error) {
 		PhoneNumber:         r.PhoneNumber,
 		PhoneNumberVerified: r.PhoneNumberVerified,
 		Address:             addr,
+		MFA:                 r.MFA,
 		CreatedAt:           r.CreatedAt.UTC(),
 		UpdatedAt:           r.UpdatedAt.UTC(),
 	}, nil
@@ -93,6 +96,8 @@ func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
 		u.CreatedAt = now
 	}
 	u.UpdatedAt = now
+	// A new customer has no second factor yet (MFAStore sets the flag).
+	u.MFA = false
 	row, err := toUserRow(u)
 	if err != nil {
 		return fmt.Errorf("gormstore: create user: %w", err)
@@ -144,6 +149,8 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(storage.U
 			return err
 		}
 		updated.ID, updated.CreatedAt, updated.UpdatedAt = old.ID, old.CreatedAt, time.Now().UTC()
+		// Only the MFAStore methods change the flag.
+		updated.MFA = old.MFA
 		newRow, err := toUserRow(updated)
 		if err != nil {
 			return err
