@@ -12,7 +12,6 @@ const (
 	CollectClientAssertionIDs = "client_assertion_jtis"
 	CollectSessions           = "browser_sessions"
 	CollectAuthRequests       = "auth_requests"
-	CollectLogoutDeliveries   = "logout_deliveries"
 	CollectFederationStates   = "federation_states"
 	CollectPendingLinks       = "pending_links"
 	CollectThrottleCounters   = "throttle_counters"

@@ -21,7 +21,6 @@ type Store interface {
 	SessionStore
 	ConsentStore
 	AuthRequestStore
-	LogoutDeliveryStore
 	RegistrationTokenStore
 	IdentityStore
 	AdminStore

@@ -62,16 +62,3 @@ type AuthRequestStore interface {
 	// DeleteAuthRequest removes a request that was answered.
 	DeleteAuthRequest(ctx context.Context, id string) error
 }
-
-// LogoutDeliveryStore is the queue of back-channel logout tokens.
-type LogoutDeliveryStore interface {
-	// EnqueueLogoutDeliveries stores deliveries to be made.
-	EnqueueLogoutDeliveries(ctx context.Context, ds []LogoutDelivery) error
-	// DueLogoutDeliveries returns up to limit deliveries whose NextAttempt
-	// has come, oldest first.
-	DueLogoutDeliveries(ctx context.Context, now time.Time, limit int) ([]LogoutDelivery, error)
-	// RescheduleLogoutDelivery records a failed attempt and when to try next.
-	RescheduleLogoutDelivery(ctx context.Context, id string, attempts int, next time.Time) error
-	// DeleteLogoutDelivery removes a delivery that succeeded or was given up.
-	DeleteLogoutDelivery(ctx context.Context, id string) error
-}

@@ -108,15 +108,3 @@ type AuthRequest struct {
 	// ExpiresAt is when the request is dropped.
 	ExpiresAt time.Time
 }
-
-// LogoutDelivery is a back-channel logout token waiting to be delivered to a
-// client (OpenID Connect Back-Channel Logout 1.0 §2.5).
-type LogoutDelivery struct {
-	ID          string
-	ClientID    string
-	URI         string
-	LogoutToken string
-	Attempts    int
-	NextAttempt time.Time
-	CreatedAt   time.Time
-}

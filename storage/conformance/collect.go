@@ -55,10 +55,6 @@ func testCollect(t *testing.T, s storage.Store) {
 	must(t, s.AddSessionClient(ctx, "live", "client-b"))
 	must(t, s.CreateAuthRequest(ctx, sampleAuthRequest("ar-dead", -time.Minute)))
 	must(t, s.CreateAuthRequest(ctx, sampleAuthRequest("ar-live", time.Hour)))
-	must(t, s.EnqueueLogoutDeliveries(ctx, []storage.LogoutDelivery{
-		sampleDelivery("d-abandoned", now.Add(-48*time.Hour), now.Add(-47*time.Hour)),
-		sampleDelivery("d-retrying", now.Add(-6*time.Hour), now.Add(time.Hour)),
-	}))
 	must(t, s.CreateFederationState(ctx, sampleFederationState("fs-old", -time.Minute)))
 	must(t, s.CreateFederationState(ctx, sampleFederationState("fs-live", time.Minute)))
 	must(t, s.CreatePendingLink(ctx, samplePendingLink("pl-old", -time.Minute)))
@@ -75,7 +71,6 @@ func testCollect(t *testing.T, s storage.Store) {
 		storage.CollectClientAssertionIDs: 1,
 		storage.CollectSessions:           1,
 		storage.CollectAuthRequests:       1,
-		storage.CollectLogoutDeliveries:   1,
 		storage.CollectFederationStates:   1,
 		storage.CollectPendingLinks:       1,
 		storage.CollectThrottleCounters:   1,
@@ -86,7 +81,7 @@ func testCollect(t *testing.T, s storage.Store) {
 			t.Errorf("removed %d %s, want %d", res.Removed[kind], kind, n)
 		}
 	}
-	if res.Skipped || res.Total() != collectExpiredTokens+8 {
+	if res.Skipped || res.Total() != collectExpiredTokens+7 {
 		t.Errorf("result %+v, total %d", res, res.Total())
 	}
 
@@ -107,9 +102,6 @@ func testCollect(t *testing.T, s storage.Store) {
 	}
 	if _, err := s.GetAuthRequest(ctx, "ar-live"); err != nil {
 		t.Errorf("live auth request collected: %v", err)
-	}
-	if err := s.DeleteLogoutDelivery(ctx, "d-retrying"); err != nil {
-		t.Errorf("a delivery still being retried was collected: %v", err)
 	}
 	if _, err := s.TakeFederationState(ctx, "fs-live"); err != nil {
 		t.Errorf("live federation state collected: %v", err)

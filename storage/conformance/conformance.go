@@ -80,10 +80,6 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		run(t, "the session that signed in is recorded on the request", testAuthRequestSession)
 	})
 	t.Run("identities", func(t *testing.T) { identityTests(t, run) })
-	t.Run("logout deliveries", func(t *testing.T) {
-		run(t, "due deliveries come longest due first; reschedule and delete", testLogoutDeliveryQueue)
-		run(t, "an enqueue with a taken id stores nothing", testLogoutDeliveryDuplicate)
-	})
 	t.Run("registration tokens", func(t *testing.T) {
 		run(t, "uses are spent atomically, expired and deleted tokens are refused", testRegistrationTokenUses)
 	})

@@ -251,18 +251,20 @@ const (
 
 // settle records a batch's outcome and sets the wait before the next one.
 func (b *batchWriter) settle(err error, rows int) {
-	if b.health != nil {
-		b.health.report(err)
-	}
+	// Log first, then report: whoever sees the store's health change finds
+	// the batch's log line already written.
 	if err == nil {
 		if b.backoff > 0 {
 			b.log.Info("group commit writes again")
 		}
 		b.backoff = 0
-		return
+	} else {
+		b.backoff = min(max(2*b.backoff, backoffMin), backoffMax)
+		b.log.Warn("group commit failed; backing off", "rows", rows, "connection", isConnectionError(err), "wait", b.backoff.String(), "error", err)
 	}
-	b.backoff = min(max(2*b.backoff, backoffMin), backoffMax)
-	b.log.Warn("group commit failed; backing off", "rows", rows, "connection", isConnectionError(err), "wait", b.backoff.String(), "error", err)
+	if b.health != nil {
+		b.health.report(err)
+	}
 }
 
 // close stops accepting rows and waits until every queued row is written.

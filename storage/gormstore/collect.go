@@ -23,11 +23,6 @@ const (
 	collectPause = 10 * time.Millisecond
 )
 
-// logoutDeliveryRetention is how long a back-channel logout delivery may
-// stay queued: well past the last of its retries (about seven hours after
-// it was queued), so only a delivery the sender lost track of is collected.
-const logoutDeliveryRetention = 24 * time.Hour
-
 // collectLockKey and the schema's hash name the PostgreSQL advisory lock
 // that lets one replica collect at a time (migrations use 7411): replicas
 // of one deployment share it, deployments in other schemas of the same
@@ -56,8 +51,6 @@ func expiringKinds() []expiring {
 		{kind: storage.CollectSessions, table: "browser_sessions", key: "id", expired: "expires_at < ?", cutoff: before,
 			refs: []string{"session_clients.session_id"}},
 		{kind: storage.CollectAuthRequests, table: "auth_requests", key: "id", expired: "expires_at < ?", cutoff: before},
-		{kind: storage.CollectLogoutDeliveries, table: "logout_deliveries", key: "id", expired: "created_at < ?",
-			cutoff: func(now time.Time) any { return now.UTC().Add(-logoutDeliveryRetention) }},
 		{kind: storage.CollectFederationStates, table: "federation_states", key: "id", expired: "expires_at < ?", cutoff: before},
 		{kind: storage.CollectPendingLinks, table: "pending_links", key: "id", expired: "expires_at < ?", cutoff: before},
 		{kind: storage.CollectThrottleCounters, table: "throttle_counters", key: "id", expired: "expires_ms <= ?",
