@@ -30,6 +30,7 @@ type Store interface {
 	JobStore
 	WebhookStore
 	MFAStore
+	EmailTokenStore
 	Transactor
 	Collector
 
