@@ -50,6 +50,10 @@ type EmailTokenStore interface {
 	// returns it, if it has not expired at now; ErrNotFound when there is
 	// none (never issued, used already, or expired).
 	UseEmailToken(ctx context.Context, purpose, hash string, now time.Time) (EmailToken, error)
+	// GetEmailToken returns the unexpired token with the hash and purpose
+	// without using it (a page that shows a form before the token is
+	// used); ErrNotFound as UseEmailToken.
+	GetEmailToken(ctx context.Context, purpose, hash string, now time.Time) (EmailToken, error)
 	// DeleteEmailTokens deletes the customer's tokens of the purposes.
 	DeleteEmailTokens(ctx context.Context, userID string, purposes ...string) error
 }

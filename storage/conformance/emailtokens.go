@@ -27,6 +27,12 @@ func testEmailTokenOnce(t *testing.T, s storage.Store) {
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour).Truncate(time.Second).In(time.FixedZone("X", 3600))
 	must(t, s.CreateEmailToken(ctx, emailToken("h1", storage.PurposeReset, "u1", exp)))
+	if peek, err := s.GetEmailToken(ctx, storage.PurposeReset, "h1", time.Now()); err != nil || peek.UserID != "u1" {
+		t.Fatalf("get before use: %+v %v", peek, err)
+	}
+	if _, err := s.GetEmailToken(ctx, storage.PurposeReset, "h1", exp.Add(time.Second)); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("get after expiry: %v, want ErrNotFound", err)
+	}
 	got, err := s.UseEmailToken(ctx, storage.PurposeReset, "h1", time.Now())
 	if err != nil {
 		t.Fatal(err)

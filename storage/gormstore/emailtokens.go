@@ -57,10 +57,24 @@ func (s *Store) UseEmailToken(ctx context.Context, purpose, hash string, now tim
 	if err != nil {
 		return storage.EmailToken{}, mapError("gormstore: use email token", err)
 	}
+	return row.token(), nil
+}
+
+// GetEmailToken reads the unexpired token without using it.
+func (s *Store) GetEmailToken(ctx context.Context, purpose, hash string, now time.Time) (storage.EmailToken, error) {
+	var row emailTokenRow
+	err := s.reader(ctx).Where("hash = ? AND purpose = ? AND expires_at > ?", hash, purpose, now.UTC()).Take(&row).Error
+	if err != nil {
+		return storage.EmailToken{}, mapError("gormstore: get email token", err)
+	}
+	return row.token(), nil
+}
+
+func (row emailTokenRow) token() storage.EmailToken {
 	return storage.EmailToken{
 		Hash: row.Hash, Purpose: row.Purpose, UserID: row.UserID, Email: row.Email, AuthRequestID: row.AuthRequestID,
 		ExpiresAt: row.ExpiresAt.UTC(), CreatedAt: row.CreatedAt.UTC(),
-	}, nil
+	}
 }
 
 // DeleteEmailTokens deletes the customer's tokens of the purposes.
