@@ -124,6 +124,7 @@ func newFederation(cfg config.Config, store storage.Store, sink events.Sink, log
 		Store:                 store,
 		Providers:             providers,
 		AutoLinkVerifiedEmail: cfg.AutoLinkVerifiedEmail,
+		NoSignUp:              !cfg.FederationSignUp,
 		Logger:                log,
 		Events:                sink,
 	})
