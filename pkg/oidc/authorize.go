@@ -70,6 +70,17 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 		fosForm = cloneValues(form)
 		fosForm.Set("state", absentState)
 	}
+	// fosite knows no prompt=create (OpenID Connect Prompt Create 1.0):
+	// it gets the request without it, and parseOIDCParams reads it.
+	if p.signUpPath != "" && slices.Contains(strings.Fields(form.Get("prompt")), "create") {
+		fosForm = cloneValues(fosForm)
+		rest := slices.DeleteFunc(strings.Fields(form.Get("prompt")), func(v string) bool { return v == "create" })
+		if len(rest) == 0 {
+			fosForm.Del("prompt")
+		} else {
+			fosForm.Set("prompt", strings.Join(rest, " "))
+		}
+	}
 	fr.Form, fr.PostForm = fosForm, url.Values{}
 	fr.URL.RawQuery = fosForm.Encode()
 

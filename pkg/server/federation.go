@@ -32,6 +32,7 @@ type options struct {
 	outbound          []outbound.Option
 	outageLogEvery    time.Duration
 	mfaClock          func() time.Time
+	selfServiceClock  func() time.Time
 }
 
 // WithUpstreamTransport sends every call to an upstream identity provider

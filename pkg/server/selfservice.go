@@ -15,15 +15,22 @@ import (
 )
 
 // newSelfService builds the self-service flows (docs/self-service.md).
-func newSelfService(cfg config.Config, store *gormstore.Store, services *Services, secrets *secret.Keys, limiter *ratelimit.Limiter, log *slog.Logger) *selfservice.Service {
+func newSelfService(cfg config.Config, store *gormstore.Store, services *Services, secrets *secret.Keys, limiter *ratelimit.Limiter, now func() time.Time, log *slog.Logger) *selfservice.Service {
 	return selfservice.New(selfservice.Options{
 		Store: store, Accounts: services.Accounts, Mail: services.Mail, Secrets: secrets,
 		Links: selfServiceLinks{issuer: cfg.Issuer}, Throttle: limiter,
 		VerificationLifetime: cfg.EmailVerificationLifetime,
 		ResetLifetime:        cfg.PasswordResetLifetime,
 		CodeLifetime:         cfg.EmailCodeLifetime,
+		Now:                  now,
 		Logger:               log,
 	})
+}
+
+// WithSelfServiceClock sets the clock that mailed links and codes expire
+// by, for tests of expiry.
+func WithSelfServiceClock(now func() time.Time) Option {
+	return func(o *options) { o.selfServiceClock = now }
 }
 
 // selfServiceSettings are the pages' self-service settings.

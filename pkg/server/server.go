@@ -195,7 +195,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	}
 	services.MFA = newMFA(cfg, store, services.Events, secrets, s.limiter, o.mfaClock, log)
 	rules := acr.Rules{Policy: acr.Policy(cfg.MFAPolicy)}
-	selfService := newSelfService(cfg, store, services, secrets, s.limiter, log)
+	selfService := newSelfService(cfg, store, services, secrets, s.limiter, o.selfServiceClock, log)
 	signins := signin.New(signin.Options{
 		Store:    store,
 		Accounts: services.Accounts,
