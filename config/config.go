@@ -239,6 +239,50 @@ type Config struct {
 	// ThrottleMFAFailures are the free wrong second-factor codes per
 	// customer before the waits start (GATEHOUSE_THROTTLE_MFA_FAILURES).
 	ThrottleMFAFailures int64 `yaml:"throttle_mfa_failures"`
+	// SignUpEnabled lets customers create accounts at /signup and apps
+	// ask for it with prompt=create; off, the server is invite-only
+	// (GATEHOUSE_SIGNUP_ENABLED).
+	SignUpEnabled bool `yaml:"signup_enabled"`
+	// SignUpRequiredFields names the sign-up form's optional fields that
+	// are required, separated by commas or spaces: "name" (email and
+	// password always are) (GATEHOUSE_SIGNUP_REQUIRED_FIELDS).
+	SignUpRequiredFields string `yaml:"signup_required_fields"`
+	// TermsURL, when set, is the terms of service a customer must accept
+	// to sign up (a checkbox linking it) (GATEHOUSE_TERMS_URL).
+	TermsURL string `yaml:"terms_url"`
+	// FederationSignUp lets a first sign-in with an upstream provider
+	// create a customer; off, only customers who exist (or link) may use
+	// providers (GATEHOUSE_FEDERATION_SIGNUP).
+	FederationSignUp bool `yaml:"federation_signup"`
+	// UnverifiedSignIn lets customers sign in before they confirmed their
+	// email (GATEHOUSE_UNVERIFIED_SIGN_IN).
+	UnverifiedSignIn bool `yaml:"unverified_sign_in"`
+	// EmailVerificationLifetime is how long a verification link and code
+	// work (GATEHOUSE_EMAIL_VERIFICATION_LIFETIME).
+	EmailVerificationLifetime time.Duration `yaml:"email_verification_lifetime"`
+	// PasswordResetLifetime is how long a password-reset link works
+	// (GATEHOUSE_PASSWORD_RESET_LIFETIME).
+	PasswordResetLifetime time.Duration `yaml:"password_reset_lifetime"`
+	// EmailCodeSignIn lets customers with a verified email sign in with a
+	// one-time code mailed to it instead of a password
+	// (GATEHOUSE_EMAIL_CODE_SIGN_IN).
+	EmailCodeSignIn bool `yaml:"email_code_sign_in"`
+	// EmailCodeLifetime is how long a sign-in code works
+	// (GATEHOUSE_EMAIL_CODE_LIFETIME).
+	EmailCodeLifetime time.Duration `yaml:"email_code_lifetime"`
+	// NewDeviceAlert mails the customer when they sign in from a browser
+	// that never signed in to their account (GATEHOUSE_NEW_DEVICE_ALERT).
+	NewDeviceAlert bool `yaml:"new_device_alert"`
+	// ThrottleSignUpsPerIP are the free sign-ups per address in an hour
+	// (GATEHOUSE_THROTTLE_SIGNUPS_PER_IP).
+	ThrottleSignUpsPerIP int64 `yaml:"throttle_signups_per_ip"`
+	// ThrottleMailRequestsPerIP are the free requests per address in an
+	// hour for a mail (reset links, resent verifications, sign-in codes)
+	// (GATEHOUSE_THROTTLE_MAIL_REQUESTS_PER_IP).
+	ThrottleMailRequestsPerIP int64 `yaml:"throttle_mail_requests_per_ip"`
+	// ThrottleEmailCodeFailures are the free wrong mailed codes per
+	// customer (GATEHOUSE_THROTTLE_EMAIL_CODE_FAILURES).
+	ThrottleEmailCodeFailures int64 `yaml:"throttle_email_code_failures"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -290,6 +334,15 @@ func Default() Config {
 		MFAPolicy:                  "optional",
 		ReauthMaxAge:               5 * time.Minute,
 		ThrottleMFAFailures:        5,
+		SignUpEnabled:              true,
+		FederationSignUp:           true,
+		UnverifiedSignIn:           true,
+		EmailVerificationLifetime:  24 * time.Hour,
+		PasswordResetLifetime:      30 * time.Minute,
+		EmailCodeLifetime:          10 * time.Minute,
+		ThrottleSignUpsPerIP:       20,
+		ThrottleMailRequestsPerIP:  20,
+		ThrottleEmailCodeFailures:  5,
 	}
 }
 
@@ -387,6 +440,19 @@ func settings(c *Config) []setting {
 		{"mfa_policy", "GATEHOUSE_MFA_POLICY", stringSetter(&c.MFAPolicy)},
 		{"reauth_max_age", "GATEHOUSE_REAUTH_MAX_AGE", durationSetter(&c.ReauthMaxAge)},
 		{"throttle_mfa_failures", "GATEHOUSE_THROTTLE_MFA_FAILURES", int64Setter(&c.ThrottleMFAFailures)},
+		{"signup_enabled", "GATEHOUSE_SIGNUP_ENABLED", boolSetter(&c.SignUpEnabled)},
+		{"signup_required_fields", "GATEHOUSE_SIGNUP_REQUIRED_FIELDS", stringSetter(&c.SignUpRequiredFields)},
+		{"terms_url", "GATEHOUSE_TERMS_URL", stringSetter(&c.TermsURL)},
+		{"federation_signup", "GATEHOUSE_FEDERATION_SIGNUP", boolSetter(&c.FederationSignUp)},
+		{"unverified_sign_in", "GATEHOUSE_UNVERIFIED_SIGN_IN", boolSetter(&c.UnverifiedSignIn)},
+		{"email_verification_lifetime", "GATEHOUSE_EMAIL_VERIFICATION_LIFETIME", durationSetter(&c.EmailVerificationLifetime)},
+		{"password_reset_lifetime", "GATEHOUSE_PASSWORD_RESET_LIFETIME", durationSetter(&c.PasswordResetLifetime)},
+		{"email_code_sign_in", "GATEHOUSE_EMAIL_CODE_SIGN_IN", boolSetter(&c.EmailCodeSignIn)},
+		{"email_code_lifetime", "GATEHOUSE_EMAIL_CODE_LIFETIME", durationSetter(&c.EmailCodeLifetime)},
+		{"new_device_alert", "GATEHOUSE_NEW_DEVICE_ALERT", boolSetter(&c.NewDeviceAlert)},
+		{"throttle_signups_per_ip", "GATEHOUSE_THROTTLE_SIGNUPS_PER_IP", int64Setter(&c.ThrottleSignUpsPerIP)},
+		{"throttle_mail_requests_per_ip", "GATEHOUSE_THROTTLE_MAIL_REQUESTS_PER_IP", int64Setter(&c.ThrottleMailRequestsPerIP)},
+		{"throttle_email_code_failures", "GATEHOUSE_THROTTLE_EMAIL_CODE_FAILURES", int64Setter(&c.ThrottleEmailCodeFailures)},
 	}
 }
 
@@ -497,6 +563,19 @@ func (c Config) LogValue() slog.Value {
 		slog.String("mfa_policy", c.MFAPolicy),
 		slog.String("reauth_max_age", c.ReauthMaxAge.String()),
 		slog.Int64("throttle_mfa_failures", c.ThrottleMFAFailures),
+		slog.Bool("signup_enabled", c.SignUpEnabled),
+		slog.String("signup_required_fields", c.SignUpRequiredFields),
+		slog.String("terms_url", c.TermsURL),
+		slog.Bool("federation_signup", c.FederationSignUp),
+		slog.Bool("unverified_sign_in", c.UnverifiedSignIn),
+		slog.String("email_verification_lifetime", c.EmailVerificationLifetime.String()),
+		slog.String("password_reset_lifetime", c.PasswordResetLifetime.String()),
+		slog.Bool("email_code_sign_in", c.EmailCodeSignIn),
+		slog.String("email_code_lifetime", c.EmailCodeLifetime.String()),
+		slog.Bool("new_device_alert", c.NewDeviceAlert),
+		slog.Int64("throttle_signups_per_ip", c.ThrottleSignUpsPerIP),
+		slog.Int64("throttle_mail_requests_per_ip", c.ThrottleMailRequestsPerIP),
+		slog.Int64("throttle_email_code_failures", c.ThrottleEmailCodeFailures),
 	)
 }
 
@@ -512,4 +591,15 @@ func redactURL(raw string) string {
 		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
+}
+
+// SignUpRequired reports whether the sign-up form requires the field
+// ("name"), by SignUpRequiredFields.
+func (c Config) SignUpRequired(field string) bool {
+	for _, f := range strings.FieldsFunc(c.SignUpRequiredFields, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if f == field {
+			return true
+		}
+	}
+	return false
 }

@@ -174,6 +174,19 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		"GATEHOUSE_MFA_POLICY":                    "required",
 		"GATEHOUSE_REAUTH_MAX_AGE":                "10m",
 		"GATEHOUSE_THROTTLE_MFA_FAILURES":         "7",
+		"GATEHOUSE_SIGNUP_ENABLED":                "false",
+		"GATEHOUSE_SIGNUP_REQUIRED_FIELDS":        "name",
+		"GATEHOUSE_TERMS_URL":                     "https://example.com/terms",
+		"GATEHOUSE_FEDERATION_SIGNUP":             "false",
+		"GATEHOUSE_UNVERIFIED_SIGN_IN":            "false",
+		"GATEHOUSE_EMAIL_VERIFICATION_LIFETIME":   "48h",
+		"GATEHOUSE_PASSWORD_RESET_LIFETIME":       "20m",
+		"GATEHOUSE_EMAIL_CODE_SIGN_IN":            "true",
+		"GATEHOUSE_EMAIL_CODE_LIFETIME":           "5m",
+		"GATEHOUSE_NEW_DEVICE_ALERT":              "true",
+		"GATEHOUSE_THROTTLE_SIGNUPS_PER_IP":       "30",
+		"GATEHOUSE_THROTTLE_MAIL_REQUESTS_PER_IP": "31",
+		"GATEHOUSE_THROTTLE_EMAIL_CODE_FAILURES":  "4",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -232,6 +245,19 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		MFAPolicy:                  "required",
 		ReauthMaxAge:               10 * time.Minute,
 		ThrottleMFAFailures:        7,
+		SignUpEnabled:              false,
+		SignUpRequiredFields:       "name",
+		TermsURL:                   "https://example.com/terms",
+		FederationSignUp:           false,
+		UnverifiedSignIn:           false,
+		EmailVerificationLifetime:  48 * time.Hour,
+		PasswordResetLifetime:      20 * time.Minute,
+		EmailCodeSignIn:            true,
+		EmailCodeLifetime:          5 * time.Minute,
+		NewDeviceAlert:             true,
+		ThrottleSignUpsPerIP:       30,
+		ThrottleMailRequestsPerIP:  31,
+		ThrottleEmailCodeFailures:  4,
 	}
 	if c != want {
 		t.Errorf("Load =\n%+v\nwant\n%+v", c, want)

@@ -146,6 +146,7 @@ func (c Config) Validate() error {
 		outside("GATEHOUSE_REAUTH_MAX_AGE", c.ReauthMaxAge, minReauthMaxAge, maxReauthMaxAge),
 		budget("GATEHOUSE_THROTTLE_MFA_FAILURES", c.ThrottleMFAFailures),
 	)
+	checks = append(checks, c.selfServiceChecks()...)
 
 	var problems []string
 	for _, ch := range checks {
@@ -217,4 +218,26 @@ func errorText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// selfServiceChecks are the rules of sign-up, email verification,
+// password reset and email codes (docs/self-service.md).
+func (c Config) selfServiceChecks() []check {
+	checks := []check{
+		outside("GATEHOUSE_EMAIL_VERIFICATION_LIFETIME", c.EmailVerificationLifetime, 5*time.Minute, 7*24*time.Hour),
+		outside("GATEHOUSE_PASSWORD_RESET_LIFETIME", c.PasswordResetLifetime, 5*time.Minute, 2*time.Hour),
+		outside("GATEHOUSE_EMAIL_CODE_LIFETIME", c.EmailCodeLifetime, time.Minute, 30*time.Minute),
+		budget("GATEHOUSE_THROTTLE_SIGNUPS_PER_IP", c.ThrottleSignUpsPerIP),
+		budget("GATEHOUSE_THROTTLE_MAIL_REQUESTS_PER_IP", c.ThrottleMailRequestsPerIP),
+		budget("GATEHOUSE_THROTTLE_EMAIL_CODE_FAILURES", c.ThrottleEmailCodeFailures),
+	}
+	for _, f := range strings.FieldsFunc(c.SignUpRequiredFields, func(r rune) bool { return r == ',' || r == ' ' }) {
+		checks = append(checks, check{f != "name", fmt.Sprintf("GATEHOUSE_SIGNUP_REQUIRED_FIELDS: unknown field %q (known: name)", f)})
+	}
+	if c.TermsURL != "" {
+		u, err := url.Parse(c.TermsURL)
+		checks = append(checks, check{err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "",
+			"GATEHOUSE_TERMS_URL: must be an absolute http(s) URL"})
+	}
+	return checks
 }

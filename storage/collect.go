@@ -16,6 +16,7 @@ const (
 	CollectPendingLinks       = "pending_links"
 	CollectThrottleCounters   = "throttle_counters"
 	CollectKnownDevices       = "known_devices"
+	CollectEmailTokens        = "email_tokens"
 )
 
 // CollectResult says what one garbage collection removed.

@@ -29,6 +29,7 @@ type Store interface {
 	JobStore
 	WebhookStore
 	MFAStore
+	EmailTokenStore
 	Transactor
 	Collector
 

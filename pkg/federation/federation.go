@@ -139,4 +139,7 @@ var (
 	// ErrLinkMismatch means a pending link was confirmed by signing in as
 	// another customer than the one whose email the provider reported.
 	ErrLinkMismatch = errors.New("federation: signed in as another customer than the link was for")
+	// ErrSignUpClosed means the upstream account has no customer and
+	// first sign-ins may not create one (Options.NoSignUp).
+	ErrSignUpClosed = errors.New("federation: no customer has the upstream account and sign-up is closed")
 )

@@ -55,6 +55,10 @@ type Options struct {
 	// user.created of a customer made from an upstream account, each in
 	// the transaction of its change; nil records nothing (tests only).
 	Events events.Sink
+	// NoSignUp keeps a first sign-in with a provider from creating a
+	// customer (ErrSignUpClosed); linked accounts and links to existing
+	// customers work as before.
+	NoSignUp bool
 }
 
 // Service runs sign-ins at upstream providers and keeps the links.
@@ -66,6 +70,7 @@ type Service struct {
 	log       *slog.Logger
 	now       func() time.Time
 	events    events.Sink
+	noSignUp  bool
 }
 
 // New returns a Service. It fails when a provider has an invalid or
@@ -81,6 +86,7 @@ func New(opts Options) (*Service, error) {
 		log:      opts.Logger,
 		now:      opts.Now,
 		events:   events.SinkOr(opts.Events),
+		noSignUp: opts.NoSignUp,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

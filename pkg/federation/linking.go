@@ -55,6 +55,9 @@ func (s *Service) resolve(ctx context.Context, res Result, binding string, up Up
 				return res, fmt.Errorf("federation: read customer by email: %w", err)
 			}
 		}
+		if s.noSignUp {
+			return res, ErrSignUpClosed
+		}
 		u := newCustomer(up, email, verified)
 		newLink := s.newLink(p.ID, up.Subject, u.ID, email)
 		err = s.store.InTx(ctx, func(ctx context.Context) error {

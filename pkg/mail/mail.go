@@ -68,11 +68,15 @@ const (
 	// NewSignIn tells the customer of a sign-in from a new device at
 	// Data.Time (Data.Device and Data.Address when known).
 	NewSignIn Kind = "new_sign_in"
+	// AccountExists tells the owner of an address that someone tried to
+	// sign up with it (sign-up answers alike for known and unknown
+	// addresses); Data.Link, when set, leads to the password reset.
+	AccountExists Kind = "account_exists"
 )
 
 // Kinds returns every kind of mail.
 func Kinds() []Kind {
-	return []Kind{EmailVerification, PasswordReset, EmailCode, PasswordChanged, RecoveryCodeUsed, NewSignIn}
+	return []Kind{EmailVerification, PasswordReset, EmailCode, PasswordChanged, RecoveryCodeUsed, NewSignIn, AccountExists}
 }
 
 // Message is one mail to queue.
@@ -94,7 +98,8 @@ type Data struct {
 	// Link is the one-time link of EmailVerification and PasswordReset
 	// (absolute, http or https).
 	Link string `json:"link,omitempty"`
-	// Code is the one-time code of EmailCode.
+	// Code is the one-time code of EmailCode, and the code that may stand
+	// in for the link of EmailVerification.
 	Code string `json:"code,omitempty"`
 	// ExpiresIn is how long the link or code stays valid.
 	ExpiresIn time.Duration `json:"expires_in,omitempty"`

@@ -70,6 +70,17 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 		fosForm = cloneValues(form)
 		fosForm.Set("state", absentState)
 	}
+	// fosite knows no prompt=create (OpenID Connect Prompt Create 1.0):
+	// it gets the request without it, and parseOIDCParams reads it.
+	if p.signUpPath != "" && slices.Contains(strings.Fields(form.Get("prompt")), "create") {
+		fosForm = cloneValues(fosForm)
+		rest := slices.DeleteFunc(strings.Fields(form.Get("prompt")), func(v string) bool { return v == "create" })
+		if len(rest) == 0 {
+			fosForm.Del("prompt")
+		} else {
+			fosForm.Set("prompt", strings.Join(rest, " "))
+		}
+	}
 	fr.Form, fr.PostForm = fosForm, url.Values{}
 	fr.URL.RawQuery = fosForm.Encode()
 
@@ -108,7 +119,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 		p.writeAuthorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHintf("The %s parameter was sent more than once.", name))
 		return
 	}
-	req, err := parseOIDCParams(form)
+	req, err := parseOIDCParams(form, p.promptValues())
 	if err != nil {
 		p.writeAuthorizeError(w, r, ar, err)
 		return
@@ -184,6 +195,13 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 	// factor; the sign-in page asks for it.
 	if !needLogin && !demand.Satisfied(acr.Of(bs)) {
 		needLogin = true
+	}
+	// prompt=create (OpenID Connect Prompt Create 1.0): the customer
+	// starts at sign-up, whether signed in or not, until a sign-in is
+	// made for this request (a sign-up ends in one).
+	if req.prompt["create"] && !freshLogin {
+		p.sendToPage(w, r, ar, form, pending, p.signUpPath)
+		return
 	}
 	if needLogin {
 		if req.prompt["none"] {
@@ -415,10 +433,12 @@ type oidcParams struct {
 	claims      claimsParameter
 }
 
-func parseOIDCParams(form url.Values) (oidcParams, error) {
+func parseOIDCParams(form url.Values, supported []string) (oidcParams, error) {
 	p := oidcParams{prompt: map[string]bool{}, maxAge: -1, idTokenHint: form.Get("id_token_hint")}
 	for _, v := range strings.Fields(form.Get("prompt")) {
-		if !slices.Contains([]string{"none", "login", "consent", "select_account"}, v) {
+		// OpenID Connect Prompt Create 1.0 §4.1: a value not in
+		// prompt_values_supported is invalid_request.
+		if !slices.Contains(supported, v) {
 			return p, fosite.ErrInvalidRequest.WithHintf("Unknown prompt value %q.", v)
 		}
 		p.prompt[v] = true

@@ -88,7 +88,7 @@ func (p *Provider) Metadata() Metadata {
 		RequestParameterSupported:                  false,
 		RequestURIParameterSupported:               false,
 		ACRValuesSupported:                         acr.Supported(),
-		PromptValuesSupported:                      []string{"none", "login", "consent", "select_account"},
+		PromptValuesSupported:                      p.promptValues(),
 		DisplayValuesSupported:                     []string{"page", "popup", "touch", "wap"},
 		UILocalesSupported:                         p.uiLocales,
 		AuthorizationResponseISSParameterSupported: true,

@@ -59,7 +59,7 @@ func FuzzAuthorizeParams(f *testing.F) {
 			t.Fatalf("repeatedParam(%q) = %q, which is not repeated", query, name)
 		}
 
-		p, err := parseOIDCParams(form)
+		p, err := parseOIDCParams(form, promptValues(true))
 		if err != nil {
 			if rfc := fosite.ErrorToRFC6749Error(err); rfc.ErrorField != "invalid_request" || rfc.StatusCode() != http.StatusBadRequest {
 				t.Fatalf("parseOIDCParams(%q) = %v (%s %d), want invalid_request", query, err, rfc.ErrorField, rfc.StatusCode())
@@ -67,7 +67,7 @@ func FuzzAuthorizeParams(f *testing.F) {
 			return
 		}
 		for v := range p.prompt {
-			if !slices.Contains([]string{"none", "login", "consent", "select_account"}, v) {
+			if !slices.Contains(promptValues(true), v) {
 				t.Fatalf("parseOIDCParams(%q) accepted prompt %q", query, v)
 			}
 		}

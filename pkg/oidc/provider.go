@@ -131,6 +131,10 @@ type Options struct {
 	// the class the sign-in must reach (the same rules as the sign-in
 	// pages').
 	ACR acr.Rules
+	// SignUpPath is the sign-up page, where prompt=create sends the
+	// browser ("?auth=ID" appended); "" when sign-up is off, and then
+	// create is not among prompt_values_supported and is refused.
+	SignUpPath string
 }
 
 // Provider serves the protocol endpoints.
@@ -147,6 +151,7 @@ type Provider struct {
 	pages         Pages
 	loginPath     string
 	consentPath   string
+	signUpPath    string
 	pkcePlain     bool
 	outbound      *outbound.Client
 	uiLocales     []string
@@ -273,6 +278,7 @@ func New(opts Options) (*Provider, error) {
 		pages:         opts.Pages,
 		loginPath:     opts.LoginPath,
 		consentPath:   opts.ConsentPath,
+		signUpPath:    opts.SignUpPath,
 		pkcePlain:     opts.PKCEAllowPlain,
 		outbound:      out,
 		uiLocales:     opts.UILocales,
@@ -438,4 +444,18 @@ func clientAuthentication(inner fosite.ClientAuthenticationStrategy) fosite.Clie
 		}
 		return nil, err
 	}
+}
+
+// promptValues are the prompt values the authorization endpoint accepts
+// (discovery's prompt_values_supported): create only while sign-up is on.
+func (p *Provider) promptValues() []string {
+	return promptValues(p.signUpPath != "")
+}
+
+func promptValues(signUp bool) []string {
+	v := []string{"none", "login", "consent", "select_account"}
+	if signUp {
+		v = append(v, "create")
+	}
+	return v
 }

@@ -34,6 +34,7 @@ const (
 	purposePairwise   = "gatehouse/v1/pairwise-subject"
 	purposeRecovery   = "gatehouse/v1/recovery-code-hash"
 	purposeSignIn     = "gatehouse/v1/sign-in-pending"
+	purposeEmailToken = "gatehouse/v1/email-token-hash"
 )
 
 // ErrTooShort is returned for a system secret shorter than MinLength.
@@ -52,6 +53,7 @@ type Keys struct {
 	pairwise   []byte
 	recovery   []byte
 	signIn     []byte
+	emailToken []byte
 
 	clientMACs sync.Pool // of HMACs keyed with clientHash, reset before use
 }
@@ -97,7 +99,11 @@ func Derive(system []byte) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Keys{aead: aead, clientHash: clientHash, tokenHMAC: tokenHMAC, csrf: csrf, pairwise: pairwise, recovery: recovery, signIn: signIn}, nil
+	emailToken, err := derive(system, purposeEmailToken)
+	if err != nil {
+		return nil, err
+	}
+	return &Keys{aead: aead, clientHash: clientHash, tokenHMAC: tokenHMAC, csrf: csrf, pairwise: pairwise, recovery: recovery, signIn: signIn, emailToken: emailToken}, nil
 }
 
 func derive(system []byte, purpose string) ([]byte, error) {
@@ -160,6 +166,10 @@ func (k *Keys) SignInKey() []byte { return k.signIn }
 
 // TokenHMACKey returns the 32-byte key for fosite's opaque token HMACs.
 func (k *Keys) TokenHMACKey() []byte { return k.tokenHMAC }
+
+// EmailTokenKey keys the hashes of mailed links and codes
+// (pkg/selfservice): the store keeps only those hashes.
+func (k *Keys) EmailTokenKey() []byte { return k.emailToken }
 
 // HashClientSecret returns the keyed hash under which a client secret is
 // stored: HMAC-SHA256 with a key derived from the system secret. Client

@@ -32,6 +32,7 @@ type options struct {
 	outbound          []outbound.Option
 	outageLogEvery    time.Duration
 	mfaClock          func() time.Time
+	selfServiceClock  func() time.Time
 }
 
 // WithUpstreamTransport sends every call to an upstream identity provider
@@ -124,6 +125,7 @@ func newFederation(cfg config.Config, store storage.Store, sink events.Sink, log
 		Store:                 store,
 		Providers:             providers,
 		AutoLinkVerifiedEmail: cfg.AutoLinkVerifiedEmail,
+		NoSignUp:              !cfg.FederationSignUp,
 		Logger:                log,
 		Events:                sink,
 	})

@@ -39,7 +39,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/templates"
 )
 
-
 // GCPercent is the garbage collector's target `gatehouse serve` sets unless
 // GOGC is set. A token request leaves about 13 KB of garbage and the live
 // heap is a few MB, so at Go's default of 100 a busy server collects dozens
@@ -196,6 +195,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	}
 	services.MFA = newMFA(cfg, store, services.Events, secrets, s.limiter, o.mfaClock, log)
 	rules := acr.Rules{Policy: acr.Policy(cfg.MFAPolicy)}
+	selfService := newSelfService(cfg, store, services, secrets, s.limiter, o.selfServiceClock, log)
 	signins := signin.New(signin.Options{
 		Store:    store,
 		Accounts: services.Accounts,
@@ -214,6 +214,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		},
 		ReauthMaxAge: cfg.ReauthMaxAge,
 		Logger:       log,
+		OnNewDevice:  newDeviceAlert(cfg, store, selfService),
 	})
 	pages := ui.New(ui.Options{
 		Store:       store,
@@ -232,6 +233,9 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Accounts:    services.Accounts,
 		SignIn:      signins,
 		MFA:         services.MFA,
+
+		SelfService:         selfService,
+		SelfServiceSettings: selfServiceSettings(cfg),
 	})
 	out, err := newOutbound(cfg, log, o.outbound...)
 	if err != nil {
@@ -257,6 +261,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Pages:                     pages,
 		LoginPath:                 base + ui.PathLogin,
 		ConsentPath:               base + ui.PathConsent,
+		SignUpPath:                signUpPath(cfg, base),
 		PKCEAllowPlain:            cfg.PKCEAllowPlain,
 		UILocales:                 locales,
 		RegistrationPolicy:        cfg.RegistrationPolicy,

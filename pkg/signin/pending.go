@@ -35,6 +35,9 @@ type pending struct {
 	StepUp bool `json:"s,omitempty"`
 	// Enrol says the customer has no second factor and must enrol one.
 	Enrol bool `json:"e,omitempty"`
+	// NewDevice says the first factor came from a browser new to the
+	// customer.
+	NewDevice bool `json:"n,omitempty"`
 	// Exp is when the state expires (Unix seconds).
 	Exp int64 `json:"x"`
 }

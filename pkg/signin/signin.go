@@ -62,6 +62,10 @@ var (
 	// RecoveryCode is a single-use recovery code: a one-time password in
 	// RFC 8176's sense ("otp"); the events name it apart.
 	RecoveryCode = Method{Name: "recovery_code", AMR: []string{"otp"}}
+	// EmailCode is a one-time code mailed to a verified email, used in
+	// place of a password (RFC 8176 "otp"). A first factor only: it is
+	// never among Options.SecondFactors (NIST SP 800-63B §5.1.3.1).
+	EmailCode = Method{Name: "email_code", AMR: []string{"otp"}, Class: acr.Single}
 )
 
 // amrMFA is RFC 8176's "mfa": more than one factor was used.
@@ -138,6 +142,10 @@ type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// OnNewDevice, when set, runs in the transaction that starts the
+	// session of a sign-in whose first factor came from a browser new to
+	// the customer (FirstFactor.NewDevice): the "new sign-in" mail.
+	OnNewDevice func(ctx context.Context, userID, ip string) error
 }
 
 // Service is the sign-in pipeline.
@@ -155,6 +163,7 @@ type Service struct {
 	reauthAge time.Duration
 	now       func() time.Time
 	log       *slog.Logger
+	newDevice func(ctx context.Context, userID, ip string) error
 }
 
 // New returns a Service.
@@ -163,6 +172,7 @@ func New(opts Options) *Service {
 		store: opts.Store, accounts: opts.Accounts, sessions: opts.Sessions, mfa: opts.MFA,
 		factors: opts.SecondFactors, fed: opts.Federation, rules: opts.ACR, key: opts.Key,
 		paths: opts.Paths, lifetime: opts.Lifetime, reauthAge: opts.ReauthMaxAge, now: opts.Now, log: opts.Logger,
+		newDevice: opts.OnNewDevice,
 	}
 	if s.lifetime <= 0 {
 		s.lifetime = lifetimeDefault
@@ -224,6 +234,9 @@ type FirstFactor struct {
 	// LinkToken is a pending link to confirm when the sign-in finishes
 	// ("" for none).
 	LinkToken string
+	// NewDevice says the browser never signed in to the customer before
+	// (Options.OnNewDevice).
+	NewDevice bool
 }
 
 // FirstFactor continues a sign-in after its first factor: the customer,
@@ -243,7 +256,7 @@ func (s *Service) FirstFactor(ctx context.Context, b Browser, in FirstFactor) (N
 			return Next{}, fmt.Errorf("signin: read customer: %w", err)
 		}
 	}
-	p := pending{UserID: u.ID, First: in.Method.Name, AMR: in.Method.AMR, IDP: in.IDP, AuthID: in.AuthRequestID, Link: in.LinkToken}
+	p := pending{UserID: u.ID, First: in.Method.Name, AMR: in.Method.AMR, IDP: in.IDP, AuthID: in.AuthRequestID, Link: in.LinkToken, NewDevice: in.NewDevice}
 	demand, clientID, err := s.demandOf(ctx, in.AuthRequestID)
 	if err != nil {
 		return Next{}, err
@@ -339,6 +352,11 @@ func (s *Service) finish(ctx context.Context, b Browser, p pending, class string
 	}
 	var bs storage.BrowserSession
 	err := s.accounts.SignedIn(accounts.Actor(ctx, p.UserID), p.UserID, in, func(ctx context.Context) (err error) {
+		if p.NewDevice && s.newDevice != nil {
+			if err := s.newDevice(ctx, p.UserID, b.IP()); err != nil {
+				return err
+			}
+		}
 		if p.StepUp {
 			bs, err = s.sessions.StepUp(ctx, live, amr, class)
 			return err

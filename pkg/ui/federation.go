@@ -45,6 +45,7 @@ func federationErrors() map[string]string {
 		"cancelled": "login.federation.cancelled",
 		"failed":    "login.federation.failed",
 		"conflict":  "login.federation.conflict",
+		"closed":    "login.federation.closed",
 	}
 }
 
@@ -266,6 +267,8 @@ func (h *Handler) federationFailed(w http.ResponseWriter, r *http.Request, res f
 		why, reason = "failed", "upstream_failed"
 	case errors.Is(err, federation.ErrLinkedElsewhere):
 		why, reason = "conflict", "linked_elsewhere"
+	case errors.Is(err, federation.ErrSignUpClosed):
+		why, reason = "closed", "signup_closed"
 	case errors.Is(err, federation.ErrState):
 		h.log.InfoContext(r.Context(), "a provider's callback matched no sign-in of this browser")
 		h.Error(w, r, http.StatusBadRequest, "error.federation_state")

@@ -34,6 +34,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		ClientName:    displayName(client, lang),
 	}
 	h.federationLogin(w, r, &page)
+	h.selfServiceLinks(&page)
 	csrf := h.opts.Sessions.CSRFToken(w, r, loginCSRFPurpose)
 	app := h.loginFormActions(redirectOrigin(client, form))
 	if r.Method == http.MethodGet {
@@ -67,15 +68,21 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusBadRequest, "login", lang, csrf, page, app...)
 		return
 	}
+	newDevice := false
 	user, ok := h.checkPassword(w, r, passwordForm{
 		email: email, password: password, clientID: pending.ClientID,
-		page: &page, lang: lang, csrf: csrf, actions: app,
+		page: &page, lang: lang, csrf: csrf, actions: app, newDevice: &newDevice,
 	})
 	if !ok {
 		return
 	}
+	if h.mustVerifyFirst(user) {
+		h.askVerification(w, r, user, pending.ID, lang, app)
+		return
+	}
 	next, err := h.opts.SignIn.FirstFactor(ctx, h.browser(w, r), signin.FirstFactor{
 		User: &user, Method: signin.Password, AuthRequestID: pending.ID, LinkToken: linkToken(page.Link),
+		NewDevice: newDevice && h.opts.SelfServiceSettings.NewDeviceAlert,
 	})
 	h.goNext(w, r, next, err)
 }

@@ -28,6 +28,9 @@ type passwordForm struct {
 	lang     string
 	csrf     string
 	actions  []string
+	// newDevice, when set, learns whether the browser never signed in to
+	// the customer before (known only while throttling is on).
+	newDevice *bool
 }
 
 // checkPassword checks a posted email and password through the throttle.
@@ -87,6 +90,9 @@ func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, f passwo
 	case err != nil:
 		h.serverError(w, r, "authenticating", err)
 		return storage.User{}, false
+	}
+	if f.newDevice != nil {
+		*f.newDevice = h.opts.Throttle != nil && !guard.KnownDevice()
 	}
 	if err := guard.Succeeded(context.WithoutCancel(ctx)); err != nil {
 		h.log.ErrorContext(ctx, "remembering the signed-in device", "error", err.Error())

@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/mfa"
 	"github.com/gatehouse-id/gatehouse/pkg/ratelimit"
+	"github.com/gatehouse-id/gatehouse/pkg/selfservice"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
 	"github.com/gatehouse-id/gatehouse/pkg/signin"
 	"github.com/gatehouse-id/gatehouse/storage"
@@ -67,6 +68,10 @@ type Options struct {
 	SignIn *signin.Service
 	// MFA manages the customer's second factors from the account page.
 	MFA *mfa.Service
+	// SelfService runs sign-up, email verification, password reset and
+	// email codes; nil mounts none of their pages.
+	SelfService         *selfservice.Service
+	SelfServiceSettings SelfService
 }
 
 // Handler serves the hosted pages.
@@ -91,6 +96,7 @@ func (h *Handler) Register(r *mux.Router) {
 	r.HandleFunc(b+PathConsent, h.consent).Methods(http.MethodGet, http.MethodPost)
 	h.registerMFA(r)
 	h.registerFederation(r)
+	h.registerSelfService(r)
 	r.PathPrefix(b + PathStatic).Handler(http.StripPrefix(b+PathStatic, staticHandler(h.opts.Static)))
 }
 

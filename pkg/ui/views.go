@@ -30,6 +30,9 @@ type LoginPage struct {
 	// Link, when set, asks the customer to sign in once to link an
 	// upstream account whose email is theirs.
 	Link *LinkPrompt
+	// EmailCodeURL, when set, offers a one-time code by mail instead of
+	// the password.
+	EmailCodeURL string
 }
 
 // ProviderButton is an upstream identity provider's button.
@@ -138,4 +141,93 @@ type RecoveryCodesPage struct {
 	Codes []string
 	// ContinueURL is where the customer goes on to.
 	ContinueURL string
+}
+
+// SignUpPage is the sign-up form (templates/signup.html).
+type SignUpPage struct {
+	Action string
+	// AuthRequestID is posted back as "auth" ("" without an app).
+	AuthRequestID string
+	ClientName    string
+	Email         string
+	Name          string
+	// NameRequired marks the name field required.
+	NameRequired bool
+	// TermsURL, when set, adds the terms checkbox.
+	TermsURL string
+	// SignInURL leads to the sign-in page instead.
+	SignInURL string
+	ErrorID   string
+	ErrorData map[string]any
+}
+
+// CheckEmailPage says a mail is on its way and takes its code
+// (templates/check_email.html): after a sign-up, or a sign-in refused
+// until the email is confirmed.
+type CheckEmailPage struct {
+	// CodeAction and ResendAction are where its two forms post; State is
+	// posted back as "state".
+	CodeAction   string
+	ResendAction string
+	State        string
+	Email        string
+	// Unverified says a sign-in waits for the email to be confirmed.
+	Unverified bool
+	// Resent says a new mail was asked for.
+	Resent    bool
+	ErrorID   string
+	ErrorData map[string]any
+}
+
+// VerifyEmailPage confirms an email from the mail's link
+// (templates/verify_email.html).
+type VerifyEmailPage struct {
+	Action string
+	Token  string
+	// Done says the email is confirmed; ContinueURL leads on.
+	Done        bool
+	ContinueURL string
+	// Invalid says the link is unknown, used or expired.
+	Invalid bool
+}
+
+// ResetRequestPage asks for the email to send a reset link to
+// (templates/reset_request.html).
+type ResetRequestPage struct {
+	Action        string
+	AuthRequestID string
+	Email         string
+	// Sent says the request was taken: the same page whether an account
+	// has the email or not.
+	Sent      bool
+	SignInURL string
+	ErrorID   string
+	ErrorData map[string]any
+}
+
+// ResetPasswordPage sets a new password from a reset link
+// (templates/reset_password.html).
+type ResetPasswordPage struct {
+	Action string
+	Token  string
+	// Invalid says the link is unknown, used or expired; RequestURL
+	// asks for a new one.
+	Invalid    bool
+	RequestURL string
+	ErrorID    string
+	ErrorData  map[string]any
+}
+
+// EmailCodePage signs in with a mailed one-time code
+// (templates/email_code.html): first the email, then the code.
+type EmailCodePage struct {
+	Action        string
+	AuthRequestID string
+	Email         string
+	// Sent shows the code step.
+	Sent bool
+	// PasswordURL leads back to the password sign-in.
+	PasswordURL string
+	ErrorID     string
+	ErrorData   map[string]any
 }

@@ -56,6 +56,7 @@ func expiringKinds() []expiring {
 		{kind: storage.CollectThrottleCounters, table: "throttle_counters", key: "id", expired: "expires_ms <= ?",
 			cutoff: func(now time.Time) any { return now.UnixMilli() }},
 		{kind: storage.CollectKnownDevices, table: "known_devices", key: "account, device", expired: "expires_at < ?", cutoff: before},
+		{kind: storage.CollectEmailTokens, table: "email_tokens", key: "hash", expired: "expires_at < ?", cutoff: before},
 	}
 }
 

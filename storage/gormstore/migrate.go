@@ -348,6 +348,25 @@ var migrations = []migration{
 			)`,
 		},
 	},
+	{
+		version: 12,
+		name:    "mailed single-use tokens: verification, reset and sign-in codes",
+		statements: []string{
+			// hash is a keyed hash of the link's token or the code; the
+			// secret itself is only ever in the mail.
+			`CREATE TABLE email_tokens (
+				hash TEXT PRIMARY KEY,
+				purpose TEXT NOT NULL,
+				user_id TEXT NOT NULL,
+				email TEXT NOT NULL,
+				auth_request_id TEXT NOT NULL,
+				expires_at {{time}} NOT NULL,
+				created_at {{time}} NOT NULL
+			)`,
+			`CREATE INDEX email_tokens_user ON email_tokens (user_id, purpose)`,
+			`CREATE INDEX email_tokens_expires ON email_tokens (expires_at)`,
+		},
+	},
 }
 
 var dialectTypes = map[string]*strings.Replacer{
