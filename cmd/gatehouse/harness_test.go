@@ -203,7 +203,11 @@ func startServe(t *testing.T, e env) *serving {
 	}
 	s := &serving{url: "http://" + addr, logs: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan int, 1)}
 	if _, set := e["GATEHOUSE_METRICS_ADDR"]; !set {
-		management := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		mport := freePort(t)
+		for mport == port { // a port freed a moment ago may come back at once
+			mport = freePort(t)
+		}
+		management := fmt.Sprintf("127.0.0.1:%d", mport)
 		e = e.with("GATEHOUSE_METRICS_ADDR", management)
 		s.management = "http://" + management
 	}
