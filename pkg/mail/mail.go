@@ -68,11 +68,14 @@ const (
 	// NewSignIn tells the customer of a sign-in from a new device at
 	// Data.Time (Data.Device and Data.Address when known).
 	NewSignIn Kind = "new_sign_in"
+	// EmailChanged tells the customer, at their old address, that their
+	// account's email was changed at Data.Time.
+	EmailChanged Kind = "email_changed"
 )
 
 // Kinds returns every kind of mail.
 func Kinds() []Kind {
-	return []Kind{EmailVerification, PasswordReset, EmailCode, PasswordChanged, RecoveryCodeUsed, NewSignIn}
+	return []Kind{EmailVerification, PasswordReset, EmailCode, PasswordChanged, RecoveryCodeUsed, NewSignIn, EmailChanged}
 }
 
 // Message is one mail to queue.
