@@ -233,12 +233,16 @@ type Config struct {
 	// required (every customer) (GATEHOUSE_MFA_POLICY).
 	MFAPolicy string `yaml:"mfa_policy"`
 	// ReauthMaxAge is how recent a sign-in must be for a sensitive change
-	// on the account page: turning second factors off, new recovery codes
-	// (GATEHOUSE_REAUTH_MAX_AGE).
+	// on the account page: turning second factors off, new recovery codes,
+	// changing the email or password, ending other sessions, downloading
+	// the data, deleting the account (GATEHOUSE_REAUTH_MAX_AGE).
 	ReauthMaxAge time.Duration `yaml:"reauth_max_age"`
 	// ThrottleMFAFailures are the free wrong second-factor codes per
 	// customer before the waits start (GATEHOUSE_THROTTLE_MFA_FAILURES).
 	ThrottleMFAFailures int64 `yaml:"throttle_mfa_failures"`
+	// EmailChangeLinkTTL is how long the link that confirms a new email
+	// address on the account page works (GATEHOUSE_EMAIL_CHANGE_LINK_TTL).
+	EmailChangeLinkTTL time.Duration `yaml:"email_change_link_ttl"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -290,6 +294,7 @@ func Default() Config {
 		MFAPolicy:                  "optional",
 		ReauthMaxAge:               5 * time.Minute,
 		ThrottleMFAFailures:        5,
+		EmailChangeLinkTTL:         time.Hour,
 	}
 }
 
@@ -387,6 +392,7 @@ func settings(c *Config) []setting {
 		{"mfa_policy", "GATEHOUSE_MFA_POLICY", stringSetter(&c.MFAPolicy)},
 		{"reauth_max_age", "GATEHOUSE_REAUTH_MAX_AGE", durationSetter(&c.ReauthMaxAge)},
 		{"throttle_mfa_failures", "GATEHOUSE_THROTTLE_MFA_FAILURES", int64Setter(&c.ThrottleMFAFailures)},
+		{"email_change_link_ttl", "GATEHOUSE_EMAIL_CHANGE_LINK_TTL", durationSetter(&c.EmailChangeLinkTTL)},
 	}
 }
 
@@ -497,6 +503,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("mfa_policy", c.MFAPolicy),
 		slog.String("reauth_max_age", c.ReauthMaxAge.String()),
 		slog.Int64("throttle_mfa_failures", c.ThrottleMFAFailures),
+		slog.String("email_change_link_ttl", c.EmailChangeLinkTTL.String()),
 	)
 }
 

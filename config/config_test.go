@@ -174,6 +174,7 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		"GATEHOUSE_MFA_POLICY":                    "required",
 		"GATEHOUSE_REAUTH_MAX_AGE":                "10m",
 		"GATEHOUSE_THROTTLE_MFA_FAILURES":         "7",
+		"GATEHOUSE_EMAIL_CHANGE_LINK_TTL":         "30m",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -232,6 +233,7 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		MFAPolicy:                  "required",
 		ReauthMaxAge:               10 * time.Minute,
 		ThrottleMFAFailures:        7,
+		EmailChangeLinkTTL:         30 * time.Minute,
 	}
 	if c != want {
 		t.Errorf("Load =\n%+v\nwant\n%+v", c, want)

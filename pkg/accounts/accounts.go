@@ -40,6 +40,7 @@ type Store interface {
 	GetUserByEmail(ctx context.Context, email string) (storage.User, error)
 	storage.EmailChangeStore
 	storage.EventScrubber
+	SessionClientIDs(ctx context.Context, sessionID string) ([]string, error)
 }
 
 // Options are a Service's dependencies.

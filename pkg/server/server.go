@@ -39,7 +39,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/templates"
 )
 
-
 // GCPercent is the garbage collector's target `gatehouse serve` sets unless
 // GOGC is set. A token request leaves about 13 KB of garbage and the live
 // heap is a few MB, so at Go's default of 100 a busy server collects dozens
@@ -232,6 +231,9 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Accounts:    services.Accounts,
 		SignIn:      signins,
 		MFA:         services.MFA,
+		// The account's self-service pages.
+		Issuer:         cfg.Issuer,
+		EmailChangeTTL: cfg.EmailChangeLinkTTL,
 	})
 	out, err := newOutbound(cfg, log, o.outbound...)
 	if err != nil {

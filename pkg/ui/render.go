@@ -25,7 +25,8 @@ import (
 // requiredPages are the pages every deployment must have; NewRenderer fails
 // without any of them.
 func requiredPages() []string {
-	return []string{"login", "consent", "error", "logout_confirm", "logged_out", "account", "mfa", "mfa_enrol", "recovery_codes"}
+	return []string{"login", "consent", "error", "logout_confirm", "logged_out", "account", "mfa", "mfa_enrol", "recovery_codes",
+		"account_profile", "account_password", "account_sessions", "account_apps", "account_data", "account_message"}
 }
 
 // layoutFile holds the shared frame; each page file fills its blocks.
@@ -215,7 +216,7 @@ func samplePages(page string) []any {
 	case "recovery_codes":
 		return []any{RecoveryCodesPage{}, RecoveryCodesPage{Codes: []string{"abcd-efgh-jkmn"}, ContinueURL: "/account"}}
 	}
-	return nil
+	return accountSamplePages(page)
 }
 
 // parsePage parses the layout and one page's file into a template set.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -67,6 +68,12 @@ type Options struct {
 	SignIn *signin.Service
 	// MFA manages the customer's second factors from the account page.
 	MFA *mfa.Service
+	// Issuer is the issuer's absolute URL, which the links in mails start
+	// with.
+	Issuer string
+	// EmailChangeTTL is how long the link that confirms a new email
+	// address works.
+	EmailChangeTTL time.Duration
 }
 
 // Handler serves the hosted pages.
@@ -91,6 +98,7 @@ func (h *Handler) Register(r *mux.Router) {
 	r.HandleFunc(b+PathConsent, h.consent).Methods(http.MethodGet, http.MethodPost)
 	h.registerMFA(r)
 	h.registerFederation(r)
+	h.registerAccountSelfService(r)
 	r.PathPrefix(b + PathStatic).Handler(http.StripPrefix(b+PathStatic, staticHandler(h.opts.Static)))
 }
 

@@ -87,3 +87,11 @@ func (s *Store) ScrubEvents(ctx context.Context, subject string, scrub func(json
 	})
 	return mapError("gormstore: scrub events", err)
 }
+
+// SessionClientIDs returns the clients the browser session signed in to,
+// ordered by ID.
+func (s *Store) SessionClientIDs(ctx context.Context, sessionID string) ([]string, error) {
+	var ids []string
+	err := s.reader(ctx).Model(&sessionClientRow{}).Where("session_id = ?", sessionID).Order("client_id").Pluck("client_id", &ids).Error
+	return ids, mapError("gormstore: session clients", err)
+}
