@@ -17,6 +17,8 @@ const (
 	CollectPendingLinks       = "pending_links"
 	CollectThrottleCounters   = "throttle_counters"
 	CollectKnownDevices       = "known_devices"
+	// CollectEmailChanges are pending email changes whose link expired.
+	CollectEmailChanges = "email_changes"
 )
 
 // CollectResult says what one garbage collection removed.

@@ -63,6 +63,7 @@ func expiringKinds() []expiring {
 		{kind: storage.CollectThrottleCounters, table: "throttle_counters", key: "id", expired: "expires_ms <= ?",
 			cutoff: func(now time.Time) any { return now.UnixMilli() }},
 		{kind: storage.CollectKnownDevices, table: "known_devices", key: "account, device", expired: "expires_at < ?", cutoff: before},
+		{kind: storage.CollectEmailChanges, table: "email_changes", key: "user_id", expired: "expires_at < ?", cutoff: before},
 	}
 }
 
