@@ -233,8 +233,9 @@ type Config struct {
 	// required (every customer) (GATEHOUSE_MFA_POLICY).
 	MFAPolicy string `yaml:"mfa_policy"`
 	// ReauthMaxAge is how recent a sign-in must be for a sensitive change
-	// on the account page: turning second factors off, new recovery codes
-	// (GATEHOUSE_REAUTH_MAX_AGE).
+	// on the account page: turning second factors off, new recovery codes,
+	// changing the email or password, ending other sessions, downloading
+	// the data, deleting the account (GATEHOUSE_REAUTH_MAX_AGE).
 	ReauthMaxAge time.Duration `yaml:"reauth_max_age"`
 	// ThrottleMFAFailures are the free wrong second-factor codes per
 	// customer before the waits start (GATEHOUSE_THROTTLE_MFA_FAILURES).
@@ -283,6 +284,9 @@ type Config struct {
 	// ThrottleEmailCodeFailures are the free wrong mailed codes per
 	// customer (GATEHOUSE_THROTTLE_EMAIL_CODE_FAILURES).
 	ThrottleEmailCodeFailures int64 `yaml:"throttle_email_code_failures"`
+	// EmailChangeLinkTTL is how long the link that confirms a new email
+	// address on the account page works (GATEHOUSE_EMAIL_CHANGE_LINK_TTL).
+	EmailChangeLinkTTL time.Duration `yaml:"email_change_link_ttl"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -343,6 +347,7 @@ func Default() Config {
 		ThrottleSignUpsPerIP:       20,
 		ThrottleMailRequestsPerIP:  20,
 		ThrottleEmailCodeFailures:  5,
+		EmailChangeLinkTTL:         time.Hour,
 	}
 }
 
@@ -453,6 +458,7 @@ func settings(c *Config) []setting {
 		{"throttle_signups_per_ip", "GATEHOUSE_THROTTLE_SIGNUPS_PER_IP", int64Setter(&c.ThrottleSignUpsPerIP)},
 		{"throttle_mail_requests_per_ip", "GATEHOUSE_THROTTLE_MAIL_REQUESTS_PER_IP", int64Setter(&c.ThrottleMailRequestsPerIP)},
 		{"throttle_email_code_failures", "GATEHOUSE_THROTTLE_EMAIL_CODE_FAILURES", int64Setter(&c.ThrottleEmailCodeFailures)},
+		{"email_change_link_ttl", "GATEHOUSE_EMAIL_CHANGE_LINK_TTL", durationSetter(&c.EmailChangeLinkTTL)},
 	}
 }
 
@@ -576,6 +582,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("throttle_signups_per_ip", c.ThrottleSignUpsPerIP),
 		slog.Int64("throttle_mail_requests_per_ip", c.ThrottleMailRequestsPerIP),
 		slog.Int64("throttle_email_code_failures", c.ThrottleEmailCodeFailures),
+		slog.String("email_change_link_ttl", c.EmailChangeLinkTTL.String()),
 	)
 }
 

@@ -187,6 +187,7 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		"GATEHOUSE_THROTTLE_SIGNUPS_PER_IP":       "30",
 		"GATEHOUSE_THROTTLE_MAIL_REQUESTS_PER_IP": "31",
 		"GATEHOUSE_THROTTLE_EMAIL_CODE_FAILURES":  "4",
+		"GATEHOUSE_EMAIL_CHANGE_LINK_TTL":         "30m",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -258,6 +259,7 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		ThrottleSignUpsPerIP:       30,
 		ThrottleMailRequestsPerIP:  31,
 		ThrottleEmailCodeFailures:  4,
+		EmailChangeLinkTTL:         30 * time.Minute,
 	}
 	if c != want {
 		t.Errorf("Load =\n%+v\nwant\n%+v", c, want)

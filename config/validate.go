@@ -46,6 +46,8 @@ const (
 	minEventRetention            = time.Hour
 	minReauthMaxAge              = 30 * time.Second
 	maxReauthMaxAge              = time.Hour
+	minEmailChangeLinkTTL        = 5 * time.Minute
+	maxEmailChangeLinkTTL        = 7 * 24 * time.Hour
 	maxEventRetention            = 10 * 365 * 24 * time.Hour
 	minWebhookRetryHorizon       = time.Second
 	maxWebhookRetryHorizon       = 30 * 24 * time.Hour
@@ -145,6 +147,7 @@ func (c Config) Validate() error {
 		check{c.MFAPolicy != "optional" && c.MFAPolicy != "required", fmt.Sprintf("GATEHOUSE_MFA_POLICY: must be optional or required (got %q)", c.MFAPolicy)},
 		outside("GATEHOUSE_REAUTH_MAX_AGE", c.ReauthMaxAge, minReauthMaxAge, maxReauthMaxAge),
 		budget("GATEHOUSE_THROTTLE_MFA_FAILURES", c.ThrottleMFAFailures),
+		outside("GATEHOUSE_EMAIL_CHANGE_LINK_TTL", c.EmailChangeLinkTTL, minEmailChangeLinkTTL, maxEmailChangeLinkTTL),
 	)
 	checks = append(checks, c.selfServiceChecks()...)
 

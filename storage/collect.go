@@ -17,6 +17,8 @@ const (
 	CollectThrottleCounters   = "throttle_counters"
 	CollectKnownDevices       = "known_devices"
 	CollectEmailTokens        = "email_tokens"
+	// CollectEmailChanges are pending email changes whose link expired.
+	CollectEmailChanges = "email_changes"
 )
 
 // CollectResult says what one garbage collection removed.

@@ -74,6 +74,11 @@ type BrowserSession struct {
 	LastSeenAt time.Time
 	// ExpiresAt is the absolute end of the session.
 	ExpiresAt time.Time
+	// UserAgent is the browser's User-Agent header when the session began
+	// (truncated), and IP its address then, for the customer's list of
+	// their sessions; "" when unknown.
+	UserAgent string
+	IP        string
 }
 
 // Consent is what a customer allowed a client: the scopes, remembered so

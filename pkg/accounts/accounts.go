@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/backchannel"
 	"github.com/gatehouse-id/gatehouse/pkg/events"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
+	"github.com/gatehouse-id/gatehouse/pkg/mail"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
@@ -36,6 +37,10 @@ type Store interface {
 	DeleteConsent(ctx context.Context, userID, clientID string) error
 	RevokeTokensOf(ctx context.Context, subject, clientID string) error
 	EnqueueJobs(ctx context.Context, jobs ...storage.Job) error
+	GetUserByEmail(ctx context.Context, email string) (storage.User, error)
+	storage.EmailChangeStore
+	storage.EventScrubber
+	SessionClientIDs(ctx context.Context, sessionID string) ([]string, error)
 }
 
 // Options are a Service's dependencies.
@@ -48,6 +53,14 @@ type Options struct {
 	// Notify, when set, is called after a commit that enqueued jobs, so
 	// that the job runner starts on them at once.
 	Notify func()
+	// Mail queues the mails a change sends (a changed password, a change
+	// of email), in its transaction; nil sends none.
+	Mail Mailer
+}
+
+// Mailer queues a mail in the transaction in ctx (pkg/mail's Service).
+type Mailer interface {
+	Queue(ctx context.Context, msg mail.Message) error
 }
 
 // Service performs account operations.
@@ -57,6 +70,7 @@ type Service struct {
 	secrets  *secret.Keys
 	identity *identity.Service
 	notify   func()
+	mail     Mailer
 }
 
 // New returns a Service.
@@ -65,7 +79,7 @@ func New(opts Options) *Service {
 	if notify == nil {
 		notify = func() {}
 	}
-	return &Service{store: opts.Store, events: opts.Events, secrets: opts.Secrets, identity: opts.Identity, notify: notify}
+	return &Service{store: opts.Store, events: opts.Events, secrets: opts.Secrets, identity: opts.Identity, notify: notify, mail: opts.Mail}
 }
 
 // sessionEndedData is the data of a session.ended event.
@@ -138,8 +152,11 @@ func (s *Service) endSessionsOf(ctx context.Context, userID string, n *int) erro
 }
 
 // DeleteCustomer deletes the customer with their sessions (their clients
-// told by back-channel logout), consents, linked identities and tokens,
-// and records user.deleted; an unknown customer is storage.ErrNotFound.
+// told by back-channel logout), consents, linked identities, tokens,
+// second factors and pending email change, removes the personal data
+// (events.Scrub) from the audit log's events about them, which keep only
+// the opaque subject ID, and records user.deleted; an unknown customer is
+// storage.ErrNotFound.
 func (s *Service) DeleteCustomer(ctx context.Context, userID string) error {
 	return s.inTx(ctx, func(ctx context.Context) error {
 		if _, err := s.store.GetUser(ctx, userID); err != nil {
@@ -150,6 +167,12 @@ func (s *Service) DeleteCustomer(ctx context.Context, userID string) error {
 			return err
 		}
 		if err := s.store.DeleteUser(ctx, userID); err != nil {
+			return err
+		}
+		if err := s.store.DeleteEmailChanges(ctx, userID); err != nil {
+			return err
+		}
+		if err := s.store.ScrubEvents(ctx, userID, events.Scrub); err != nil {
 			return err
 		}
 		return s.events.Record(ctx, events.New(ctx, events.UserDeleted, userID, nil))

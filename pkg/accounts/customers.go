@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/pkg/events"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
+	"github.com/gatehouse-id/gatehouse/pkg/mail"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -106,8 +107,9 @@ func changedFields(a, b storage.User) []string {
 }
 
 // SetPassword gives the customer a new password: it checks it against
-// the policy and hashes it before the transaction, then stores the hash
-// and records user.password_changed in one. The password reset and
+// the policy and hashes it before the transaction, then stores the hash,
+// records user.password_changed and queues the "password changed" mail
+// (when the customer has an email) in one. The password reset and
 // change pages call it. A password the policy refuses is identity's
 // *InvalidError for "password"; an unknown customer storage.ErrNotFound.
 func (s *Service) SetPassword(ctx context.Context, userID, password string) error {
@@ -127,6 +129,9 @@ func (s *Service) SetPassword(ctx context.Context, userID, password string) erro
 		if err != nil {
 			return fmt.Errorf("set password: %w", err)
 		}
-		return s.events.Record(ctx, events.New(ctx, events.UserPasswordChanged, userID, nil))
+		if err := s.events.Record(ctx, events.New(ctx, events.UserPasswordChanged, userID, nil)); err != nil {
+			return err
+		}
+		return s.queueMail(ctx, u, mail.PasswordChanged, u.Email, mail.Data{})
 	})
 }

@@ -72,11 +72,14 @@ const (
 	// sign up with it (sign-up answers alike for known and unknown
 	// addresses); Data.Link, when set, leads to the password reset.
 	AccountExists Kind = "account_exists"
+	// EmailChanged tells the customer, at their old address, that their
+	// account's email was changed at Data.Time.
+	EmailChanged Kind = "email_changed"
 )
 
 // Kinds returns every kind of mail.
 func Kinds() []Kind {
-	return []Kind{EmailVerification, PasswordReset, EmailCode, PasswordChanged, RecoveryCodeUsed, NewSignIn, AccountExists}
+	return []Kind{EmailVerification, PasswordReset, EmailCode, PasswordChanged, RecoveryCodeUsed, NewSignIn, AccountExists, EmailChanged}
 }
 
 // Message is one mail to queue.

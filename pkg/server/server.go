@@ -236,6 +236,9 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 
 		SelfService:         selfService,
 		SelfServiceSettings: selfServiceSettings(cfg),
+		// The account's self-service pages.
+		Issuer:         cfg.Issuer,
+		EmailChangeTTL: cfg.EmailChangeLinkTTL,
 	})
 	out, err := newOutbound(cfg, log, o.outbound...)
 	if err != nil {

@@ -65,7 +65,7 @@ func NewServices(cfg config.Config, store *gormstore.Store, secrets *secret.Keys
 	return &Services{
 		Events:   rec,
 		Identity: people,
-		Accounts: accounts.New(accounts.Options{Store: store, Events: rec, Secrets: secrets, Identity: people, Notify: notify}),
+		Accounts: accounts.New(accounts.Options{Store: store, Events: rec, Secrets: secrets, Identity: people, Notify: notify, Mail: mailer}),
 		Clients:  newClientService(cfg, store, secrets, rec),
 		Keys:     keys.NewManager(store, secrets, keys.Options{RefreshInterval: cfg.KeysRefreshInterval, Logger: log, Events: rec}),
 		Webhooks: hooks,

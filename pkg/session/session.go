@@ -16,7 +16,9 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
+	"github.com/gatehouse-id/gatehouse/internal/clientip"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
@@ -158,6 +160,8 @@ func (m *Manager) Begin(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		CreatedAt:  now,
 		LastSeenAt: now,
 		ExpiresAt:  now.Add(m.opts.Lifetime),
+		UserAgent:  truncate(r.UserAgent(), maxUserAgent),
+		IP:         clientip.String(ctx),
 	}
 	if err := m.store.CreateSession(ctx, s); err != nil {
 		return storage.BrowserSession{}, fmt.Errorf("session: start: %w", err)
@@ -288,4 +292,18 @@ func (m *Manager) VerifyDecision(r *http.Request, authID, decision, sig string) 
 		return ""
 	}
 	return decision
+}
+
+// maxUserAgent is how much of a User-Agent header a session keeps.
+const maxUserAgent = 256
+
+// truncate cuts s to at most n bytes, on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

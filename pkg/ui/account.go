@@ -49,6 +49,9 @@ type AccountPage struct {
 	EnrolURL        string
 	RemoveMFAAction string
 	RecoveryAction  string
+	// Manage are the links to the profile, password, sessions, apps and
+	// data pages.
+	Manage []AccountManageLink
 }
 
 // AccountIdentity is one linked upstream account on the account page.
@@ -102,6 +105,7 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 		LinkAction:   h.URL(PathAccountLink),
 		UnlinkAction: h.URL(PathAccountUnlink),
 		SignOutURL:   h.opts.SignOutPath,
+		Manage:       h.accountManageLinks(),
 	}
 	if n, ok := accountNotices()[r.URL.Query().Get(noticeParam)]; ok {
 		if n.good {

@@ -26,7 +26,8 @@ import (
 // without any of them.
 func requiredPages() []string {
 	return []string{"login", "consent", "error", "logout_confirm", "logged_out", "account", "mfa", "mfa_enrol", "recovery_codes",
-		"signup", "check_email", "verify_email", "reset_request", "reset_password", "email_code"}
+		"signup", "check_email", "verify_email", "reset_request", "reset_password", "email_code",
+		"account_profile", "account_password", "account_sessions", "account_apps", "account_data", "account_message"}
 }
 
 // layoutFile holds the shared frame; each page file fills its blocks.
@@ -216,7 +217,10 @@ func samplePages(page string) []any {
 	case "recovery_codes":
 		return []any{RecoveryCodesPage{}, RecoveryCodesPage{Codes: []string{"abcd-efgh-jkmn"}, ContinueURL: "/account"}}
 	}
-	return selfServiceSamples(page)
+	if samples := selfServiceSamples(page); samples != nil {
+		return samples
+	}
+	return accountSamplePages(page)
 }
 
 // parsePage parses the layout and one page's file into a template set.

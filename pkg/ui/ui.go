@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -72,6 +73,12 @@ type Options struct {
 	// email codes; nil mounts none of their pages.
 	SelfService         *selfservice.Service
 	SelfServiceSettings SelfService
+	// Issuer is the issuer's absolute URL, which the links in mails start
+	// with.
+	Issuer string
+	// EmailChangeTTL is how long the link that confirms a new email
+	// address works.
+	EmailChangeTTL time.Duration
 }
 
 // Handler serves the hosted pages.
@@ -97,6 +104,7 @@ func (h *Handler) Register(r *mux.Router) {
 	h.registerMFA(r)
 	h.registerFederation(r)
 	h.registerSelfService(r)
+	h.registerAccountSelfService(r)
 	r.PathPrefix(b + PathStatic).Handler(http.StripPrefix(b+PathStatic, staticHandler(h.opts.Static)))
 }
 

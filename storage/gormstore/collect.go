@@ -57,6 +57,7 @@ func expiringKinds() []expiring {
 			cutoff: func(now time.Time) any { return now.UnixMilli() }},
 		{kind: storage.CollectKnownDevices, table: "known_devices", key: "account, device", expired: "expires_at < ?", cutoff: before},
 		{kind: storage.CollectEmailTokens, table: "email_tokens", key: "hash", expired: "expires_at < ?", cutoff: before},
+		{kind: storage.CollectEmailChanges, table: "email_changes", key: "user_id", expired: "expires_at < ?", cutoff: before},
 	}
 }
 

@@ -367,6 +367,27 @@ var migrations = []migration{
 			`CREATE INDEX email_tokens_expires ON email_tokens (expires_at)`,
 		},
 	},
+	{
+		version: 13,
+		name:    "the account page: where a session began, pending email changes",
+		statements: []string{
+			// The browser's User-Agent (truncated) and address when the
+			// session began, for the customer's list of their sessions.
+			`ALTER TABLE browser_sessions ADD COLUMN user_agent TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE browser_sessions ADD COLUMN ip TEXT NOT NULL DEFAULT ''`,
+			// One pending change of email per customer. token_hash is the
+			// SHA-256 of the link's token; the token itself is mailed, never
+			// kept.
+			`CREATE TABLE email_changes (
+				user_id TEXT PRIMARY KEY,
+				new_email TEXT NOT NULL,
+				token_hash TEXT NOT NULL UNIQUE,
+				created_at {{time}} NOT NULL,
+				expires_at {{time}} NOT NULL
+			)`,
+			`CREATE INDEX email_changes_expires_at ON email_changes (expires_at)`,
+		},
+	},
 }
 
 var dialectTypes = map[string]*strings.Replacer{

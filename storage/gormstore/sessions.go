@@ -23,6 +23,8 @@ type sessionRow struct {
 	CreatedAt  time.Time `gorm:"column:created_at"`
 	LastSeenAt time.Time `gorm:"column:last_seen_at"`
 	ExpiresAt  time.Time `gorm:"column:expires_at"`
+	UserAgent  string    `gorm:"column:user_agent"`
+	IP         string    `gorm:"column:ip"`
 }
 
 func (sessionRow) TableName() string { return "browser_sessions" }
@@ -52,6 +54,8 @@ func (r sessionRow) toSession() (storage.BrowserSession, error) {
 		CreatedAt:  r.CreatedAt.UTC(),
 		LastSeenAt: r.LastSeenAt.UTC(),
 		ExpiresAt:  r.ExpiresAt.UTC(),
+		UserAgent:  r.UserAgent,
+		IP:         r.IP,
 	}, nil
 }
 
@@ -80,6 +84,8 @@ func (s *Store) CreateSession(ctx context.Context, bs storage.BrowserSession) er
 		CreatedAt:  bs.CreatedAt.UTC(),
 		LastSeenAt: bs.LastSeenAt.UTC(),
 		ExpiresAt:  bs.ExpiresAt.UTC(),
+		UserAgent:  bs.UserAgent,
+		IP:         bs.IP,
 	}
 	return mapError("gormstore: create session", s.writer(ctx).Create(&row).Error)
 }

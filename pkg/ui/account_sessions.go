@@ -1,0 +1,113 @@
+package ui
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/pkg/accounts"
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+// accountSessions lists the customer's browser sessions: the device, the
+// address and when each was last used.
+func (h *Handler) accountSessions(w http.ResponseWriter, r *http.Request) {
+	bs, _, ok := h.accountUser(w, r)
+	if !ok {
+		return
+	}
+	sessions, err := h.opts.Store.ListSessionsByUser(r.Context(), bs.UserID)
+	if err != nil {
+		h.serverError(w, r, "listing sessions", err)
+		return
+	}
+	page := AccountSessionsPage{AccountSection: h.section(r), EndAction: h.URL(PathAccountSessionsEnd)}
+	for _, s := range sessions {
+		cur := s.ID == bs.ID
+		page.Others = page.Others || !cur
+		page.Sessions = append(page.Sessions, AccountSessionItem{
+			SID: s.SID, Device: describeDevice(s.UserAgent), IP: s.IP,
+			Started: s.CreatedAt, LastSeen: s.LastSeenAt, Current: cur,
+		})
+	}
+	// This browser first.
+	for i, s := range page.Sessions {
+		if s.Current && i > 0 {
+			page.Sessions[0], page.Sessions[i] = page.Sessions[i], page.Sessions[0]
+		}
+	}
+	h.renderSection(w, r, http.StatusOK, "account_sessions", page)
+}
+
+// accountSessionsEnd ends one other session (the field "sid") or every
+// other one ("all"), a recent sign-in needed, through
+// accounts.EndSession: each ended session's apps hear of it by
+// back-channel logout. This browser's own session is ended by signing out.
+func (h *Handler) accountSessionsEnd(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	bs, ok := h.freshAccountChange(w, r)
+	if !ok {
+		return
+	}
+	sessions, err := h.opts.Store.ListSessionsByUser(ctx, bs.UserID)
+	if err != nil {
+		h.serverError(w, r, "listing sessions", err)
+		return
+	}
+	all, sid := r.PostForm.Get("all") != "", r.PostForm.Get("sid")
+	var ended int
+	for _, s := range sessions {
+		if s.ID == bs.ID || (!all && s.SID != sid) {
+			continue
+		}
+		_, _, err := h.opts.Accounts.EndSession(accounts.Actor(ctx, bs.UserID), s.ID)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			h.serverError(w, r, "ending a session", err)
+			return
+		}
+		ended++
+	}
+	switch {
+	case all:
+		h.redirectWith(w, r, h.URL(PathAccountSessions), noticeParam, "sessions_ended")
+	case ended == 0:
+		h.redirectWith(w, r, h.URL(PathAccountSessions), noticeParam, "session_missing")
+	default:
+		h.redirectWith(w, r, h.URL(PathAccountSessions), noticeParam, "session_ended")
+	}
+}
+
+// describeDevice names a browser and its system from a User-Agent header
+// ("Firefox on Linux"): a short description for the customer, not a
+// fingerprint; "" when neither is recognized.
+func describeDevice(ua string) string {
+	browser := firstMatch(ua, []match{
+		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"SamsungBrowser/", "Samsung Internet"},
+		{"Firefox/", "Firefox"}, {"FxiOS/", "Firefox"}, {"CriOS/", "Chrome"},
+		{"Chrome/", "Chrome"}, {"Safari/", "Safari"}, {"curl/", "curl"},
+	})
+	system := firstMatch(ua, []match{
+		{"iPhone", "iPhone"}, {"iPad", "iPad"}, {"Android", "Android"}, {"Windows", "Windows"},
+		{"Mac OS X", "macOS"}, {"Macintosh", "macOS"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
+	})
+	switch {
+	case browser != "" && system != "":
+		return browser + " · " + system
+	case browser != "":
+		return browser
+	default:
+		return system
+	}
+}
+
+// match names what a User-Agent containing token is.
+type match struct{ token, name string }
+
+func firstMatch(ua string, ms []match) string {
+	for _, m := range ms {
+		if strings.Contains(ua, m.token) {
+			return m.name
+		}
+	}
+	return ""
+}
