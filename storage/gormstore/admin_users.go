@@ -10,8 +10,8 @@ import (
 )
 
 // ListUsers returns the customers that match filter, ordered by ID. The
-// prefixes are matched with LIKE, their wildcards escaped, against the
-// lower-cased email and name.
+// prefixes are matched against the lower-cased email and name, through an
+// index on each (migration 10): see prefixFilter.
 func (s *Store) ListUsers(ctx context.Context, filter storage.UserFilter, page storage.Page) ([]storage.User, error) {
 	limit := page.Limit
 	if limit <= 0 || limit > 1000 {
@@ -21,12 +21,8 @@ func (s *Store) ListUsers(ctx context.Context, filter storage.UserFilter, page s
 	if page.After != "" {
 		q = q.Where("id > ?", page.After)
 	}
-	if filter.EmailPrefix != "" {
-		q = q.Where(`email LIKE ? ESCAPE '\'`, likePrefix(filter.EmailPrefix))
-	}
-	if filter.NamePrefix != "" {
-		q = q.Where(`LOWER(name) LIKE ? ESCAPE '\'`, likePrefix(filter.NamePrefix))
-	}
+	q = s.prefixFilter(q, "email", filter.EmailPrefix)
+	q = s.prefixFilter(q, "lower(name)", filter.NamePrefix)
 	var rows []userRow
 	if err := q.Find(&rows).Error; err != nil {
 		return nil, mapError("gormstore: list users", err)
@@ -40,6 +36,40 @@ func (s *Store) ListUsers(ctx context.Context, filter storage.UserFilter, page s
 		out = append(out, u)
 	}
 	return out, nil
+}
+
+// prefixFilter keeps the rows whose expr (the stored, lower-cased email,
+// or lower(name)) begins with the lower-cased prefix, in a form the
+// dialect answers from an index. PostgreSQL: LIKE 'p%' with its wildcards
+// escaped, served by the text_pattern_ops indexes whatever the collation.
+// SQLite: the byte range [p, p'), where p' is p with its last byte
+// incremented, served by the email's unique index and users_name_lower
+// (SQLite's LIKE is case-insensitive and so cannot use a BINARY index).
+func (s *Store) prefixFilter(q *gorm.DB, expr, prefix string) *gorm.DB {
+	if prefix == "" {
+		return q
+	}
+	p := strings.ToLower(prefix)
+	if s.kind == Postgres {
+		return q.Where(expr+` LIKE ? ESCAPE '\'`, likePrefix(p))
+	}
+	if upper, ok := prefixUpperBound(p); ok {
+		return q.Where(expr+" >= ? AND "+expr+" < ?", p, upper)
+	}
+	return q.Where(expr+" >= ?", p)
+}
+
+// prefixUpperBound returns the least string greater than every string
+// that begins with p, by bytes; false when there is none (p is all 0xFF).
+func prefixUpperBound(p string) (string, bool) {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xFF {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
 }
 
 // likePrefix is the LIKE pattern of a lower-cased prefix, with the

@@ -31,6 +31,7 @@ type userRow struct {
 	Address             string         `gorm:"column:address"`
 	CreatedAt           time.Time      `gorm:"column:created_at"`
 	UpdatedAt           time.Time      `gorm:"column:updated_at"`
+	ExternalID          sql.NullString `gorm:"column:external_id"`
 }
 
 func (userRow) TableName() string { return "users" }
@@ -59,6 +60,7 @@ func toUserRow(u storage.User) (userRow, error) {
 		Address:             string(addr),
 		CreatedAt:           u.CreatedAt.UTC(),
 		UpdatedAt:           u.UpdatedAt.UTC(),
+		ExternalID:          sql.NullString{String: u.ExternalID, Valid: u.ExternalID != ""},
 	}, nil
 }
 
@@ -82,6 +84,7 @@ func (r userRow) toUser() (storage.User, error) {
 		Address:             addr,
 		CreatedAt:           r.CreatedAt.UTC(),
 		UpdatedAt:           r.UpdatedAt.UTC(),
+		ExternalID:          r.ExternalID.String,
 	}, nil
 }
 
