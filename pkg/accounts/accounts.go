@@ -36,6 +36,9 @@ type Store interface {
 	DeleteConsent(ctx context.Context, userID, clientID string) error
 	RevokeTokensOf(ctx context.Context, subject, clientID string) error
 	EnqueueJobs(ctx context.Context, jobs ...storage.Job) error
+	storage.ImportStore
+	CreateIdentity(ctx context.Context, id storage.Identity) error
+	ListIdentities(ctx context.Context, userID string) ([]storage.Identity, error)
 }
 
 // Options are a Service's dependencies.
