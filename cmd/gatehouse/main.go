@@ -9,6 +9,7 @@
 //	gatehouse users create|list|get|delete
 //	gatehouse registration-tokens create|list|delete
 //	gatehouse events export
+//	gatehouse import users FILE
 //
 // Every command reads the same configuration: defaults, then the YAML file
 // given with --config, then GATEHOUSE_* environment variables. Exit codes:
@@ -39,13 +40,15 @@ const (
 var version = "dev"
 
 func main() {
-	a := &app{stdout: os.Stdout, stderr: os.Stderr, lookupEnv: os.LookupEnv}
+	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, lookupEnv: os.LookupEnv}
 	os.Exit(a.run(context.Background(), os.Args[1:]))
 }
 
 // app is one invocation of the command, with its outside world explicit so
 // tests can run it in-process.
 type app struct {
+	// stdin is read by `import users -`; nil in tests that give none.
+	stdin     io.Reader
 	stdout    io.Writer
 	stderr    io.Writer
 	lookupEnv func(string) (string, bool)
@@ -75,6 +78,7 @@ Usage:
   gatehouse users    create|list|get|delete [flags]
   gatehouse registration-tokens create|list|delete [flags]
   gatehouse events   export [flags]         the audit log as JSON lines
+  gatehouse import   users FILE [flags]     import customers from JSON Lines (docs/import.md)
 
 Run "gatehouse COMMAND --help" for a command's flags.
 Configuration: docs/configuration.md. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.
@@ -105,6 +109,8 @@ func (a *app) run(ctx context.Context, args []string) int {
 		err = a.registrationTokens(opCtx, rest)
 	case "events":
 		err = a.events(opCtx, rest)
+	case "import":
+		err = a.importCmd(opCtx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(a.stdout, usage)
 		return exitOK
