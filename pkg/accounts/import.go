@@ -145,10 +145,13 @@ func (s *Service) ImportCustomers(ctx context.Context, records []ImportRecord, o
 // errDryRun rolls a dry run's transaction back.
 var errDryRun = errors.New("accounts: dry run")
 
-// prepareImport checks a record and makes the customer it describes.
+// prepareImport checks a record and makes the customer it describes. Its
+// ID is a UUIDv7 (74 random bits after the time), so that a million new
+// rows land at the end of the primary key's index instead of on a random
+// page each.
 func prepareImport(rec ImportRecord) (storage.User, error) {
 	u := storage.User{
-		ID: uuid.NewString(), Name: strings.TrimSpace(rec.Name), GivenName: strings.TrimSpace(rec.GivenName),
+		ID: uuid.Must(uuid.NewV7()).String(), Name: strings.TrimSpace(rec.Name), GivenName: strings.TrimSpace(rec.GivenName),
 		FamilyName: strings.TrimSpace(rec.FamilyName), Locale: strings.TrimSpace(rec.Locale),
 		PhoneNumber: strings.TrimSpace(rec.PhoneNumber), ExternalID: rec.ExternalID,
 		PasswordHash: rec.PasswordHash, CreatedAt: rec.CreatedAt,

@@ -19,6 +19,7 @@ func importTests(t *testing.T, run func(t *testing.T, name string, fn func(t *te
 	run(t, "a taken email, external id or upstream account fails the batch and a transaction rolls back whole", testCreateUsersConflict)
 	run(t, "an external id is unique, and any number of customers have none", testExternalIDUnique)
 	run(t, "a batch larger than one statement's placeholders is stored", testCreateUsersLarge)
+	run(t, "a prefix matching thousands pages in id order like a rare one", testListUsersBroadPrefix)
 }
 
 func testCreateUsersRoundTrip(t *testing.T, s storage.Store) {
@@ -157,5 +158,57 @@ func testCreateUsersLarge(t *testing.T, s storage.Store) {
 	must(t, err)
 	if len(got) != 10 {
 		t.Errorf("prefix c0249: %d customers, want 10", len(got))
+	}
+}
+
+func testListUsersBroadPrefix(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	// More matches than any store reads through an index before it changes
+	// its plan (gormstore: 8192 on SQLite), interleaved with others.
+	const n = 9000
+	users := make([]storage.User, 0, n+n/9)
+	want := map[string]bool{}
+	for i := range n {
+		u := storage.User{ID: fmt.Sprintf("b-%05d", (i*7919)%n), Email: fmt.Sprintf("b%05d@example.com", i), Name: fmt.Sprintf("Bea %d", i)}
+		users = append(users, u)
+		want[u.ID] = true
+		if i%9 == 0 {
+			users = append(users, storage.User{ID: fmt.Sprintf("b-%05d-x", (i*7919)%n), Email: fmt.Sprintf("x%05d@example.com", i), Name: "Xavier"})
+		}
+	}
+	must(t, s.CreateUsers(ctx, users, nil))
+	for name, filter := range map[string]storage.UserFilter{
+		"email": {EmailPrefix: "B"}, "name": {NamePrefix: "bea"}, "both": {EmailPrefix: "b", NamePrefix: "BEA "},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var got []string
+			page := storage.Page{Limit: 1000}
+			for {
+				batch, err := s.ListUsers(ctx, filter, page)
+				must(t, err)
+				if len(batch) == 0 {
+					break
+				}
+				ids := userIDs(batch)
+				if !slices.IsSorted(ids) || (len(got) > 0 && ids[0] <= got[len(got)-1]) {
+					t.Fatalf("page after %q is not in id order", page.After)
+				}
+				got = append(got, ids...)
+				page.After = ids[len(ids)-1]
+			}
+			if len(got) != n {
+				t.Fatalf("%d customers listed, want %d", len(got), n)
+			}
+			for _, id := range got {
+				if !want[id] {
+					t.Fatalf("%s does not match", id)
+				}
+			}
+		})
+	}
+	got, err := s.ListUsers(ctx, storage.UserFilter{EmailPrefix: "x"}, storage.Page{Limit: 5, After: "b-08000"})
+	must(t, err)
+	if len(got) != 5 || got[0].ID <= "b-08000" || got[0].Name != "Xavier" {
+		t.Errorf("a rare prefix after a cursor: %v", userIDs(got))
 	}
 }
