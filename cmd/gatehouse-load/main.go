@@ -222,7 +222,7 @@ func (o options) adminGet(c *http.Client) error {
 // signIn is one whole sign-in from an empty cookie jar.
 func (o options) signIn(c *http.Client) error {
 	if o.seeded > 0 {
-		o.email = seededEmail(mathrand.IntN(o.seeded))
+		o.email = seededEmail(seededWithPassword(mathrand.IntN(o.seeded)))
 	}
 	b := browser.New(o.issuer)
 	b.Client.Transport = c.Transport

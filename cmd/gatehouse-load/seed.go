@@ -146,6 +146,16 @@ func seedUser(i int, h seedHashes) seedRecord {
 	return rec
 }
 
+// seededWithPassword returns the first seeded customer from i on who has
+// a password (one in twenty signs in with a provider only).
+func seededWithPassword(i int) int {
+	marks := seedHashes{bcrypt: "b", django: "d", scrypt: "s", argon2: "a"}
+	for seedUser(i, marks).PasswordHash == "" {
+		i++
+	}
+	return i
+}
+
 // seedUsers writes the seed-users scenario's file.
 func seedUsers(args []string) error {
 	fs := flag.NewFlagSet("gatehouse-load seed-users", flag.ContinueOnError)

@@ -292,9 +292,12 @@ var migrations = []migration{
 			SQLite: {`CREATE INDEX users_name_lower ON users (lower(name))`},
 			// PostgreSQL: LIKE 'p%' uses a btree only under the C collation
 			// or with the pattern operator class, whatever the database's
-			// collation.
+			// collation. The email's unique index takes that class itself
+			// (it serves equality as well), rather than a second index
+			// beside it.
 			Postgres: {
-				`CREATE INDEX users_email_pattern ON users (email text_pattern_ops)`,
+				`CREATE UNIQUE INDEX users_email_pattern ON users (email text_pattern_ops)`,
+				`ALTER TABLE users DROP CONSTRAINT users_email_key`,
 				`CREATE INDEX users_name_lower_pattern ON users (lower(name) text_pattern_ops)`,
 			},
 		},
