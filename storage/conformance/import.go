@@ -20,6 +20,35 @@ func importTests(t *testing.T, run func(t *testing.T, name string, fn func(t *te
 	run(t, "an external id is unique, and any number of customers have none", testExternalIDUnique)
 	run(t, "a batch larger than one statement's placeholders is stored", testCreateUsersLarge)
 	run(t, "a prefix matching thousands pages in id order like a rare one", testListUsersBroadPrefix)
+	run(t, "a prefix with quotes, backslashes or NUL is matched literally", testListUsersPrefixQuoting)
+}
+
+func testListUsersPrefixQuoting(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	must(t, s.CreateUsers(ctx, []storage.User{
+		{ID: "q1", Email: "o'brien@example.com", Name: `O'Brien \ Sons`},
+		{ID: "q2", Email: "obrien@example.com", Name: "OBrien"},
+	}, nil))
+	for _, c := range []struct {
+		filter storage.UserFilter
+		want   []string
+	}{
+		{storage.UserFilter{EmailPrefix: "O'B"}, []string{"q1"}},
+		{storage.UserFilter{NamePrefix: `o'brien \`}, []string{"q1"}},
+		{storage.UserFilter{NamePrefix: `o'brien \\`}, nil},
+		{storage.UserFilter{EmailPrefix: "o"}, []string{"q1", "q2"}},
+		{storage.UserFilter{EmailPrefix: "'; DELETE FROM users; --"}, nil},
+		{storage.UserFilter{NamePrefix: "o\x00"}, nil},
+	} {
+		got, err := s.ListUsers(ctx, c.filter, storage.Page{})
+		must(t, err)
+		if ids := userIDs(got); !slices.Equal(ids, c.want) && !(len(ids) == 0 && len(c.want) == 0) {
+			t.Errorf("filter %+v = %v, want %v", c.filter, ids, c.want)
+		}
+	}
+	if u, err := s.GetUser(ctx, "q2"); err != nil || u.Email != "obrien@example.com" {
+		t.Fatalf("q2: %v", err)
+	}
 }
 
 func testCreateUsersRoundTrip(t *testing.T, s storage.Store) {

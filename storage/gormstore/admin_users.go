@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/gatehouse-id/gatehouse/storage"
 )
@@ -49,7 +50,8 @@ func (s *Store) ListUsers(ctx context.Context, filter storage.UserFilter, page s
 // prefixFilter keeps the rows whose expr (the stored, lower-cased email,
 // or lower(name)) begins with the lower-cased prefix, in a form the
 // dialect answers from an index. PostgreSQL: LIKE 'p%' with its wildcards
-// escaped, served by the text_pattern_ops indexes whatever the collation.
+// escaped, a literal in the statement, served by the text_pattern_ops
+// indexes whatever the collation.
 // SQLite: the byte range [p, p'), where p' is p with its last byte
 // incremented, served by the email's unique index and users_name_lower
 // (SQLite's LIKE is case-insensitive and so cannot use a BINARY index).
@@ -62,7 +64,18 @@ func (s *Store) prefixFilter(q *gorm.DB, expr, prefix string, byID bool) *gorm.D
 	}
 	p := strings.ToLower(prefix)
 	if s.kind == Postgres {
-		return q.Where(expr+` LIKE ? ESCAPE '\'`, likePrefix(p))
+		// The pattern is written into the statement, not bound: the
+		// driver prepares statements, PostgreSQL switches a prepared
+		// statement to a generic plan after five runs, and a generic plan
+		// cannot turn LIKE $1 into an index range, so every search would
+		// read the whole table (200 ms at a million customers, against
+		// 0.1 ms). With standard_conforming_strings (the default since
+		// PostgreSQL 9.1) doubling the quotes is the whole of quoting.
+		pattern := likePrefix(p)
+		if strings.ContainsRune(pattern, 0) {
+			return q.Where("FALSE") // text holds no NUL: nothing matches
+		}
+		return q.Where(clause.Expr{SQL: expr + " LIKE '" + strings.ReplaceAll(pattern, "'", "''") + `' ESCAPE '\'`})
 	}
 	if byID {
 		expr = "+" + expr
