@@ -142,3 +142,28 @@ func TestAuthenticateUpgradesAnImportedHashOnTheFirstSignIn(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkVerifyImported is the cost of one sign-in's check of each
+// imported format, at the parameters of the vectors above (bcrypt cost 10,
+// scrypt N=2^14, Django's 600,000 PBKDF2 iterations, passlib's 29,000,
+// Firebase's N=2^14).
+func BenchmarkVerifyImported(b *testing.B) {
+	for _, v := range importedVectors {
+		if strings.HasPrefix(v.hash, "$2y$") || strings.HasPrefix(v.hash, "$2b$") || strings.Contains(v.name, "crypt_blowfish") {
+			continue
+		}
+		b.Run(v.name, func(b *testing.B) {
+			for b.Loop() {
+				if ok, err := verifyImported(v.password, v.hash); !ok || err != nil {
+					b.Fatal(ok, err)
+				}
+			}
+		})
+	}
+	b.Run("argon2id at OWASP's minimum, for comparison", func(b *testing.B) {
+		h, _ := HashPassword(kaPassword, OWASPMinimum)
+		for b.Loop() {
+			_, _, _ = VerifyPassword(kaPassword, h, OWASPMinimum)
+		}
+	})
+}
