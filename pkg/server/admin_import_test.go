@@ -46,6 +46,8 @@ func TestAdminAPIImport(t *testing.T) {
 			list := adminCall(t, s, "GET", "/customers?email_prefix=BULK14&limit=200", tok, nil).want(t, http.StatusOK)
 			if n := len(list.items(t)); n != 100 {
 				t.Errorf("email_prefix bulk14: %d customers, want 100", n)
+			} else if it := list.items(t)[0]; it["external_id"] == nil || it["has_password"] != false {
+				t.Errorf("an imported customer as listed: %v", it)
 			}
 			list = adminCall(t, s, "GET", "/customers?name_prefix=bulk%20customer%20149&limit=200", tok, nil).want(t, http.StatusOK)
 			if n := len(list.items(t)); n != 11 {

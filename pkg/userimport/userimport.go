@@ -245,6 +245,7 @@ func parse(line []byte, n int) (accounts.ImportRecord, error) {
 func jsonReason(err error) string {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var timeErr *time.ParseError
 	switch {
 	case errors.As(err, &syn):
 		return fmt.Sprintf("syntax error at byte %d", syn.Offset)
@@ -254,6 +255,8 @@ func jsonReason(err error) string {
 		return strings.TrimPrefix(err.Error(), "json: ")
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "the JSON value is incomplete"
+	case errors.As(err, &timeErr), strings.Contains(err.Error(), "Time.UnmarshalJSON"):
+		return `member "created_at" must be an RFC 3339 time`
 	default:
 		return "invalid JSON"
 	}

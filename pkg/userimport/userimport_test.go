@@ -165,10 +165,11 @@ func TestImport(t *testing.T) {
 				`{"email":"ok3@example.com"}`,
 				`{"email":"long@example.com","name":"` + strings.Repeat("x", userimport.MaxLineBytes) + `"}`,
 				`{"email":"ok4@example.com"}`,
+				`{"email":"when@example.com","created_at":"yesterday"}`,
 			}, "\n")
 			sum := f.run(t, input, userimport.Options{BatchSize: 3})
-			wantCounts(t, sum, 3, 0, 0, 9)
-			wantLines := []int{2, 3, 4, 5, 6, 7, 8, 9, 11}
+			wantCounts(t, sum, 3, 0, 0, 10)
+			wantLines := []int{2, 3, 4, 5, 6, 7, 8, 9, 11, 13}
 			for i, e := range sum.Errors {
 				if i >= len(wantLines) || e.Line != wantLines[i] || e.Reason == "" {
 					t.Errorf("error %d: %+v, want line %d", i, e, wantLines[min(i, len(wantLines)-1)])
@@ -177,7 +178,7 @@ func TestImport(t *testing.T) {
 					t.Errorf("the reason repeats the hash: %s", e.Reason)
 				}
 			}
-			for _, want := range []string{"incomplete", `unknown field "pasword_hash"`, "email", "unsupported format", "out of bounds", "linked to another customer", "required unless", "must be bool", "longer than"} {
+			for _, want := range []string{"incomplete", `unknown field "pasword_hash"`, "email", "unsupported format", "out of bounds", "linked to another customer", "required unless", "must be bool", "longer than", "RFC 3339"} {
 				found := false
 				for _, e := range sum.Errors {
 					found = found || strings.Contains(e.Reason, want)
