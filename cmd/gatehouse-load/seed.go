@@ -33,12 +33,19 @@ import (
 // otherwise.
 const seedPassword = "correct horse battery staple"
 
-var (
-	seedFirst   = strings.Fields("Ada Alan Alice Amara Ana Arjun Aya Ben Bianca Carlos Chen Chloe Daniel Diego Elena Emma Fatima Felix Grace Hana Hugo Ines Isaac Ivan Jada Jonas Julia Kai Kenji Lara Leo Lina Lucas Maya Mateo Mei Mia Mohammed Nadia Noah Nora Olga Omar Paula Priya Rafael Rosa Sara Sofia Tariq Theo Yara Yuki Zoe")
-	seedLast    = strings.Fields("Abebe Anderson Bauer Becker Costa Da_Silva Dubois Fischer Garcia Gonzalez Hansen Hoffmann Ivanova Jensen Johnson Kim Kowalski Kumar Larsen Lee Lopez Martin Meyer Moreau Müller Nakamura Nguyen Novak O'Brien Okafor Patel Petrov Rossi Sato Schmidt Silva Singh Smith Tanaka Wagner Wang Weber Williams Yamamoto Yilmaz Zhang")
-	seedDomains = strings.Fields("gmail.com yahoo.com outlook.com hotmail.com icloud.com proton.me gmx.de web.de orange.fr libero.it example.com example.org")
-	seedLocales = strings.Fields("en-US en-GB de-DE fr-FR es-ES it-IT pt-BR ja-JP nl-NL pl-PL")
+// The word lists customers are made of, as constants: split on use.
+const (
+	seedFirstNames  = "Ada Alan Alice Amara Ana Arjun Aya Ben Bianca Carlos Chen Chloe Daniel Diego Elena Emma Fatima Felix Grace Hana Hugo Ines Isaac Ivan Jada Jonas Julia Kai Kenji Lara Leo Lina Lucas Maya Mateo Mei Mia Mohammed Nadia Noah Nora Olga Omar Paula Priya Rafael Rosa Sara Sofia Tariq Theo Yara Yuki Zoe"
+	seedFamilyNames = "Abebe Anderson Bauer Becker Costa Da_Silva Dubois Fischer Garcia Gonzalez Hansen Hoffmann Ivanova Jensen Johnson Kim Kowalski Kumar Larsen Lee Lopez Martin Meyer Moreau Müller Nakamura Nguyen Novak O'Brien Okafor Patel Petrov Rossi Sato Schmidt Silva Singh Smith Tanaka Wagner Wang Weber Williams Yamamoto Yilmaz Zhang"
+	seedDomainNames = "gmail.com yahoo.com outlook.com hotmail.com icloud.com proton.me gmx.de web.de orange.fr libero.it example.com example.org"
+	seedLocaleTags  = "en-US en-GB de-DE fr-FR es-ES it-IT pt-BR ja-JP nl-NL pl-PL"
 )
+
+// pick returns the word of the space-separated list that h selects.
+func pick(list string, h uint64) string {
+	words := strings.Fields(list)
+	return words[h%uint64(len(words))]
+}
 
 // splitmix is SplitMix64: a hash of i that sets all of a customer's
 // choices without a stream of random numbers, so customer i needs no
@@ -53,14 +60,14 @@ func splitmix(i, salt uint64) uint64 {
 // seededName returns customer i's given and family names.
 func seededName(i int) (string, string) {
 	u := uint64(i)
-	return seedFirst[splitmix(u, 1)%uint64(len(seedFirst))], strings.ReplaceAll(seedLast[splitmix(u, 2)%uint64(len(seedLast))], "_", " ")
+	return pick(seedFirstNames, splitmix(u, 1)), strings.ReplaceAll(pick(seedFamilyNames, splitmix(u, 2)), "_", " ")
 }
 
 // seededEmail returns customer i's email.
 func seededEmail(i int) string {
 	given, family := seededName(i)
 	local := strings.ToLower(given + "." + strings.NewReplacer(" ", "", "'", "", "ü", "ue").Replace(family))
-	return local + strconv.Itoa(i) + "@" + seedDomains[splitmix(uint64(i), 3)%uint64(len(seedDomains))]
+	return local + strconv.Itoa(i) + "@" + pick(seedDomainNames, splitmix(uint64(i), 3))
 }
 
 // seedRecord is one line of the import format.
@@ -122,7 +129,8 @@ func seedUser(i int, h seedHashes) seedRecord {
 		CreatedAt:  time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.Int64N(int64(6 * 365 * 24 * time.Hour)))).Truncate(time.Second),
 	}
 	if r.IntN(100) < 70 {
-		rec.Locale = seedLocales[r.IntN(len(seedLocales))]
+		locales := strings.Fields(seedLocaleTags)
+		rec.Locale = locales[r.IntN(len(locales))]
 	}
 	if r.IntN(100) < 30 {
 		rec.PhoneNumber = fmt.Sprintf("+1 555 %03d %04d", r.IntN(1000), r.IntN(10000))

@@ -15,15 +15,21 @@ import (
 // answer, in place of the server's read and write timeouts.
 const ImportTimeout = 2 * time.Hour
 
-// importMediaTypes are the JSON Lines media types the import accepts.
-var importMediaTypes = map[string]bool{"application/x-ndjson": true, "application/jsonl": true, "application/x-jsonlines": true}
+// isJSONLines reports whether the media type is one of JSON Lines'.
+func isJSONLines(mediaType string) bool {
+	switch mediaType {
+	case "application/x-ndjson", "application/jsonl", "application/x-jsonlines":
+		return true
+	}
+	return false
+}
 
 // importCustomers imports customers from a JSON Lines body
 // (docs/import.md), batch by batch as it arrives, and answers the summary.
 // Query parameters: on_conflict (skip, update, fail), dry_run, batch_size.
 func (a *API) importCustomers(w http.ResponseWriter, r *http.Request) {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if !importMediaTypes[mt] {
+	if !isJSONLines(mt) {
 		writeProblem(w, http.StatusUnsupportedMediaType, "The body must be JSON Lines: application/x-ndjson or application/jsonl.")
 		return
 	}

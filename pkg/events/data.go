@@ -36,7 +36,9 @@ type UserImportedData struct {
 	FirstLine int `json:"first_line"`
 	LastLine  int `json:"last_line"`
 	// The batch's counts: customers created, updated, skipped (they
-	// existed, on_conflict=skip) and lines that failed.
+	// existed, on_conflict=skip) and records that could not be imported.
+	// Lines that are not records at all (not JSON, too long) are counted
+	// only in the import's summary.
 	Created int `json:"created"`
 	Updated int `json:"updated"`
 	Skipped int `json:"skipped"`
