@@ -18,6 +18,7 @@ type Store interface {
 	SigningKeyStore
 	TokenStore
 	UserStore
+	ImportStore
 	SessionStore
 	ConsentStore
 	AuthRequestStore

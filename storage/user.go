@@ -12,9 +12,13 @@ type User struct {
 	Email string
 	// EmailVerified says the customer proved they receive mail there.
 	EmailVerified bool
-	// PasswordHash is the PHC-format hash of the password (argon2id), empty
-	// for a customer without a password.
+	// PasswordHash is the PHC-format hash of the password (argon2id), or a
+	// hash imported in another format (identity.CheckImportedHash) until the
+	// first sign-in replaces it; empty for a customer without a password.
 	PasswordHash string
+	// ExternalID is the customer's ID in the system they were imported
+	// from, "" if none; unique when set. Imports match customers by it.
+	ExternalID string
 	// Profile claims (OpenID Connect Core §5.1).
 	Name       string
 	GivenName  string

@@ -9,6 +9,9 @@
 //	gatehouse-load guess --issuer URL --client-id ID --client-secret S --redirect-uri URI \
 //	    --email E --password P [--duration 1m] [--every 5s] [-c 4]
 //	gatehouse-load noop [--addr 127.0.0.1:9090]
+//	gatehouse-load seed-users [--count 1000000] [--out FILE] [--password P]
+//	gatehouse-load sign-in … --seeded N --password P   (random customers of seed-users' first N)
+//	gatehouse-load admin-get --issuer URL --token T --path '/admin/v1/customers?email_prefix=ada' [-n 200] [-c 1]
 //
 // noop serves the floor that token endpoint figures are compared with: a
 // net/http handler that parses the form and writes a fixed token-shaped JSON
@@ -33,6 +36,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -57,17 +61,21 @@ func main() {
 // options are the flags every scenario takes.
 type options struct {
 	issuer, clientID, clientSecret, redirectURI, email, password, scope string
-	requests, concurrency                                               int
+	requests, concurrency, seeded                                       int
+	token, path                                                         string
 	duration, every                                                     time.Duration
 }
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: gatehouse-load client-credentials|sign-in|guess|noop [flags]")
+		return errors.New("usage: gatehouse-load client-credentials|sign-in|guess|admin-get|seed-users|noop [flags]")
 	}
 	scenario := args[0]
-	if scenario == "noop" {
+	switch scenario {
+	case "noop":
 		return serveNoop(args[1:])
+	case "seed-users":
+		return seedUsers(args[1:])
 	}
 	fs := flag.NewFlagSet("gatehouse-load "+scenario, flag.ContinueOnError)
 	var o options
@@ -80,10 +88,19 @@ func run(args []string) error {
 	fs.StringVar(&o.scope, "scope", "", "scope to ask for")
 	fs.IntVar(&o.requests, "n", 0, "how many flows to run (default 20000 grants or 300 sign-ins)")
 	fs.IntVar(&o.concurrency, "c", 0, "how many at once (default 50 grants, 8 sign-ins or 4 guessers)")
+	fs.IntVar(&o.seeded, "seeded", 0, "sign in random customers among the first `N` of seed-users instead of --email (sign-in)")
+	fs.StringVar(&o.token, "token", "", "an admin access token (admin-get)")
+	fs.StringVar(&o.path, "path", "/admin/v1/customers", "the path and query to get (admin-get)")
 	fs.DurationVar(&o.duration, "duration", time.Minute, "how long to guess (guess)")
 	fs.DurationVar(&o.every, "every", 5*time.Second, "how often the customer signs in meanwhile (guess)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if scenario == "admin-get" {
+		if o.token == "" {
+			return errors.New("admin-get needs --token")
+		}
+		return measure(scenario, orDefault(o.requests, 200), orDefault(o.concurrency, 1), o.adminGet)
 	}
 	if o.clientID == "" {
 		return errors.New("--client-id is required")
@@ -94,8 +111,8 @@ func run(args []string) error {
 		o.requests, o.concurrency = orDefault(o.requests, 20000), orDefault(o.concurrency, 50)
 		flow = o.clientCredentials
 	case "sign-in":
-		if o.redirectURI == "" || o.email == "" || o.password == "" {
-			return errors.New("sign-in needs --redirect-uri, --email and --password")
+		if o.redirectURI == "" || (o.email == "" && o.seeded == 0) || o.password == "" {
+			return errors.New("sign-in needs --redirect-uri, --email (or --seeded) and --password")
 		}
 		o.requests, o.concurrency = orDefault(o.requests, 300), orDefault(o.concurrency, 8)
 		flow = o.signIn
@@ -183,8 +200,30 @@ func (o options) clientCredentials(c *http.Client) error {
 	return nil
 }
 
+// adminGet is one GET of the admin API.
+func (o options) adminGet(c *http.Client) error {
+	req, err := http.NewRequest(http.MethodGet, o.issuer+o.path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+o.token)
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %d", o.path, resp.StatusCode)
+	}
+	return nil
+}
+
 // signIn is one whole sign-in from an empty cookie jar.
 func (o options) signIn(c *http.Client) error {
+	if o.seeded > 0 {
+		o.email = seededEmail(seededWithPassword(mathrand.IntN(o.seeded)))
+	}
 	b := browser.New(o.issuer)
 	b.Client.Transport = c.Transport
 	return o.signInWith(c, b, "")

@@ -10,6 +10,7 @@
 //	gatehouse registration-tokens create|list|delete
 //	gatehouse events export
 //	gatehouse webhooks create|list|get|update|delete|deliveries|replay|ping|rotate-secret
+//	gatehouse import users FILE
 //
 // Every command reads the same configuration: defaults, then the YAML file
 // given with --config, then GATEHOUSE_* environment variables. Exit codes:
@@ -40,13 +41,15 @@ const (
 var version = "dev"
 
 func main() {
-	a := &app{stdout: os.Stdout, stderr: os.Stderr, lookupEnv: os.LookupEnv}
+	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, lookupEnv: os.LookupEnv}
 	os.Exit(a.run(context.Background(), os.Args[1:]))
 }
 
 // app is one invocation of the command, with its outside world explicit so
 // tests can run it in-process.
 type app struct {
+	// stdin is read by `import users -`; nil in tests that give none.
+	stdin     io.Reader
 	stdout    io.Writer
 	stderr    io.Writer
 	lookupEnv func(string) (string, bool)
@@ -77,6 +80,7 @@ Usage:
   gatehouse registration-tokens create|list|delete [flags]
   gatehouse events   export [flags]         the audit log as JSON lines
   gatehouse webhooks create|list|get|update|delete|deliveries|replay|ping|rotate-secret [flags]
+  gatehouse import   users FILE [flags]     import customers from JSON Lines (docs/import.md)
 
 Run "gatehouse COMMAND --help" for a command's flags.
 Configuration: docs/configuration.md. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.
@@ -109,6 +113,8 @@ func (a *app) run(ctx context.Context, args []string) int {
 		err = a.events(opCtx, rest)
 	case "webhooks":
 		err = a.webhooks(opCtx, rest)
+	case "import":
+		err = a.importCmd(opCtx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(a.stdout, usage)
 		return exitOK

@@ -41,6 +41,9 @@ type Store interface {
 	storage.EmailChangeStore
 	storage.EventScrubber
 	SessionClientIDs(ctx context.Context, sessionID string) ([]string, error)
+	storage.ImportStore
+	CreateIdentity(ctx context.Context, id storage.Identity) error
+	ListIdentities(ctx context.Context, userID string) ([]storage.Identity, error)
 }
 
 // Options are a Service's dependencies.

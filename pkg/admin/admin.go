@@ -127,6 +127,7 @@ func (a *API) routes() []route {
 
 		r(http.MethodGet, "/customers", a.listCustomers),
 		r(http.MethodPost, "/customers", a.createCustomer),
+		r(http.MethodPost, "/customers/import", a.importCustomers),
 		r(http.MethodGet, "/customers/{customer_id}", a.getCustomer),
 		r(http.MethodPatch, "/customers/{customer_id}", a.updateCustomer),
 		r(http.MethodDelete, "/customers/{customer_id}", a.deleteCustomer),

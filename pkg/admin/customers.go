@@ -26,6 +26,7 @@ type customerJSON struct {
 	PhoneNumber         string           `json:"phone_number,omitempty"`
 	PhoneNumberVerified bool             `json:"phone_number_verified"`
 	Address             *storage.Address `json:"address,omitempty"`
+	ExternalID          string           `json:"external_id,omitempty"`
 	CreatedAt           time.Time        `json:"created_at"`
 	UpdatedAt           time.Time        `json:"updated_at"`
 }
@@ -34,7 +35,7 @@ func toCustomerJSON(u storage.User) customerJSON {
 	out := customerJSON{
 		ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, HasPassword: u.PasswordHash != "", MFA: u.MFA,
 		Name: u.Name, GivenName: u.GivenName, FamilyName: u.FamilyName, Picture: u.Picture, Locale: u.Locale,
-		PhoneNumber: u.PhoneNumber, PhoneNumberVerified: u.PhoneNumberVerified,
+		PhoneNumber: u.PhoneNumber, PhoneNumberVerified: u.PhoneNumberVerified, ExternalID: u.ExternalID,
 		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 	}
 	if !u.Address.IsZero() {

@@ -24,6 +24,27 @@ type UserUpdatedData struct {
 	Email string `json:"email,omitempty"`
 }
 
+// UserImportedData is user.imported's data: one event per committed batch
+// of an import (its subject is the import's ID), never one per customer.
+// It names no customer, email or hash.
+type UserImportedData struct {
+	// ImportID is the import the batch belongs to (also the subject).
+	ImportID string `json:"import_id"`
+	// Batch numbers the batch within the import, from 1.
+	Batch int `json:"batch"`
+	// FirstLine and LastLine are the lines of the file the batch covers.
+	FirstLine int `json:"first_line"`
+	LastLine  int `json:"last_line"`
+	// The batch's counts: customers created, updated, skipped (they
+	// existed, on_conflict=skip) and records that could not be imported.
+	// Lines that are not records at all (not JSON, too long) are counted
+	// only in the import's summary.
+	Created int `json:"created"`
+	Updated int `json:"updated"`
+	Skipped int `json:"skipped"`
+	Failed  int `json:"failed"`
+}
+
 // UserEmailVerifiedData is user.email_verified's data.
 type UserEmailVerifiedData struct {
 	Email string `json:"email"`

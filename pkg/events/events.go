@@ -22,6 +22,7 @@ const (
 	UserEmailVerified   = "user.email_verified"
 	UserPasswordChanged = "user.password_changed"
 	UserDeleted         = "user.deleted"
+	UserImported        = "user.imported"
 	UserLoginSucceeded  = "user.login.succeeded"
 	UserLoginFailed     = "user.login.failed"
 	UserMFAEnrolled     = "user.mfa.enrolled"
@@ -42,7 +43,7 @@ const (
 // Types lists every event type, for filters and validation.
 func Types() []string {
 	return []string{
-		UserCreated, UserUpdated, UserEmailVerified, UserPasswordChanged, UserDeleted,
+		UserCreated, UserUpdated, UserEmailVerified, UserPasswordChanged, UserDeleted, UserImported,
 		UserLoginSucceeded, UserLoginFailed, UserMFAEnrolled, UserMFARemoved,
 		IdentityLinked, IdentityUnlinked, SessionEnded, ConsentGranted, ConsentRevoked,
 		ClientCreated, ClientUpdated, ClientDeleted, KeyRotated, UserMFARecoveryCodeUsed,

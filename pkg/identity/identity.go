@@ -21,6 +21,10 @@ import (
 // password alike, so a caller cannot tell which.
 var ErrInvalidCredentials = errors.New("identity: invalid email or password")
 
+// errPasswordChanged stops a rehash when the password changed since it was
+// verified.
+var errPasswordChanged = errors.New("identity: password changed meanwhile")
+
 // ErrEmailTaken is returned, inside an InvalidError for the email field,
 // when another customer has the email.
 var ErrEmailTaken = errors.New("a customer with this email already exists")
@@ -92,7 +96,13 @@ func (s *Service) verify(ctx context.Context, password, encoded string) (ok, reh
 		return false, false, err
 	}
 	defer s.release()
-	return VerifyPassword(password, encoded, s.params)
+	if strings.HasPrefix(encoded, "$argon2id$") {
+		return VerifyPassword(password, encoded, s.params)
+	}
+	// An imported hash (bcrypt, scrypt, PBKDF2, Firebase's scrypt) is
+	// replaced by argon2id at the first sign-in it lets through.
+	ok, err = verifyImported(password, encoded)
+	return ok, ok, err
 }
 
 // verifyDummy spends on password what checking a real hash would, in a
@@ -187,7 +197,10 @@ func StoreError(err error) error {
 
 // Authenticate checks an email and password. An unknown email costs the
 // same time as a wrong password, and both give ErrInvalidCredentials. A
-// correct password whose hash used weaker parameters is rehashed.
+// correct password whose hash used weaker parameters, or was imported in
+// another format (bcrypt, scrypt, PBKDF2-SHA256, Firebase's scrypt; see
+// CheckImportedHash), is rehashed with argon2id and the service's
+// parameters.
 //
 // With ErrInvalidCredentials the returned user is empty for an unknown
 // email and holds only the ID of the customer whose password was wrong, so
@@ -227,6 +240,9 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (sto
 	if rehash {
 		if hash, err := s.hash(ctx, password); err == nil {
 			_ = s.users.UpdateUser(ctx, u.ID, func(cur storage.User) (storage.User, error) {
+				if cur.PasswordHash != u.PasswordHash {
+					return cur, errPasswordChanged // changed meanwhile: keep the newer one
+				}
 				cur.PasswordHash = hash
 				return cur, nil
 			})

@@ -43,33 +43,50 @@ func HashPassword(password string, p Argon2Params) (string, error) {
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
 
-// VerifyPassword reports whether password matches the PHC hash, comparing in
-// constant time, and whether the hash should be remade with p (its
-// parameters are weaker).
-func VerifyPassword(password, encoded string, p Argon2Params) (ok, rehash bool, err error) {
+// argon2Hash is a parsed argon2id PHC string.
+type argon2Hash struct {
+	params     Argon2Params
+	salt, want []byte
+}
+
+// parseArgon2 parses $argon2id$v=19$m=…,t=…,p=…$salt$hash.
+func parseArgon2(encoded string) (argon2Hash, error) {
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false, false, ErrMalformedHash
+		return argon2Hash{}, ErrMalformedHash
 	}
 	var version int
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return false, false, ErrMalformedHash
+		return argon2Hash{}, ErrMalformedHash
 	}
 	var h Argon2Params
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &h.MemoryKiB, &h.Iterations, &h.Parallelism); err != nil ||
 		h.MemoryKiB == 0 || h.Iterations == 0 || h.Parallelism == 0 {
-		return false, false, ErrMalformedHash
+		return argon2Hash{}, ErrMalformedHash
 	}
 	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
 	if err != nil {
-		return false, false, ErrMalformedHash
+		return argon2Hash{}, ErrMalformedHash
 	}
 	want, err := base64.RawStdEncoding.DecodeString(parts[5])
 	if err != nil || len(want) == 0 {
-		return false, false, ErrMalformedHash
+		return argon2Hash{}, ErrMalformedHash
 	}
-	got := argon2.IDKey([]byte(password), salt, h.Iterations, h.MemoryKiB, h.Parallelism, uint32(len(want)))
-	ok = subtle.ConstantTimeCompare(got, want) == 1
+	return argon2Hash{params: h, salt: salt, want: want}, nil
+}
+
+// VerifyPassword reports whether password matches the PHC hash, comparing in
+// constant time, and whether the hash should be remade with p (its
+// parameters are weaker). It verifies argon2id only; Service.Authenticate
+// also verifies imported hashes (CheckImportedHash).
+func VerifyPassword(password, encoded string, p Argon2Params) (ok, rehash bool, err error) {
+	a, err := parseArgon2(encoded)
+	if err != nil {
+		return false, false, err
+	}
+	h := a.params
+	got := argon2.IDKey([]byte(password), a.salt, h.Iterations, h.MemoryKiB, h.Parallelism, uint32(len(a.want)))
+	ok = subtle.ConstantTimeCompare(got, a.want) == 1
 	rehash = h.MemoryKiB < p.MemoryKiB || h.Iterations < p.Iterations || h.Parallelism < p.Parallelism
 	return ok, rehash, nil
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"log/slog"
+	"net/http"
 
 	"github.com/gatehouse-id/gatehouse/config"
 	"github.com/gatehouse-id/gatehouse/pkg/events"
@@ -34,6 +35,25 @@ func mountAdmin(router *mux.Router, base string, store *gormstore.Store, service
 		Logger:     log,
 	})
 	api.Register(router, base+admin.PathPrefix)
+}
+
+// maxImportBytes bounds the body of the admin API's bulk import. The
+// import reads it as a stream, one batch at a time, so memory does not
+// grow with it; the bound only stops an upload without end.
+const maxImportBytes = 4 << 30
+
+// adminImportPath is the bulk import's path under the issuer's.
+const adminImportPath = admin.PathPrefix + "/customers/import"
+
+// bodyLimits returns the body limit of each request: maxImportBytes for
+// a POST to importPath, max for everything else.
+func bodyLimits(max int64, importPath string) func(*http.Request) int64 {
+	return func(r *http.Request) int64 {
+		if r.Method == http.MethodPost && r.URL.Path == importPath {
+			return maxImportBytes
+		}
+		return max
+	}
 }
 
 // newClientService returns the client service with the configuration's

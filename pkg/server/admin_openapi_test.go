@@ -245,6 +245,20 @@ func TestAdminAPIMatchesOpenAPI(t *testing.T) {
 			}), "id")
 			call("POST", "/customers", map[string]any{"email": "doc@example.com", "password": "correct horse battery"}) // 409
 			call("GET", "/customers", nil)
+			importCall := func(contentType, query, body string) adminResponse {
+				t.Helper()
+				key := "POST /customers/import"
+				r := adminRaw(t, s, "POST", "/customers/import"+query, tok, contentType, body)
+				doc.check(t, key, ops[key], r)
+				if r.status < 300 {
+					succeeded[key] = true
+				}
+				return r
+			}
+			importCall("application/x-ndjson", "?on_conflict=update", `{"email":"doc@example.com","name":"Doc"}`+"\n"+`{"email":"imported@example.com","password_hash":"$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"}`+"\nnot json\n").want(t, http.StatusOK)
+			importCall("application/jsonl", "?dry_run=true", `{"email":"dry@example.com"}`).want(t, http.StatusOK)
+			importCall("application/jsonl", "?on_conflict=merge", `{}`).want(t, http.StatusBadRequest)
+			importCall("application/json", "", `{}`).want(t, http.StatusUnsupportedMediaType)
 			call("GET", "/customers/{customer_id}", nil)
 			call("PATCH", "/customers/{customer_id}", map[string]any{"given_name": "Doc", "address": map[string]any{"country": "NZ"}})
 

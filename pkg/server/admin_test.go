@@ -66,6 +66,31 @@ func adminCall(t *testing.T, s *testServer, method, path, token string, body any
 	return out
 }
 
+// adminRaw sends a request to the admin API with a bearer token and a raw
+// body of the content type.
+func adminRaw(t *testing.T, s *testServer, method, path, token, contentType, body string) adminResponse {
+	t.Helper()
+	req, err := http.NewRequest(method, s.URL+admin.PathPrefix+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := adminResponse{status: resp.StatusCode, header: resp.Header, raw: raw}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out.body); err != nil {
+			t.Fatalf("%s %s answered %d with non-JSON %q", method, path, resp.StatusCode, raw)
+		}
+	}
+	return out
+}
+
 // want fails the test unless the answer has the status.
 func (r adminResponse) want(t *testing.T, status int) adminResponse {
 	t.Helper()

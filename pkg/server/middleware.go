@@ -66,10 +66,11 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // observe gives every request an id (also put in its context for the
 // events it causes, events.WithRequestID), finds the client's address (the
 // peer's, or the one a trusted proxy names) and puts it in the request's
-// context (clientip.FromContext), recovers from panics, limits the body,
+// context (clientip.FromContext), recovers from panics, limits the body
+// (to what bodyLimit says for the request),
 // sets security headers, and logs and measures the request. Logs carry the
 // route template, never the query string: it may hold codes or tokens.
-func observe(next http.Handler, log *slog.Logger, m *metrics, ips *clientip.Resolver, maxBody int64, https bool) http.Handler {
+func observe(next http.Handler, log *slog.Logger, m *metrics, ips *clientip.Resolver, bodyLimit func(*http.Request) int64, https bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
@@ -91,7 +92,7 @@ func observe(next http.Handler, log *slog.Logger, m *metrics, ips *clientip.Reso
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+			r.Body = http.MaxBytesReader(w, r.Body, bodyLimit(r))
 		}
 		sw := &statusWriter{ResponseWriter: w, route: "unmatched"}
 		defer func() {

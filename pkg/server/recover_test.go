@@ -72,7 +72,7 @@ func panickingHandler(w http.ResponseWriter, r *http.Request) {
 func TestPanicRecovery(t *testing.T) {
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	h := observe(http.HandlerFunc(panickingHandler), log, newMetrics(), clientip.New(nil, ""), 1<<20, false)
+	h := observe(http.HandlerFunc(panickingHandler), log, newMetrics(), clientip.New(nil, ""), fixedLimit(1<<20), false)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 
@@ -198,4 +198,9 @@ func TestPanicRecovery(t *testing.T) {
 			t.Fatalf("%d %q", resp.StatusCode, body)
 		}
 	})
+}
+
+// fixedLimit is a body limit for every request alike.
+func fixedLimit(n int64) func(*http.Request) int64 {
+	return func(*http.Request) int64 { return n }
 }

@@ -298,7 +298,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	provider.Register(router, base)
 	mountAdmin(router, base, store, services, provider, log)
 	pages.Register(router)
-	s.handler = observe(router, log, s.metrics, ips, cfg.MaxRequestBytes, issuer.Scheme == "https")
+	s.handler = observe(router, log, s.metrics, ips, bodyLimits(cfg.MaxRequestBytes, base+adminImportPath), issuer.Scheme == "https")
 	s.management = s.managementHandler()
 	return s, nil
 }

@@ -64,6 +64,9 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		run(t, "update keeps the id and refuses a taken email", testUserUpdate)
 		run(t, "a failing update changes nothing and returns the function's error", testUserUpdateAbort)
 	})
+	t.Run("imports", func(t *testing.T) {
+		importTests(t, run)
+	})
 	t.Run("sessions", func(t *testing.T) {
 		run(t, "create, get, touch and delete; delete returns the clients sorted", testSessionLifecycle)
 		run(t, "a taken id or sid is ErrAlreadyExists", testSessionDuplicate)

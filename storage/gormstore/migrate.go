@@ -15,6 +15,9 @@ type migration struct {
 	version    int
 	name       string
 	statements []string
+	// dialect holds statements for one dialect only (SQLite or Postgres),
+	// run after the common ones.
+	dialect map[string][]string
 }
 
 // migrations is the schema's history. Append only: never edit a migration
@@ -349,6 +352,31 @@ var migrations = []migration{
 		},
 	},
 	{
+		version: 10,
+		name:    "customers' external ids (imports); indexes for prefix search on email and name",
+		statements: []string{
+			// The customer's id in the system they were imported from; NULL
+			// for none, so that the unique index lets any number have none.
+			`ALTER TABLE users ADD COLUMN external_id TEXT`,
+			`CREATE UNIQUE INDEX users_external_id ON users (external_id)`,
+		},
+		dialect: map[string][]string{
+			// SQLite: the email's unique index serves a prefix as a range
+			// (email >= p AND email < p'); the name's range runs on lower(name).
+			SQLite: {`CREATE INDEX users_name_lower ON users (lower(name))`},
+			// PostgreSQL: LIKE 'p%' uses a btree only under the C collation
+			// or with the pattern operator class, whatever the database's
+			// collation. The email's unique index takes that class itself
+			// (it serves equality as well), rather than a second index
+			// beside it.
+			Postgres: {
+				`CREATE UNIQUE INDEX users_email_pattern ON users (email text_pattern_ops)`,
+				`ALTER TABLE users DROP CONSTRAINT users_email_key`,
+				`CREATE INDEX users_name_lower_pattern ON users (lower(name) text_pattern_ops)`,
+			},
+		},
+	},
+	{
 		version: 12,
 		name:    "mailed single-use tokens: verification, reset and sign-in codes",
 		statements: []string{
@@ -449,7 +477,7 @@ func (s *Store) migrate(ctx context.Context, upTo int) ([]int, error) {
 				continue
 			}
 			err := conn.Transaction(func(tx *gorm.DB) error {
-				for _, stmt := range m.statements {
+				for _, stmt := range append(m.statements[:len(m.statements):len(m.statements)], m.dialect[s.kind]...) {
 					if err := tx.Exec(dialectTypes[s.kind].Replace(stmt)).Error; err != nil {
 						return err
 					}

@@ -32,6 +32,7 @@ type userRow struct {
 	MFA                 bool           `gorm:"column:mfa"`
 	CreatedAt           time.Time      `gorm:"column:created_at"`
 	UpdatedAt           time.Time      `gorm:"column:updated_at"`
+	ExternalID          sql.NullString `gorm:"column:external_id"`
 }
 
 func (userRow) TableName() string { return "users" }
@@ -61,6 +62,7 @@ func toUserRow(u storage.User) (userRow, error) {
 		MFA:                 u.MFA,
 		CreatedAt:           u.CreatedAt.UTC(),
 		UpdatedAt:           u.UpdatedAt.UTC(),
+		ExternalID:          sql.NullString{String: u.ExternalID, Valid: u.ExternalID != ""},
 	}, nil
 }
 
@@ -85,6 +87,7 @@ func (r userRow) toUser() (storage.User, error) {
 		MFA:                 r.MFA,
 		CreatedAt:           r.CreatedAt.UTC(),
 		UpdatedAt:           r.UpdatedAt.UTC(),
+		ExternalID:          r.ExternalID.String,
 	}, nil
 }
 

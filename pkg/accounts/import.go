@@ -1,0 +1,380 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/pkg/events"
+	"github.com/gatehouse-id/gatehouse/pkg/identity"
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+// OnConflict says what an import does with a record whose customer exists
+// already (the same external ID, or else the same email).
+type OnConflict string
+
+// The OnConflict choices.
+const (
+	// ConflictSkip leaves the existing customer as it is.
+	ConflictSkip OnConflict = "skip"
+	// ConflictUpdate sets the members the record gives on the existing
+	// customer, and links the identities it names.
+	ConflictUpdate OnConflict = "update"
+	// ConflictFail reports the record as failed.
+	ConflictFail OnConflict = "fail"
+)
+
+// ParseOnConflict returns the choice its name names.
+func ParseOnConflict(s string) (OnConflict, error) {
+	switch c := OnConflict(s); c {
+	case ConflictSkip, ConflictUpdate, ConflictFail:
+		return c, nil
+	}
+	return "", fmt.Errorf("on_conflict must be skip, update or fail, not %q", s)
+}
+
+// ImportRecord is one customer of an import (docs/import.md), as read from
+// its line. Empty strings are members the line left out.
+type ImportRecord struct {
+	// Line is the record's line in the file, for reports.
+	Line          int
+	Email         string
+	EmailVerified *bool
+	Name          string
+	GivenName     string
+	FamilyName    string
+	Locale        string
+	PhoneNumber   string
+	ExternalID    string
+	// PasswordHash is a hash identity.CheckImportedHash accepts, kept as
+	// it is until the first sign-in rehashes it.
+	PasswordHash string
+	Identities   []storage.IdentityKey
+	// CreatedAt is when the customer signed up in the old system; zero
+	// for now.
+	CreatedAt time.Time
+}
+
+// ImportOptions shape an import.
+type ImportOptions struct {
+	OnConflict OnConflict
+	// DryRun does everything but commit, and records no event.
+	DryRun bool
+	// ImportID names the import in its events (their subject); the
+	// caller makes one per import and passes it with every batch.
+	ImportID string
+	// Batch numbers this batch within the import, from 1.
+	Batch int
+}
+
+// ImportOutcome is what became of one record.
+type ImportOutcome string
+
+// The outcomes.
+const (
+	ImportCreated ImportOutcome = "created"
+	ImportUpdated ImportOutcome = "updated"
+	ImportSkipped ImportOutcome = "skipped"
+	ImportFailed  ImportOutcome = "failed"
+)
+
+// ImportResult is the outcome of one record: the customer it created,
+// updated or skipped, or why it failed (never repeating a hash).
+type ImportResult struct {
+	Line       int
+	Outcome    ImportOutcome
+	CustomerID string
+	Reason     string
+}
+
+// importRetries bounds the re-runs of a batch that lost a race with a
+// concurrent writer (a customer or link created between the look-up and
+// the insert).
+const importRetries = 3
+
+// ImportCustomers imports a batch of records in one transaction with one
+// user.imported event for the lot: new customers are written by a few
+// multi-row inserts, existing ones (found by external ID, else email)
+// skipped, updated or failed as opts.OnConflict says. A record that
+// cannot be imported fails alone, with its reason, and the others go on.
+// Records are checked before the transaction; password hashes are kept as
+// they are (no hashing happens here). The records of one batch must not
+// share an email, external ID or upstream account (pkg/userimport splits
+// batches there). It returns one result per record, in order.
+func (s *Service) ImportCustomers(ctx context.Context, records []ImportRecord, opts ImportOptions) ([]ImportResult, error) {
+	results := make([]ImportResult, len(records))
+	prepared := make([]*storage.User, len(records))
+	for i, rec := range records {
+		results[i] = ImportResult{Line: rec.Line}
+		u, err := prepareImport(rec)
+		if err != nil {
+			results[i].Outcome, results[i].Reason = ImportFailed, err.Error()
+			continue
+		}
+		prepared[i] = &u
+	}
+	var err error
+	for range importRetries {
+		err = s.inTx(ctx, func(ctx context.Context) error {
+			if err := s.importBatch(ctx, records, prepared, results, opts); err != nil {
+				return err
+			}
+			if opts.DryRun {
+				return errDryRun
+			}
+			return nil
+		})
+		if !errors.Is(err, storage.ErrAlreadyExists) {
+			break
+		}
+	}
+	if errors.Is(err, errDryRun) {
+		err = nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("import customers: %w", err)
+	}
+	return results, nil
+}
+
+// errDryRun rolls a dry run's transaction back.
+var errDryRun = errors.New("accounts: dry run")
+
+// prepareImport checks a record and makes the customer it describes. Its
+// ID is a UUIDv7 (74 random bits after the time), so that a million new
+// rows land at the end of the primary key's index instead of on a random
+// page each.
+func prepareImport(rec ImportRecord) (storage.User, error) {
+	u := storage.User{
+		ID: uuid.Must(uuid.NewV7()).String(), Name: strings.TrimSpace(rec.Name), GivenName: strings.TrimSpace(rec.GivenName),
+		FamilyName: strings.TrimSpace(rec.FamilyName), Locale: strings.TrimSpace(rec.Locale),
+		PhoneNumber: strings.TrimSpace(rec.PhoneNumber), ExternalID: rec.ExternalID,
+		PasswordHash: rec.PasswordHash, CreatedAt: rec.CreatedAt,
+	}
+	if rec.EmailVerified != nil {
+		u.EmailVerified = *rec.EmailVerified
+	}
+	switch {
+	case rec.Email != "":
+		email, err := identity.NormalizeEmail(rec.Email)
+		if err != nil {
+			return u, err
+		}
+		u.Email = email
+	case len(rec.Identities) == 0:
+		return u, errors.New("email: required unless the customer has identities")
+	}
+	if len(rec.ExternalID) > 255 || strings.TrimSpace(rec.ExternalID) != rec.ExternalID {
+		return u, errors.New("external_id: at most 255 bytes, without surrounding spaces")
+	}
+	if rec.PasswordHash != "" {
+		if err := identity.CheckImportedHash(rec.PasswordHash); err != nil {
+			if errors.Is(err, identity.ErrUnsupportedHash) {
+				return u, errors.New("password_hash: unsupported format (see docs/import.md)")
+			}
+			return u, errors.New("password_hash: malformed, or its parameters are out of bounds")
+		}
+	}
+	providers := map[string]bool{}
+	for _, id := range rec.Identities {
+		if id.Provider == "" || id.Subject == "" || len(id.Provider) > 255 || len(id.Subject) > 255 {
+			return u, errors.New("identities: each needs a provider and a subject of at most 255 bytes")
+		}
+		if providers[id.Provider] {
+			return u, fmt.Errorf("identities: two accounts at provider %q", id.Provider)
+		}
+		providers[id.Provider] = true
+	}
+	return u, identity.CheckProfile(u)
+}
+
+// importBatch does a batch's work in the transaction in ctx, filling
+// results.
+func (s *Service) importBatch(ctx context.Context, records []ImportRecord, prepared []*storage.User, results []ImportResult, opts ImportOptions) error {
+	var extIDs, emails []string
+	var keys []storage.IdentityKey
+	for i, u := range prepared {
+		if u == nil {
+			continue
+		}
+		extIDs, emails = append(extIDs, u.ExternalID), append(emails, u.Email)
+		keys = append(keys, records[i].Identities...)
+	}
+	found, err := s.store.FindUsersForImport(ctx, extIDs, emails)
+	if err != nil {
+		return err
+	}
+	byExt, byEmail := map[string]storage.User{}, map[string]storage.User{}
+	for _, u := range found {
+		if u.ExternalID != "" {
+			byExt[u.ExternalID] = u
+		}
+		if u.Email != "" {
+			byEmail[u.Email] = u
+		}
+	}
+	links, err := s.store.FindIdentities(ctx, keys)
+	if err != nil {
+		return err
+	}
+	linkedTo := map[storage.IdentityKey]string{}
+	for _, l := range links {
+		linkedTo[storage.IdentityKey{Provider: l.Provider, Subject: l.Subject}] = l.UserID
+	}
+
+	var creates []storage.User
+	var newLinks []storage.Identity
+	counts := events.UserImportedData{ImportID: opts.ImportID, Batch: opts.Batch}
+	if len(records) > 0 {
+		counts.FirstLine, counts.LastLine = records[0].Line, records[len(records)-1].Line
+	}
+	for i, u := range prepared {
+		res := &results[i]
+		if u == nil {
+			counts.Failed++
+			continue
+		}
+		res.Outcome, res.CustomerID, res.Reason = "", "", ""
+		existing, ok, reason := matchImport(*u, byExt, byEmail)
+		switch {
+		case reason != "":
+			res.Outcome, res.Reason = ImportFailed, reason
+		case !ok:
+			if reason := linkConflict(records[i].Identities, linkedTo, ""); reason != "" {
+				res.Outcome, res.Reason = ImportFailed, reason
+				break
+			}
+			creates = append(creates, *u)
+			for _, k := range records[i].Identities {
+				newLinks = append(newLinks, storage.Identity{Provider: k.Provider, Subject: k.Subject, UserID: u.ID})
+			}
+			res.Outcome, res.CustomerID = ImportCreated, u.ID
+		case opts.OnConflict == ConflictSkip:
+			res.Outcome, res.CustomerID = ImportSkipped, existing.ID
+		case opts.OnConflict == ConflictUpdate:
+			res.CustomerID = existing.ID
+			res.Outcome, res.Reason = ImportUpdated, ""
+			if reason, err := s.importUpdate(ctx, existing, records[i], *u, linkedTo); err != nil {
+				return err
+			} else if reason != "" {
+				res.Outcome, res.Reason = ImportFailed, reason
+			}
+		default:
+			res.Outcome, res.CustomerID, res.Reason = ImportFailed, existing.ID, "the customer exists (on_conflict=fail)"
+		}
+		switch res.Outcome {
+		case ImportCreated:
+			counts.Created++
+		case ImportUpdated:
+			counts.Updated++
+		case ImportSkipped:
+			counts.Skipped++
+		default:
+			counts.Failed++
+		}
+	}
+	if err := s.store.CreateUsers(ctx, creates, newLinks); err != nil {
+		return err
+	}
+	if opts.DryRun {
+		return nil
+	}
+	return s.events.Record(ctx, events.New(ctx, events.UserImported, opts.ImportID, counts))
+}
+
+// matchImport finds the existing customer a record is about: the one with
+// its external ID, else the one with its email. A record whose external
+// ID and email name two different customers, or whose email belongs to a
+// customer imported under another external ID, gets a reason instead.
+func matchImport(u storage.User, byExt, byEmail map[string]storage.User) (storage.User, bool, string) {
+	byMail, mailTaken := byEmail[u.Email]
+	if u.ExternalID != "" {
+		if m, ok := byExt[u.ExternalID]; ok {
+			if u.Email != "" && mailTaken && byMail.ID != m.ID {
+				return m, false, "email: another customer has it"
+			}
+			return m, true, ""
+		}
+	}
+	if u.Email == "" || !mailTaken {
+		return storage.User{}, false, ""
+	}
+	if u.ExternalID != "" && byMail.ExternalID != "" {
+		return byMail, false, "email: a customer with another external_id has it"
+	}
+	return byMail, true, ""
+}
+
+// linkConflict names the first upstream account linked to a customer
+// other than owner.
+func linkConflict(keys []storage.IdentityKey, linkedTo map[storage.IdentityKey]string, owner string) string {
+	for _, k := range keys {
+		if id, ok := linkedTo[k]; ok && id != owner {
+			return fmt.Sprintf("identities: %s account %q is linked to another customer", k.Provider, k.Subject)
+		}
+	}
+	return ""
+}
+
+// importUpdate sets the members the record gives on the existing customer
+// and links its new identities, in the transaction in ctx. A reason
+// reports a record that cannot be applied; an error aborts the batch.
+func (s *Service) importUpdate(ctx context.Context, existing storage.User, rec ImportRecord, u storage.User, linkedTo map[storage.IdentityKey]string) (string, error) {
+	if reason := linkConflict(rec.Identities, linkedTo, existing.ID); reason != "" {
+		return reason, nil
+	}
+	var add []storage.Identity
+	if len(rec.Identities) > 0 {
+		have, err := s.store.ListIdentities(ctx, existing.ID)
+		if err != nil {
+			return "", err
+		}
+		byProvider := map[string]string{}
+		for _, l := range have {
+			byProvider[l.Provider] = l.Subject
+		}
+		for _, k := range rec.Identities {
+			switch sub, ok := byProvider[k.Provider]; {
+			case !ok:
+				add = append(add, storage.Identity{Provider: k.Provider, Subject: k.Subject, UserID: existing.ID})
+			case sub != k.Subject:
+				return fmt.Sprintf("identities: the customer has another %s account", k.Provider), nil
+			}
+		}
+	}
+	err := s.store.UpdateUser(ctx, existing.ID, func(cur storage.User) (storage.User, error) {
+		set := func(dst *string, v string) {
+			if v != "" {
+				*dst = v
+			}
+		}
+		if u.Email != "" && u.Email != cur.Email {
+			cur.Email, cur.EmailVerified = u.Email, false
+		}
+		if rec.EmailVerified != nil {
+			cur.EmailVerified = *rec.EmailVerified
+		}
+		set(&cur.Name, u.Name)
+		set(&cur.GivenName, u.GivenName)
+		set(&cur.FamilyName, u.FamilyName)
+		set(&cur.Locale, u.Locale)
+		set(&cur.PhoneNumber, u.PhoneNumber)
+		set(&cur.ExternalID, u.ExternalID)
+		set(&cur.PasswordHash, u.PasswordHash)
+		return cur, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	for _, l := range add {
+		if err := s.store.CreateIdentity(ctx, l); err != nil {
+			return "", err
+		}
+	}
+	return "", nil
+}

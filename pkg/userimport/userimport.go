@@ -1,0 +1,311 @@
+// Package userimport reads an import of customers in JSON Lines
+// (docs/import.md) and feeds it, batch by batch, to the account service's
+// ImportCustomers, so that the command line (`gatehouse import users`) and
+// the admin API (`POST /admin/v1/customers/import`) import alike. It reads
+// the stream once and holds one batch at a time, whatever the file's size.
+// A line that cannot be read or imported is reported with its number and
+// reason; the rest go on.
+package userimport
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/pkg/accounts"
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+// Defaults and bounds.
+const (
+	// DefaultBatchSize is the number of records imported in one
+	// transaction unless Options say otherwise.
+	DefaultBatchSize = 1000
+	// MaxBatchSize bounds Options.BatchSize.
+	MaxBatchSize = 5000
+	// MaxLineBytes bounds one line; a longer one fails alone.
+	MaxLineBytes = 64 << 10
+	// DefaultMaxErrors is how many failed lines a Summary lists unless
+	// Options say otherwise; the count covers them all.
+	DefaultMaxErrors = 1000
+)
+
+// Importer is what imports a batch: *accounts.Service.
+type Importer interface {
+	ImportCustomers(ctx context.Context, records []accounts.ImportRecord, opts accounts.ImportOptions) ([]accounts.ImportResult, error)
+}
+
+// Options shape a run.
+type Options struct {
+	OnConflict accounts.OnConflict
+	DryRun     bool
+	// BatchSize is the records per transaction; 0 is DefaultBatchSize.
+	BatchSize int
+	// MaxErrors caps Summary.Errors; 0 is DefaultMaxErrors.
+	MaxErrors int
+	// Progress, when set, is called after each batch with the summary so
+	// far and the bytes of input read.
+	Progress func(s Summary, bytesRead int64)
+}
+
+// LineError is a line that failed, with why.
+type LineError struct {
+	Line   int    `json:"line"`
+	Reason string `json:"reason"`
+}
+
+// Summary is what a run did.
+type Summary struct {
+	ImportID string `json:"import_id"`
+	DryRun   bool   `json:"dry_run"`
+	Created  int    `json:"created"`
+	Updated  int    `json:"updated"`
+	Skipped  int    `json:"skipped"`
+	Failed   int    `json:"failed"`
+	// Errors lists failed lines in order, at most Options.MaxErrors.
+	Errors []LineError `json:"errors"`
+	// ErrorsTruncated says more lines failed than Errors lists.
+	ErrorsTruncated bool `json:"errors_truncated"`
+}
+
+// Lines is the number of records the run handled.
+func (s Summary) Lines() int { return s.Created + s.Updated + s.Skipped + s.Failed }
+
+// record is one line of the file. Unknown members fail the line, so a
+// misspelt member is not silently dropped.
+type record struct {
+	Email         string          `json:"email"`
+	EmailVerified *bool           `json:"email_verified"`
+	Name          string          `json:"name"`
+	GivenName     string          `json:"given_name"`
+	FamilyName    string          `json:"family_name"`
+	Locale        string          `json:"locale"`
+	PhoneNumber   string          `json:"phone_number"`
+	ExternalID    string          `json:"external_id"`
+	PasswordHash  string          `json:"password_hash"`
+	Identities    []identityEntry `json:"identities"`
+	CreatedAt     *time.Time      `json:"created_at"`
+}
+
+type identityEntry struct {
+	Provider string `json:"provider"`
+	Subject  string `json:"subject"`
+}
+
+// Run reads r to its end and imports what it holds. It returns the
+// summary and an error only for a failure that stops the import (the
+// input cannot be read, the database fails, ctx ends); batches committed
+// before it stay committed, and the summary counts them.
+func Run(ctx context.Context, r io.Reader, imp Importer, opts Options) (Summary, error) {
+	batchSize := opts.BatchSize
+	if batchSize <= 0 {
+		batchSize = DefaultBatchSize
+	}
+	batchSize = min(batchSize, MaxBatchSize)
+	maxErrors := opts.MaxErrors
+	if maxErrors <= 0 {
+		maxErrors = DefaultMaxErrors
+	}
+	onConflict := opts.OnConflict
+	if onConflict == "" {
+		onConflict = accounts.ConflictSkip
+	}
+	sum := Summary{ImportID: uuid.Must(uuid.NewV7()).String(), DryRun: opts.DryRun, Errors: []LineError{}}
+	fail := func(line int, reason string) {
+		sum.Failed++
+		if len(sum.Errors) < maxErrors {
+			sum.Errors = append(sum.Errors, LineError{Line: line, Reason: reason})
+		} else {
+			sum.ErrorsTruncated = true
+		}
+	}
+	counter := &countingReader{r: r}
+	br := bufio.NewReaderSize(counter, 64<<10)
+	var batch []accounts.ImportRecord
+	keys := map[string]bool{} // the batch's emails, external IDs and upstream accounts
+	batchNo := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		batchNo++
+		results, err := imp.ImportCustomers(ctx, batch, accounts.ImportOptions{
+			OnConflict: onConflict, DryRun: opts.DryRun, ImportID: sum.ImportID, Batch: batchNo,
+		})
+		if err != nil {
+			return fmt.Errorf("import lines %d-%d: %w", batch[0].Line, batch[len(batch)-1].Line, err)
+		}
+		for _, res := range results {
+			switch res.Outcome {
+			case accounts.ImportCreated:
+				sum.Created++
+			case accounts.ImportUpdated:
+				sum.Updated++
+			case accounts.ImportSkipped:
+				sum.Skipped++
+			default:
+				fail(res.Line, res.Reason)
+			}
+		}
+		batch, keys = batch[:0], map[string]bool{}
+		if opts.Progress != nil {
+			opts.Progress(sum, counter.n-int64(br.Buffered()))
+		}
+		return nil
+	}
+	for line := 1; ; line++ {
+		if err := ctx.Err(); err != nil {
+			return sum, err
+		}
+		raw, tooLong, err := readLine(br)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return sum, fmt.Errorf("read line %d: %w", line, err)
+		}
+		eof := errors.Is(err, io.EOF)
+		switch trimmed := bytes.TrimSpace(raw); {
+		case tooLong:
+			fail(line, fmt.Sprintf("the line is longer than %d bytes", MaxLineBytes))
+		case len(trimmed) == 0:
+			// Blank lines are allowed, and skipped without a count.
+		default:
+			rec, err := parse(trimmed, line)
+			if err != nil {
+				fail(line, err.Error())
+				break
+			}
+			recKeys := keysOf(rec)
+			for _, k := range recKeys {
+				if keys[k] {
+					// A second record about the same customer waits for the
+					// first to be committed, so it is matched against it.
+					if err := flush(); err != nil {
+						return sum, err
+					}
+					break
+				}
+			}
+			for _, k := range recKeys {
+				keys[k] = true
+			}
+			batch = append(batch, rec)
+			if len(batch) >= batchSize {
+				if err := flush(); err != nil {
+					return sum, err
+				}
+			}
+		}
+		if eof {
+			break
+		}
+	}
+	if err := flush(); err != nil {
+		return sum, err
+	}
+	if opts.Progress != nil && batchNo == 0 {
+		opts.Progress(sum, counter.n)
+	}
+	return sum, nil
+}
+
+// parse decodes one line into a record.
+func parse(line []byte, n int) (accounts.ImportRecord, error) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	var rec record
+	if err := dec.Decode(&rec); err != nil {
+		return accounts.ImportRecord{}, fmt.Errorf("not a JSON object of the import format: %s", jsonReason(err))
+	}
+	if dec.More() {
+		return accounts.ImportRecord{}, errors.New("more than one JSON value on the line")
+	}
+	out := accounts.ImportRecord{
+		Line: n, Email: rec.Email, EmailVerified: rec.EmailVerified, Name: rec.Name, GivenName: rec.GivenName,
+		FamilyName: rec.FamilyName, Locale: rec.Locale, PhoneNumber: rec.PhoneNumber, ExternalID: rec.ExternalID,
+		PasswordHash: rec.PasswordHash,
+	}
+	if rec.CreatedAt != nil {
+		out.CreatedAt = rec.CreatedAt.UTC()
+	}
+	for _, id := range rec.Identities {
+		out.Identities = append(out.Identities, storage.IdentityKey{Provider: id.Provider, Subject: id.Subject})
+	}
+	return out, nil
+}
+
+// jsonReason says what is wrong with a line without quoting its values
+// (a line may hold a password hash).
+func jsonReason(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var timeErr *time.ParseError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("syntax error at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("member %q must be %s", typ.Field, typ.Type)
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return strings.TrimPrefix(err.Error(), "json: ")
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON value is incomplete"
+	case errors.As(err, &timeErr), strings.Contains(err.Error(), "Time.UnmarshalJSON"):
+		return `member "created_at" must be an RFC 3339 time`
+	default:
+		return "invalid JSON"
+	}
+}
+
+// keysOf names what identifies a record's customer within a batch.
+func keysOf(r accounts.ImportRecord) []string {
+	var out []string
+	if r.Email != "" {
+		out = append(out, "e:"+strings.ToLower(strings.TrimSpace(r.Email)))
+	}
+	if r.ExternalID != "" {
+		out = append(out, "x:"+r.ExternalID)
+	}
+	for _, id := range r.Identities {
+		out = append(out, "i:"+id.Provider+"\x00"+id.Subject)
+	}
+	return out
+}
+
+// readLine returns the next line without its newline. A line longer than
+// MaxLineBytes is read to its end and dropped: tooLong.
+func readLine(br *bufio.Reader) (line []byte, tooLong bool, err error) {
+	var buf []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(buf)+len(chunk) > MaxLineBytes+1 {
+			tooLong = true
+		} else {
+			buf = append(buf, chunk...)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if tooLong {
+			buf = nil
+		}
+		return bytes.TrimSuffix(buf, []byte("\n")), tooLong, err
+	}
+}
+
+// countingReader counts the bytes read through it, for progress.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

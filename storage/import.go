@@ -1,0 +1,31 @@
+package storage
+
+import "context"
+
+// IdentityKey names an upstream account: a provider and its subject.
+type IdentityKey struct {
+	Provider string
+	Subject  string
+}
+
+// ImportStore writes customers in bulk, for imports (pkg/accounts
+// ImportCustomers). Its methods join the transaction in ctx (Transactor),
+// so a batch of customers, their identities and the batch's event commit
+// together.
+type ImportStore interface {
+	// FindUsersForImport returns the customers whose external ID is one of
+	// externalIDs or whose email (compared lower-cased) is one of emails,
+	// in no particular order. Empty keys match no one.
+	FindUsersForImport(ctx context.Context, externalIDs, emails []string) ([]User, error)
+	// FindIdentities returns the links of those of the upstream accounts
+	// that are linked, in no particular order.
+	FindIdentities(ctx context.Context, keys []IdentityKey) ([]Identity, error)
+	// CreateUsers stores new customers and links, a few statements for the
+	// lot (multi-row inserts). CreatedAt is kept when set, else now; a
+	// link's CreatedAt and LastUsedAt are set as CreateIdentity sets them.
+	// A taken ID, email, external ID or upstream account is
+	// ErrAlreadyExists and, inside a transaction, leaves it unusable:
+	// callers check first (FindUsersForImport, FindIdentities) and retry a
+	// batch that lost a race.
+	CreateUsers(ctx context.Context, users []User, identities []Identity) error
+}
