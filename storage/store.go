@@ -31,6 +31,7 @@ type Store interface {
 	WebhookStore
 	MFAStore
 	Transactor
+	PasskeyStore
 	Collector
 
 	// Ping reports whether the database answers.

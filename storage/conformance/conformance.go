@@ -94,4 +94,5 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		run(t, "one pass removes every expired kind in batches, keeps live rows and counts by kind", testCollect)
 	})
 	t.Run("second factors", func(t *testing.T) { mfaTests(t, run) })
+	t.Run("passkeys", func(t *testing.T) { passkeyTests(t, run) })
 }
