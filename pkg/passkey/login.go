@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -154,4 +155,24 @@ func (s *Service) used(ctx context.Context, stored storage.Passkey, cred *webaut
 		a.AMR = append(a.AMR, AMRUser)
 	}
 	return a, nil
+}
+
+// Proof is the proof of a passkey as a second factor, as the pages hand it
+// to the sign-in pipeline: the browser's device (the hash of its device
+// cookie, which the ceremony is bound to), the ceremony's handle and the
+// answer's JSON.
+func Proof(device, ceremonyID, response string) string {
+	return device + "\n" + ceremonyID + "\n" + response
+}
+
+// VerifyProof checks a Proof for the customer (VerifySecondFactor) and
+// returns the assertion's RFC 8176 methods.
+func (s *Service) VerifyProof(ctx context.Context, userID, proof string) ([]string, error) {
+	device, rest, _ := strings.Cut(proof, "\n")
+	id, response, _ := strings.Cut(rest, "\n")
+	a, err := s.VerifySecondFactor(ctx, userID, device, id, []byte(response))
+	if err != nil {
+		return nil, err
+	}
+	return a.AMR, nil
 }

@@ -49,6 +49,9 @@ type AccountPage struct {
 	EnrolURL        string
 	RemoveMFAAction string
 	RecoveryAction  string
+	// PasskeysURL is the page of the customer's passkeys; "" when
+	// passkeys are off.
+	PasskeysURL string
 }
 
 // AccountIdentity is one linked upstream account on the account page.
@@ -135,6 +138,9 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, "reading second factors", err)
 		return
 	}
+	if h.opts.Passkeys != nil {
+		page.PasskeysURL = h.URL(PathAccountPasskeys)
+	}
 	lang := h.language(w, r, "")
 	csrf := h.opts.Sessions.CSRFToken(w, r, accountCSRFPurpose)
 	w.Header().Set("Cache-Control", "no-store")
@@ -174,6 +180,7 @@ func (h *Handler) accountLogin(w http.ResponseWriter, r *http.Request) {
 	lang := h.language(w, r, "")
 	page := LoginPage{Action: h.URL(PathAccountLogin)}
 	h.federationLogin(w, r, &page)
+	h.passkeyLogin(r, &page)
 	if reauth && page.ErrorID == "" {
 		page.ErrorID = "login.reauth"
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/i18n"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/mfa"
+	"github.com/gatehouse-id/gatehouse/pkg/passkey"
 	"github.com/gatehouse-id/gatehouse/pkg/ratelimit"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
 	"github.com/gatehouse-id/gatehouse/pkg/signin"
@@ -67,6 +68,9 @@ type Options struct {
 	SignIn *signin.Service
 	// MFA manages the customer's second factors from the account page.
 	MFA *mfa.Service
+	// Passkeys registers passkeys and checks them, as a first or second
+	// factor; nil when passkeys are off.
+	Passkeys *passkey.Service
 }
 
 // Handler serves the hosted pages.
@@ -91,6 +95,7 @@ func (h *Handler) Register(r *mux.Router) {
 	r.HandleFunc(b+PathConsent, h.consent).Methods(http.MethodGet, http.MethodPost)
 	h.registerMFA(r)
 	h.registerFederation(r)
+	h.registerPasskeys(r)
 	r.PathPrefix(b + PathStatic).Handler(http.StripPrefix(b+PathStatic, staticHandler(h.opts.Static)))
 }
 
