@@ -239,6 +239,13 @@ type Config struct {
 	// ThrottleMFAFailures are the free wrong second-factor codes per
 	// customer before the waits start (GATEHOUSE_THROTTLE_MFA_FAILURES).
 	ThrottleMFAFailures int64 `yaml:"throttle_mfa_failures"`
+	// Passkeys turns passkeys (WebAuthn) on: registered on the account
+	// page, a first factor on their own and a second factor after a
+	// password or a provider (GATEHOUSE_PASSKEYS). The RP ID is the
+	// issuer's host and the one origin the issuer's; with an issuer on an
+	// IP address they are off whatever this says (WebAuthn refuses IP
+	// addresses; develop on http://localhost:PORT).
+	Passkeys bool `yaml:"passkeys"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -290,6 +297,7 @@ func Default() Config {
 		MFAPolicy:                  "optional",
 		ReauthMaxAge:               5 * time.Minute,
 		ThrottleMFAFailures:        5,
+		Passkeys:                   true,
 	}
 }
 
@@ -387,6 +395,7 @@ func settings(c *Config) []setting {
 		{"mfa_policy", "GATEHOUSE_MFA_POLICY", stringSetter(&c.MFAPolicy)},
 		{"reauth_max_age", "GATEHOUSE_REAUTH_MAX_AGE", durationSetter(&c.ReauthMaxAge)},
 		{"throttle_mfa_failures", "GATEHOUSE_THROTTLE_MFA_FAILURES", int64Setter(&c.ThrottleMFAFailures)},
+		{"passkeys", "GATEHOUSE_PASSKEYS", boolSetter(&c.Passkeys)},
 	}
 }
 
@@ -497,6 +506,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("mfa_policy", c.MFAPolicy),
 		slog.String("reauth_max_age", c.ReauthMaxAge.String()),
 		slog.Int64("throttle_mfa_failures", c.ThrottleMFAFailures),
+		slog.Bool("passkeys", c.Passkeys),
 	)
 }
 

@@ -232,6 +232,7 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		MFAPolicy:                  "required",
 		ReauthMaxAge:               10 * time.Minute,
 		ThrottleMFAFailures:        7,
+		Passkeys:                   true,
 	}
 	if c != want {
 		t.Errorf("Load =\n%+v\nwant\n%+v", c, want)

@@ -196,15 +196,24 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	}
 	services.MFA = newMFA(cfg, store, services.Events, secrets, s.limiter, o.mfaClock, log)
 	rules := acr.Rules{Policy: acr.Policy(cfg.MFAPolicy)}
+	factors := map[string]signin.SecondFactor{
+		signin.TOTP.Name:         {Method: signin.TOTP, Verify: services.MFA.VerifyTOTP},
+		signin.RecoveryCode.Name: {Method: signin.RecoveryCode, Verify: services.MFA.UseRecoveryCode},
+	}
+	passkeys, err := newPasskeys(cfg, store, services.Events, log)
+	if err != nil {
+		return nil, err
+	}
+	if passkeys != nil {
+		factors[signin.PasskeyName] = passkeySecondFactor(passkeys)
+		rules.Reachable = reachableWithPasskeys()
+	}
 	signins := signin.New(signin.Options{
-		Store:    store,
-		Accounts: services.Accounts,
-		Sessions: sessions,
-		MFA:      services.MFA,
-		SecondFactors: map[string]signin.SecondFactor{
-			signin.TOTP.Name:         {Method: signin.TOTP, Verify: services.MFA.VerifyTOTP},
-			signin.RecoveryCode.Name: {Method: signin.RecoveryCode, Verify: services.MFA.UseRecoveryCode},
-		},
+		Store:         store,
+		Accounts:      services.Accounts,
+		Sessions:      sessions,
+		MFA:           services.MFA,
+		SecondFactors: factors,
 		Federation: fed,
 		ACR:        rules,
 		Key:        secrets.SignInKey(),
@@ -232,6 +241,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Accounts:    services.Accounts,
 		SignIn:      signins,
 		MFA:         services.MFA,
+		Passkeys:    passkeys,
 	})
 	out, err := newOutbound(cfg, log, o.outbound...)
 	if err != nil {
