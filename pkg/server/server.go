@@ -39,7 +39,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/templates"
 )
 
-
 // GCPercent is the garbage collector's target `gatehouse serve` sets unless
 // GOGC is set. A token request leaves about 13 KB of garbage and the live
 // heap is a few MB, so at Go's default of 100 a busy server collects dozens
@@ -214,9 +213,9 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Sessions:      sessions,
 		MFA:           services.MFA,
 		SecondFactors: factors,
-		Federation: fed,
-		ACR:        rules,
-		Key:        secrets.SignInKey(),
+		Federation:    fed,
+		ACR:           rules,
+		Key:           secrets.SignInKey(),
 		Paths: signin.Paths{
 			Resume: base + oidc.PathResume, Account: base + ui.PathAccount,
 			SecondFactor: base + ui.PathMFA, Enrol: base + ui.PathMFAEnrol,
