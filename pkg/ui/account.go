@@ -171,7 +171,7 @@ func (h *Handler) accountLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reauth := r.Form.Get(reauthParam) != ""
-	if r.Method == http.MethodGet && r.Form.Get(linkParam) == "" && !reauth {
+	if r.Method == http.MethodGet && r.Form.Get(linkParam) == "" && !reauth && r.Form.Get(passkeyFailedParam) == "" {
 		if _, err := h.opts.Sessions.Current(ctx, r); err == nil {
 			http.Redirect(w, r, h.URL(PathAccount), http.StatusSeeOther)
 			return

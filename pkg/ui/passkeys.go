@@ -37,6 +37,9 @@ const (
 	PathAccountPasskeysRemove = "/account/passkeys/remove"
 )
 
+// passkeyFailedParam tells a sign-in page that a passkey sign-in failed.
+const passkeyFailedParam = "passkey"
+
 // The fields the passkey forms post.
 const (
 	ceremonyField = "ceremony"
@@ -100,7 +103,7 @@ func (h *Handler) passkeyLogin(r *http.Request, page *LoginPage) {
 		return
 	}
 	page.Passkey = &PasskeyForm{Begin: h.URL(PathLoginPasskeyBegin), Action: h.URL(PathLoginPasskey)}
-	if r.Method == http.MethodGet && r.URL.Query().Get("passkey") == "failed" && page.ErrorID == "" {
+	if r.Method == http.MethodGet && r.URL.Query().Get(passkeyFailedParam) == "failed" && page.ErrorID == "" {
 		page.ErrorID = "login.error.passkey"
 	}
 }
@@ -156,7 +159,7 @@ func (h *Handler) loginPasskey(w http.ResponseWriter, r *http.Request) {
 			_ = h.opts.Accounts.SignInFailed(accounts.Actor(ctx, ""), a.UserID, "", "invalid_passkey", in)
 		}
 		h.log.InfoContext(ctx, "a passkey sign-in was refused", "reason", err.Error())
-		h.redirectWith(w, r, back, "passkey", "failed")
+		h.redirectWith(w, r, back, passkeyFailedParam, "failed")
 		return
 	}
 	if err != nil {
