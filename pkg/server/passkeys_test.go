@@ -378,3 +378,29 @@ func (s *testServer) passkeyID(t *testing.T, userID string, i int) string {
 	}
 	return list[i].ID
 }
+
+func TestPasskeysOffOnAnIPIssuer(t *testing.T) {
+	s, _ := startMFAServer(t, gormstoretest.SQLiteURL(t), nil)
+	if !strings.Contains(s.URL, "127.0.0.1") {
+		t.Fatalf("issuer %s", s.URL)
+	}
+	if !strings.Contains(s.logs.String(), "passkeys are off: the issuer is on an IP address") {
+		t.Fatal("the start-up log does not say passkeys are off")
+	}
+	b := browser.New(s.URL)
+	page, err := b.Get(s.URL + "/account/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := page.FormWith("password"); err != nil || strings.Contains(page.Body, "passkey-login") || strings.Contains(page.Body, "webauthn") {
+		t.Fatalf("the sign-in page offers passkeys on an IP issuer: %.600s", page.Body)
+	}
+	res, err := b.Client.PostForm(s.URL+"/login/passkey/begin", url.Values{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound && res.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("the passkey endpoint answers %d on an IP issuer", res.StatusCode)
+	}
+}
