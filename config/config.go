@@ -287,6 +287,13 @@ type Config struct {
 	// EmailChangeLinkTTL is how long the link that confirms a new email
 	// address on the account page works (GATEHOUSE_EMAIL_CHANGE_LINK_TTL).
 	EmailChangeLinkTTL time.Duration `yaml:"email_change_link_ttl"`
+	// Passkeys turns passkeys (WebAuthn) on: registered on the account
+	// page, a first factor on their own and a second factor after a
+	// password or a provider (GATEHOUSE_PASSKEYS). The RP ID is the
+	// issuer's host and the one origin the issuer's; with an issuer on an
+	// IP address they are off whatever this says (WebAuthn refuses IP
+	// addresses; develop on http://localhost:PORT).
+	Passkeys bool `yaml:"passkeys"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -348,6 +355,7 @@ func Default() Config {
 		ThrottleMailRequestsPerIP:  20,
 		ThrottleEmailCodeFailures:  5,
 		EmailChangeLinkTTL:         time.Hour,
+		Passkeys:                   true,
 	}
 }
 
@@ -459,6 +467,7 @@ func settings(c *Config) []setting {
 		{"throttle_mail_requests_per_ip", "GATEHOUSE_THROTTLE_MAIL_REQUESTS_PER_IP", int64Setter(&c.ThrottleMailRequestsPerIP)},
 		{"throttle_email_code_failures", "GATEHOUSE_THROTTLE_EMAIL_CODE_FAILURES", int64Setter(&c.ThrottleEmailCodeFailures)},
 		{"email_change_link_ttl", "GATEHOUSE_EMAIL_CHANGE_LINK_TTL", durationSetter(&c.EmailChangeLinkTTL)},
+		{"passkeys", "GATEHOUSE_PASSKEYS", boolSetter(&c.Passkeys)},
 	}
 }
 
@@ -583,6 +592,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("throttle_mail_requests_per_ip", c.ThrottleMailRequestsPerIP),
 		slog.Int64("throttle_email_code_failures", c.ThrottleEmailCodeFailures),
 		slog.String("email_change_link_ttl", c.EmailChangeLinkTTL.String()),
+		slog.Bool("passkeys", c.Passkeys),
 	)
 }
 

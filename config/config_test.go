@@ -260,6 +260,7 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		ThrottleMailRequestsPerIP:  31,
 		ThrottleEmailCodeFailures:  4,
 		EmailChangeLinkTTL:         30 * time.Minute,
+		Passkeys:                   true,
 	}
 	if c != want {
 		t.Errorf("Load =\n%+v\nwant\n%+v", c, want)

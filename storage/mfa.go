@@ -57,7 +57,7 @@ type MFAStore interface {
 	// customer has.
 	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
 	// DeleteMFA removes the customer's TOTP credential and recovery codes
-	// and clears the MFA flag; it reports whether there was a confirmed
-	// credential.
+	// and clears the MFA flag unless a passkey remains (PasskeyStore); it
+	// reports whether there was a confirmed credential.
 	DeleteMFA(ctx context.Context, userID string) (bool, error)
 }

@@ -32,6 +32,7 @@ type Store interface {
 	MFAStore
 	EmailTokenStore
 	Transactor
+	PasskeyStore
 	Collector
 
 	// Ping reports whether the database answers.

@@ -83,8 +83,9 @@ type LoginData struct {
 // MFAData is the data of user.mfa.enrolled, user.mfa.removed and
 // user.mfa.recovery_code_used. It never holds a key or a code.
 type MFAData struct {
-	// Method is "totp" (an authenticator app) or "recovery_codes" (a new
-	// set, replacing any old one).
+	// Method is "totp" (an authenticator app), "recovery_codes" (a new
+	// set, replacing any old one) or "passkey" (one passkey, or all of them
+	// at a reset).
 	Method string `json:"method"`
 	// Reason says why second factors were removed: "customer" (from the
 	// account page) or "reset" (an operator's, admin API or command line).

@@ -25,6 +25,9 @@ type Store interface {
 	storage.Transactor
 	storage.MFAStore
 	GetUser(ctx context.Context, id string) (storage.User, error)
+	// DeletePasskeys removes the customer's passkeys (an operator's reset
+	// removes them with the other second factors).
+	DeletePasskeys(ctx context.Context, userID string) (int, error)
 }
 
 // Options are a Service's dependencies.
@@ -121,9 +124,10 @@ func (s *Service) check(ctx context.Context, userID string, verify func() error)
 }
 
 // Reset removes every second factor of the customer (an operator's reset:
-// admin API, command line) and records user.mfa.removed with the reason
-// "reset". storage.ErrNotFound when no such customer; a customer without
-// second factors is reset all the same, with no event.
+// admin API, command line) — the authenticator app, the recovery codes
+// and the passkeys — and records user.mfa.removed with the reason "reset"
+// for each method there was. storage.ErrNotFound when no such customer; a
+// customer without second factors is reset all the same, with no event.
 func (s *Service) Reset(ctx context.Context, userID string) error {
 	return s.remove(ctx, userID, "reset")
 }
@@ -138,6 +142,17 @@ func (s *Service) remove(ctx context.Context, userID, reason string) error {
 		had, err := s.store.DeleteMFA(ctx, userID)
 		if err != nil {
 			return fmt.Errorf("mfa: remove: %w", err)
+		}
+		if reason == "reset" {
+			n, err := s.store.DeletePasskeys(ctx, userID)
+			if err != nil {
+				return fmt.Errorf("mfa: remove passkeys: %w", err)
+			}
+			if n > 0 {
+				if err := s.events.Record(ctx, events.New(ctx, events.UserMFARemoved, userID, events.MFAData{Method: MethodPasskey, Reason: reason})); err != nil {
+					return err
+				}
+			}
 		}
 		if !had {
 			return nil

@@ -22,6 +22,8 @@ import (
 const (
 	MethodTOTP          = "totp"
 	MethodRecoveryCodes = "recovery_codes"
+	// MethodPasskey is a passkey (pkg/passkey), removed by a reset.
+	MethodPasskey = "passkey"
 )
 
 // RFC 6238's parameters as every authenticator app reads them: 30-second

@@ -196,18 +196,27 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	services.MFA = newMFA(cfg, store, services.Events, secrets, s.limiter, o.mfaClock, log)
 	rules := acr.Rules{Policy: acr.Policy(cfg.MFAPolicy)}
 	selfService := newSelfService(cfg, store, services, secrets, s.limiter, o.selfServiceClock, log)
+	factors := map[string]signin.SecondFactor{
+		signin.TOTP.Name:         {Method: signin.TOTP, Verify: services.MFA.VerifyTOTP},
+		signin.RecoveryCode.Name: {Method: signin.RecoveryCode, Verify: services.MFA.UseRecoveryCode},
+	}
+	passkeys, err := newPasskeys(cfg, store, services.Events, log)
+	if err != nil {
+		return nil, err
+	}
+	if passkeys != nil {
+		factors[signin.PasskeyName] = passkeySecondFactor(passkeys)
+		rules.Reachable = reachableWithPasskeys()
+	}
 	signins := signin.New(signin.Options{
-		Store:    store,
-		Accounts: services.Accounts,
-		Sessions: sessions,
-		MFA:      services.MFA,
-		SecondFactors: map[string]signin.SecondFactor{
-			signin.TOTP.Name:         {Method: signin.TOTP, Verify: services.MFA.VerifyTOTP},
-			signin.RecoveryCode.Name: {Method: signin.RecoveryCode, Verify: services.MFA.UseRecoveryCode},
-		},
-		Federation: fed,
-		ACR:        rules,
-		Key:        secrets.SignInKey(),
+		Store:         store,
+		Accounts:      services.Accounts,
+		Sessions:      sessions,
+		MFA:           services.MFA,
+		SecondFactors: factors,
+		Federation:    fed,
+		ACR:           rules,
+		Key:           secrets.SignInKey(),
 		Paths: signin.Paths{
 			Resume: base + oidc.PathResume, Account: base + ui.PathAccount,
 			SecondFactor: base + ui.PathMFA, Enrol: base + ui.PathMFAEnrol,
@@ -239,6 +248,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		// The account's self-service pages.
 		Issuer:         cfg.Issuer,
 		EmailChangeTTL: cfg.EmailChangeLinkTTL,
+		Passkeys:       passkeys,
 	})
 	out, err := newOutbound(cfg, log, o.outbound...)
 	if err != nil {

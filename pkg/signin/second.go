@@ -47,7 +47,13 @@ func (s *Service) SecondFactor(ctx context.Context, b Browser, token, method, pr
 	if !ok || p.Enrol {
 		return Next{}, ErrUnknownMethod
 	}
-	if err := f.Verify(ctx, p.UserID, proof); err != nil {
+	m := f.Method
+	if f.VerifyAMR != nil {
+		m.AMR, err = f.VerifyAMR(ctx, p.UserID, proof)
+	} else {
+		err = f.Verify(ctx, p.UserID, proof)
+	}
+	if err != nil {
 		if errors.Is(err, mfa.ErrInvalidCode) {
 			in := accounts.SignIn{Method: p.First, Provider: p.IDP, ClientID: p.ClientID, IP: b.IP(), SecondFactor: f.Method.Name, StepUp: p.StepUp}
 			if rerr := s.accounts.SignInFailed(accounts.Actor(ctx, ""), p.UserID, "", "invalid_code", in); rerr != nil {
@@ -56,7 +62,7 @@ func (s *Service) SecondFactor(ctx context.Context, b Browser, token, method, pr
 		}
 		return Next{}, err
 	}
-	return s.finish(ctx, b, p, acr.Single, f.Method)
+	return s.finish(ctx, b, p, acr.Single, m)
 }
 
 // StepUp asks the missing factor of a live session that meets an

@@ -80,6 +80,10 @@ type Verifier func(ctx context.Context, userID, proof string) error
 type SecondFactor struct {
 	Method Method
 	Verify Verifier
+	// VerifyAMR, when set, is used instead of Verify: a check whose RFC
+	// 8176 methods depend on the proof (a passkey: "hwk" or "swk", and
+	// "user" when it verified the user); they replace Method.AMR.
+	VerifyAMR func(ctx context.Context, userID, proof string) ([]string, error)
 }
 
 // Store is what the pipeline reads and writes itself.

@@ -52,6 +52,9 @@ type AccountPage struct {
 	// Manage are the links to the profile, password, sessions, apps and
 	// data pages.
 	Manage []AccountManageLink
+	// PasskeysURL is the page of the customer's passkeys; "" when
+	// passkeys are off.
+	PasskeysURL string
 }
 
 // AccountIdentity is one linked upstream account on the account page.
@@ -139,6 +142,9 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, "reading second factors", err)
 		return
 	}
+	if h.opts.Passkeys != nil {
+		page.PasskeysURL = h.URL(PathAccountPasskeys)
+	}
 	lang := h.language(w, r, "")
 	csrf := h.opts.Sessions.CSRFToken(w, r, accountCSRFPurpose)
 	w.Header().Set("Cache-Control", "no-store")
@@ -169,7 +175,7 @@ func (h *Handler) accountLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reauth := r.Form.Get(reauthParam) != ""
-	if r.Method == http.MethodGet && r.Form.Get(linkParam) == "" && !reauth {
+	if r.Method == http.MethodGet && r.Form.Get(linkParam) == "" && !reauth && r.Form.Get(passkeyFailedParam) == "" {
 		if _, err := h.opts.Sessions.Current(ctx, r); err == nil {
 			http.Redirect(w, r, h.URL(PathAccount), http.StatusSeeOther)
 			return
@@ -178,6 +184,7 @@ func (h *Handler) accountLogin(w http.ResponseWriter, r *http.Request) {
 	lang := h.language(w, r, "")
 	page := LoginPage{Action: h.URL(PathAccountLogin)}
 	h.federationLogin(w, r, &page)
+	h.passkeyLogin(r, &page)
 	if reauth && page.ErrorID == "" {
 		page.ErrorID = "login.reauth"
 	}

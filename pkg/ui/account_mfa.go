@@ -76,7 +76,8 @@ func (h *Handler) accountMFA(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, "reading customer", err)
 		return
 	}
-	if user.MFA {
+	// The MFA flag is set by passkeys too: ask for the authenticator app.
+	if on, _, err := h.opts.MFA.Enrolled(ctx, user.ID); err != nil || on {
 		http.Redirect(w, r, h.URL(PathAccount), http.StatusSeeOther)
 		return
 	}

@@ -35,6 +35,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	h.federationLogin(w, r, &page)
 	h.selfServiceLinks(&page)
+	h.passkeyLogin(r, &page)
 	csrf := h.opts.Sessions.CSRFToken(w, r, loginCSRFPurpose)
 	app := h.loginFormActions(redirectOrigin(client, form))
 	if r.Method == http.MethodGet {

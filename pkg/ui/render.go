@@ -27,7 +27,7 @@ import (
 func requiredPages() []string {
 	return []string{"login", "consent", "error", "logout_confirm", "logged_out", "account", "mfa", "mfa_enrol", "recovery_codes",
 		"signup", "check_email", "verify_email", "reset_request", "reset_password", "email_code",
-		"account_profile", "account_password", "account_sessions", "account_apps", "account_data", "account_message"}
+		"account_profile", "account_password", "account_sessions", "account_apps", "account_data", "account_message", "passkeys"}
 }
 
 // layoutFile holds the shared frame; each page file fills its blocks.
@@ -188,7 +188,8 @@ func samplePages(page string) []any {
 			Action: "/login", AuthRequestID: "a", Email: "a@example.com", ErrorID: "login.error.throttled", ErrorData: map[string]any{"Minutes": 2},
 			ClientName: "App", ForgotPasswordURL: "/forgot", RegisterURL: "/register",
 			ProvidersAction: "/login/federated", Providers: []ProviderButton{{ID: "google", Name: "Google"}},
-			Link: &LinkPrompt{Token: "t", Provider: "Google", Email: "a@example.com"},
+			Link:    &LinkPrompt{Token: "t", Provider: "Google", Email: "a@example.com"},
+			Passkey: &PasskeyForm{Begin: "/login/passkey/begin", Action: "/login/passkey"},
 		}}
 	case "consent":
 		return []any{ConsentPage{}, ConsentPage{
@@ -206,14 +207,22 @@ func samplePages(page string) []any {
 			Identities: []AccountIdentity{{Provider: "google", Name: "Google", Email: "a@gmail.example", CanUnlink: true}},
 			Available:  []ProviderButton{{ID: "github", Name: "GitHub"}}, LinkAction: "/account/link", UnlinkAction: "/account/unlink",
 			MFA: true, RecoveryCodesLeft: 3, EnrolURL: "/account/mfa", RemoveMFAAction: "/account/mfa/remove", RecoveryAction: "/account/mfa/recovery",
+			PasskeysURL: "/account/passkeys",
 		}}
 	case "logged_out":
 		return []any{LoggedOutPage{}}
 	case "mfa":
-		return []any{MFAPage{}, MFAPage{Action: "/login/mfa", Pending: "p", ErrorID: "login.error.throttled", ErrorData: map[string]any{"Minutes": 2}, Recovery: true, StepUp: true}}
+		return []any{MFAPage{}, MFAPage{Action: "/login/mfa", Pending: "p", ErrorID: "login.error.throttled", ErrorData: map[string]any{"Minutes": 2}, Recovery: true, StepUp: true,
+			Passkey: &PasskeyForm{Begin: "/login/mfa/passkey/begin", Action: "/login/mfa"}}}
 	case "mfa_enrol":
 		return []any{EnrolPage{}, EnrolPage{Action: "/login/mfa/enrol", Pending: "p", QRURL: "/login/mfa/enrol/qr?pending=p", Secret: "ABCD EFGH", Required: true,
 			ErrorID: "mfa.error.invalid", CancelURL: "/account"}}
+	case "passkeys":
+		return []any{PasskeysPage{}, PasskeysPage{
+			Passkeys: []PasskeyRow{{ID: "c1", Name: "Laptop", Created: "2026-01-02", LastUsed: "2026-02-03", Synced: true}, {ID: "c2", Name: "Key", Created: "2026-01-02"}},
+			Register: PasskeyForm{Begin: "/account/passkeys/begin", Action: "/account/passkeys"}, RenameAction: "/account/passkeys/rename",
+			RemoveAction: "/account/passkeys/remove", BackURL: "/account", NoticeID: "passkeys.notice.added", ErrorID: "passkeys.error.failed",
+		}}
 	case "recovery_codes":
 		return []any{RecoveryCodesPage{}, RecoveryCodesPage{Codes: []string{"abcd-efgh-jkmn"}, ContinueURL: "/account"}}
 	}
@@ -382,10 +391,12 @@ func setPageHeaders(h http.Header, formActions []string) {
 }
 
 // contentSecurityPolicy builds the pages' policy. With default-src 'none'
-// and no script-src, no script runs at all.
+// and script-src 'self', only the server's own script files run (the
+// passkey ceremonies, static/passkeys.js), never inline script; they may
+// fetch from the server alone (connect-src 'self').
 func contentSecurityPolicy(formActions []string) string {
 	var b strings.Builder
-	b.WriteString("default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self'")
+	b.WriteString("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' https: data:; form-action 'self'")
 	seen := make(map[string]bool, len(formActions))
 	for _, a := range formActions {
 		o, ok := formOrigin(a)

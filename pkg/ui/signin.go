@@ -83,7 +83,7 @@ func (h *Handler) mfaSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	lang := h.language(w, r, "")
 	csrf := h.opts.Sessions.CSRFToken(w, r, mfaCSRFPurpose)
-	page := MFAPage{Action: h.URL(PathMFA), Pending: token, StepUp: h.isStepUp(ctx, r, p)}
+	page := MFAPage{Action: h.URL(PathMFA), Pending: token, StepUp: h.isStepUp(ctx, r, p), Passkey: h.mfaPasskeyOffered(r, p.UserID)}
 	actions := h.appActions(ctx, p.AuthRequestID)
 	if r.Method == http.MethodGet {
 		h.render(w, r, http.StatusOK, "mfa", lang, csrf, page, actions...)
@@ -95,7 +95,11 @@ func (h *Handler) mfaSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	method := r.PostForm.Get("method")
 	page.Recovery = method == signin.RecoveryCode.Name
-	next, err := h.opts.SignIn.SecondFactor(ctx, b, token, method, r.PostForm.Get("code"))
+	proof := r.PostForm.Get("code")
+	if method == signin.PasskeyName {
+		proof = h.passkeyProof(w, r)
+	}
+	next, err := h.opts.SignIn.SecondFactor(ctx, b, token, method, proof)
 	if status, ok := h.codeError(w, err, &page.ErrorID, &page.ErrorData); ok {
 		h.render(w, r, status, "mfa", lang, csrf, page, actions...)
 		return

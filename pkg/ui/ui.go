@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/i18n"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/mfa"
+	"github.com/gatehouse-id/gatehouse/pkg/passkey"
 	"github.com/gatehouse-id/gatehouse/pkg/ratelimit"
 	"github.com/gatehouse-id/gatehouse/pkg/selfservice"
 	"github.com/gatehouse-id/gatehouse/pkg/session"
@@ -79,6 +80,9 @@ type Options struct {
 	// EmailChangeTTL is how long the link that confirms a new email
 	// address works.
 	EmailChangeTTL time.Duration
+	// Passkeys registers passkeys and checks them, as a first or second
+	// factor; nil when passkeys are off.
+	Passkeys *passkey.Service
 }
 
 // Handler serves the hosted pages.
@@ -105,6 +109,7 @@ func (h *Handler) Register(r *mux.Router) {
 	h.registerFederation(r)
 	h.registerSelfService(r)
 	h.registerAccountSelfService(r)
+	h.registerPasskeys(r)
 	r.PathPrefix(b + PathStatic).Handler(http.StripPrefix(b+PathStatic, staticHandler(h.opts.Static)))
 }
 

@@ -33,6 +33,9 @@ type LoginPage struct {
 	// EmailCodeURL, when set, offers a one-time code by mail instead of
 	// the password.
 	EmailCodeURL string
+	// Passkey offers "Sign in with a passkey" and the browser's passkey
+	// autofill; nil when passkeys are off.
+	Passkey *PasskeyForm
 }
 
 // ProviderButton is an upstream identity provider's button.
@@ -114,6 +117,9 @@ type MFAPage struct {
 	// StepUp says the app asked for a stronger sign-in than the session's:
 	// only the second factor is asked.
 	StepUp bool
+	// Passkey offers the customer's passkeys as the second factor; nil
+	// when they have none.
+	Passkey *PasskeyForm
 }
 
 // EnrolPage enrols an authenticator app (templates/mfa_enrol.html): the

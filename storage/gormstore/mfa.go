@@ -162,7 +162,8 @@ func (s *Store) DeleteMFA(ctx context.Context, userID string) (bool, error) {
 				return err
 			}
 		}
-		return tx.Exec("UPDATE users SET mfa = ? WHERE id = ?", false, userID).Error
+		// Passkeys are second factors too: the flag stays while one remains.
+		return recomputeMFAFlag(tx, userID)
 	})
 	return had, mapError("gormstore: delete mfa", err)
 }

@@ -377,6 +377,35 @@ var migrations = []migration{
 		},
 	},
 	{
+		version: 11,
+		name:    "passkeys: WebAuthn credentials and ceremony state",
+		statements: []string{
+			// id is the credential ID, base64url; credential is pkg/passkey's
+			// encoding of the public key and flags; sign_count the last
+			// signature counter (WebAuthn §6.1.1), updated on condition.
+			`CREATE TABLE webauthn_credentials (
+				id TEXT PRIMARY KEY,
+				user_id TEXT NOT NULL,
+				name TEXT NOT NULL,
+				credential {{bytes}} NOT NULL,
+				sign_count BIGINT NOT NULL,
+				backup_eligible BOOLEAN NOT NULL,
+				created_at {{time}} NOT NULL,
+				last_used_at {{time}}
+			)`,
+			`CREATE INDEX webauthn_credentials_user_id ON webauthn_credentials (user_id)`,
+			// One row per ceremony under way, taken (deleted) once.
+			`CREATE TABLE webauthn_challenges (
+				id TEXT PRIMARY KEY,
+				device TEXT NOT NULL,
+				user_id TEXT NOT NULL,
+				kind TEXT NOT NULL,
+				data {{bytes}} NOT NULL,
+				expires_at {{time}} NOT NULL
+			)`,
+		},
+	},
+	{
 		version: 12,
 		name:    "mailed single-use tokens: verification, reset and sign-in codes",
 		statements: []string{
