@@ -5,7 +5,8 @@
 //
 //	gatehouse-load client-credentials --issuer URL --client-id ID --client-secret S [-n 20000] [-c 50]
 //	gatehouse-load sign-in --issuer URL --client-id ID --client-secret S --redirect-uri URI \
-//	    --email E --password P [-n 300] [-c 8]
+//	    --email E --password P [-n 300] [-c 8] [--consent] [--server-pid PID [--hashes 40] \
+//	    [--argon2-memory-kib 19456] [--argon2-iterations 2] [--argon2-parallelism 1]]
 //	gatehouse-load guess --issuer URL --client-id ID --client-secret S --redirect-uri URI \
 //	    --email E --password P [--duration 1m] [--every 5s] [-c 4]
 //	gatehouse-load noop [--addr 127.0.0.1:9090]
@@ -27,7 +28,18 @@
 // A sign-in is the whole flow a customer's browser and an app go through:
 // the authorization request, the sign-in form, the code exchange with PKCE,
 // and userinfo; each one starts from an empty cookie jar. The client must
-// be first-party (--skip-consent) so that no consent page interrupts it.
+// be first-party (--skip-consent) so that no consent page interrupts it,
+// unless --consent is given: then each sign-in also posts the consent form
+// (allow, not remembered, so that the next sign-in sees the page again).
+//
+// With --server-pid, sign-in also prints what a sign-in cost the server:
+// its CPU time (utime+stime of /proc/PID/stat, before and after the run)
+// a completed sign-in, against the CPU time of one bare argon2id hash at
+// the server's parameters (the --argon2-* flags, the server's defaults),
+// measured in this process before the load starts (--hashes of them, on as
+// many goroutines as cores, as the server's hashing slots run), and the
+// server's peak resident set (VmHWM of /proc/PID/status). Run it against
+// a server started for the purpose, on the same machine.
 package main
 
 import (
@@ -40,6 +52,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -64,6 +77,9 @@ type options struct {
 	requests, concurrency, seeded                                       int
 	token, path                                                         string
 	duration, every                                                     time.Duration
+	consent                                                             bool // sign-in: post the consent form
+	serverPID, hashes                                                   int
+	argon2                                                              argon2Params
 }
 
 func run(args []string) error {
@@ -93,14 +109,26 @@ func run(args []string) error {
 	fs.StringVar(&o.path, "path", "/admin/v1/customers", "the path and query to get (admin-get)")
 	fs.DurationVar(&o.duration, "duration", time.Minute, "how long to guess (guess)")
 	fs.DurationVar(&o.every, "every", 5*time.Second, "how often the customer signs in meanwhile (guess)")
+	fs.BoolVar(&o.consent, "consent", false, "the client asks for consent: post the consent form, not remembered (sign-in)")
+	fs.IntVar(&o.serverPID, "server-pid", 0, "the server's process id: print its CPU a sign-in against one hash's, and its peak RSS (sign-in)")
+	fs.IntVar(&o.hashes, "hashes", 40, "how many bare argon2id hashes to time (sign-in with --server-pid)")
+	var memory, iterations, parallelism uint
+	fs.UintVar(&memory, "argon2-memory-kib", 19456, "the server's argon2_memory_kib")
+	fs.UintVar(&iterations, "argon2-iterations", 2, "the server's argon2_iterations")
+	fs.UintVar(&parallelism, "argon2-parallelism", 1, "the server's argon2_parallelism")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
+	if memory == 0 || iterations == 0 || parallelism == 0 || parallelism > 255 || memory > 1<<32-1 || iterations > 1<<32-1 {
+		return errors.New("--argon2-memory-kib, --argon2-iterations and --argon2-parallelism (at most 255) must be positive")
+	}
+	o.argon2 = argon2Params{memoryKiB: uint32(memory), iterations: uint32(iterations), parallelism: uint8(parallelism)}
 	if scenario == "admin-get" {
 		if o.token == "" {
 			return errors.New("admin-get needs --token")
 		}
-		return measure(scenario, orDefault(o.requests, 200), orDefault(o.concurrency, 1), o.adminGet)
+		_, err := measure(scenario, orDefault(o.requests, 200), orDefault(o.concurrency, 1), o.adminGet)
+		return err
 	}
 	if o.clientID == "" {
 		return errors.New("--client-id is required")
@@ -115,6 +143,9 @@ func run(args []string) error {
 			return errors.New("sign-in needs --redirect-uri, --email (or --seeded) and --password")
 		}
 		o.requests, o.concurrency = orDefault(o.requests, 300), orDefault(o.concurrency, 8)
+		if o.serverPID != 0 {
+			return o.signInCost()
+		}
 		flow = o.signIn
 	case "guess":
 		if o.redirectURI == "" || o.email == "" || o.password == "" {
@@ -124,7 +155,35 @@ func run(args []string) error {
 	default:
 		return fmt.Errorf("unknown scenario %q", scenario)
 	}
-	return measure(scenario, o.requests, o.concurrency, flow)
+	_, err := measure(scenario, o.requests, o.concurrency, flow)
+	return err
+}
+
+// signInCost runs the sign-in load and prints what it cost the server
+// against one bare hash, timed first in this process.
+func (o options) signInCost() error {
+	if _, err := procCPU(o.serverPID); err != nil {
+		return fmt.Errorf("--server-pid: %w", err)
+	}
+	h, err := measureHash(o.argon2, orDefault(o.hashes, 40), runtime.GOMAXPROCS(0))
+	if err != nil {
+		return err
+	}
+	before, err := procCPU(o.serverPID)
+	if err != nil {
+		return err
+	}
+	done, runErr := measure("sign-in", o.requests, o.concurrency, o.signIn)
+	after, err := procCPU(o.serverPID)
+	if err != nil {
+		return err
+	}
+	peak, err := procPeakRSS(o.serverPID)
+	if err != nil {
+		return err
+	}
+	printCost(serverCost{cpu: after - before, flows: done, peakRSS: peak}, h, o.argon2)
+	return runErr
 }
 
 func orDefault(v, d int) int {
@@ -134,8 +193,9 @@ func orDefault(v, d int) int {
 	return v
 }
 
-// measure runs flow n times on c workers and prints the rate and latencies.
-func measure(name string, n, c int, flow func(*http.Client) error) error {
+// measure runs flow n times on c workers, prints the rate and latencies,
+// and returns how many flows completed.
+func measure(name string, n, c int, flow func(*http.Client) error) (int, error) {
 	transport := &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}
 	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
 	var next, failed atomic.Int64
@@ -170,10 +230,11 @@ func measure(name string, n, c int, flow func(*http.Client) error) error {
 	fmt.Printf("  rate: %.1f/s\n", float64(n)/elapsed.Seconds())
 	fmt.Printf("  latency: p50 %s  p95 %s  p99 %s  max %s\n", pct(.5).Round(time.Microsecond), pct(.95).Round(time.Microsecond),
 		pct(.99).Round(time.Microsecond), latencies[len(latencies)-1].Round(time.Microsecond))
+	done := n - int(failed.Load())
 	if firstErr != nil {
-		return fmt.Errorf("%d flows failed; the first: %w", failed.Load(), firstErr)
+		return done, fmt.Errorf("%d flows failed; the first: %w", failed.Load(), firstErr)
 	}
-	return nil
+	return done, nil
 }
 
 // clientCredentials is one client-credentials grant.
@@ -256,8 +317,16 @@ func (o options) signInWith(c *http.Client, b *browser.Browser, prompt string) e
 	if err != nil {
 		return err
 	}
+	if o.consent && page.Location == "" {
+		if page, err = consent(b, page); err != nil {
+			return err
+		}
+	}
 	back, err := url.Parse(page.Location)
 	if err != nil || back.Query().Get("code") == "" {
+		if o.consent {
+			return fmt.Errorf("no code after the consent (status %d): is the password right?", page.Status)
+		}
 		return fmt.Errorf("no code after the sign-in (status %d): is the client first-party and the password right?", page.Status)
 	}
 	tok, err := conf.Exchange(ctx, back.Query().Get("code"), oauth2.VerifierOption(verifier))
@@ -276,6 +345,17 @@ func (o options) signInWith(c *http.Client, b *browser.Browser, prompt string) e
 		return fmt.Errorf("userinfo answered %d", resp.StatusCode)
 	}
 	return nil
+}
+
+// consent allows on the consent page without remembering the consent, so
+// that every sign-in of the run goes through the page.
+func consent(b *browser.Browser, page *browser.Page) (*browser.Page, error) {
+	form, err := page.FormWith("decision")
+	if err != nil {
+		return nil, err
+	}
+	form.Fields.Del("remember")
+	return b.Submit(form, nil, "decision", "allow")
 }
 
 // noopAnswer is token-shaped: the length of a Gatehouse access token answer.

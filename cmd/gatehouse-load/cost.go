@@ -1,0 +1,177 @@
+package main
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// clockTicks is the unit of utime and stime in /proc/PID/stat
+// (sysconf(_SC_CLK_TCK)); it is 100 on every Linux Go runs on, and reading
+// it for real would need cgo.
+const clockTicks = 100
+
+// procCPU is the CPU time a process has used: utime+stime from
+// /proc/PID/stat.
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseStatCPU(string(b))
+}
+
+// parseStatCPU reads utime+stime (fields 14 and 15) from the text of
+// /proc/PID/stat. The command name (field 2) is in parentheses and may
+// itself hold spaces and parentheses, so the fields are counted from the
+// last ')'.
+func parseStatCPU(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("stat: no command name")
+	}
+	// After ") " come field 3 (state) onwards: utime is the 12th of them.
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("stat: %d fields after the command name", len(f))
+	}
+	utime, err1 := strconv.ParseUint(f[11], 10, 64)
+	stime, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("stat: %w", err)
+	}
+	return ticks(utime + stime), nil
+}
+
+func ticks(n uint64) time.Duration { return time.Duration(n) * time.Second / clockTicks }
+
+// procPeakRSS is the process's peak resident set size in bytes: VmHWM from
+// /proc/PID/status.
+func procPeakRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseStatusKB(string(b), "VmHWM")
+}
+
+// parseStatusKB reads a "Name:   1234 kB" line of /proc/PID/status, in bytes.
+func parseStatusKB(status, name string) (int64, error) {
+	for line := range strings.Lines(status) {
+		v, ok := strings.CutPrefix(line, name+":")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, fmt.Errorf("status: %s: %q", name, strings.TrimSpace(v))
+		}
+		n, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("status: %s: %w", name, err)
+		}
+		return n << 10, nil
+	}
+	return 0, fmt.Errorf("status: no %s", name)
+}
+
+// argon2Params are the server's argon2id parameters, which the bare hash
+// is measured at.
+type argon2Params struct {
+	memoryKiB, iterations uint32
+	parallelism           uint8
+}
+
+// hashCost is what one bare argon2id hash cost in this process.
+type hashCost struct {
+	hashes, workers int
+	cpu, wall       time.Duration // per hash
+}
+
+// measureHash makes n argon2id hashes on workers goroutines (the server runs
+// one hash per core at once) and returns the CPU time and the wall time a
+// hash, the CPU time from getrusage of this process (so the load must not
+// be running).
+func measureHash(p argon2Params, n, workers int) (hashCost, error) {
+	salt := make([]byte, 16)
+	_, _ = rand.Read(salt)
+	password := []byte("correct horse battery staple")
+	runtime.GC()
+	before, err := selfCPU()
+	if err != nil {
+		return hashCost{}, err
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	jobs := make(chan struct{}, n)
+	for range n {
+		jobs <- struct{}{}
+	}
+	close(jobs)
+	for range workers {
+		wg.Go(func() {
+			for range jobs {
+				argon2.IDKey(password, salt, p.iterations, p.memoryKiB, p.parallelism, 32)
+			}
+		})
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	after, err := selfCPU()
+	if err != nil {
+		return hashCost{}, err
+	}
+	return hashCost{hashes: n, workers: workers, cpu: (after - before) / time.Duration(n), wall: wall * time.Duration(workers) / time.Duration(n)}, nil
+}
+
+// selfCPU is the user and system CPU time this process has used.
+func selfCPU() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("getrusage: %w", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
+}
+
+// serverCost is the server's CPU over a run and its peak memory.
+type serverCost struct {
+	cpu     time.Duration // utime+stime used during the run
+	flows   int           // flows completed in the run
+	peakRSS int64         // VmHWM after the run, bytes
+}
+
+// perFlow is the server's CPU time a completed flow.
+func (s serverCost) perFlow() time.Duration {
+	if s.flows == 0 {
+		return 0
+	}
+	return s.cpu / time.Duration(s.flows)
+}
+
+// ratio is the server's CPU a flow in units of one bare hash's CPU.
+func (s serverCost) ratio(h hashCost) float64 {
+	if h.cpu <= 0 || s.flows == 0 {
+		return 0
+	}
+	return float64(s.perFlow()) / float64(h.cpu)
+}
+
+// printCost prints the server's CPU a sign-in against one hash's.
+func printCost(s serverCost, h hashCost, p argon2Params) {
+	fmt.Printf("  server CPU: %.2f s for %d sign-ins, %.1f ms a sign-in\n", s.cpu.Seconds(), s.flows, ms(s.perFlow()))
+	fmt.Printf("  one argon2id hash (m=%d KiB, t=%d, p=%d; %d hashes on %d goroutines in this process): %.1f ms CPU, %.1f ms wall\n",
+		p.memoryKiB, p.iterations, p.parallelism, h.hashes, h.workers, ms(h.cpu), ms(h.wall))
+	fmt.Printf("  CPU a sign-in / CPU a hash: %.2f\n", s.ratio(h))
+	fmt.Printf("  server peak RSS (VmHWM): %.1f MB\n", float64(s.peakRSS)/1e6)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

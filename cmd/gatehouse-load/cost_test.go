@@ -1,0 +1,92 @@
+package main
+
+import (
+	"os"
+	"testing"
+	"time"
+)
+
+func TestParseStatCPU(t *testing.T) {
+	for _, tc := range []struct {
+		name, stat string
+		want       time.Duration
+		bad        bool
+	}{
+		{name: "utime and stime are fields 14 and 15, in clock ticks",
+			stat: "4242 (gatehouse) S 1 4242 4242 0 -1 4194560 9213 0 0 0 1234 56 0 0 20 0 9 0 1234567 1500000000 40000 18446744073709551615 1 1 0 0 0 0 0 0 2143420159 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+			want: 12*time.Second + 900*time.Millisecond},
+		{name: "a command name with spaces and parentheses does not shift the fields",
+			stat: "7 (a) b (c) R 1 7 7 0 -1 0 0 0 0 0 300 200 0 0 20 0 1 0 1 1 1\n",
+			want: 5 * time.Second},
+		{name: "no command name", stat: "7 a R 1", bad: true},
+		{name: "too few fields", stat: "7 (a) R 1 7 7 0 -1 0 0 0 0 0 300", bad: true},
+		{name: "not a number", stat: "7 (a) R 1 7 7 0 -1 0 0 0 0 0 x 200 0", bad: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseStatCPU(tc.stat)
+			if tc.bad {
+				if err == nil {
+					t.Fatalf("parsed %q as %s, want an error", tc.stat, got)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %s, %v; want %s", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseStatusKB(t *testing.T) {
+	status := "Name:\tgatehouse\nVmPeak:\t 1900000 kB\nVmHWM:\t  183296 kB\nVmRSS:\t   40960 kB\n"
+	if got, err := parseStatusKB(status, "VmHWM"); err != nil || got != 183296<<10 {
+		t.Errorf("VmHWM: got %d, %v; want %d", got, err, 183296<<10)
+	}
+	if got, err := parseStatusKB(status, "VmRSS"); err != nil || got != 40960<<10 {
+		t.Errorf("VmRSS: got %d, %v", got, err)
+	}
+	if _, err := parseStatusKB(status, "VmSwap"); err == nil {
+		t.Error("a missing line is an error")
+	}
+	if _, err := parseStatusKB("VmHWM:\t12 MB\n", "VmHWM"); err == nil {
+		t.Error("a unit other than kB is an error")
+	}
+}
+
+func TestThisProcessReadsItsOwnProc(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	if _, err := procCPU(os.Getpid()); err != nil {
+		t.Error(err)
+	}
+	if peak, err := procPeakRSS(os.Getpid()); err != nil || peak <= 0 {
+		t.Errorf("peak RSS %d, %v", peak, err)
+	}
+}
+
+func TestRatio(t *testing.T) {
+	s := serverCost{cpu: 12 * time.Second, flows: 300}
+	if got := s.perFlow(); got != 40*time.Millisecond {
+		t.Errorf("CPU a sign-in: %s, want 40ms", got)
+	}
+	if got := s.ratio(hashCost{cpu: 25 * time.Millisecond}); got != 1.6 {
+		t.Errorf("ratio: %v, want 1.6", got)
+	}
+	if got := (serverCost{cpu: time.Second}).ratio(hashCost{cpu: time.Millisecond}); got != 0 {
+		t.Errorf("no sign-ins completed: ratio %v, want 0", got)
+	}
+	if got := s.ratio(hashCost{}); got != 0 {
+		t.Errorf("no hash measured: ratio %v, want 0", got)
+	}
+}
+
+func TestMeasureHash(t *testing.T) {
+	h, err := measureHash(argon2Params{memoryKiB: 64, iterations: 1, parallelism: 1}, 4, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.hashes != 4 || h.workers != 2 || h.wall <= 0 {
+		t.Errorf("got %+v", h)
+	}
+}
