@@ -165,11 +165,19 @@ func (s serverCost) ratio(h hashCost) float64 {
 	return float64(s.perFlow()) / float64(h.cpu)
 }
 
-// printCost prints the server's CPU a sign-in against one hash's.
-func printCost(s serverCost, h hashCost, p argon2Params) {
+// mean is the cost of a hash over two measurements of it.
+func mean(a, b hashCost) hashCost {
+	return hashCost{hashes: a.hashes + b.hashes, workers: a.workers, cpu: (a.cpu + b.cpu) / 2, wall: (a.wall + b.wall) / 2}
+}
+
+// printCost prints the server's CPU a sign-in against one hash's, timed
+// before (h1) and after (h2) the load.
+func printCost(s serverCost, h1, h2 hashCost, p argon2Params) {
+	h := mean(h1, h2)
 	fmt.Printf("  server CPU: %.2f s for %d sign-ins, %.1f ms a sign-in\n", s.cpu.Seconds(), s.flows, ms(s.perFlow()))
-	fmt.Printf("  one argon2id hash (m=%d KiB, t=%d, p=%d; %d hashes on %d goroutines in this process): %.1f ms CPU, %.1f ms wall\n",
-		p.memoryKiB, p.iterations, p.parallelism, h.hashes, h.workers, ms(h.cpu), ms(h.wall))
+	fmt.Printf("  one argon2id hash (m=%d KiB, t=%d, p=%d; %d hashes on %d goroutines in this process, before and after the load): "+
+		"%.1f ms CPU (%.1f before, %.1f after), %.1f ms wall\n",
+		p.memoryKiB, p.iterations, p.parallelism, h.hashes, h.workers, ms(h.cpu), ms(h1.cpu), ms(h2.cpu), ms(h.wall))
 	fmt.Printf("  CPU a sign-in / CPU a hash: %.2f\n", s.ratio(h))
 	fmt.Printf("  server peak RSS (VmHWM): %.1f MB\n", float64(s.peakRSS)/1e6)
 }

@@ -76,6 +76,9 @@ func TestRatio(t *testing.T) {
 	if got := (serverCost{cpu: time.Second}).ratio(hashCost{cpu: time.Millisecond}); got != 0 {
 		t.Errorf("no sign-ins completed: ratio %v, want 0", got)
 	}
+	if got := s.ratio(mean(hashCost{hashes: 40, cpu: 20 * time.Millisecond}, hashCost{hashes: 40, cpu: 30 * time.Millisecond})); got != 1.6 {
+		t.Errorf("ratio to the mean of the hash before and after: %v, want 1.6", got)
+	}
 	if got := s.ratio(hashCost{}); got != 0 {
 		t.Errorf("no hash measured: ratio %v, want 0", got)
 	}

@@ -36,8 +36,9 @@
 // its CPU time (utime+stime of /proc/PID/stat, before and after the run)
 // a completed sign-in, against the CPU time of one bare argon2id hash at
 // the server's parameters (the --argon2-* flags, the server's defaults),
-// measured in this process before the load starts (--hashes of them, on as
-// many goroutines as cores, as the server's hashing slots run), and the
+// measured in this process before the load starts and again after it ends
+// (--hashes each time, on as many goroutines as cores, as the server's
+// hashing slots run; the ratio uses the mean of the two), and the
 // server's peak resident set (VmHWM of /proc/PID/status). Run it against
 // a server started for the purpose, on the same machine.
 package main
@@ -165,7 +166,8 @@ func (o options) signInCost() error {
 	if _, err := procCPU(o.serverPID); err != nil {
 		return fmt.Errorf("--server-pid: %w", err)
 	}
-	h, err := measureHash(o.argon2, orDefault(o.hashes, 40), runtime.GOMAXPROCS(0))
+	hashes := orDefault(o.hashes, 40)
+	h1, err := measureHash(o.argon2, hashes, runtime.GOMAXPROCS(0))
 	if err != nil {
 		return err
 	}
@@ -182,7 +184,11 @@ func (o options) signInCost() error {
 	if err != nil {
 		return err
 	}
-	printCost(serverCost{cpu: after - before, flows: done, peakRSS: peak}, h, o.argon2)
+	h2, err := measureHash(o.argon2, hashes, runtime.GOMAXPROCS(0))
+	if err != nil {
+		return err
+	}
+	printCost(serverCost{cpu: after - before, flows: done, peakRSS: peak}, h1, h2, o.argon2)
 	return runErr
 }
 
