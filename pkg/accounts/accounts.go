@@ -44,6 +44,8 @@ type Store interface {
 	storage.ImportStore
 	CreateIdentity(ctx context.Context, id storage.Identity) error
 	ListIdentities(ctx context.Context, userID string) ([]storage.Identity, error)
+	// AfterCommit runs fn once the transaction in ctx commits.
+	AfterCommit(ctx context.Context, fn func())
 }
 
 // Options are a Service's dependencies.
@@ -118,6 +120,9 @@ func (s *Service) endSession(ctx context.Context, id string) (storage.BrowserSes
 	if err := s.store.EnqueueJobs(ctx, jobs...); err != nil {
 		return bs, nil, fmt.Errorf("queue back-channel logout: %w", err)
 	}
+	if len(jobs) > 0 {
+		s.store.AfterCommit(ctx, s.notify)
+	}
 	if clientIDs == nil {
 		clientIDs = []string{}
 	}
@@ -182,11 +187,11 @@ func (s *Service) DeleteCustomer(ctx context.Context, userID string) error {
 	})
 }
 
-// inTx runs fn in a transaction and wakes the job runner after a commit.
+// inTx runs fn in a transaction. It does NOT wake the job runner: what
+// enqueues jobs in fn asks for that with AfterCommit (the back-channel
+// logouts here, the webhook fan-out in events.Recorder), so that a commit
+// that queued nothing, such as every sign-in's and consent's, costs the
+// runner no claim.
 func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	if err := s.store.InTx(ctx, fn); err != nil {
-		return err
-	}
-	s.notify()
-	return nil
+	return s.store.InTx(ctx, fn)
 }

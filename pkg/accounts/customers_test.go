@@ -65,6 +65,18 @@ func TestGrantConsent(t *testing.T) {
 	})
 }
 
+func TestCommitsThatQueueNothingWakeNoRunner(t *testing.T) {
+	gormstoretest.Each(t, func(t *testing.T, db gormstoretest.Database) {
+		f := newFixture(t, db.URL)
+		ctx := context.Background()
+		must(t, f.accounts.SignedIn(ctx, "u1", accounts.SignIn{Method: accounts.MethodPassword, ClientID: "rp"}, func(context.Context) error { return nil }))
+		must(t, f.accounts.GrantConsent(ctx, "u1", "rp", []string{"openid"}, true))
+		if f.notified != 0 {
+			t.Errorf("a sign-in and a consent, no jobs queued, woke the runner %d times", f.notified)
+		}
+	})
+}
+
 func TestUpdateCustomerRefusesThePassword(t *testing.T) {
 	f := newFixture(t, gormstoretest.SQLiteURL(t))
 	_, err := f.accounts.UpdateCustomer(context.Background(), "u1", func(u storage.User) (storage.User, error) {

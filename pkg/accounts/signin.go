@@ -60,7 +60,7 @@ func (s *Service) SignInFailed(ctx context.Context, userID, maskedEmail, reason 
 		Method: in.Method, Provider: in.Provider, ClientID: in.ClientID, IP: in.IP, Email: maskedEmail, Reason: reason,
 		SecondFactor: in.SecondFactor, StepUp: in.StepUp,
 	})
-	// Not s.inTx: nothing is queued, so the job runner need not wake.
+	// Its own transaction, recorded even if the request was cancelled.
 	return s.store.InTx(context.WithoutCancel(ctx), func(ctx context.Context) error {
 		return s.events.Record(ctx, ev)
 	})
