@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"reflect"
 	"strings"
 )
 
@@ -58,16 +59,65 @@ func Check(data []byte) error {
 }
 
 // Decode checks data with Check, then decodes it into v. With
-// disallowUnknown, a member v has no field for is an error too.
+// disallowUnknown, a member v has no field for is an error too, and so is
+// one of v's top-level members spelt in another case: encoding/json would
+// read "Scope" as scope, where member names are case-sensitive (RFC 8259
+// §4) and another parser of the same body would not.
 func Decode(data []byte, v any, disallowUnknown bool) error {
 	if err := Check(data); err != nil {
 		return err
+	}
+	if disallowUnknown {
+		if err := exactNames(data, v); err != nil {
+			return err
+		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if disallowUnknown {
 		dec.DisallowUnknownFields()
 	}
 	return dec.Decode(v)
+}
+
+// exactNames refuses a top-level member of data that is not named exactly
+// as a field of the struct v points to (promoted fields of embedded
+// structs included). It says nothing of data that is not an object, or of
+// a v that is not a pointer to a struct.
+func exactNames(data []byte, v any) error {
+	t := reflect.TypeOf(v)
+	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	var members map[string]json.RawMessage
+	if json.Unmarshal(data, &members) != nil {
+		return nil
+	}
+	names := map[string]bool{}
+	jsonNames(t.Elem(), names)
+	for name := range members {
+		if !names[name] {
+			return fmt.Errorf("json: unknown field %q", name)
+		}
+	}
+	return nil
+}
+
+// jsonNames adds the JSON member names of struct type t's fields to names.
+func jsonNames(t reflect.Type, names map[string]bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case tag == "-":
+		case f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct:
+			jsonNames(f.Type, names)
+		case !f.IsExported():
+		case tag != "":
+			names[tag] = true
+		default:
+			names[f.Name] = true
+		}
+	}
 }
 
 // walk reads one value from dec, refusing an object with a name twice and

@@ -43,3 +43,27 @@ func TestIsJSONContentType(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeRefusesMembersInAnotherCase(t *testing.T) {
+	type inner struct {
+		Scope string `json:"scope"`
+	}
+	type request struct {
+		inner
+		Name   string `json:"name,omitempty"`
+		Hidden string `json:"-"`
+	}
+	var r request
+	if err := Decode([]byte(`{"scope":"a","name":"n"}`), &r, true); err != nil || r.Scope != "a" || r.Name != "n" {
+		t.Fatalf("exact names: %v %+v", err, r)
+	}
+	for _, body := range []string{`{"Scope":"gatehouse:admin"}`, `{"NAME":"n"}`, `{"Hidden":"x"}`} {
+		if err := Decode([]byte(body), &request{}, true); err == nil {
+			t.Errorf("%s accepted", body)
+		}
+	}
+	// Without disallowUnknown, unknown members are ignored as before.
+	if err := Decode([]byte(`{"Scope":"x","other":1}`), &request{}, false); err != nil {
+		t.Errorf("lenient decode: %v", err)
+	}
+}
