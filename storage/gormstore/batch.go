@@ -232,13 +232,16 @@ func (b *batchWriter) flush(batch []*pendingRow, rows []tokenRow) {
 		b.settle(failed, len(rows))
 		return
 	}
+	// Settle (log, health, back-off) before answering the requests, so
+	// that whoever sees a write fail finds it logged and reported.
+	settled := err
+	if settled != nil && isConstraintError(settled) {
+		settled = nil // one row's conflict says nothing about the database
+	}
+	b.settle(settled, len(rows))
 	for _, p := range batch {
 		p.done <- err
 	}
-	if err != nil && isConstraintError(err) {
-		err = nil // one row's conflict says nothing about the database
-	}
-	b.settle(err, len(rows))
 }
 
 // Back-off bounds of the writer after a batch fails for a reason other than
