@@ -44,8 +44,8 @@ func (r CollectResult) Total() int64 {
 type Collector interface {
 	// Collect removes, as of now, every expired row of every expiring kind
 	// (tokens and codes, client assertion jtis, browser sessions,
-	// authorization requests, logout deliveries past any retry, federation
-	// states, pending links, throttling counters and known devices), in
+	// authorization requests, federation states, pending links, throttling
+	// counters, known devices, mailed tokens and pending email changes), in
 	// bounded batches with a pause between them, so that it never holds
 	// the database's writers for long. It returns what it removed, also
 	// when it stops on an error. Replicas sharing a database collect one at

@@ -150,8 +150,4 @@ type IdentityStore interface {
 	// TakePendingLink deletes the pending link and returns it; an expired
 	// one is deleted too but is ErrNotFound.
 	TakePendingLink(ctx context.Context, id string) (PendingLink, error)
-
-	// DeleteExpiredFederation removes federation states and pending links
-	// that expired before the cut-off and returns how many it removed.
-	DeleteExpiredFederation(ctx context.Context, before time.Time) (int64, error)
 }

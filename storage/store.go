@@ -1,8 +1,6 @@
 package storage
 
 import (
-	"time"
-
 	"context"
 
 	"github.com/ory/fosite"
@@ -109,12 +107,6 @@ type TokenStore interface {
 	pkce.PKCERequestStorage
 	fositestorage.Transactional
 
-	// DeleteExpiredTokens removes tokens, and expired browser sessions and
-	// pending authorization requests, whose expiry is before the cut-off and
-	// returns how many tokens it removed. It is one unbounded statement a
-	// table, which holds the writers for as long as it runs: the server
-	// uses Collect instead.
-	DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error)
 	// RevokeTokensOf revokes every access and refresh token issued to the
 	// client for the subject; an empty clientID means every client.
 	RevokeTokensOf(ctx context.Context, subject, clientID string) error

@@ -337,21 +337,3 @@ func (l *Limiter) refused(d Decision) {
 		l.onThrottled(d.Kind)
 	}
 }
-
-// Collect removes ended counters and expired known devices, at most limit
-// of each, and returns how many it removed. Run it periodically.
-func (l *Limiter) Collect(ctx context.Context, limit int) (int64, error) {
-	if l == nil {
-		return 0, nil
-	}
-	now := l.now()
-	n, err := l.counters.DeleteExpiredCounters(ctx, now, limit)
-	if err != nil {
-		return n, fmt.Errorf("ratelimit: collect counters: %w", err)
-	}
-	m, err := l.devices.DeleteExpiredDevices(ctx, now, limit)
-	if err != nil {
-		return n + m, fmt.Errorf("ratelimit: collect devices: %w", err)
-	}
-	return n + m, nil
-}

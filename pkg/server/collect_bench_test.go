@@ -21,8 +21,7 @@ const expiredRows = 100_000
 
 // BenchmarkGrantsDuringCollection measures the latency of client-credentials
 // grants (50 in flight) while the garbage collection removes 100,000 expired
-// tokens, against the same load with nothing to collect, and against the
-// single unbounded DELETE that the collection replaced. Each run is one
+// tokens, against the same load with nothing to collect. Each run is one
 // pass; -benchtime 1x:
 //
 //	go test ./pkg/server -run '^$' -bench GrantsDuringCollection -benchtime 1x -count 3
@@ -34,7 +33,6 @@ func BenchmarkGrantsDuringCollection(b *testing.B) {
 	}{{"sqlite", gormstoretest.SQLiteURL}, {"postgres", gormstoretest.PostgresURL}} {
 		b.Run(db.name+"/nothing-to-collect", func(b *testing.B) { benchDuringCollection(b, db.url(b), "") })
 		b.Run(db.name+"/collect", func(b *testing.B) { benchDuringCollection(b, db.url(b), "collect") })
-		b.Run(db.name+"/one-delete", func(b *testing.B) { benchDuringCollection(b, db.url(b), "delete") })
 	}
 }
 
@@ -101,12 +99,6 @@ func benchDuringCollection(b *testing.B, databaseURL, how string) {
 		switch how {
 		case "collect":
 			removed = s.Collect(ctx, time.Now()).Total()
-		case "delete":
-			n, err := s.Store().DeleteExpiredTokens(ctx, time.Now())
-			if err != nil {
-				b.Error(err)
-			}
-			removed = n
 		default:
 			time.Sleep(3 * time.Second)
 		}

@@ -51,9 +51,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		run(t, "a rolled-back transaction leaves nothing", testTxRollback)
 		run(t, "a committed transaction keeps everything", testTxCommit)
 		run(t, "openid connect and pkce sessions", testOIDCAndPKCE)
-		run(t, "expired tokens are collected", testDeleteExpired)
 		run(t, "a client assertion jti is accepted once", testClientAssertionJTI)
-		run(t, "expired sessions and auth requests are collected, live ones kept", testDeleteExpiredSessionsAndAuthRequests)
 		run(t, "revoking a subject's tokens spares other subjects and clients", testRevokeTokensOf)
 	})
 	t.Run("users", func(t *testing.T) {

@@ -23,7 +23,6 @@ func identityTests(t *testing.T, run func(t *testing.T, name string, fn func(t *
 	run(t, "a federation state is taken once, and an expired one is not found", testFederationStateTakeOnce)
 	run(t, "a form_post callback is recorded once on a live state", testFederationCallback)
 	run(t, "a pending link is read until taken, and an expired one is not found", testPendingLink)
-	run(t, "expired federation states and pending links are collected, live ones kept", testDeleteExpiredFederation)
 	run(t, "a browser session keeps its identity provider", testSessionIDP)
 }
 
@@ -353,25 +352,6 @@ func testPendingLink(t *testing.T, s storage.Store) {
 	}
 	if _, err := s.TakePendingLink(ctx, "old"); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("take of an expired link: %v, want ErrNotFound", err)
-	}
-}
-
-func testDeleteExpiredFederation(t *testing.T, s storage.Store) {
-	ctx := context.Background()
-	must(t, s.CreateFederationState(ctx, sampleFederationState("old", -time.Minute)))
-	must(t, s.CreateFederationState(ctx, sampleFederationState("live", time.Minute)))
-	must(t, s.CreatePendingLink(ctx, samplePendingLink("old", -time.Minute)))
-	must(t, s.CreatePendingLink(ctx, samplePendingLink("live", time.Minute)))
-	n, err := s.DeleteExpiredFederation(ctx, time.Now())
-	must(t, err)
-	if n != 2 {
-		t.Errorf("removed %d, want 2", n)
-	}
-	if _, err := s.TakeFederationState(ctx, "live"); err != nil {
-		t.Errorf("a live state was collected: %v", err)
-	}
-	if _, err := s.GetPendingLink(ctx, "live"); err != nil {
-		t.Errorf("a live pending link was collected: %v", err)
 	}
 }
 

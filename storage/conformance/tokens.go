@@ -369,23 +369,6 @@ func testOIDCAndPKCE(t *testing.T, s storage.Store) {
 	}
 }
 
-func testDeleteExpired(t *testing.T, s storage.Store) {
-	ctx := context.Background()
-	_, req := clientAndRequest(t, s, "exp")
-	past := newRequest(req.Client.(*storage.Client), "exp-old", "bob")
-	past.Session.SetExpiresAt(fosite.AccessToken, time.Now().Add(-time.Minute))
-	must(t, s.CreateAccessTokenSession(ctx, "old", past))
-	must(t, s.CreateAccessTokenSession(ctx, "new", req))
-	n, err := s.DeleteExpiredTokens(ctx, time.Now())
-	must(t, err)
-	if n != 1 {
-		t.Errorf("deleted %d rows, want 1", n)
-	}
-	if _, err := s.GetAccessTokenSession(ctx, "new", newSession()); err != nil {
-		t.Errorf("live token collected: %v", err)
-	}
-}
-
 func testClientAssertionJTI(t *testing.T, s storage.Store) {
 	ctx := context.Background()
 	must(t, s.ClientAssertionJWTValid(ctx, "jti-1"))

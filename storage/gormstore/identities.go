@@ -358,18 +358,3 @@ func (s *Store) TakePendingLink(ctx context.Context, id string) (storage.Pending
 	}
 	return rows[0].toPendingLink(), nil
 }
-
-// DeleteExpiredFederation removes federation states and pending links that
-// expired before the cut-off.
-func (s *Store) DeleteExpiredFederation(ctx context.Context, before time.Time) (int64, error) {
-	before = before.UTC()
-	states := s.writer(ctx).Exec("DELETE FROM federation_states WHERE expires_at < ?", before)
-	if states.Error != nil {
-		return 0, mapError("gormstore: delete expired federation states", states.Error)
-	}
-	links := s.writer(ctx).Exec("DELETE FROM pending_links WHERE expires_at < ?", before)
-	if links.Error != nil {
-		return states.RowsAffected, mapError("gormstore: delete expired pending links", links.Error)
-	}
-	return states.RowsAffected + links.RowsAffected, nil
-}

@@ -381,34 +381,6 @@ func (s *Store) SetClientAssertionJWT(ctx context.Context, jti string, exp time.
 	return mapError("gormstore: record jti", err)
 }
 
-// DeleteExpiredTokens removes token rows whose expiry has passed, and
-// likewise seen client assertion jtis, browser sessions (with their clients)
-// and pending authorization requests. It returns how many token rows it
-// removed.
-func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error) {
-	before = before.UTC()
-	res := s.writer(ctx).Exec("DELETE FROM tokens WHERE expires_at < ?", before)
-	if res.Error != nil {
-		return 0, mapError("gormstore: delete expired tokens", res.Error)
-	}
-	if err := s.writer(ctx).Exec("DELETE FROM client_assertion_jtis WHERE expires_at < ?", before).Error; err != nil {
-		return res.RowsAffected, mapError("gormstore: delete expired jtis", err)
-	}
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Exec("DELETE FROM session_clients WHERE session_id IN (SELECT id FROM browser_sessions WHERE expires_at < ?)", before).Error; err != nil {
-			return err
-		}
-		return tx.Exec("DELETE FROM browser_sessions WHERE expires_at < ?", before).Error
-	})
-	if err != nil {
-		return res.RowsAffected, mapError("gormstore: delete expired sessions", err)
-	}
-	if err := s.writer(ctx).Exec("DELETE FROM auth_requests WHERE expires_at < ?", before).Error; err != nil {
-		return res.RowsAffected, mapError("gormstore: delete expired auth requests", err)
-	}
-	return res.RowsAffected, nil
-}
-
 // RevokeTokensOf deletes the subject's access tokens and deactivates its
 // refresh tokens, of the one client or, when clientID is empty, of every
 // client, in one transaction. Authorization codes not yet exchanged are
