@@ -91,6 +91,28 @@ func (a *app) webhookService(ctx context.Context, cfgPath string) (*webhooks.Ser
 	return svc.Webhooks, func() { _ = store.Close() }, nil
 }
 
+// webhookTarget finishes parsing a subcommand that names one subscription
+// (the WEBHOOK_ID, then --output when output is not nil, then check, the
+// command's own rules, when not nil) and opens the webhook service; done
+// closes the store.
+func (a *app) webhookTarget(ctx context.Context, fs *flag.FlagSet, cfgPath, output *string, args []string, check func() error) (id string, svc *webhooks.Service, done func(), err error) {
+	if id, err = parseOneID(fs, args, "WEBHOOK_ID"); err != nil {
+		return "", nil, nil, err
+	}
+	if output != nil {
+		if err := checkOutput(*output); err != nil {
+			return "", nil, nil, err
+		}
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return "", nil, nil, err
+		}
+	}
+	svc, done, err = a.webhookService(ctx, *cfgPath)
+	return id, svc, done, err
+}
+
 // noWebhook turns a missing subscription into a message naming it.
 func noWebhook(id string, err error) error {
 	if errors.Is(err, storage.ErrNotFound) {
@@ -209,14 +231,7 @@ func (a *app) webhooksGet(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("webhooks get")
 	cfgPath := configFlag(fs)
 	output := outputFlag(fs)
-	id, err := parseOneID(fs, args, "WEBHOOK_ID")
-	if err != nil {
-		return err
-	}
-	if err := checkOutput(*output); err != nil {
-		return err
-	}
-	svc, done, err := a.webhookService(ctx, *cfgPath)
+	id, svc, done, err := a.webhookTarget(ctx, fs, cfgPath, output, args, nil)
 	if err != nil {
 		return err
 	}
@@ -302,11 +317,7 @@ func (a *app) webhooksUpdate(ctx context.Context, args []string) error {
 func (a *app) webhooksDelete(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("webhooks delete")
 	cfgPath := configFlag(fs)
-	id, err := parseOneID(fs, args, "WEBHOOK_ID")
-	if err != nil {
-		return err
-	}
-	svc, done, err := a.webhookService(ctx, *cfgPath)
+	id, svc, done, err := a.webhookTarget(ctx, fs, cfgPath, nil, args, nil)
 	if err != nil {
 		return err
 	}
@@ -343,17 +354,12 @@ func (a *app) webhooksDeliveries(ctx context.Context, args []string) error {
 	output := outputFlag(fs)
 	limit := fs.Int("limit", 100, "at most `N` deliveries, oldest first")
 	after := fs.String("after", "", "list the deliveries after the delivery `ID` (the last one listed)")
-	id, err := parseOneID(fs, args, "WEBHOOK_ID")
-	if err != nil {
-		return err
-	}
-	if err := checkOutput(*output); err != nil {
-		return err
-	}
-	if *limit < 1 || *limit > 1000 {
-		return usagef("--limit must be from 1 to 1000")
-	}
-	svc, done, err := a.webhookService(ctx, *cfgPath)
+	id, svc, done, err := a.webhookTarget(ctx, fs, cfgPath, output, args, func() error {
+		if *limit < 1 || *limit > 1000 {
+			return usagef("--limit must be from 1 to 1000")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -434,11 +440,7 @@ func (a *app) webhooksReplay(ctx context.Context, args []string) error {
 func (a *app) webhooksPing(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("webhooks ping")
 	cfgPath := configFlag(fs)
-	id, err := parseOneID(fs, args, "WEBHOOK_ID")
-	if err != nil {
-		return err
-	}
-	svc, done, err := a.webhookService(ctx, *cfgPath)
+	id, svc, done, err := a.webhookTarget(ctx, fs, cfgPath, nil, args, nil)
 	if err != nil {
 		return err
 	}
@@ -456,14 +458,7 @@ func (a *app) webhooksRotateSecret(ctx context.Context, args []string) error {
 	cfgPath := configFlag(fs)
 	output := outputFlag(fs)
 	overlap := fs.Duration("overlap", webhooks.DefaultOverlap, "how long the old secret keeps signing too (0 to 168h)")
-	id, err := parseOneID(fs, args, "WEBHOOK_ID")
-	if err != nil {
-		return err
-	}
-	if err := checkOutput(*output); err != nil {
-		return err
-	}
-	svc, done, err := a.webhookService(ctx, *cfgPath)
+	id, svc, done, err := a.webhookTarget(ctx, fs, cfgPath, output, args, nil)
 	if err != nil {
 		return err
 	}
