@@ -2,6 +2,10 @@ package server_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -37,7 +41,29 @@ func newSoftKey(s *testServer, userID string, synced bool) *softKey {
 		auth: virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{
 			UserHandle: []byte(userID), BackupEligible: synced, BackupState: synced,
 		}),
-		cred: virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2),
+		cred: virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, p256Key()),
+	}
+}
+
+// p256Key is a PKCS #8 P-256 private key whose public coordinates both
+// take 32 bytes. virtualwebauthn writes a coordinate's big-endian bytes
+// without the leading zeros that COSE requires (RFC 9053 section 7.1.1:
+// the length is the curve's), so about one key in 128 would be refused
+// by the server, rightly; a real authenticator pads.
+func p256Key() []byte {
+	for {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		if len(k.X.Bytes()) != 32 || len(k.Y.Bytes()) != 32 {
+			continue
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			panic(err)
+		}
+		return der
 	}
 }
 
