@@ -294,6 +294,11 @@ type Config struct {
 	// IP address they are off whatever this says (WebAuthn refuses IP
 	// addresses; develop on http://localhost:PORT).
 	Passkeys bool `yaml:"passkeys"`
+	// TokenCacheTTL is how long a replica may use an access token it read
+	// for introspection or userinfo before re-reading it, i.e. the longest
+	// a revocation made through another replica may go unseen here; 0
+	// disables the cache (GATEHOUSE_TOKEN_CACHE_TTL).
+	TokenCacheTTL time.Duration `yaml:"token_cache_ttl"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -356,6 +361,7 @@ func Default() Config {
 		ThrottleEmailCodeFailures:  5,
 		EmailChangeLinkTTL:         time.Hour,
 		Passkeys:                   true,
+		TokenCacheTTL:              time.Second,
 	}
 }
 
@@ -468,6 +474,7 @@ func settings(c *Config) []setting {
 		{"throttle_email_code_failures", "GATEHOUSE_THROTTLE_EMAIL_CODE_FAILURES", int64Setter(&c.ThrottleEmailCodeFailures)},
 		{"email_change_link_ttl", "GATEHOUSE_EMAIL_CHANGE_LINK_TTL", durationSetter(&c.EmailChangeLinkTTL)},
 		{"passkeys", "GATEHOUSE_PASSKEYS", boolSetter(&c.Passkeys)},
+		{"token_cache_ttl", "GATEHOUSE_TOKEN_CACHE_TTL", durationSetter(&c.TokenCacheTTL)},
 	}
 }
 
@@ -593,6 +600,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("throttle_email_code_failures", c.ThrottleEmailCodeFailures),
 		slog.String("email_change_link_ttl", c.EmailChangeLinkTTL.String()),
 		slog.Bool("passkeys", c.Passkeys),
+		slog.String("token_cache_ttl", c.TokenCacheTTL.String()),
 	)
 }
 

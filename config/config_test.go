@@ -188,6 +188,7 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		"GATEHOUSE_THROTTLE_MAIL_REQUESTS_PER_IP": "31",
 		"GATEHOUSE_THROTTLE_EMAIL_CODE_FAILURES":  "4",
 		"GATEHOUSE_EMAIL_CHANGE_LINK_TTL":         "30m",
+		"GATEHOUSE_TOKEN_CACHE_TTL":               "500ms",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -261,6 +262,7 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		ThrottleEmailCodeFailures:  4,
 		EmailChangeLinkTTL:         30 * time.Minute,
 		Passkeys:                   true,
+		TokenCacheTTL:              500 * time.Millisecond,
 	}
 	if c != want {
 		t.Errorf("Load =\n%+v\nwant\n%+v", c, want)

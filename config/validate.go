@@ -97,6 +97,8 @@ func (c Config) Validate() error {
 		outside("GATEHOUSE_ID_TOKEN_LIFETIME", c.IDTokenLifetime, minIDTokenLifetime, maxIDTokenLifetime),
 		outside("GATEHOUSE_KEYS_REFRESH_INTERVAL", c.KeysRefreshInterval, minKeysRefreshInterval, maxKeysRefreshInterval),
 		outside("GATEHOUSE_CLIENT_CACHE_TTL", c.ClientCacheTTL, minClientCacheTTL, maxClientCacheTTL),
+		// The documented bound on a revocation's reach (docs/flows.md).
+		outside("GATEHOUSE_TOKEN_CACHE_TTL", c.TokenCacheTTL, 0, time.Second),
 		outside("GATEHOUSE_SHUTDOWN_TIMEOUT", c.ShutdownTimeout, minShutdownTimeout, maxShutdownTimeout),
 
 		{!slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel), fmt.Sprintf("GATEHOUSE_LOG_LEVEL: must be one of debug, info, warn, error (got %q)", c.LogLevel)},

@@ -93,7 +93,26 @@ type Client struct {
 	// CreatedAt and UpdatedAt are set by the store.
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// AccessTokenFormat is the form of the access tokens issued to the
+	// client: AccessTokenOpaque (also when empty) or AccessTokenJWT
+	// (RFC 9068).
+	AccessTokenFormat string
 }
+
+// Access token formats (Client.AccessTokenFormat).
+const (
+	// AccessTokenOpaque is a random token that only introspection and
+	// userinfo can read: revoked at once.
+	AccessTokenOpaque = "opaque"
+	// AccessTokenJWT is an RFC 9068 JWT signed with the server's keys:
+	// resource servers verify it offline, so it stays valid there until
+	// it expires, whatever is revoked.
+	AccessTokenJWT = "jwt"
+)
+
+// IssuesJWTAccessTokens reports whether the client's access tokens are
+// RFC 9068 JWTs.
+func (c *Client) IssuesJWTAccessTokens() bool { return c.AccessTokenFormat == AccessTokenJWT }
 
 var (
 	_ fosite.Client              = (*Client)(nil)

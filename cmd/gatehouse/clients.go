@@ -16,7 +16,8 @@ const clientsUsage = `Usage:
                            [--public] [--token-endpoint-auth-method METHOD] [--skip-consent]
                            [--post-logout-redirect-uri URI]... [--audience AUD]... [--logo-uri URL]
                            [--backchannel-logout-uri URL] [--allowed-cors-origin ORIGIN]... [--admin]
-                           [--require-mfa] [--default-acr-value ACR]... [--output json|text]
+                           [--require-mfa] [--default-acr-value ACR]... [--access-token-format opaque|jwt]
+                           [--output json|text]
   gatehouse clients list   [--output json|text]
   gatehouse clients get    CLIENT_ID [--output json|text]
   gatehouse clients delete CLIENT_ID
@@ -67,6 +68,7 @@ func (a *app) clientsCreate(ctx context.Context, args []string) error {
 	requireMFA := fs.Bool("require-mfa", false, "every sign-in to the client uses a second factor (docs/mfa.md)")
 	var acrValues stringList
 	fs.Var(&acrValues, "default-acr-value", "authentication context class `ACR` asked for when a request names none: 1, 2 or phr (repeatable)")
+	tokenFormat := fs.String("access-token-format", "", "opaque (default) or jwt: RFC 9068 access tokens, which need an --audience")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -98,6 +100,7 @@ func (a *app) clientsCreate(ctx context.Context, args []string) error {
 		AllowedCORSOrigins:      corsOrigins,
 		RequireMFA:              *requireMFA,
 		DefaultACRValues:        acrValues,
+		AccessTokenFormat:       *tokenFormat,
 	})
 	if clients.IsInvalid(err) {
 		return usagef("%v", err)
@@ -184,6 +187,7 @@ func (a *app) clientsGet(ctx context.Context, args []string) error {
 		{"token_endpoint_auth_method", j.TokenEndpointAuthMethod},
 		{"public", fmt.Sprint(j.Public)}, {"skip_consent", fmt.Sprint(j.SkipConsent)},
 		{"require_mfa", fmt.Sprint(j.RequireMFA)},
+		{"access_token_format", j.AccessTokenFormat},
 		{"created_at", j.CreatedAt.Format("2006-01-02T15:04:05Z07:00")},
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", row[0], row[1])

@@ -32,6 +32,7 @@ func (a *app) clientsUpdate(ctx context.Context, args []string) error {
 	requireMFA := fs.Bool("require-mfa", false, "every sign-in to the client uses a second factor (--require-mfa=false takes it away)")
 	var acrValues stringList
 	fs.Var(&acrValues, "default-acr-value", "authentication context class `ACR` asked for when a request names none (repeatable; replaces the list)")
+	tokenFormat := fs.String("access-token-format", "", "opaque or jwt (RFC 9068 access tokens, which need an audience)")
 	id, err := parseOneID(fs, args, "CLIENT_ID")
 	if err != nil {
 		return err
@@ -80,6 +81,8 @@ func (a *app) clientsUpdate(ctx context.Context, args []string) error {
 			spec.RequireMFA = *requireMFA
 		case "default-acr-value":
 			spec.DefaultACRValues = acrValues
+		case "access-token-format":
+			spec.AccessTokenFormat = *tokenFormat
 		}
 	})
 	svc, err := a.services(cfg, store, secrets, log)

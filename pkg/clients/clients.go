@@ -93,6 +93,10 @@ type Spec struct {
 	// (RFC 7592): a new client gets a registration access token to manage
 	// itself, and neither may ask for a reserved scope or Admin.
 	Dynamic bool
+	// AccessTokenFormat is storage.AccessTokenOpaque (the default, also
+	// when empty) or storage.AccessTokenJWT, which needs at least one
+	// Audience: an RFC 9068 token names its resource servers.
+	AccessTokenFormat string
 }
 
 // Registered is a newly created client with its secret in clear. The secret
@@ -198,6 +202,9 @@ func (s *Service) Create(ctx context.Context, spec Spec) (Registered, error) {
 	}
 	if spec.Dynamic {
 		if err := s.checkReserved(c, nil); err != nil {
+			return Registered{}, err
+		}
+		if err := checkJWTAudience(c); err != nil {
 			return Registered{}, err
 		}
 	}
@@ -415,6 +422,14 @@ func (s *Service) build(spec Spec) (storage.Client, error) {
 	default:
 		return storage.Client{}, &InvalidError{"token_endpoint_auth_signing_alg", fmt.Sprintf("%q is not supported", spec.TokenEndpointAuthSigningAlg)}
 	}
+	format := spec.AccessTokenFormat
+	switch format {
+	case "", storage.AccessTokenOpaque:
+		format = ""
+	case storage.AccessTokenJWT:
+	default:
+		return storage.Client{}, &InvalidError{"access_token_format", fmt.Sprintf("%q is not supported; use opaque or jwt", spec.AccessTokenFormat)}
+	}
 	if spec.DefaultMaxAge < 0 {
 		return storage.Client{}, &InvalidError{"default_max_age", "must not be negative"}
 	}
@@ -446,7 +461,7 @@ func (s *Service) build(spec Spec) (storage.Client, error) {
 			responseTypes = append(responseTypes, normalizeResponseType(rt))
 		}
 	}
-	return storage.Client{
+	c := storage.Client{
 		Name:                    strings.TrimSpace(spec.Name),
 		RedirectURIs:            dedupe(spec.RedirectURIs),
 		PostLogoutRedirectURIs:  dedupe(spec.PostLogoutRedirectURIs),
@@ -479,7 +494,26 @@ func (s *Service) build(spec Spec) (storage.Client, error) {
 		RequireMFA:                  spec.RequireMFA,
 		AllowedCORSOrigins:          dedupe(spec.AllowedCORSOrigins),
 		Admin:                       spec.Admin,
-	}, nil
+		AccessTokenFormat:           format,
+	}
+	if !spec.Dynamic {
+		// A client's own request cannot name audiences: Create and
+		// replace check it against what an operator gave.
+		if err := checkJWTAudience(c); err != nil {
+			return storage.Client{}, err
+		}
+	}
+	return c, nil
+}
+
+// checkJWTAudience refuses JWT access tokens to a client without an
+// audience: an RFC 9068 token must name the resource servers that accept
+// it (RFC 9068 §3, aud), and only an operator gives a client audiences.
+func checkJWTAudience(c storage.Client) error {
+	if c.IssuesJWTAccessTokens() && len(c.Audience) == 0 {
+		return &InvalidError{"access_token_format", "jwt needs at least one audience (an operator registers them)"}
+	}
+	return nil
 }
 
 // checkOrigin accepts a web origin as browsers send it (RFC 6454 §6.2):
@@ -564,6 +598,7 @@ func checkSizes(spec Spec) error {
 		one("application_type", spec.ApplicationType, maxSigningAlgRune),
 		one("token_endpoint_auth_method", spec.TokenEndpointAuthMethod, maxItemRunes),
 		one("subject_type", spec.SubjectType, maxSigningAlgRune),
+		one("access_token_format", spec.AccessTokenFormat, maxSigningAlgRune),
 	} {
 		if err != nil {
 			return err
@@ -747,6 +782,9 @@ func (s *Service) replace(c, old storage.Client, dynamic bool) (storage.Client, 
 		// operator gave it stays the operator's to give.
 		c.Admin, c.SkipConsent, c.Audience, c.RequireMFA = old.Admin, old.SkipConsent, old.Audience, old.RequireMFA
 		if err := s.checkReserved(c, &old); err != nil {
+			return old, err
+		}
+		if err := checkJWTAudience(c); err != nil {
 			return old, err
 		}
 	}

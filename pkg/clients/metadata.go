@@ -64,6 +64,9 @@ type Metadata struct {
 	// RequireMFA makes every sign-in to the client use a second factor
 	// (docs/mfa.md).
 	RequireMFA bool `json:"require_mfa,omitzero"`
+	// AccessTokenFormat is opaque (the default) or jwt (RFC 9068 access
+	// tokens, which need an audience).
+	AccessTokenFormat string `json:"access_token_format,omitzero"`
 
 	// LocalizedNames are the client_name#<tag> members (RFC 7591 §2.2),
 	// by BCP 47 tag. Each view writes them its own way: registration as
@@ -113,6 +116,10 @@ func MetadataOf(c storage.Client) Metadata {
 		AllowedCORSOrigins:        c.AllowedCORSOrigins,
 		Admin:                     c.Admin,
 		LocalizedNames:            c.LocalizedNames,
+		AccessTokenFormat:         c.AccessTokenFormat,
+	}
+	if md.AccessTokenFormat == "" {
+		md.AccessTokenFormat = storage.AccessTokenOpaque
 	}
 	if md.ApplicationType == "" {
 		md.ApplicationType = "web"
@@ -164,6 +171,7 @@ func (m Metadata) Spec() Spec {
 		RequireAuthTime:             m.RequireAuthTime,
 		AllowedCORSOrigins:          m.AllowedCORSOrigins,
 		Admin:                       m.Admin,
+		AccessTokenFormat:           m.AccessTokenFormat,
 	}
 }
 

@@ -86,7 +86,8 @@ func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*gorms
 	if err != nil {
 		return nil, err
 	}
-	opts := gormstore.Options{ClientCacheTTL: cfg.ClientCacheTTL, Logger: log, WALMaxBytes: cfg.SQLiteWALMaxBytes}
+	opts := gormstore.Options{ClientCacheTTL: cfg.ClientCacheTTL, Logger: log, WALMaxBytes: cfg.SQLiteWALMaxBytes,
+		TokenCacheTTL: cfg.TokenCacheTTL}
 	switch db.Kind {
 	case config.DatabaseSQLite:
 		opts.Kind, opts.Path = gormstore.SQLite, db.Path

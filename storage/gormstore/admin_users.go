@@ -195,5 +195,6 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		}
 		return nil
 	})
+	s.forgetAccessTokens(ctx, "")
 	return mapError("gormstore: delete user", err)
 }

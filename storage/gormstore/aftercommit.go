@@ -31,10 +31,9 @@ func (h *commitHooks) run() {
 	}
 }
 
-// AfterCommit runs fn once the transaction that InTx put in ctx commits,
-// and never if it rolls back. Outside such a transaction (no transaction,
-// whose writes are already committed, or one BeginTX started) it runs fn at
-// once. Use it to wake a worker for jobs the transaction enqueued; fn must
+// AfterCommit runs fn once the transaction that InTx or BeginTX put in ctx
+// commits, and never if it rolls back. Outside a transaction (whose writes
+// are already committed) it runs fn at once. Use it to wake a worker for jobs the transaction enqueued; fn must
 // be quick and must not fail.
 func (s *Store) AfterCommit(ctx context.Context, fn func()) {
 	if h, ok := ctx.Value(commitHooksKey{}).(*commitHooks); ok {

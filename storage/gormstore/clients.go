@@ -61,6 +61,8 @@ type clientMetadata struct {
 	// Admin is always written; rows from before it existed lack it (see
 	// legacyAdmin).
 	Admin *bool `json:"admin,omitempty"`
+	// AccessTokenFormat is left out when opaque, so rows read the same.
+	AccessTokenFormat string `json:"access_token_format,omitempty"`
 }
 
 // legacyAdminScope is the admin API's scope (pkg/clients.AdminScope).
@@ -106,6 +108,7 @@ func toClientRow(c storage.Client) (clientRow, error) {
 		RegistrationAccessTokenHash: c.RegistrationAccessTokenHash,
 		AllowedCORSOrigins:          c.AllowedCORSOrigins,
 		Admin:                       &c.Admin,
+		AccessTokenFormat:           c.AccessTokenFormat,
 	})
 	if err != nil {
 		return clientRow{}, err
@@ -170,6 +173,7 @@ func (r clientRow) toClient() (storage.Client, error) {
 		Admin:                       admin,
 		CreatedAt:                   r.CreatedAt.UTC(),
 		UpdatedAt:                   r.UpdatedAt.UTC(),
+		AccessTokenFormat:           md.AccessTokenFormat,
 	}, nil
 }
 
@@ -277,6 +281,7 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 		return tx.Exec("DELETE FROM tokens WHERE client_id = ?", id).Error
 	})
 	s.clients.forget(id)
+	s.forgetAccessTokens(ctx, "")
 	return mapError("gormstore: delete client", err)
 }
 

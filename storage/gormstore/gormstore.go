@@ -56,6 +56,11 @@ type Options struct {
 	// WALMaxBytes bounds SQLite's write-ahead log file; zero means
 	// DefaultWALMaxBytes. See checkpointer.
 	WALMaxBytes int64
+	// TokenCacheTTL bounds how long an access token read from the
+	// database is used before it is read again, and so how long a
+	// revocation made by another replica may go unseen here (one made
+	// through this Store is seen at once). Zero disables the cache.
+	TokenCacheTTL time.Duration
 }
 
 // Store implements storage.Store on GORM.
@@ -68,6 +73,8 @@ type Store struct {
 	tokens  *batchWriter
 	ckpt    *checkpointer // SQLite only
 	health  *writeHealth
+	// accessTokens caches access-token reads (tokencache.go).
+	accessTokens *tokenCache
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -89,7 +96,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			NowFunc:                func() time.Time { return time.Now().UTC() },
 		}
 	}
-	s := &Store{kind: opts.Kind, log: log, clients: newClientCache(opts.ClientCacheTTL), health: &writeHealth{}}
+	s := &Store{kind: opts.Kind, log: log, clients: newClientCache(opts.ClientCacheTTL), health: &writeHealth{},
+		accessTokens: newTokenCache(opts.TokenCacheTTL)}
 	walMax := opts.WALMaxBytes
 	if walMax <= 0 {
 		walMax = DefaultWALMaxBytes
@@ -279,7 +287,7 @@ func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
 	if tx.Error != nil {
 		return nil, fmt.Errorf("gormstore: begin: %w", markUnavailable(tx.Error))
 	}
-	return context.WithValue(ctx, txKey{}, tx), nil
+	return context.WithValue(context.WithValue(ctx, txKey{}, tx), commitHooksKey{}, &commitHooks{}), nil
 }
 
 // Commit commits the transaction that BeginTX put in ctx.
@@ -290,6 +298,9 @@ func (s *Store) Commit(ctx context.Context) error {
 	}
 	if err := tx.Commit().Error; err != nil {
 		return fmt.Errorf("gormstore: commit: %w", markUnavailable(err))
+	}
+	if h, ok := ctx.Value(commitHooksKey{}).(*commitHooks); ok {
+		h.run()
 	}
 	return nil
 }

@@ -159,12 +159,12 @@ func (s *Store) createToken(ctx context.Context, kind, signature string, r fosit
 }
 
 // getToken reads a row and rebuilds its request. It returns the request
-// even for an inactive row, with active false.
+// even for an inactive row, with active false. Access tokens are read
+// through the token cache outside transactions.
 func (s *Store) getToken(ctx context.Context, kind, signature string, session fosite.Session) (fosite.Requester, bool, error) {
-	var row tokenRow
-	err := s.reader(ctx).Where("kind = ? AND signature = ?", kind, signature).Take(&row).Error
+	row, err := s.readToken(ctx, kind, signature)
 	if err != nil {
-		return nil, false, mapError("gormstore: get "+kind, err)
+		return nil, false, err
 	}
 	if row.ExpiresAt.Valid && kind != kindAccess && kind != kindRefresh && row.ExpiresAt.Time.Before(time.Now()) {
 		// Codes and their PKCE/OIDC data past their expiry are as good as
@@ -179,7 +179,44 @@ func (s *Store) getToken(ctx context.Context, kind, signature string, session fo
 	return req, row.Active, nil
 }
 
+// readToken reads a row, from the token cache when it may.
+func (s *Store) readToken(ctx context.Context, kind, signature string) (tokenRow, error) {
+	_, inTx := ctx.Value(txKey{}).(*gorm.DB)
+	cached := kind == kindAccess && !inTx
+	start := time.Now()
+	if cached {
+		if row, ok := s.accessTokens.get(signature, start); ok {
+			return row, nil
+		}
+	}
+	var row tokenRow
+	if err := s.reader(ctx).Where("kind = ? AND signature = ?", kind, signature).Take(&row).Error; err != nil {
+		return tokenRow{}, mapError("gormstore: get "+kind, err)
+	}
+	if cached {
+		s.accessTokens.put(row, start)
+	}
+	return row, nil
+}
+
+// forgetAccessTokens makes the cached access tokens of a request (of every
+// request, when requestID is "") unusable: now, and again once the
+// transaction in ctx commits, so that no read made before the commit is
+// used after it.
+func (s *Store) forgetAccessTokens(ctx context.Context, requestID string) {
+	forget := func() { s.accessTokens.revokeRequest(requestID) }
+	if requestID == "" {
+		forget = s.accessTokens.revokeAll
+	}
+	forget()
+	s.AfterCommit(ctx, forget)
+}
+
 func (s *Store) deleteToken(ctx context.Context, kind, signature string) error {
+	if kind == kindAccess {
+		// Rare (fosite revokes by request): forget every cached token.
+		defer s.forgetAccessTokens(ctx, "")
+	}
 	res := s.writer(ctx).Exec("DELETE FROM tokens WHERE kind = ? AND signature = ?", kind, signature)
 	if res.Error != nil {
 		return mapError("gormstore: delete "+kind, res.Error)
@@ -274,6 +311,7 @@ func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string)
 // request's access tokens. The update is conditional on the token being
 // active, so of two concurrent rotations exactly one wins.
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
+	defer s.forgetAccessTokens(ctx, requestID)
 	return s.inTx(ctx, func(tx *gorm.DB) error {
 		res := tx.Exec("UPDATE tokens SET active = ? WHERE kind = ? AND signature = ? AND request_id = ? AND active = ?",
 			false, kindRefresh, signature, requestID, true)
@@ -299,6 +337,7 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error 
 // RevokeAccessToken deletes every access token of the request.
 func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
 	err := s.writer(ctx).Exec("DELETE FROM tokens WHERE kind = ? AND request_id = ?", kindAccess, requestID).Error
+	s.forgetAccessTokens(ctx, requestID)
 	return mapError("gormstore: revoke access tokens", err)
 }
 
@@ -400,6 +439,7 @@ func (s *Store) RevokeTokensOf(ctx context.Context, subject, clientID string) er
 		}
 		return tx.Exec("UPDATE tokens SET active = ? WHERE kind = ? AND "+where, append([]any{false, kindRefresh}, args...)...).Error
 	})
+	s.forgetAccessTokens(ctx, "")
 	return mapError("gormstore: revoke tokens of a subject", err)
 }
 
