@@ -124,6 +124,14 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 		p.writeAuthorizeError(w, r, ar, err)
 		return
 	}
+	// RFC 8707: the resources named become audiences requested (and, once
+	// the customer allows, granted) with the rest.
+	resources, err := resourceIndicators(form, ar.GetClient().GetAudience())
+	if err != nil {
+		p.writeAuthorizeError(w, r, ar, err)
+		return
+	}
+	ar.SetRequestedAudience(append(slices.Clone(ar.GetRequestedAudience()), resources...))
 	// A client's default_max_age stands in for an absent max_age (OpenID
 	// Connect Dynamic Client Registration §2).
 	if c, ok := ar.GetClient().(*storage.Client); ok && req.maxAge < 0 && c.DefaultMaxAge > 0 {

@@ -2,13 +2,8 @@ package oidc
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-	josejwt "github.com/go-jose/go-jose/v4/jwt"
-
-	"github.com/gatehouse-id/gatehouse/pkg/keys"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 )
 
@@ -40,17 +35,5 @@ func (p *Provider) SignLogoutToken(ctx context.Context, clientID, sub, sid strin
 // signJWT signs claims with the active RS256 key, naming it by kid, with the
 // given typ header ("" for none).
 func (p *Provider) signJWT(ctx context.Context, claims map[string]any, typ string) (string, error) {
-	k, err := p.keys.Active(ctx, keys.RS256)
-	if err != nil {
-		return "", err
-	}
-	opts := (&jose.SignerOptions{}).WithHeader(jose.HeaderKey("kid"), k.ID)
-	if typ != "" {
-		opts = opts.WithType(jose.ContentType(typ))
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: k.Private}, opts)
-	if err != nil {
-		return "", fmt.Errorf("jwt signer: %w", err)
-	}
-	return josejwt.Signed(signer).Claims(claims).Serialize()
+	return signClaims(ctx, p.keys, claims, typ)
 }

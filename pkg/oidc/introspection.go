@@ -36,7 +36,18 @@ func (p *Provider) handleIntrospection(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "The token parameter is missing.")
 		return
 	}
-	tu, ar, err := p.oauth.IntrospectToken(ctx, token, fosite.TokenUse(r.PostForm.Get("token_type_hint")), newSession())
+	// token_type_hint is only a hint (RFC 7662 §2.1): the token's own form
+	// says what it is. Access tokens, the resource servers' everyday
+	// question, are looked up directly; refresh tokens go through fosite.
+	var (
+		tu fosite.TokenUse = fosite.AccessToken
+		ar fosite.Requester
+	)
+	if strings.HasPrefix(token, prefix("rt")) {
+		tu, ar, err = p.oauth.IntrospectToken(ctx, token, fosite.RefreshToken, newSession())
+	} else {
+		ar, _, err = p.lookupAccessToken(ctx, token)
+	}
 	// A token the store could not look up is not known to be inactive:
 	// "active":false would make resource servers turn valid tokens away.
 	if err != nil && p.unavailable(w, r, endpointIntrospection, err) {
@@ -45,7 +56,7 @@ func (p *Provider) handleIntrospection(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// RFC 7662 §2.2: an invalid, expired or revoked token, or one this
 		// server does not know, is simply inactive.
-		if !errors.Is(err, fosite.ErrRequestUnauthorized) && !errors.Is(err, fosite.ErrInactiveToken) &&
+		if !errors.Is(err, errInactiveToken) && !errors.Is(err, fosite.ErrRequestUnauthorized) && !errors.Is(err, fosite.ErrInactiveToken) &&
 			!errors.Is(err, fosite.ErrTokenExpired) && !errors.Is(err, fosite.ErrNotFound) {
 			p.log.WarnContext(ctx, "introspection failed", "error", err.Error())
 		}
@@ -74,7 +85,7 @@ type introspectionResponse struct {
 // (the customer's email) goes only to the token's own client and to the
 // resource servers the token names in its audience: RFC 7662 §4 leaves to
 // the server what a caller may learn, and any confidential client may ask.
-func (p *Provider) introspectionResponse(tu fosite.TokenUse, ar fosite.AccessRequester, callerID string) introspectionResponse {
+func (p *Provider) introspectionResponse(tu fosite.TokenUse, ar fosite.Requester, callerID string) introspectionResponse {
 	sess := ar.GetSession()
 	tokenClient := ar.GetClient()
 	out := introspectionResponse{

@@ -161,6 +161,7 @@ type Provider struct {
 	throttle      *ratelimit.Limiter
 	outage        *outage.Reporter
 	acr           acr.Rules
+	access        *tokenStrategy // the access tokens' strategy, for lookups
 }
 
 // New composes fosite with Gatehouse's store and strategies.
@@ -218,8 +219,14 @@ func New(opts Options) (*Provider, error) {
 		}
 		return k.JOSE(), nil
 	}
+	access := &tokenStrategy{
+		prefixedHMACStrategy: newPrefixedHMACStrategy(&hmac.HMACStrategy{Config: cfg}, cfg),
+		jwt: &jwtAccessTokens{issuer: opts.Issuer, keys: opts.Keys, subject: func(c fosite.Client, userID string) string {
+			return subjectOf(opts.Secrets, c, userID)
+		}},
+	}
 	strategy := &compose.CommonStrategy{
-		CoreStrategy:               newPrefixedHMACStrategy(&hmac.HMACStrategy{Config: cfg}, cfg),
+		CoreStrategy:               access,
 		OpenIDConnectTokenStrategy: compose.NewOpenIDConnectStrategy(keyGetter, cfg),
 		Signer:                     &jwt.DefaultSigner{GetPrivateKey: keyGetter},
 	}
@@ -288,6 +295,7 @@ func New(opts Options) (*Provider, error) {
 		throttle:      opts.Throttle,
 		outage:        opts.Outage,
 		acr:           opts.ACR,
+		access:        access,
 	}, nil
 }
 

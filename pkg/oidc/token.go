@@ -81,6 +81,10 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if err := narrowToResources(r.PostForm, ar); err != nil {
+		writeFositeError(w, err)
+		return
+	}
 	if ar.GetGrantTypes().ExactOne("client_credentials") {
 		// fosite has checked the requested scopes and audience against the
 		// client's; the client is the resource owner here (RFC 6749 §4.4),

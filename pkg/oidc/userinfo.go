@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/storage"
-
-	"github.com/ory/fosite"
 )
 
 // handleUserinfo is the UserInfo endpoint (OpenID Connect Core §5.3), for
@@ -49,14 +47,9 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, protocolError{Error: "invalid_token", Description: "An access token is required."})
 		return
 	}
-	sess := newSession()
-	tu, ar, err := p.oauth.IntrospectToken(ctx, token, fosite.AccessToken, sess)
-	// fosite falls back to the refresh token strategy when a token is not
-	// an access token; a refresh token is for the authorization server
+	// Only access tokens: a refresh token is for the authorization server
 	// alone (RFC 6749 §1.5) and never a bearer token here.
-	if err == nil && tu != fosite.AccessToken {
-		err = fosite.ErrInvalidTokenFormat
-	}
+	ar, sess, err := p.lookupAccessToken(ctx, token)
 	if err != nil && p.unavailable(w, r, endpointUserinfo, err) {
 		return
 	}

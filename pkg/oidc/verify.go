@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/ory/fosite"
 )
 
 // ErrInvalidAccessToken is returned by VerifyAccessToken for a token that is
@@ -22,19 +20,12 @@ func (p *Provider) VerifyAccessToken(ctx context.Context, token string) (clientI
 	if token == "" {
 		return "", "", nil, ErrInvalidAccessToken
 	}
-	sess := newSession()
-	tu, ar, err := p.oauth.IntrospectToken(ctx, token, fosite.AccessToken, sess)
-	if err != nil {
-		// fosite reports a token it does not accept in many ways (unknown,
-		// malformed, expired, revoked); only a fault of the server itself
-		// is not the token's.
-		if !errors.Is(err, fosite.ErrServerError) {
-			return "", "", nil, ErrInvalidAccessToken
-		}
-		return "", "", nil, fmt.Errorf("oidc: verify access token: %w", err)
-	}
-	if tu != fosite.AccessToken {
+	ar, sess, err := p.lookupAccessToken(ctx, token)
+	if errors.Is(err, errInactiveToken) {
 		return "", "", nil, ErrInvalidAccessToken
+	}
+	if err != nil {
+		return "", "", nil, fmt.Errorf("oidc: verify access token: %w", err)
 	}
 	return ar.GetClient().GetID(), sess.Subject, ar.GetGrantedScopes(), nil
 }

@@ -45,6 +45,9 @@ type testServer struct {
 	*server.Server
 	URL  string
 	logs *syncBuffer
+	// addr is where the server listens, which is the issuer's URL unless
+	// the configuration's change named another issuer.
+	addr string
 }
 
 func startServer(t *testing.T, databaseURL string) *testServer { return startServerB(t, databaseURL) }
@@ -79,7 +82,7 @@ func startServerWith(t testing.TB, databaseURL string, change func(*config.Confi
 		ts.Close()
 		_ = srv.Close()
 	})
-	return &testServer{Server: srv, URL: cfg.Issuer, logs: logs}
+	return &testServer{Server: srv, URL: cfg.Issuer, logs: logs, addr: "http://" + ts.Listener.Addr().String()}
 }
 
 func (s *testServer) createClient(t *testing.T, spec clients.Spec) clients.Registered {

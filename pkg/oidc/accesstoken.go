@@ -1,0 +1,260 @@
+package oidc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	josejwt "github.com/go-jose/go-jose/v4/jwt"
+	"github.com/google/uuid"
+
+	"github.com/ory/fosite"
+
+	"github.com/gatehouse-id/gatehouse/pkg/keys"
+	"github.com/gatehouse-id/gatehouse/storage"
+)
+
+// jwtAccessTokenType is the typ of an RFC 9068 access token (§2.1).
+const jwtAccessTokenType = "at+jwt"
+
+// tokenStrategy issues each client's access tokens in the format it
+// registered (storage.Client.AccessTokenFormat): the opaque tokens of
+// prefixedHMACStrategy, or RFC 9068 JWTs. Refresh tokens and codes are
+// always opaque. A JWT is stored like an opaque token, under its jti, so
+// that introspection, revocation (RFC 7009) and refresh-token rotation
+// treat both alike.
+type tokenStrategy struct {
+	*prefixedHMACStrategy
+	jwt *jwtAccessTokens
+}
+
+// GenerateAccessToken returns a new access token and its storage key.
+func (s *tokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Requester) (string, string, error) {
+	if c, ok := r.GetClient().(*storage.Client); ok && c.IssuesJWTAccessTokens() {
+		return s.jwt.generate(ctx, r, time.Now())
+	}
+	return s.prefixedHMACStrategy.GenerateAccessToken(ctx, r)
+}
+
+// AccessTokenSignature returns an access token's storage key: a JWT's jti
+// once its signature verifies, "" (which matches nothing) otherwise.
+func (s *tokenStrategy) AccessTokenSignature(ctx context.Context, token string) string {
+	if !isJWT(token) {
+		return s.prefixedHMACStrategy.AccessTokenSignature(ctx, token)
+	}
+	c, err := s.jwt.verify(ctx, token, time.Now())
+	if err != nil {
+		return ""
+	}
+	return c.ID
+}
+
+// ValidateAccessToken checks an access token against its stored request:
+// a JWT's signature and expiry, an opaque token's HMAC and expiry.
+func (s *tokenStrategy) ValidateAccessToken(ctx context.Context, r fosite.Requester, token string) error {
+	if !isJWT(token) {
+		return s.prefixedHMACStrategy.ValidateAccessToken(ctx, r, token)
+	}
+	if _, err := s.jwt.verify(ctx, token, time.Now()); err != nil {
+		return fosite.ErrTokenExpired.WithWrap(err).WithDebug(err.Error())
+	}
+	return nil
+}
+
+// isJWT tells a JWT (three base64url parts, the first a JSON object) from
+// Gatehouse's opaque tokens, which begin with gate_.
+func isJWT(token string) bool {
+	return strings.HasPrefix(token, "eyJ") && strings.Count(token, ".") == 2
+}
+
+// jwtAccessTokens signs and verifies RFC 9068 access tokens with the
+// server's signing keys.
+type jwtAccessTokens struct {
+	issuer string
+	keys   KeySource
+	// subject is the sub a client sees for a customer (pairwise or not).
+	subject func(c fosite.Client, userID string) string
+}
+
+// generate signs the access token of a request and returns it with its
+// storage key, the jti.
+func (t *jwtAccessTokens) generate(ctx context.Context, r fosite.Requester, now time.Time) (string, string, error) {
+	jti := uuid.Must(uuid.NewV7()).String()
+	claims := t.claims(r, jti, now)
+	signed, err := signClaims(ctx, t.keys, claims, jwtAccessTokenType)
+	if err != nil {
+		return "", "", fmt.Errorf("sign access token: %w", err)
+	}
+	return signed, jti, nil
+}
+
+// claims builds the claim set of an RFC 9068 access token (§2.2) from the
+// request fosite is about to issue it for: iss, exp, aud, sub, client_id,
+// iat, jti, scope; for a customer's token also auth_time and acr (§2.2.1)
+// and roles (§2.2.3.1) when the session carries them.
+func (t *jwtAccessTokens) claims(r fosite.Requester, jti string, now time.Time) map[string]any {
+	client := r.GetClient()
+	claims := map[string]any{
+		"iss":       t.issuer,
+		"aud":       accessTokenAudience(r),
+		"client_id": client.GetID(),
+		"iat":       now.Unix(),
+		"jti":       jti,
+		"scope":     strings.Join(r.GetGrantedScopes(), " "),
+	}
+	sess := r.GetSession()
+	if sess == nil {
+		return claims
+	}
+	if exp := sess.GetExpiresAt(fosite.AccessToken); !exp.IsZero() {
+		claims["exp"] = exp.Unix()
+	}
+	sub := sess.GetSubject()
+	if sub == "" || sub == client.GetID() {
+		// RFC 9068 §2.2: with no resource owner (the client-credentials
+		// grant), sub is the client's own identifier.
+		claims["sub"] = client.GetID()
+		return claims
+	}
+	claims["sub"] = t.subject(client, sub)
+	s, ok := sess.(*Session)
+	if !ok || s.Claims == nil {
+		return claims
+	}
+	if !s.Claims.AuthTime.IsZero() {
+		claims["auth_time"] = s.Claims.AuthTime.Unix()
+	}
+	if s.Claims.AuthenticationContextClassReference != "" {
+		claims["acr"] = s.Claims.AuthenticationContextClassReference
+	}
+	// The customer's roles, granted with the roles scope, are kept in the
+	// session's extra claims at issue time (RFC 9068 §2.2.3.1, RFC 7643
+	// §4.1.2); a token without them carries no roles claim.
+	if roles, ok := s.Claims.Extra["roles"]; ok {
+		claims["roles"] = roles
+	}
+	return claims
+}
+
+// accessTokenAudience is a token's aud: the resources the request named
+// (RFC 8707), or else every audience of its client.
+func accessTokenAudience(r fosite.Requester) []string {
+	if aud := r.GetGrantedAudience(); len(aud) > 0 {
+		return aud
+	}
+	return r.GetClient().GetAudience()
+}
+
+// jwtAccessClaims are the claims a JWT access token is checked by.
+type jwtAccessClaims struct {
+	josejwt.Claims
+	ClientID string `json:"client_id"`
+}
+
+// errNotOurJWT is a JWT that this server did not sign as an access token,
+// or one that has expired.
+var errNotOurJWT = errors.New("not a valid access token of this server")
+
+// verify checks a JWT access token: its typ, its signature by the
+// published key its kid names (any key still in the JWKS, so a rotation
+// does not invalidate tokens already issued), its issuer and its expiry.
+// It does NOT look at the store: the caller checks that the token was not
+// revoked.
+func (t *jwtAccessTokens) verify(ctx context.Context, token string, now time.Time) (jwtAccessClaims, error) {
+	var c jwtAccessClaims
+	tok, err := josejwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	if err != nil {
+		return c, fmt.Errorf("%w: %v", errNotOurJWT, err)
+	}
+	if len(tok.Headers) != 1 {
+		return c, fmt.Errorf("%w: one signature expected", errNotOurJWT)
+	}
+	h := tok.Headers[0]
+	// RFC 9068 §4: the typ header must be at+jwt (with or without the
+	// application/ prefix), so that no other JWT passes for an access token.
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(strings.TrimPrefix(typ, "application/"), jwtAccessTokenType) {
+		return c, fmt.Errorf("%w: typ %q", errNotOurJWT, typ)
+	}
+	key, alg, ok := t.keys.VerificationKey(ctx, h.KeyID)
+	if !ok || alg != h.Algorithm {
+		return c, fmt.Errorf("%w: unknown key", errNotOurJWT)
+	}
+	if err := tok.Claims(key, &c); err != nil {
+		return c, fmt.Errorf("%w: %v", errNotOurJWT, err)
+	}
+	if c.Issuer != t.issuer || c.ID == "" || c.Expiry == nil {
+		return c, fmt.Errorf("%w: claims", errNotOurJWT)
+	}
+	if !now.Before(c.Expiry.Time()) {
+		return c, fmt.Errorf("%w: expired", errNotOurJWT)
+	}
+	return c, nil
+}
+
+// signClaims signs claims with the active RS256 key, naming it by kid, with
+// the given typ header ("" for none).
+func signClaims(ctx context.Context, source KeySource, claims map[string]any, typ string) (string, error) {
+	k, err := source.Active(ctx, keys.RS256)
+	if err != nil {
+		return "", err
+	}
+	opts := (&jose.SignerOptions{}).WithHeader(jose.HeaderKey("kid"), k.ID)
+	if typ != "" {
+		opts = opts.WithType(jose.ContentType(typ))
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: k.Private}, opts)
+	if err != nil {
+		return "", fmt.Errorf("jwt signer: %w", err)
+	}
+	return josejwt.Signed(signer).Claims(claims).Serialize()
+}
+
+// errInactiveToken is an access token that is unknown, malformed, forged,
+// expired or revoked: RFC 7662's inactive token, RFC 6750's invalid_token.
+var errInactiveToken = errors.New("oidc: inactive access token")
+
+// lookupAccessToken checks an access token, opaque or JWT, and returns its
+// stored request and session. This is the resource servers' hot path
+// (introspection, userinfo, the admin API): it asks the store once, by the
+// token's storage key, and does not go through fosite's introspector. A
+// JWT's signature is checked first and its jti then looked up, so a
+// revoked JWT is inactive here although it still verifies offline. The
+// error is errInactiveToken, or the store's (storage.ErrUnavailable) when
+// the answer is not known.
+func (p *Provider) lookupAccessToken(ctx context.Context, token string) (fosite.Requester, *Session, error) {
+	var key string
+	switch {
+	case isJWT(token):
+		c, err := p.access.jwt.verify(ctx, token, time.Now())
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %v", errInactiveToken, err)
+		}
+		key = c.ID
+	case strings.HasPrefix(token, prefix("at")):
+		key = p.access.AccessTokenSignature(ctx, token)
+	}
+	if key == "" {
+		return nil, nil, fmt.Errorf("%w: not an access token", errInactiveToken)
+	}
+	sess := newSession()
+	ar, err := p.store.GetAccessTokenSession(ctx, key, sess)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil, fmt.Errorf("%w: unknown or revoked", errInactiveToken)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("oidc: look up access token: %w", err)
+	}
+	if isJWT(token) {
+		// The stored expiry, as for an opaque token (the JWT's own was
+		// checked with its signature).
+		if exp := sess.GetExpiresAt(fosite.AccessToken); !exp.IsZero() && !time.Now().Before(exp) {
+			return nil, nil, fmt.Errorf("%w: expired", errInactiveToken)
+		}
+	} else if err := p.access.prefixedHMACStrategy.ValidateAccessToken(ctx, ar, token); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", errInactiveToken, err)
+	}
+	return ar, sess, nil
+}
