@@ -13,6 +13,15 @@
 //	gatehouse-load seed-users [--count 1000000] [--out FILE] [--password P]
 //	gatehouse-load sign-in … --seeded N --password P   (random customers of seed-users' first N)
 //	gatehouse-load admin-get --issuer URL --token T --path '/admin/v1/customers?email_prefix=ada' [-n 200] [-c 1]
+//	gatehouse-load introspect --issuer URL --client-id ID --client-secret S --token T [-n 20000] [-c 50]
+//	gatehouse-load userinfo --issuer URL --token T [-n 20000] [-c 50]
+//
+// introspect and userinfo are a resource server's calls on every API
+// request (docs/benchmarks.md): introspect posts --token to the
+// introspection endpoint as the client --client-id (Basic) and wants
+// "active":true; userinfo gets /userinfo with --token as the bearer
+// token. --token may be given several times (comma-separated), used in
+// turn. Against the no-op, run client-credentials at the same -c.
 //
 // noop serves the floor that token endpoint figures are compared with: a
 // net/http handler that parses the form and writes a fixed token-shaped JSON
@@ -85,7 +94,7 @@ type options struct {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: gatehouse-load client-credentials|sign-in|guess|admin-get|seed-users|noop [flags]")
+		return errors.New("usage: gatehouse-load client-credentials|sign-in|guess|admin-get|introspect|userinfo|seed-users|noop [flags]")
 	}
 	scenario := args[0]
 	switch scenario {
@@ -106,7 +115,7 @@ func run(args []string) error {
 	fs.IntVar(&o.requests, "n", 0, "how many flows to run (default 20000 grants or 300 sign-ins)")
 	fs.IntVar(&o.concurrency, "c", 0, "how many at once (default 50 grants, 8 sign-ins or 4 guessers)")
 	fs.IntVar(&o.seeded, "seeded", 0, "sign in random customers among the first `N` of seed-users instead of --email (sign-in)")
-	fs.StringVar(&o.token, "token", "", "an admin access token (admin-get)")
+	fs.StringVar(&o.token, "token", "", "an access token: the admin's (admin-get), or those to ask about, comma-separated (introspect, userinfo)")
 	fs.StringVar(&o.path, "path", "/admin/v1/customers", "the path and query to get (admin-get)")
 	fs.DurationVar(&o.duration, "duration", time.Minute, "how long to guess (guess)")
 	fs.DurationVar(&o.every, "every", 5*time.Second, "how often the customer signs in meanwhile (guess)")
@@ -124,6 +133,21 @@ func run(args []string) error {
 		return errors.New("--argon2-memory-kib, --argon2-iterations and --argon2-parallelism (at most 255) must be positive")
 	}
 	o.argon2 = argon2Params{memoryKiB: uint32(memory), iterations: uint32(iterations), parallelism: uint8(parallelism)}
+	tokens := strings.Split(o.token, ",")
+	switch scenario {
+	case "introspect":
+		if o.token == "" || o.clientID == "" {
+			return errors.New("introspect needs --token and --client-id")
+		}
+		_, err := measure(scenario, orDefault(o.requests, 20000), orDefault(o.concurrency, 50), o.introspect(tokens))
+		return err
+	case "userinfo":
+		if o.token == "" {
+			return errors.New("userinfo needs --token")
+		}
+		_, err := measure(scenario, orDefault(o.requests, 20000), orDefault(o.concurrency, 50), o.userinfo(tokens))
+		return err
+	}
 	if scenario == "admin-get" {
 		if o.token == "" {
 			return errors.New("admin-get needs --token")
@@ -263,6 +287,52 @@ func (o options) clientCredentials(c *http.Client) error {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("token endpoint answered %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// introspect returns a flow that introspects the tokens in turn, as the
+// client, and wants each active.
+func (o options) introspect(tokens []string) func(*http.Client) error {
+	var next atomic.Uint64
+	return func(c *http.Client) error {
+		form := url.Values{"token": {tokens[next.Add(1)%uint64(len(tokens))]}}
+		req, err := http.NewRequest(http.MethodPost, o.issuer+"/oauth2/introspect", strings.NewReader(form.Encode()))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(url.QueryEscape(o.clientID), url.QueryEscape(o.clientSecret))
+		return expect(c, req, `"active":true`)
+	}
+}
+
+// userinfo returns a flow that gets /userinfo with the tokens in turn.
+func (o options) userinfo(tokens []string) func(*http.Client) error {
+	var next atomic.Uint64
+	return func(c *http.Client) error {
+		req, err := http.NewRequest(http.MethodGet, o.issuer+"/userinfo", nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+tokens[next.Add(1)%uint64(len(tokens))])
+		return expect(c, req, `"sub"`)
+	}
+}
+
+// expect sends req and wants 200 with want in the body.
+func expect(c *http.Client, req *http.Request, want string) error {
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+		return fmt.Errorf("%s answered %d: %.200s", req.URL.Path, resp.StatusCode, body)
 	}
 	return nil
 }
