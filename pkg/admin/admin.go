@@ -20,6 +20,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/gatehouse-id/gatehouse/internal/outage"
 	"github.com/gatehouse-id/gatehouse/pkg/accounts"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/pkg/events"
@@ -206,6 +207,10 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		clientID, subject, scopes, err := a.tokens.VerifyAccessToken(r.Context(), strings.TrimSpace(token))
+		if err != nil && outage.Is(err) {
+			a.writeError(w, r, err) // no verdict on the token: 503
+			return
+		}
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-admin", error="invalid_token"`)
 			writeProblem(w, http.StatusUnauthorized, "The access token is invalid, expired or revoked.")

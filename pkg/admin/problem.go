@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/gatehouse-id/gatehouse/internal/outage"
 	"github.com/gatehouse-id/gatehouse/internal/strictjson"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
@@ -77,6 +78,12 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeProblem(w, http.StatusConflict, "The key is active; rotate it before retiring it.")
 	case errors.Is(err, storage.ErrConflict):
 		writeProblem(w, http.StatusConflict, "A concurrent change won; retry.")
+	case outage.Is(err):
+		// The database cannot answer now: no verdict on the request, and
+		// not a failure of this server to log at error level (the outage
+		// reporter and the request log have it).
+		outage.SetRetryAfter(w)
+		writeProblem(w, http.StatusServiceUnavailable, "The database cannot answer for a moment; retry after the Retry-After delay.")
 	default:
 		a.log.ErrorContext(r.Context(), "admin request failed", "route", routeTemplate(r), "error", err.Error())
 		writeProblem(w, http.StatusInternalServerError, "The server failed to complete the request.")

@@ -83,6 +83,9 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	bs, err := p.sessions.Current(ctx, r)
 	signedIn := err == nil
 	if err != nil && !errors.Is(err, session.ErrNoSession) {
+		if p.unavailablePage(w, r, endpointEndSession, err) {
+			return
+		}
 		p.log.ErrorContext(ctx, "reading browser session", "error", err.Error())
 		p.pages.Error(w, r, http.StatusInternalServerError, "error.server")
 		return

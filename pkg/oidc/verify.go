@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/ory/fosite"
+
+	"github.com/gatehouse-id/gatehouse/internal/outage"
 )
 
 // ErrInvalidAccessToken is returned by VerifyAccessToken for a token that is
@@ -28,7 +30,7 @@ func (p *Provider) VerifyAccessToken(ctx context.Context, token string) (clientI
 		// fosite reports a token it does not accept in many ways (unknown,
 		// malformed, expired, revoked); only a fault of the server itself
 		// is not the token's.
-		if !errors.Is(err, fosite.ErrServerError) {
+		if !errors.Is(err, fosite.ErrServerError) && !outage.Is(err) {
 			return "", "", nil, ErrInvalidAccessToken
 		}
 		return "", "", nil, fmt.Errorf("oidc: verify access token: %w", err)
