@@ -445,6 +445,13 @@ var migrations = []migration{
 			`CREATE INDEX email_changes_expires_at ON email_changes (expires_at)`,
 		},
 	},
+	{
+		version: 17,
+		name:    "drop logout_deliveries, emptied into jobs by migration 7",
+		statements: []string{
+			`DROP TABLE logout_deliveries`,
+		},
+	},
 }
 
 var dialectTypes = map[string]*strings.Replacer{
