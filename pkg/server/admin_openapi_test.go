@@ -173,7 +173,7 @@ func TestAdminAPIMatchesOpenAPI(t *testing.T) {
 		t.Run("every operation answers 401 and 403 as documented", func(t *testing.T) {
 			for key, op := range ops {
 				method, path, _ := strings.Cut(key, " ")
-				concrete := fill(path, map[string]string{"client_id": "x", "customer_id": "x", "sid": "x", "kid": "x", "token_id": "x", "webhook_id": "x"})
+				concrete := fill(path, map[string]string{"client_id": "x", "customer_id": "x", "sid": "x", "kid": "x", "token_id": "x", "webhook_id": "x", "role_id": "x"})
 				var body any
 				if _, ok := op["requestBody"]; ok {
 					body = map[string]any{}
@@ -301,6 +301,26 @@ func TestAdminAPIMatchesOpenAPI(t *testing.T) {
 			call("GET", "/webhooks/{webhook_id}/deliveries", nil)
 			call("DELETE", "/webhooks/{webhook_id}", nil)
 			call("GET", "/webhooks/{webhook_id}", nil) // 404
+
+			params["role_id"] = str(call("POST", "/roles", map[string]any{"name": "editor", "client_id": params["client_id"], "description": "edits"}), "id")
+			call("POST", "/roles", map[string]any{"name": "editor", "client_id": params["client_id"]}) // 409
+			call("POST", "/roles", map[string]any{"name": "no spaces please"})                        // 400
+			call("GET", "/roles", nil)
+			call("GET", "/roles/{role_id}", nil)
+			call("POST", "/customers/{customer_id}/roles", map[string]any{"role_id": params["role_id"]})
+			call("POST", "/customers/{customer_id}/roles", map[string]any{"name": "editor"}) // 422: not a global role
+			call("GET", "/customers/{customer_id}/roles", nil)
+			byRole := adminCall(t, s, "GET", "/customers?role=editor&client_id="+params["client_id"], tok, nil)
+			doc.check(t, "GET /customers", ops["GET /customers"], byRole)
+			if len(byRole.items(t)) != 1 {
+				t.Errorf("customers with the role: %s", byRole.raw)
+			}
+			call("DELETE", "/customers/{customer_id}/roles/{role_id}", nil)
+			call("DELETE", "/customers/{customer_id}/roles/{role_id}", nil) // 404
+			call("POST", "/customers/{customer_id}/disable", nil)
+			call("POST", "/customers/{customer_id}/enable", nil)
+			call("DELETE", "/roles/{role_id}", nil)
+			call("GET", "/roles/{role_id}", nil) // 404
 
 			call("DELETE", "/customers/{customer_id}", nil)
 			call("GET", "/customers/{customer_id}", nil) // 404
