@@ -304,7 +304,7 @@ func TestAdminAPIMatchesOpenAPI(t *testing.T) {
 
 			params["role_id"] = str(call("POST", "/roles", map[string]any{"name": "editor", "client_id": params["client_id"], "description": "edits"}), "id")
 			call("POST", "/roles", map[string]any{"name": "editor", "client_id": params["client_id"]}) // 409
-			call("POST", "/roles", map[string]any{"name": "no spaces please"})                        // 400
+			call("POST", "/roles", map[string]any{"name": "no spaces please"})                         // 400
 			call("GET", "/roles", nil)
 			call("GET", "/roles/{role_id}", nil)
 			call("POST", "/customers/{customer_id}/roles", map[string]any{"role_id": params["role_id"]})
