@@ -45,6 +45,9 @@ type UserImportedData struct {
 	Updated int `json:"updated"`
 	Skipped int `json:"skipped"`
 	Failed  int `json:"failed"`
+	// RolesAssigned counts the roles the batch gave customers (the roles
+	// member), not one event per customer.
+	RolesAssigned int `json:"roles_assigned,omitempty"`
 }
 
 // UserEmailVerifiedData is user.email_verified's data.

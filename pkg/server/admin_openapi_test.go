@@ -257,6 +257,12 @@ func TestAdminAPIMatchesOpenAPI(t *testing.T) {
 			}
 			importCall("application/x-ndjson", "?on_conflict=update", `{"email":"doc@example.com","name":"Doc"}`+"\n"+`{"email":"imported@example.com","password_hash":"$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"}`+"\nnot json\n").want(t, http.StatusOK)
 			importCall("application/jsonl", "?dry_run=true", `{"email":"dry@example.com"}`).want(t, http.StatusOK)
+			if r := importCall("application/jsonl", "?create_roles=true", `{"email":"roles@example.com","roles":["imported-role"]}`).want(t, http.StatusOK); r.body["created"] != float64(1) {
+				t.Errorf("import with create_roles: %s", r.raw)
+			}
+			if r := importCall("application/jsonl", "", `{"email":"noroles@example.com","roles":["no-such-role"]}`).want(t, http.StatusOK); r.body["failed"] != float64(1) {
+				t.Errorf("import naming an unknown role: %s", r.raw)
+			}
 			importCall("application/jsonl", "?on_conflict=merge", `{}`).want(t, http.StatusBadRequest)
 			importCall("application/json", "", `{}`).want(t, http.StatusUnsupportedMediaType)
 			call("GET", "/customers/{customer_id}", nil)
