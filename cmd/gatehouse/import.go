@@ -15,7 +15,7 @@ import (
 )
 
 const importUsage = `Usage:
-  gatehouse import users FILE [--on-conflict skip|update|fail] [--dry-run] [--batch-size N] [--output json|text]
+  gatehouse import users FILE [--on-conflict skip|update|fail] [--dry-run] [--batch-size N] [--create-roles] [--output json|text]
 
 FILE is JSON Lines, one customer a line (docs/import.md); "-" reads standard input.
 Existing password hashes are kept (argon2id, bcrypt, scrypt, PBKDF2-SHA256, Firebase scrypt)
