@@ -19,8 +19,9 @@ type AdminStore interface {
 	// one page at a time.
 	ListUsers(ctx context.Context, filter UserFilter, page Page) ([]User, error)
 	// DeleteUser removes the customer and, in the same transaction, their
-	// browser sessions, consents, linked identities and tokens (access
-	// tokens deleted, refresh tokens and codes too). ErrNotFound when there
+	// browser sessions, consents, linked identities, tokens (access
+	// tokens deleted, refresh tokens and codes too) and role assignments.
+	// ErrNotFound when there
 	// is no such customer. It does NOT queue back-channel logouts.
 	DeleteUser(ctx context.Context, id string) error
 	// ListSessionsByUser returns the customer's browser sessions, expired

@@ -37,6 +37,10 @@ type User struct {
 	// CreatedAt and UpdatedAt are set by the store.
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Disabled says an operator disabled the customer: every sign-in is
+	// refused. Only accounts.DisableCustomer and EnableCustomer change it,
+	// together with ending the customer's sessions and tokens.
+	Disabled bool
 }
 
 // Address is the address claim (OpenID Connect Core §5.1.1).

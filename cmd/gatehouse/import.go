@@ -15,7 +15,7 @@ import (
 )
 
 const importUsage = `Usage:
-  gatehouse import users FILE [--on-conflict skip|update|fail] [--dry-run] [--batch-size N] [--output json|text]
+  gatehouse import users FILE [--on-conflict skip|update|fail] [--dry-run] [--batch-size N] [--create-roles] [--output json|text]
 
 FILE is JSON Lines, one customer a line (docs/import.md); "-" reads standard input.
 Existing password hashes are kept (argon2id, bcrypt, scrypt, PBKDF2-SHA256, Firebase scrypt)
@@ -35,6 +35,7 @@ func (a *app) importCmd(ctx context.Context, args []string) error {
 	onConflict := fs.String("on-conflict", "skip", "what to do with a customer that exists: skip, update or fail")
 	dryRun := fs.Bool("dry-run", false, "check and count everything, store nothing")
 	batchSize := fs.Int("batch-size", userimport.DefaultBatchSize, "customers per transaction (1 to 5000)")
+	createRoles := fs.Bool("create-roles", false, "create the global roles the roles members name that do not exist (without it such a line fails)")
 	rest, err := parseFlags(fs, args[1:])
 	if err != nil {
 		return err
@@ -70,6 +71,7 @@ func (a *app) importCmd(ctx context.Context, args []string) error {
 	progress, done := a.importProgress(size)
 	sum, err := userimport.Run(ctx, in, svc.Accounts, userimport.Options{
 		OnConflict: conflict, DryRun: *dryRun, BatchSize: *batchSize, Progress: progress,
+		CreateRoles: *createRoles,
 	})
 	done()
 	if err != nil {

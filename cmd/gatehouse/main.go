@@ -81,6 +81,7 @@ Usage:
   gatehouse events   export [flags]         the audit log as JSON lines
   gatehouse webhooks create|list|get|update|delete|deliveries|replay|ping|rotate-secret [flags]
   gatehouse import   users FILE [flags]     import customers from JSON Lines (docs/import.md)
+  gatehouse roles    create|list|delete [flags]   roles for the roles claim (docs/roles.md)
 
 Run "gatehouse COMMAND --help" for a command's flags.
 Configuration: docs/configuration.md. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.
@@ -115,6 +116,8 @@ func (a *app) run(ctx context.Context, args []string) int {
 		err = a.webhooks(opCtx, rest)
 	case "import":
 		err = a.importCmd(opCtx, rest)
+	case "roles":
+		err = a.roles(opCtx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(a.stdout, usage)
 		return exitOK

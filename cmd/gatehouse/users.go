@@ -18,6 +18,10 @@ const usersUsage = `Usage:
   gatehouse users sessions USER_ID [--revoke-all] [--output json|text]
   gatehouse users consents USER_ID [--revoke CLIENT_ID] [--output json|text]
   gatehouse users mfa-reset USER_ID   (removes their authenticator app and recovery codes)
+  gatehouse users list   --role NAME [--client CLIENT_ID] [--output json|text]   (the customers who have the role)
+  gatehouse users roles  add|remove|list USER_ID [ROLE_NAME] [--client CLIENT_ID]
+  gatehouse users disable USER_ID   (refuses their sign-in, ends their sessions, revokes their tokens)
+  gatehouse users enable  USER_ID
 `
 
 func (a *app) users(ctx context.Context, args []string) error {
@@ -39,6 +43,10 @@ func (a *app) users(ctx context.Context, args []string) error {
 		return a.usersConsents(ctx, args[1:])
 	case "mfa-reset":
 		return a.usersMFAReset(ctx, args[1:])
+	case "roles":
+		return a.usersRoles(ctx, args[1:])
+	case "disable", "enable":
+		return a.usersSetDisabled(ctx, args[0], args[1:])
 	default:
 		return usagef("unknown users subcommand %q\n\n%s", args[0], usersUsage)
 	}
@@ -94,8 +102,9 @@ type userJSON struct {
 	EmailVerified bool      `json:"email_verified"`
 	Name          string    `json:"name,omitempty"`
 	CreatedAt     time.Time `json:"created_at"`
+	Disabled      bool      `json:"disabled,omitempty"`
 }
 
 func toUserJSON(u storage.User) userJSON {
-	return userJSON{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, CreatedAt: u.CreatedAt}
+	return userJSON{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, CreatedAt: u.CreatedAt, Disabled: u.Disabled}
 }

@@ -18,6 +18,7 @@ func (a *app) usersList(ctx context.Context, args []string) error {
 	output := outputFlag(fs)
 	emailPrefix := fs.String("email-prefix", "", "only customers whose email begins with `P` (case-insensitive)")
 	namePrefix := fs.String("name-prefix", "", "only customers whose name begins with `P` (case-insensitive)")
+	byRole := addRoleFilterFlags(fs)
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -30,8 +31,11 @@ func (a *app) usersList(ctx context.Context, args []string) error {
 	}
 	defer store.Close()
 	filter := storage.UserFilter{EmailPrefix: *emailPrefix, NamePrefix: *namePrefix}
-	all, err := everyPage(func(p storage.Page) ([]storage.User, error) { return store.ListUsers(ctx, filter, p) },
-		func(u storage.User) string { return u.ID }, toUserJSON)
+	list, err := byRole.lister(ctx, store, filter)
+	if err != nil {
+		return err
+	}
+	all, err := everyPage(list, func(u storage.User) string { return u.ID }, toUserJSON)
 	if err != nil {
 		return err
 	}

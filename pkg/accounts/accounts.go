@@ -46,6 +46,7 @@ type Store interface {
 	ListIdentities(ctx context.Context, userID string) ([]storage.Identity, error)
 	// AfterCommit runs fn once the transaction in ctx commits.
 	AfterCommit(ctx context.Context, fn func())
+	storage.RoleStore
 }
 
 // Options are a Service's dependencies.

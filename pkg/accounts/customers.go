@@ -12,8 +12,8 @@ import (
 )
 
 // CreateCustomer validates a new customer and hashes their password
-// (outside any transaction), then stores them and records user.created
-// in one. A taken email is identity's *InvalidError for "email" (and
+// (outside any transaction), then stores them, gives them the default
+// roles and records user.created in one. A taken email is identity's *InvalidError for "email" (and
 // records nothing).
 func (s *Service) CreateCustomer(ctx context.Context, n identity.NewUser) (storage.User, error) {
 	u, err := s.identity.Prepare(ctx, n)
@@ -28,8 +28,12 @@ func (s *Service) CreateCustomer(ctx context.Context, n identity.NewUser) (stora
 		if err != nil {
 			return err
 		}
+		roles, err := s.assignDefaultRoles(ctx, u.ID)
+		if err != nil {
+			return err
+		}
 		return s.events.Record(ctx, events.New(ctx, events.UserCreated, u.ID,
-			events.UserCreatedData{Email: u.Email, EmailVerified: u.EmailVerified}))
+			events.UserCreatedData{Email: u.Email, EmailVerified: u.EmailVerified, Roles: roles}))
 	})
 	if err != nil {
 		return storage.User{}, err

@@ -58,6 +58,10 @@ type ImportRecord struct {
 	// CreatedAt is when the customer signed up in the old system; zero
 	// for now.
 	CreatedAt time.Time
+	// Roles names global roles to give the customer (created or
+	// updated); an unknown one fails the record unless
+	// ImportOptions.CreateRoles.
+	Roles []string
 }
 
 // ImportOptions shape an import.
@@ -70,6 +74,9 @@ type ImportOptions struct {
 	ImportID string
 	// Batch numbers this batch within the import, from 1.
 	Batch int
+	// CreateRoles creates the global roles records name that do not
+	// exist, instead of failing those records.
+	CreateRoles bool
 }
 
 // ImportOutcome is what became of one record.
@@ -190,6 +197,9 @@ func prepareImport(rec ImportRecord) (storage.User, error) {
 		}
 		providers[id.Provider] = true
 	}
+	if err := checkImportRoles(rec.Roles); err != nil {
+		return u, err
+	}
 	return u, identity.CheckProfile(u)
 }
 
@@ -227,6 +237,10 @@ func (s *Service) importBatch(ctx context.Context, records []ImportRecord, prepa
 		linkedTo[storage.IdentityKey{Provider: l.Provider, Subject: l.Subject}] = l.UserID
 	}
 
+	roles, unknownRoles, err := s.importRoles(ctx, records, prepared, opts)
+	if err != nil {
+		return err
+	}
 	var creates []storage.User
 	var newLinks []storage.Identity
 	counts := events.UserImportedData{ImportID: opts.ImportID, Batch: opts.Batch}
@@ -241,6 +255,9 @@ func (s *Service) importBatch(ctx context.Context, records []ImportRecord, prepa
 		}
 		res.Outcome, res.CustomerID, res.Reason = "", "", ""
 		existing, ok, reason := matchImport(*u, byExt, byEmail)
+		if reason == "" {
+			reason = unknownRole(records[i], unknownRoles)
+		}
 		switch {
 		case reason != "":
 			res.Outcome, res.Reason = ImportFailed, reason
@@ -280,6 +297,16 @@ func (s *Service) importBatch(ctx context.Context, records []ImportRecord, prepa
 	}
 	if err := s.store.CreateUsers(ctx, creates, newLinks); err != nil {
 		return err
+	}
+	for i, res := range results {
+		if len(records[i].Roles) == 0 || (res.Outcome != ImportCreated && res.Outcome != ImportUpdated) {
+			continue
+		}
+		n, err := s.assignImportRoles(ctx, res.CustomerID, records[i], roles)
+		if err != nil {
+			return err
+		}
+		counts.RolesAssigned += n
 	}
 	if opts.DryRun {
 		return nil

@@ -160,6 +160,16 @@ func (a *API) routes() []route {
 		r(http.MethodPost, "/webhooks/{webhook_id}/replay", a.replayWebhook),
 		r(http.MethodPost, "/webhooks/{webhook_id}/ping", a.pingWebhook),
 		r(http.MethodPost, "/webhooks/{webhook_id}/rotate-secret", a.rotateWebhookSecret),
+
+		r(http.MethodGet, "/roles", a.listRoles),
+		r(http.MethodPost, "/roles", a.createRole),
+		r(http.MethodGet, "/roles/{role_id}", a.getRole),
+		r(http.MethodDelete, "/roles/{role_id}", a.deleteRole),
+		r(http.MethodGet, "/customers/{customer_id}/roles", a.listCustomerRoles),
+		r(http.MethodPost, "/customers/{customer_id}/roles", a.assignCustomerRole),
+		r(http.MethodDelete, "/customers/{customer_id}/roles/{role_id}", a.unassignCustomerRole),
+		r(http.MethodPost, "/customers/{customer_id}/disable", a.disableCustomer),
+		r(http.MethodPost, "/customers/{customer_id}/enable", a.enableCustomer),
 	}
 }
 

@@ -29,6 +29,7 @@ type customerJSON struct {
 	ExternalID          string           `json:"external_id,omitempty"`
 	CreatedAt           time.Time        `json:"created_at"`
 	UpdatedAt           time.Time        `json:"updated_at"`
+	Disabled            bool             `json:"disabled"`
 }
 
 func toCustomerJSON(u storage.User) customerJSON {
@@ -36,7 +37,7 @@ func toCustomerJSON(u storage.User) customerJSON {
 		ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, HasPassword: u.PasswordHash != "", MFA: u.MFA,
 		Name: u.Name, GivenName: u.GivenName, FamilyName: u.FamilyName, Picture: u.Picture, Locale: u.Locale,
 		PhoneNumber: u.PhoneNumber, PhoneNumberVerified: u.PhoneNumberVerified, ExternalID: u.ExternalID,
-		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Disabled: u.Disabled,
 	}
 	if !u.Address.IsZero() {
 		addr := u.Address
@@ -51,6 +52,10 @@ func (a *API) listCustomers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	if q.Has("role") {
+		a.listCustomersByRole(w, r, page, limit)
+		return
+	}
 	filter := storage.UserFilter{EmailPrefix: q.Get("email_prefix"), NamePrefix: q.Get("name_prefix")}
 	us, err := a.store.ListUsers(r.Context(), filter, page)
 	if err != nil {

@@ -327,7 +327,7 @@ func (s *Service) build(spec Spec) (storage.Client, error) {
 	}
 	scopes := dedupe(spec.Scopes)
 	if len(scopes) == 0 && needsRedirect {
-		scopes = []string{"openid", "profile", "email", "address", "phone", "offline_access"}
+		scopes = []string{"openid", "profile", "email", "address", "phone", "offline_access", "roles"}
 	}
 	if spec.Admin && !slices.Contains(scopes, AdminScope) {
 		scopes = append(scopes, AdminScope)

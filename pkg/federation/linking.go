@@ -64,8 +64,12 @@ func (s *Service) resolve(ctx context.Context, res Result, binding string, up Up
 			if err := s.store.CreateUserWithIdentity(ctx, u, newLink); err != nil {
 				return err
 			}
+			roles, err := s.store.AssignDefaultRoles(ctx, u.ID)
+			if err != nil {
+				return fmt.Errorf("assign default roles: %w", err)
+			}
 			return s.events.Record(ctx,
-				events.New(ctx, events.UserCreated, u.ID, events.UserCreatedData{Email: u.Email, EmailVerified: u.EmailVerified, Provider: p.ID}),
+				events.New(ctx, events.UserCreated, u.ID, events.UserCreatedData{Email: u.Email, EmailVerified: u.EmailVerified, Provider: p.ID, Roles: roles}),
 				linkedEvent(ctx, newLink))
 		})
 		if err == nil {

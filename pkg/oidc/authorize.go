@@ -217,6 +217,11 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 		p.writeAuthorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err).WithDebug("reading the signed-in customer: "+err.Error()))
 		return
 	}
+	if user.Disabled {
+		// Disabling ended the customer's sessions; this one raced it.
+		p.writeAuthorizeError(w, r, ar, fosite.ErrAccessDenied.WithHint("The sign-in was refused."))
+		return
+	}
 	// Consent: a decision made on the consent page for this request wins;
 	// otherwise a remembered consent that covers every requested scope.
 	decision := ""
@@ -256,6 +261,15 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 		ar.GrantAudience(aud)
 	}
 	sess := p.newIDSession(user, bs, requestedAt, ar, req, demand.ACRFor(acr.Of(bs)))
+	if ar.GetGrantedScopes().Has(RolesScope) {
+		// Read once, here: the code's tokens and ID token carry them.
+		names, err := p.store.RoleNames(ctx, user.ID, client.ID)
+		if err != nil {
+			p.writeAuthorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err).WithDebug("reading the customer's roles: "+err.Error()))
+			return
+		}
+		sess.setRoles(names)
+	}
 	resp, err := p.oauth.NewAuthorizeResponse(ctx, ar, sess)
 	if err != nil {
 		p.writeAuthorizeError(w, r, ar, err)

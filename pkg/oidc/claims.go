@@ -50,7 +50,7 @@ func supportedClaims() []string {
 	for _, scope := range []string{"profile", "email", "address", "phone"} {
 		out = append(out, scopeClaims[scope]...)
 	}
-	return out
+	return append(out, rolesClaim)
 }
 
 // userClaims returns the claims of the customer that the granted scopes and

@@ -76,7 +76,7 @@ func (p *Provider) Metadata() Metadata {
 		// Public clients revoke their own tokens with no secret (RFC 7009 §2.1).
 		RevocationEndpointAuthMethodsSupported:     append(secretMethods[:2:2], "private_key_jwt", "none"),
 		RevocationEndpointAuthSigningAlgValues:     assertionAlgs,
-		ScopesSupported:                            []string{"openid", "profile", "email", "address", "phone", "offline_access"},
+		ScopesSupported:                            []string{"openid", "profile", "email", "address", "phone", "offline_access", RolesScope},
 		ResponseTypesSupported:                     []string{"code", "id_token", "id_token token", "code id_token", "code token", "code id_token token"},
 		ResponseModesSupported:                     []string{"query", "fragment", "form_post"},
 		SubjectTypesSupported:                      []string{"public", "pairwise"},

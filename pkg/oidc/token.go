@@ -81,6 +81,14 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if gt := ar.GetGrantTypes(); gt.ExactOne("authorization_code") || gt.ExactOne("refresh_token") {
+		if err := p.checkCustomer(r, ar); err != nil {
+			if !p.unavailable(w, r, endpointToken, err) {
+				p.writeTokenError(w, r, err)
+			}
+			return
+		}
+	}
 	if ar.GetGrantTypes().ExactOne("client_credentials") {
 		// fosite has checked the requested scopes and audience against the
 		// client's; the client is the resource owner here (RFC 6749 §4.4),

@@ -246,6 +246,7 @@ type FirstFactor struct {
 // FirstFactor continues a sign-in after its first factor: the customer,
 // the app's demand and the policy decide whether a second factor is
 // asked, enrolled, or not needed, in which case the session starts. A
+// disabled customer is refused with ErrDisabled, whatever the method. A
 // customer without a second factor whom nothing demands one of costs no
 // read beyond the ones a sign-in made before (the customer's row says
 // whether they enrolled).
@@ -265,6 +266,10 @@ func (s *Service) FirstFactor(ctx context.Context, b Browser, in FirstFactor) (N
 	if err != nil {
 		return Next{}, err
 	}
+	if u.Disabled {
+		s.refuseDisabled(ctx, b, u.ID, clientID, in)
+		return Next{}, ErrDisabled
+	}
 	p.ClientID = clientID
 	class := in.Method.Class
 	switch {
@@ -277,6 +282,23 @@ func (s *Service) FirstFactor(ctx context.Context, b Browser, in FirstFactor) (N
 		return s.ask(p, b, AskEnrolment), nil
 	}
 	return s.finish(ctx, b, p, class, Method{})
+}
+
+// ErrDisabled refuses the sign-in of a customer an operator disabled
+// (accounts.DisableCustomer). Pages show a neutral message that does not
+// say whether the first factor was right: the password form answers as
+// for a wrong password.
+var ErrDisabled = errors.New("signin: the customer is disabled")
+
+// refuseDisabled records the refused sign-in as user.login.failed with
+// the reason "disabled"; a failure to record it is only logged.
+func (s *Service) refuseDisabled(ctx context.Context, b Browser, userID, clientID string, in FirstFactor) {
+	err := s.accounts.SignInFailed(accounts.Actor(ctx, ""), userID, "", "disabled", accounts.SignIn{
+		Method: in.Method.Name, Provider: in.IDP, ClientID: clientID, IP: b.IP(),
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "recording a refused sign-in", "error", err.Error())
+	}
 }
 
 func rankAtLeast(class, than string) bool { return acr.Demand{Level: than}.Satisfied(class) }

@@ -58,6 +58,10 @@ func (h *Handler) goNext(w http.ResponseWriter, r *http.Request, next signin.Nex
 	case errors.Is(err, signin.ErrExpired), errors.Is(err, storage.ErrNotFound):
 		h.Error(w, r, http.StatusBadRequest, "error.expired_request")
 		return
+	case errors.Is(err, signin.ErrDisabled):
+		// Neutral: the page does not say why, nor that the proof was right.
+		h.Error(w, r, http.StatusForbidden, "error.signin_refused")
+		return
 	case err != nil:
 		h.serverError(w, r, "signing in", err)
 		return

@@ -65,6 +65,13 @@ func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, f passwo
 		return storage.User{}, false
 	}
 	user, err := h.opts.Identity.Authenticate(ctx, f.email, f.password)
+	reason := "invalid_credentials"
+	if err == nil && user.Disabled {
+		// A disabled customer's right password is answered as a wrong
+		// one, so the refusal does not confirm it (pkg/signin refuses
+		// them on every other way in).
+		err, reason = identity.ErrInvalidCredentials, "disabled"
+	}
 	switch {
 	case errors.Is(err, identity.ErrInvalidCredentials):
 		if err := guard.Failed(ctx); err != nil {
@@ -75,7 +82,7 @@ func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, f passwo
 		// user is empty for an unknown email, and holds only the ID of a
 		// customer whose password was wrong; the event's data is the same
 		// for both.
-		h.signInFailed(ctx, user.ID, redact.Email(account), "invalid_credentials", accounts.SignIn{
+		h.signInFailed(ctx, user.ID, redact.Email(account), reason, accounts.SignIn{
 			Method: accounts.MethodPassword, ClientID: f.clientID,
 		})
 		// The same message for an unknown email and a wrong password.

@@ -53,7 +53,9 @@ type Options struct {
 	MaxErrors int
 	// Progress, when set, is called after each batch with the summary so
 	// far and the bytes of input read.
-	Progress func(s Summary, bytesRead int64)
+	Progress func(s Summary, bytesRead int64) // CreateRoles creates the global roles the roles members name that do
+	// not exist; without it such a line fails.
+	CreateRoles bool
 }
 
 // LineError is a line that failed, with why.
@@ -93,6 +95,7 @@ type record struct {
 	PasswordHash  string          `json:"password_hash"`
 	Identities    []identityEntry `json:"identities"`
 	CreatedAt     *time.Time      `json:"created_at"`
+	Roles         []string        `json:"roles"`
 }
 
 type identityEntry struct {
@@ -139,6 +142,7 @@ func Run(ctx context.Context, r io.Reader, imp Importer, opts Options) (Summary,
 		batchNo++
 		results, err := imp.ImportCustomers(ctx, batch, accounts.ImportOptions{
 			OnConflict: onConflict, DryRun: opts.DryRun, ImportID: sum.ImportID, Batch: batchNo,
+			CreateRoles: opts.CreateRoles,
 		})
 		if err != nil {
 			return fmt.Errorf("import lines %d-%d: %w", batch[0].Line, batch[len(batch)-1].Line, err)
@@ -229,7 +233,7 @@ func parse(line []byte, n int) (accounts.ImportRecord, error) {
 	out := accounts.ImportRecord{
 		Line: n, Email: rec.Email, EmailVerified: rec.EmailVerified, Name: rec.Name, GivenName: rec.GivenName,
 		FamilyName: rec.FamilyName, Locale: rec.Locale, PhoneNumber: rec.PhoneNumber, ExternalID: rec.ExternalID,
-		PasswordHash: rec.PasswordHash,
+		PasswordHash: rec.PasswordHash, Roles: rec.Roles,
 	}
 	if rec.CreatedAt != nil {
 		out.CreatedAt = rec.CreatedAt.UTC()

@@ -165,8 +165,8 @@ func likePrefix(prefix string) string {
 
 // DeleteUser removes the customer with everything that hangs off them, in
 // one transaction: sessions and their clients, consents, identities,
-// federation sign-ins and pending links in progress, and every token whose
-// subject they are.
+// federation sign-ins and pending links in progress, every token whose
+// subject they are, and their role assignments.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
 		res := tx.Where("id = ?", id).Delete(&userRow{})
@@ -188,6 +188,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 			"DELETE FROM mfa_recovery_codes WHERE user_id = ?",
 			"DELETE FROM email_tokens WHERE user_id = ?",
 			"DELETE FROM webauthn_credentials WHERE user_id = ?",
+			"DELETE FROM role_assignments WHERE user_id = ?",
 		} {
 			if err := tx.Exec(stmt, id).Error; err != nil {
 				return err

@@ -446,6 +446,37 @@ var migrations = []migration{
 		},
 	},
 	{
+		version: 15,
+		name:    "roles and their assignments; disabled customers",
+		statements: []string{
+			// client_id is '' for a global role, so that one unique index
+			// keeps names unique among the global roles and within each
+			// client; CreateRole keeps a client role from taking a global
+			// role's name.
+			`CREATE TABLE roles (
+				id TEXT PRIMARY KEY,
+				name TEXT NOT NULL,
+				client_id TEXT NOT NULL,
+				description TEXT NOT NULL,
+				default_role BOOLEAN NOT NULL,
+				created_at {{time}} NOT NULL
+			)`,
+			`CREATE UNIQUE INDEX roles_client_name ON roles (client_id, name)`,
+			`CREATE INDEX roles_name ON roles (name)`,
+			// Indexed both ways: by customer (the primary key: the roles
+			// claim, a deletion) and by role (the search, a role's deletion).
+			`CREATE TABLE role_assignments (
+				user_id TEXT NOT NULL,
+				role_id TEXT NOT NULL,
+				created_at {{time}} NOT NULL,
+				PRIMARY KEY (user_id, role_id)
+			)`,
+			`CREATE INDEX role_assignments_role ON role_assignments (role_id, user_id)`,
+			// A disabled customer cannot sign in (accounts.DisableCustomer).
+			`ALTER TABLE users ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT FALSE`,
+		},
+	},
+	{
 		version: 17,
 		name:    "drop logout_deliveries, emptied into jobs by migration 7",
 		statements: []string{

@@ -33,6 +33,7 @@ type userRow struct {
 	CreatedAt           time.Time      `gorm:"column:created_at"`
 	UpdatedAt           time.Time      `gorm:"column:updated_at"`
 	ExternalID          sql.NullString `gorm:"column:external_id"`
+	Disabled            bool           `gorm:"column:disabled"`
 }
 
 func (userRow) TableName() string { return "users" }
@@ -63,6 +64,7 @@ func toUserRow(u storage.User) (userRow, error) {
 		CreatedAt:           u.CreatedAt.UTC(),
 		UpdatedAt:           u.UpdatedAt.UTC(),
 		ExternalID:          sql.NullString{String: u.ExternalID, Valid: u.ExternalID != ""},
+		Disabled:            u.Disabled,
 	}, nil
 }
 
@@ -88,6 +90,7 @@ func (r userRow) toUser() (storage.User, error) {
 		CreatedAt:           r.CreatedAt.UTC(),
 		UpdatedAt:           r.UpdatedAt.UTC(),
 		ExternalID:          r.ExternalID.String,
+		Disabled:            r.Disabled,
 	}, nil
 }
 
