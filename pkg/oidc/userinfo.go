@@ -80,7 +80,7 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	if c, ok := ar.GetClient().(*storage.Client); !ok || !slices.Contains(c.CORSOrigins(), r.Header.Get("Origin")) {
 		w.Header().Del("Access-Control-Allow-Origin")
 	}
-	claims := userClaims(user, ar.GetGrantedScopes(), sess.UserinfoClaims)
+	claims := userClaims(user, ar.GetGrantedScopes(), ar.GetGrantedScopes(), sess.UserinfoClaims, p.attrs)
 	claims["sub"] = p.subjectFor(ar.GetClient(), user.ID)
 	// A client registered with userinfo_signed_response_alg gets the claims
 	// as a signed JWT with iss and aud (OpenID Connect Core §5.3.2).
