@@ -12,12 +12,13 @@ import (
 
 const usersUsage = `Usage:
   gatehouse users create --email EMAIL --password PASSWORD [--name NAME] [--email-verified] [--output json|text]
-  gatehouse users list   [--email-prefix P] [--name-prefix P] [--output json|text]
+  gatehouse users list   [--email-prefix P] [--name-prefix P] [--attribute NAME=VALUE] [--output json|text]
   gatehouse users get    USER_ID [--output json|text]
   gatehouse users delete USER_ID   (also ends their sessions and revokes their tokens)
   gatehouse users sessions USER_ID [--revoke-all] [--output json|text]
   gatehouse users consents USER_ID [--revoke CLIENT_ID] [--output json|text]
   gatehouse users mfa-reset USER_ID   (removes their authenticator app and recovery codes)
+  gatehouse users attributes USER_ID [--set NAME=VALUE]... [--unset NAME]... [--output json|text]
 `
 
 func (a *app) users(ctx context.Context, args []string) error {
@@ -39,6 +40,8 @@ func (a *app) users(ctx context.Context, args []string) error {
 		return a.usersConsents(ctx, args[1:])
 	case "mfa-reset":
 		return a.usersMFAReset(ctx, args[1:])
+	case "attributes":
+		return a.usersAttributes(ctx, args[1:])
 	default:
 		return usagef("unknown users subcommand %q\n\n%s", args[0], usersUsage)
 	}

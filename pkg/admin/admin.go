@@ -159,6 +159,9 @@ func (a *API) routes() []route {
 		r(http.MethodPost, "/webhooks/{webhook_id}/replay", a.replayWebhook),
 		r(http.MethodPost, "/webhooks/{webhook_id}/ping", a.pingWebhook),
 		r(http.MethodPost, "/webhooks/{webhook_id}/rotate-secret", a.rotateWebhookSecret),
+
+		r(http.MethodGet, "/attributes", a.listAttributes),
+		r(http.MethodPatch, "/customers/{customer_id}/attributes", a.updateAttributes),
 	}
 }
 
