@@ -9,8 +9,14 @@ import (
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
-// Attributes returns the declared customer attributes (nil for none).
-func (s *Service) Attributes() *attributes.Set { return s.attrs }
+// Attributes returns the declared customer attributes (nil for none, and
+// for a nil Service).
+func (s *Service) Attributes() *attributes.Set {
+	if s == nil {
+		return nil
+	}
+	return s.attrs
+}
 
 // SetAttributes changes the customer's attributes as change says (a new
 // value, or nil to remove one), checked against the declarations for the
