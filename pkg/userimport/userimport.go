@@ -93,6 +93,7 @@ type record struct {
 	PasswordHash  string          `json:"password_hash"`
 	Identities    []identityEntry `json:"identities"`
 	CreatedAt     *time.Time      `json:"created_at"`
+	Attributes    map[string]any  `json:"attributes"`
 }
 
 type identityEntry struct {
@@ -229,7 +230,7 @@ func parse(line []byte, n int) (accounts.ImportRecord, error) {
 	out := accounts.ImportRecord{
 		Line: n, Email: rec.Email, EmailVerified: rec.EmailVerified, Name: rec.Name, GivenName: rec.GivenName,
 		FamilyName: rec.FamilyName, Locale: rec.Locale, PhoneNumber: rec.PhoneNumber, ExternalID: rec.ExternalID,
-		PasswordHash: rec.PasswordHash,
+		PasswordHash: rec.PasswordHash, Attributes: rec.Attributes,
 	}
 	if rec.CreatedAt != nil {
 		out.CreatedAt = rec.CreatedAt.UTC()
