@@ -13,18 +13,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
-// repeatedFlag collects every use of a flag that may be given more than
-// once, in order.
-type repeatedFlag []string
-
-func (r *repeatedFlag) String() string { return strings.Join(*r, ", ") }
-
-// Set appends one use.
-func (r *repeatedFlag) Set(s string) error {
-	*r = append(*r, s)
-	return nil
-}
-
 // usersAttributes prints a customer's attributes, after changing them as
 // --set and --unset say (as an operator: any declared attribute), which
 // records user.updated with the names of those that changed.
@@ -32,7 +20,7 @@ func (a *app) usersAttributes(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("users attributes")
 	cfgPath := configFlag(fs)
 	output := outputFlag(fs)
-	var set, unset repeatedFlag
+	var set, unset stringList
 	fs.Var(&set, "set", "set an attribute: `NAME=VALUE` (repeatable); the value as text, checked against its declaration")
 	fs.Var(&unset, "unset", "remove an attribute's value: `NAME` (repeatable)")
 	id, err := parseOneID(fs, args, "USER_ID")
