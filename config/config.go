@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/pkg/attributes"
 )
 
 // Config is the whole configuration of a Gatehouse server.
@@ -294,6 +296,15 @@ type Config struct {
 	// IP address they are off whatever this says (WebAuthn refuses IP
 	// addresses; develop on http://localhost:PORT).
 	Passkeys bool `yaml:"passkeys"`
+	// Attributes are the customer attributes the operator declares
+	// (docs/customers.md#attributes): the YAML key attributes, a list, or
+	// the file AttributesFile names. It is the one setting without an
+	// environment variable of its own.
+	Attributes []attributes.Declaration `yaml:"attributes"`
+	// AttributesFile names a YAML file whose top level is the list of
+	// attribute declarations, read by Load instead of the attributes key
+	// (GATEHOUSE_ATTRIBUTES_FILE).
+	AttributesFile string `yaml:"attributes_file"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -468,6 +479,7 @@ func settings(c *Config) []setting {
 		{"throttle_email_code_failures", "GATEHOUSE_THROTTLE_EMAIL_CODE_FAILURES", int64Setter(&c.ThrottleEmailCodeFailures)},
 		{"email_change_link_ttl", "GATEHOUSE_EMAIL_CHANGE_LINK_TTL", durationSetter(&c.EmailChangeLinkTTL)},
 		{"passkeys", "GATEHOUSE_PASSKEYS", boolSetter(&c.Passkeys)},
+		{"attributes_file", "GATEHOUSE_ATTRIBUTES_FILE", stringSetter(&c.AttributesFile)},
 	}
 }
 
@@ -497,6 +509,9 @@ func Load(path string, lookupEnv func(string) (string, bool)) (Config, error) {
 				return Config{}, fmt.Errorf("%s: %w", s.env, err)
 			}
 		}
+	}
+	if err := loadAttributesFile(&c); err != nil {
+		return Config{}, err
 	}
 	return c, nil
 }
@@ -593,6 +608,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("throttle_email_code_failures", c.ThrottleEmailCodeFailures),
 		slog.String("email_change_link_ttl", c.EmailChangeLinkTTL.String()),
 		slog.Bool("passkeys", c.Passkeys),
+		slog.Int("attributes", len(c.Attributes)),
+		slog.String("attributes_file", c.AttributesFile),
 	)
 }
 

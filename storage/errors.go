@@ -32,3 +32,8 @@ var ErrKeyInUse = errors.New("storage: signing key is active; rotate it first")
 // distinct from ErrNotFound and is not a fosite error, so it survives
 // fosite's wrapping (fosite.RFC6749Error.WithWrap keeps the cause).
 var ErrUnavailable = errors.New("storage: database unavailable")
+
+// ErrNotSearchable is returned when customers are asked for by the value
+// of an attribute the store keeps no index of (not declared searchable),
+// or by an attribute together with a prefix.
+var ErrNotSearchable = errors.New("storage: not a searchable attribute")

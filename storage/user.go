@@ -41,6 +41,12 @@ type User struct {
 	// refused. Only accounts.DisableCustomer and EnableCustomer change it,
 	// together with ending the customer's sessions and tokens.
 	Disabled bool
+	// Attributes are the customer's values of the attributes the operator
+	// declares (pkg/attributes), each in its stored text form, by name;
+	// nil or empty for none. The store keeps them whole and indexes the
+	// values of the attributes it was told are searchable
+	// (AdminStore.ListUsers with UserFilter.Attribute).
+	Attributes map[string]string
 }
 
 // Address is the address claim (OpenID Connect Core §5.1.1).

@@ -303,7 +303,7 @@ func (f roleFilterFlags) lister(ctx context.Context, store *gormstore.Store, fil
 		return func(p storage.Page) ([]storage.User, error) { return store.ListUsers(ctx, filter, p) }, nil
 	}
 	if filter != (storage.UserFilter{}) {
-		return nil, usagef("users list: --role does not combine with a prefix")
+		return nil, usagef("users list: --role does not combine with a prefix or --attribute")
 	}
 	role, err := store.FindRole(ctx, *f.role, *f.client)
 	if errors.Is(err, storage.ErrNotFound) {

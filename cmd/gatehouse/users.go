@@ -12,7 +12,7 @@ import (
 
 const usersUsage = `Usage:
   gatehouse users create --email EMAIL --password PASSWORD [--name NAME] [--email-verified] [--output json|text]
-  gatehouse users list   [--email-prefix P] [--name-prefix P] [--output json|text]
+  gatehouse users list   [--email-prefix P] [--name-prefix P] [--attribute NAME=VALUE] [--output json|text]
   gatehouse users get    USER_ID [--output json|text]
   gatehouse users delete USER_ID   (also ends their sessions and revokes their tokens)
   gatehouse users sessions USER_ID [--revoke-all] [--output json|text]
@@ -22,6 +22,7 @@ const usersUsage = `Usage:
   gatehouse users roles  add|remove|list USER_ID [ROLE_NAME] [--client CLIENT_ID]
   gatehouse users disable USER_ID   (refuses their sign-in, ends their sessions, revokes their tokens)
   gatehouse users enable  USER_ID
+  gatehouse users attributes USER_ID [--set NAME=VALUE]... [--unset NAME]... [--output json|text]
 `
 
 func (a *app) users(ctx context.Context, args []string) error {
@@ -47,6 +48,8 @@ func (a *app) users(ctx context.Context, args []string) error {
 		return a.usersRoles(ctx, args[1:])
 	case "disable", "enable":
 		return a.usersSetDisabled(ctx, args[0], args[1:])
+	case "attributes":
+		return a.usersAttributes(ctx, args[1:])
 	default:
 		return usagef("unknown users subcommand %q\n\n%s", args[0], usersUsage)
 	}

@@ -19,18 +19,22 @@ func (a *app) usersList(ctx context.Context, args []string) error {
 	emailPrefix := fs.String("email-prefix", "", "only customers whose email begins with `P` (case-insensitive)")
 	namePrefix := fs.String("name-prefix", "", "only customers whose name begins with `P` (case-insensitive)")
 	byRole := addRoleFilterFlags(fs)
+	attribute := fs.String("attribute", "", "only customers whose searchable attribute has exactly this value: `NAME=VALUE`")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if err := checkOutput(*output); err != nil {
 		return err
 	}
-	_, _, store, _, err := a.openCommandStore(ctx, *cfgPath)
+	cfg, _, store, _, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	filter := storage.UserFilter{EmailPrefix: *emailPrefix, NamePrefix: *namePrefix}
+	if filter.Attribute, err = attributeFilter(cfg, *attribute); err != nil {
+		return err
+	}
 	list, err := byRole.lister(ctx, store, filter)
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gatehouse-id/gatehouse/pkg/attributes"
 	"github.com/gatehouse-id/gatehouse/pkg/backchannel"
 	"github.com/gatehouse-id/gatehouse/pkg/events"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
@@ -62,6 +63,8 @@ type Options struct {
 	// Mail queues the mails a change sends (a changed password, a change
 	// of email), in its transaction; nil sends none.
 	Mail Mailer
+	// Attributes are the declared customer attributes; nil declares none.
+	Attributes *attributes.Set
 }
 
 // Mailer queues a mail in the transaction in ctx (pkg/mail's Service).
@@ -77,6 +80,7 @@ type Service struct {
 	identity *identity.Service
 	notify   func()
 	mail     Mailer
+	attrs    *attributes.Set
 }
 
 // New returns a Service.
@@ -85,7 +89,7 @@ func New(opts Options) *Service {
 	if notify == nil {
 		notify = func() {}
 	}
-	return &Service{store: opts.Store, events: opts.Events, secrets: opts.Secrets, identity: opts.Identity, notify: notify, mail: opts.Mail}
+	return &Service{store: opts.Store, events: opts.Events, secrets: opts.Secrets, identity: opts.Identity, notify: notify, mail: opts.Mail, attrs: opts.Attributes}
 }
 
 // sessionEndedData is the data of a session.ended event.

@@ -47,15 +47,15 @@ var ErrPasswordField = errors.New("accounts: the password is changed with SetPas
 
 // UpdateCustomer applies update to the customer (a compare-and-swap, see
 // storage.UserStore.UpdateUser) and, in the same transaction, records
-// user.updated with the names of the members that changed (none changed,
-// no event), and user.email_verified when the email became verified. It
+// user.updated with the names of the members and of the attributes that
+// changed (none changed, no event), and user.email_verified when the email became verified. It
 // returns the customer as stored.
 func (s *Service) UpdateCustomer(ctx context.Context, id string, update func(storage.User) (storage.User, error)) (storage.User, error) {
 	var out storage.User
 	err := s.inTx(ctx, func(ctx context.Context) error {
 		var old, updated storage.User
 		err := s.store.UpdateUser(ctx, id, func(u storage.User) (storage.User, error) {
-			n, err := update(u)
+			n, err := update(cloneAttributes(u))
 			if err != nil {
 				return u, err
 			}
@@ -69,8 +69,9 @@ func (s *Service) UpdateCustomer(ctx context.Context, id string, update func(sto
 			return err
 		}
 		var evs []storage.Event
-		if fields := changedFields(old, updated); len(fields) > 0 {
-			data := events.UserUpdatedData{Fields: fields}
+		fields, attrs := changedFields(old, updated), changedAttributes(old, updated)
+		if len(fields) > 0 || len(attrs) > 0 {
+			data := events.UserUpdatedData{Fields: fields, Attributes: attrs}
 			if old.Email != updated.Email {
 				data.Email = updated.Email
 			}

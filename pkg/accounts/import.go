@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/pkg/attributes"
 	"github.com/gatehouse-id/gatehouse/pkg/events"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/storage"
@@ -62,6 +63,10 @@ type ImportRecord struct {
 	// updated); an unknown one fails the record unless
 	// ImportOptions.CreateRoles.
 	Roles []string
+	// Attributes are the customer's attribute values as decoded JSON, by
+	// name (null removes a value of an existing customer); checked
+	// against the declarations as an operator's; nil for none.
+	Attributes map[string]any
 }
 
 // ImportOptions shape an import.
@@ -119,6 +124,9 @@ func (s *Service) ImportCustomers(ctx context.Context, records []ImportRecord, o
 	for i, rec := range records {
 		results[i] = ImportResult{Line: rec.Line}
 		u, err := prepareImport(rec)
+		if err == nil {
+			u.Attributes, err = s.importAttributes(nil, rec)
+		}
 		if err != nil {
 			results[i].Outcome, results[i].Reason = ImportFailed, err.Error()
 			continue
@@ -393,7 +401,9 @@ func (s *Service) importUpdate(ctx context.Context, existing storage.User, rec I
 		set(&cur.PhoneNumber, u.PhoneNumber)
 		set(&cur.ExternalID, u.ExternalID)
 		set(&cur.PasswordHash, u.PasswordHash)
-		return cur, nil
+		attrs, err := s.importAttributes(cur.Attributes, rec)
+		cur.Attributes = attrs
+		return cur, err
 	})
 	if err != nil {
 		return "", err
@@ -404,4 +414,18 @@ func (s *Service) importUpdate(ctx context.Context, existing storage.User, rec I
 		}
 	}
 	return "", nil
+}
+
+// importAttributes returns current with the record's attributes applied
+// as an operator's change (every declared attribute may be set), or the
+// reason the line fails: an undeclared attribute or a refused value.
+func (s *Service) importAttributes(current map[string]string, rec ImportRecord) (map[string]string, error) {
+	if len(rec.Attributes) == 0 {
+		return current, nil
+	}
+	out, _, err := s.attrs.Apply(current, attributes.Change(rec.Attributes), attributes.EditorOperator)
+	if err != nil {
+		return nil, fmt.Errorf("attributes: %w", err)
+	}
+	return out, nil
 }

@@ -170,6 +170,8 @@ func (a *API) routes() []route {
 		r(http.MethodDelete, "/customers/{customer_id}/roles/{role_id}", a.unassignCustomerRole),
 		r(http.MethodPost, "/customers/{customer_id}/disable", a.disableCustomer),
 		r(http.MethodPost, "/customers/{customer_id}/enable", a.enableCustomer),
+		r(http.MethodGet, "/attributes", a.listAttributes),
+		r(http.MethodPatch, "/customers/{customer_id}/attributes", a.updateAttributes),
 	}
 }
 

@@ -30,6 +30,9 @@ type customerJSON struct {
 	CreatedAt           time.Time        `json:"created_at"`
 	UpdatedAt           time.Time        `json:"updated_at"`
 	Disabled            bool             `json:"disabled"`
+	// Attributes are the customer's attribute values, typed by their
+	// declarations (set by API.customer).
+	Attributes map[string]any `json:"attributes,omitempty"`
 }
 
 func toCustomerJSON(u storage.User) customerJSON {
@@ -57,12 +60,15 @@ func (a *API) listCustomers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	filter := storage.UserFilter{EmailPrefix: q.Get("email_prefix"), NamePrefix: q.Get("name_prefix")}
+	if filter.Attribute, ok = a.attributeFilter(w, r); !ok {
+		return
+	}
 	us, err := a.store.ListUsers(r.Context(), filter, page)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, pageOf(us, limit, func(u storage.User) string { return u.ID }, toCustomerJSON))
+	writeJSON(w, http.StatusOK, pageOf(us, limit, func(u storage.User) string { return u.ID }, a.customer))
 }
 
 // customerCreate is the body of a new customer.
@@ -86,7 +92,7 @@ func (a *API) createCustomer(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, toCustomerJSON(u))
+	writeJSON(w, http.StatusCreated, a.customer(u))
 }
 
 func (a *API) getCustomer(w http.ResponseWriter, r *http.Request) {
@@ -95,7 +101,7 @@ func (a *API) getCustomer(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toCustomerJSON(u))
+	writeJSON(w, http.StatusOK, a.customer(u))
 }
 
 // customerPatch is a partial update: members left out keep their value.
@@ -157,7 +163,7 @@ func (a *API) updateCustomer(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toCustomerJSON(u))
+	writeJSON(w, http.StatusOK, a.customer(u))
 }
 
 // deleteCustomer removes the customer with their sessions (telling their

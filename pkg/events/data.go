@@ -24,6 +24,9 @@ type UserUpdatedData struct {
 	Fields []string `json:"fields"`
 	// Email is the new email when it changed.
 	Email string `json:"email,omitempty"`
+	// Attributes names the customer attributes whose values changed
+	// (docs/customers.md#attributes), never the values.
+	Attributes []string `json:"attributes,omitempty"`
 }
 
 // UserImportedData is user.imported's data: one event per committed batch

@@ -124,6 +124,10 @@ type NewUser struct {
 	Name          string
 	EmailVerified bool
 	Locale        string
+	// Attributes are the new customer's attribute values in their stored
+	// form, checked by the caller against the declarations
+	// (accounts.CheckSignUpAttributes); nil for none.
+	Attributes map[string]string
 }
 
 // Create validates and stores a new customer with a fresh, random subject.
@@ -161,6 +165,7 @@ func (s *Service) Prepare(ctx context.Context, n NewUser) (storage.User, error) 
 		EmailVerified: n.EmailVerified,
 		Name:          strings.TrimSpace(n.Name),
 		Locale:        n.Locale,
+		Attributes:    n.Attributes,
 	}
 	if err := CheckProfile(u); err != nil {
 		return storage.User{}, err

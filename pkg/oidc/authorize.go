@@ -312,7 +312,7 @@ func (p *Provider) newIDSession(u storage.User, bs storage.BrowserSession, reque
 		idTokenScopes = ar.GetGrantedScopes()
 	}
 	if ar.GetGrantedScopes().Has("openid") {
-		for name, v := range userClaims(u, idTokenScopes, req.claims.IDToken) {
+		for name, v := range userClaims(u, idTokenScopes, ar.GetGrantedScopes(), req.claims.IDToken, p.attrs) {
 			extra[name] = v
 		}
 		s.UserinfoClaims = req.claims.UserInfo

@@ -28,6 +28,7 @@ import (
 	"github.com/ory/fosite/token/jwt"
 
 	"github.com/gatehouse-id/gatehouse/internal/outage"
+	"github.com/gatehouse-id/gatehouse/pkg/attributes"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
 	"github.com/gatehouse-id/gatehouse/pkg/outbound"
@@ -135,6 +136,10 @@ type Options struct {
 	// browser ("?auth=ID" appended); "" when sign-up is off, and then
 	// create is not among prompt_values_supported and is refused.
 	SignUpPath string
+	// Attributes are the declared customer attributes: those with a
+	// scope are released as claims of their names to clients granted it,
+	// and discovery lists the scopes and claims. nil declares none.
+	Attributes *attributes.Set
 }
 
 // Provider serves the protocol endpoints.
@@ -161,6 +166,7 @@ type Provider struct {
 	throttle      *ratelimit.Limiter
 	outage        *outage.Reporter
 	acr           acr.Rules
+	attrs         *attributes.Set
 }
 
 // New composes fosite with Gatehouse's store and strategies.
@@ -288,6 +294,7 @@ func New(opts Options) (*Provider, error) {
 		throttle:      opts.Throttle,
 		outage:        opts.Outage,
 		acr:           opts.ACR,
+		attrs:         opts.Attributes,
 	}, nil
 }
 

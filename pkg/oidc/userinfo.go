@@ -80,7 +80,7 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	if c, ok := ar.GetClient().(*storage.Client); !ok || !slices.Contains(c.CORSOrigins(), r.Header.Get("Origin")) {
 		w.Header().Del("Access-Control-Allow-Origin")
 	}
-	claims := userClaims(user, ar.GetGrantedScopes(), sess.UserinfoClaims)
+	claims := userClaims(user, ar.GetGrantedScopes(), ar.GetGrantedScopes(), sess.UserinfoClaims, p.attrs)
 	claims["sub"] = p.subjectFor(ar.GetClient(), user.ID)
 	if roles := grantedRoles(ar, sess); roles != nil {
 		claims[rolesClaim] = roles

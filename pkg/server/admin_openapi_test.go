@@ -165,7 +165,7 @@ func TestAdminAPIMatchesOpenAPI(t *testing.T) {
 	})
 
 	gormstoretest.Each(t, func(t *testing.T, db gormstoretest.Database) {
-		s := startServer(t, db.URL)
+		s := startServerWith(t, db.URL, declareAttributes)
 		tok := adminToken(t, s)
 		weak := machineToken(t, s, "api:read")
 		ctx := context.Background()
@@ -267,6 +267,10 @@ func TestAdminAPIMatchesOpenAPI(t *testing.T) {
 			importCall("application/json", "", `{}`).want(t, http.StatusUnsupportedMediaType)
 			call("GET", "/customers/{customer_id}", nil)
 			call("PATCH", "/customers/{customer_id}", map[string]any{"given_name": "Doc", "address": map[string]any{"country": "NZ"}})
+			call("GET", "/attributes", nil)
+			call("PATCH", "/customers/{customer_id}/attributes", map[string]any{"loyalty_tier": "gold", "points": 3})
+			call("PATCH", "/customers/{customer_id}/attributes", map[string]any{"loyalty_tier": "platinum"}) // 400
+			call("GET", "/customers/{customer_id}", nil)
 
 			now := time.Now()
 			for _, id := range []string{"one", "two"} {

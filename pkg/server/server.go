@@ -86,7 +86,12 @@ func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*gorms
 	if err != nil {
 		return nil, err
 	}
-	opts := gormstore.Options{ClientCacheTTL: cfg.ClientCacheTTL, Logger: log, WALMaxBytes: cfg.SQLiteWALMaxBytes}
+	attrs, err := cfg.AttributeSet()
+	if err != nil {
+		return nil, fmt.Errorf("attributes: %w", err)
+	}
+	opts := gormstore.Options{ClientCacheTTL: cfg.ClientCacheTTL, Logger: log, WALMaxBytes: cfg.SQLiteWALMaxBytes,
+		SearchableAttributes: attrs.Searchable()}
 	switch db.Kind {
 	case config.DatabaseSQLite:
 		opts.Kind, opts.Path = gormstore.SQLite, db.Path
@@ -283,6 +288,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Throttle:                  s.limiter,
 		Outage:                    outages,
 		ACR:                       rules,
+		Attributes:                services.Accounts.Attributes(),
 	})
 	if err != nil {
 		return nil, err

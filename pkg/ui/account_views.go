@@ -31,6 +31,8 @@ type AccountProfilePage struct {
 	Field string
 	// Locales are the languages to choose from.
 	Locales []LocaleOption
+	// Attributes are the customer-editable attributes.
+	Attributes []AttributeField
 }
 
 // LocaleOption is one choice of the profile's language.

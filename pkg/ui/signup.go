@@ -25,6 +25,8 @@ func (h *Handler) signUp(w http.ResponseWriter, r *http.Request) {
 		Action: h.URL(PathSignUp), AuthRequestID: authID, ClientName: clientName,
 		NameRequired: set.NameRequired, TermsURL: set.TermsURL, SignInURL: h.signInURL(authID),
 	}
+	attrs := h.opts.Accounts.Attributes()
+	page.Attributes = attributeFields(attrs, nil, lang, true, "")
 	csrf := h.opts.Sessions.CSRFToken(w, r, selfServiceCSRFPurpose)
 	actions := h.appActions(ctx, authID)
 	if r.Method == http.MethodGet {
@@ -33,6 +35,8 @@ func (h *Handler) signUp(w http.ResponseWriter, r *http.Request) {
 	}
 	page.Email, page.Name = strings.TrimSpace(r.PostForm.Get("email")), strings.TrimSpace(r.PostForm.Get("name"))
 	password := r.PostForm.Get("password")
+	posted := postedAttributes(r.PostForm)
+	page.Attributes = attributeFields(attrs, posted, lang, true, "")
 	status := http.StatusBadRequest
 	switch {
 	case page.Email == "" || password == "" || (set.NameRequired && page.Name == ""):
@@ -46,9 +50,13 @@ func (h *Handler) signUp(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			userID, err = h.opts.SelfService.SignUp(ctx, selfservice.SignUp{
 				Email: page.Email, Password: password, Name: page.Name, Language: lang, AuthRequestID: authID,
+				Attributes: posted,
 			})
 		}
-		if s, ok := h.selfServiceError(w, err, &page.ErrorID, &page.ErrorData); ok {
+		if id, data, attr, ok := attributeError(err, attrs, lang); ok {
+			page.ErrorID, page.ErrorData = id, data
+			page.Attributes = attributeFields(attrs, posted, lang, true, attr)
+		} else if s, ok := h.selfServiceError(w, err, &page.ErrorID, &page.ErrorData); ok {
 			status = s
 		} else if err != nil {
 			h.serverError(w, r, "signing up", err)

@@ -165,6 +165,9 @@ type SignUpPage struct {
 	SignInURL string
 	ErrorID   string
 	ErrorData map[string]any
+	// Attributes are the customer-editable attributes to fill in, those
+	// required at sign-up marked.
+	Attributes []AttributeField
 }
 
 // CheckEmailPage says a mail is on its way and takes its code

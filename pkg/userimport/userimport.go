@@ -96,6 +96,7 @@ type record struct {
 	Identities    []identityEntry `json:"identities"`
 	CreatedAt     *time.Time      `json:"created_at"`
 	Roles         []string        `json:"roles"`
+	Attributes    map[string]any  `json:"attributes"`
 }
 
 type identityEntry struct {
@@ -233,7 +234,7 @@ func parse(line []byte, n int) (accounts.ImportRecord, error) {
 	out := accounts.ImportRecord{
 		Line: n, Email: rec.Email, EmailVerified: rec.EmailVerified, Name: rec.Name, GivenName: rec.GivenName,
 		FamilyName: rec.FamilyName, Locale: rec.Locale, PhoneNumber: rec.PhoneNumber, ExternalID: rec.ExternalID,
-		PasswordHash: rec.PasswordHash, Roles: rec.Roles,
+		PasswordHash: rec.PasswordHash, Roles: rec.Roles, Attributes: rec.Attributes,
 	}
 	if rec.CreatedAt != nil {
 		out.CreatedAt = rec.CreatedAt.UTC()

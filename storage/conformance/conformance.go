@@ -13,7 +13,8 @@ import (
 )
 
 // RunTests runs the whole suite. newStore must return a fresh, migrated,
-// empty store; the suite closes it.
+// empty store that indexes the customer attribute SearchableAttribute;
+// the suite closes it.
 func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Helper()
 	run := func(t *testing.T, name string, fn func(t *testing.T, s storage.Store)) {
@@ -94,4 +95,5 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("email tokens", func(t *testing.T) { emailTokenTests(t, run) })
 	t.Run("passkeys", func(t *testing.T) { passkeyTests(t, run) })
 	t.Run("roles", func(t *testing.T) { roleTests(t, run) })
+	t.Run("attributes", func(t *testing.T) { attributeTests(t, run) })
 }

@@ -56,6 +56,9 @@ type Options struct {
 	// WALMaxBytes bounds SQLite's write-ahead log file; zero means
 	// DefaultWALMaxBytes. See checkpointer.
 	WALMaxBytes int64
+	// SearchableAttributes names the customer attributes whose values the
+	// store indexes for ListUsers (see storage.UserFilter.Attribute).
+	SearchableAttributes []string
 }
 
 // Store implements storage.Store on GORM.
@@ -68,6 +71,8 @@ type Store struct {
 	tokens  *batchWriter
 	ckpt    *checkpointer // SQLite only
 	health  *writeHealth
+	// searchable is the set of attributes whose values are indexed.
+	searchable map[string]bool
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -89,7 +94,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			NowFunc:                func() time.Time { return time.Now().UTC() },
 		}
 	}
-	s := &Store{kind: opts.Kind, log: log, clients: newClientCache(opts.ClientCacheTTL), health: &writeHealth{}}
+	s := &Store{kind: opts.Kind, log: log, clients: newClientCache(opts.ClientCacheTTL), health: &writeHealth{},
+		searchable: searchableSet(opts.SearchableAttributes)}
 	walMax := opts.WALMaxBytes
 	if walMax <= 0 {
 		walMax = DefaultWALMaxBytes

@@ -23,13 +23,13 @@ const importChunk = 32
 // userColumns are the users table's columns in the order the bulk
 // inserts bind them.
 const userColumns = "id, email, email_verified, password_hash, name, given_name, family_name, picture, locale, " +
-	"phone_number, phone_number_verified, address, created_at, updated_at, external_id"
+	"phone_number, phone_number_verified, address, created_at, updated_at, external_id, attributes"
 
 // insertUsersArraysSQL inserts customers on PostgreSQL from one array per
 // column: one statement whatever the batch size.
 const insertUsersArraysSQL = "INSERT INTO users (" + userColumns + ") SELECT * FROM unnest(" +
 	"$1::text[], $2::text[], $3::boolean[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], " +
-	"$10::text[], $11::boolean[], $12::text[], $13::timestamptz[], $14::timestamptz[], $15::text[])"
+	"$10::text[], $11::boolean[], $12::text[], $13::timestamptz[], $14::timestamptz[], $15::text[], $16::text[])"
 
 const identityColumns = "provider, subject, user_id, email, created_at, last_used_at"
 
@@ -142,6 +142,11 @@ func (s *Store) CreateUsers(ctx context.Context, users []storage.User, identitie
 		} else {
 			err = insertUsersSQLite(ctx, conn, rows, links)
 		}
+		if err == nil {
+			if index := s.indexRowsOf(users); len(index) > 0 {
+				err = tx.CreateInBatches(index, importChunk).Error
+			}
+		}
 		// The raw statements bypass GORM's error translation.
 		if t, ok := tx.Dialector.(gorm.ErrorTranslator); ok && err != nil {
 			err = t.Translate(err)
@@ -155,18 +160,18 @@ func insertUsersPostgres(ctx context.Context, conn gorm.ConnPool, rows []userRow
 	if n := len(rows); n > 0 {
 		ids, hashes, names, given, family, pictures, locales, phones, addrs := make([]string, n), make([]string, n), make([]string, n),
 			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		emails, ext := make([]*string, n), make([]*string, n)
+		emails, ext, attrs := make([]*string, n), make([]*string, n), make([]*string, n)
 		verified, phoneVerified := make([]bool, n), make([]bool, n)
 		created, updated := make([]time.Time, n), make([]time.Time, n)
 		for i := range rows {
 			r := &rows[i]
 			ids[i], hashes[i], names[i], given[i], family[i] = r.ID, r.PasswordHash, r.Name, r.GivenName, r.FamilyName
 			pictures[i], locales[i], phones[i], addrs[i] = r.Picture, r.Locale, r.PhoneNumber, r.Address
-			emails[i], ext[i] = nullable(r.Email), nullable(r.ExternalID)
+			emails[i], ext[i], attrs[i] = nullable(r.Email), nullable(r.ExternalID), nullable(r.Attributes)
 			verified[i], phoneVerified[i], created[i], updated[i] = r.EmailVerified, r.PhoneNumberVerified, r.CreatedAt, r.UpdatedAt
 		}
 		if _, err := conn.ExecContext(ctx, insertUsersArraysSQL, ids, emails, verified, hashes, names, given, family, pictures,
-			locales, phones, phoneVerified, addrs, created, updated, ext); err != nil {
+			locales, phones, phoneVerified, addrs, created, updated, ext, attrs); err != nil {
 			return err
 		}
 	}
@@ -194,13 +199,13 @@ func insertUsersSQLite(ctx context.Context, conn gorm.ConnPool, rows []userRow, 
 	for len(rows) > 0 {
 		chunk := rows[:min(len(rows), importChunk)]
 		rows = rows[len(chunk):]
-		args := make([]any, 0, 15*len(chunk))
+		args := make([]any, 0, 16*len(chunk))
 		for i := range chunk {
 			r := &chunk[i]
 			args = append(args, r.ID, r.Email, r.EmailVerified, r.PasswordHash, r.Name, r.GivenName, r.FamilyName, r.Picture,
-				r.Locale, r.PhoneNumber, r.PhoneNumberVerified, r.Address, r.CreatedAt, r.UpdatedAt, r.ExternalID)
+				r.Locale, r.PhoneNumber, r.PhoneNumberVerified, r.Address, r.CreatedAt, r.UpdatedAt, r.ExternalID, r.Attributes)
 		}
-		if _, err := conn.ExecContext(ctx, valuesInsert("users", userColumns, 15, len(chunk)), args...); err != nil {
+		if _, err := conn.ExecContext(ctx, valuesInsert("users", userColumns, 16, len(chunk)), args...); err != nil {
 			return err
 		}
 	}

@@ -446,6 +446,36 @@ var migrations = []migration{
 		},
 	},
 	{
+		version: 14,
+		name:    "customer attributes: their values on the customer's row, an index of the searchable ones",
+		statements: []string{
+			// A compact JSON object of the customer's attribute values
+			// ({"tier":"gold"}), NULL for none: a customer without
+			// attributes costs nothing, and a token's claims are read with
+			// the row the grant reads anyway.
+			`ALTER TABLE users ADD COLUMN attributes TEXT`,
+		},
+		// The values of searchable attributes only, one row per (name,
+		// value, customer): the primary key serves an exact lookup by
+		// value in customer order (a page after a cursor) from the index
+		// alone. Rows are removed by the same key, from the old values
+		// on the customer's row, so no index by customer is needed.
+		dialect: map[string][]string{
+			SQLite: {`CREATE TABLE user_attribute_index (
+				name TEXT NOT NULL,
+				value TEXT NOT NULL,
+				user_id TEXT NOT NULL,
+				PRIMARY KEY (name, value, user_id)
+			) WITHOUT ROWID`},
+			Postgres: {`CREATE TABLE user_attribute_index (
+				name TEXT NOT NULL,
+				value TEXT NOT NULL,
+				user_id TEXT NOT NULL,
+				PRIMARY KEY (name, value, user_id)
+			)`},
+		},
+	},
+	{
 		version: 15,
 		name:    "roles and their assignments; disabled customers",
 		statements: []string{
