@@ -16,7 +16,8 @@
 #
 # Environment: GATEHOUSE_BIN and LOAD_BIN (default ./gatehouse and
 # ./gatehouse-load), PORT (default 18471), PGURL (the server PostgreSQL is
-# reached at, default postgres://postgres@127.0.0.1:5432). Variables the
+# reached at, default postgres://postgres@127.0.0.1:5432), SERVER_LOG (keep
+# each run's server log as SERVER_LOG.DB.RUN). Variables the
 # server reads (GOGC, GOMEMLIMIT, GATEHOUSE_*) are passed on to it.
 set -euo pipefail
 
@@ -59,6 +60,9 @@ for run in $(seq 1 "$runs"); do
     curl -fs "$issuer/healthz" >/dev/null 2>&1 && break
     sleep 0.1
   done
+  if ! kill -0 "$pid" 2>/dev/null || ! curl -fs "$issuer/healthz" >/dev/null 2>&1; then
+    echo "the server did not start:" >&2; cat "$dir/server.log" >&2; exit 1
+  fi
   echo "== $db, run $run of $runs (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   status=0
   "$load" sign-in --issuer "$issuer" --client-id "$id" --client-secret "$secret" --redirect-uri "$redirect" \
@@ -66,6 +70,7 @@ for run in $(seq 1 "$runs"); do
   kill "$pid"
   wait "$pid" || true
   [ -n "$pgdb" ] && dropdb -h 127.0.0.1 -U postgres "$pgdb"
+  [ -n "${SERVER_LOG:-}" ] && cp "$dir/server.log" "$SERVER_LOG.$db.$run"
   rm -rf "$dir"
   [ "$status" -eq 0 ] || exit "$status"
 done
