@@ -2,6 +2,7 @@ package storage
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/ory/fosite"
 )
@@ -37,3 +38,10 @@ var ErrUnavailable = errors.New("storage: database unavailable")
 // of an attribute the store keeps no index of (not declared searchable),
 // or by an attribute together with a prefix.
 var ErrNotSearchable = errors.New("storage: not a searchable attribute")
+
+// ErrExpired is returned, wrapped, for an authorization code (or its PKCE
+// or OpenID Connect data) found past its expiry. It matches ErrNotFound
+// under errors.Is, so fosite takes the code as gone (invalid_grant), and
+// lets the token endpoint say that the code expired rather than that it
+// is unknown.
+var ErrExpired = fmt.Errorf("storage: expired: %w", ErrNotFound)

@@ -14,6 +14,8 @@ const usersUsage = `Usage:
   gatehouse users create --email EMAIL --password PASSWORD [--name NAME] [--email-verified] [--output json|text]
   gatehouse users list   [--email-prefix P] [--name-prefix P] [--attribute NAME=VALUE] [--output json|text]
   gatehouse users get    USER_ID [--output json|text]
+  gatehouse users update USER_ID [--name NAME] [--given-name NAME] [--family-name NAME] [--locale LOCALE]
+                         [--email EMAIL] [--email-verified] [--password PASSWORD | --password-stdin] [--output json|text]
   gatehouse users delete USER_ID   (also ends their sessions and revokes their tokens)
   gatehouse users sessions USER_ID [--revoke-all] [--output json|text]
   gatehouse users consents USER_ID [--revoke CLIENT_ID] [--output json|text]
@@ -50,6 +52,8 @@ func (a *app) users(ctx context.Context, args []string) error {
 		return a.usersSetDisabled(ctx, args[0], args[1:])
 	case "attributes":
 		return a.usersAttributes(ctx, args[1:])
+	case "update":
+		return a.usersUpdate(ctx, args[1:])
 	default:
 		return usagef("unknown users subcommand %q\n\n%s", args[0], usersUsage)
 	}

@@ -126,17 +126,22 @@ func (s *Service) SetPassword(ctx context.Context, userID, password string) erro
 	if err != nil {
 		return err
 	}
-	return s.inTx(ctx, func(ctx context.Context) error {
-		err := s.store.UpdateUser(ctx, userID, func(u storage.User) (storage.User, error) {
-			u.PasswordHash = hash
-			return u, nil
-		})
-		if err != nil {
-			return fmt.Errorf("set password: %w", err)
-		}
-		if err := s.events.Record(ctx, events.New(ctx, events.UserPasswordChanged, userID, nil)); err != nil {
-			return err
-		}
-		return s.queueMail(ctx, u, mail.PasswordChanged, u.Email, mail.Data{})
+	return s.inTx(ctx, func(ctx context.Context) error { return s.storePasswordHash(ctx, u, hash) })
+}
+
+// storePasswordHash stores a new password's hash for u, records
+// user.password_changed and queues the "password changed" mail to u's
+// email, in the transaction in ctx.
+func (s *Service) storePasswordHash(ctx context.Context, u storage.User, hash string) error {
+	err := s.store.UpdateUser(ctx, u.ID, func(u storage.User) (storage.User, error) {
+		u.PasswordHash = hash
+		return u, nil
 	})
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	if err := s.events.Record(ctx, events.New(ctx, events.UserPasswordChanged, u.ID, nil)); err != nil {
+		return err
+	}
+	return s.queueMail(ctx, u, mail.PasswordChanged, u.Email, mail.Data{})
 }

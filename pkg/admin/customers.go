@@ -116,6 +116,9 @@ type customerPatch struct {
 	PhoneNumber         *string          `json:"phone_number"`
 	PhoneNumberVerified *bool            `json:"phone_number_verified"`
 	Address             *storage.Address `json:"address"`
+	// Password is a new password, checked against the password policy
+	// (with the email as patched) and never echoed.
+	Password *string `json:"password"`
 }
 
 // apply returns u changed by the patch. A new email is checked, and is
@@ -158,7 +161,14 @@ func (a *API) updateCustomer(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &patch) {
 		return
 	}
-	u, err := a.accounts.UpdateCustomer(r.Context(), mux.Vars(r)["customer_id"], patch.apply)
+	id := mux.Vars(r)["customer_id"]
+	var u storage.User
+	var err error
+	if patch.Password != nil {
+		u, err = a.accounts.UpdateCustomerAndPassword(r.Context(), id, patch.apply, *patch.Password)
+	} else {
+		u, err = a.accounts.UpdateCustomer(r.Context(), id, patch.apply)
+	}
 	if err != nil {
 		a.writeError(w, r, err)
 		return

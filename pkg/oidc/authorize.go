@@ -112,7 +112,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 	}
 	if !exactRedirectURI(ar, form.Get("redirect_uri")) {
 		// Never redirect to a URI that was not registered: a page instead.
-		p.pages.Error(w, r, http.StatusBadRequest, "error.invalid_request")
+		p.refuseAuthorize(w, r, ar, fosite.ErrInvalidRequest.WithHint("The redirect_uri is not one the client registered: only a native app may use any port of a loopback redirect URI."))
 		return
 	}
 	if name := repeatedParam(form); name != "" {
@@ -378,10 +378,12 @@ var errUnmetAuthenticationRequirements = &fosite.RFC6749Error{
 // which requires one; answers leave it out, as the request did.
 const absentState = "gatehouse:no-state-sent"
 
-// writeAuthorizeError answers an authorization error: a friendly page when
-// the client or redirect URI cannot be trusted (RFC 6749 §4.1.2.1: never
-// redirect then), otherwise a redirect to the client with error,
-// error_description, state and iss (RFC 9207).
+// writeAuthorizeError answers an authorization error: a page that says
+// what was wrong when the client or redirect URI cannot be trusted (RFC
+// 6749 §4.1.2.1: never redirect then; refuseAuthorize), otherwise a
+// redirect to the client with error, error_description, state and iss
+// (RFC 9207, OpenID Connect Core §3.1.2.6). Either way the request's log
+// line names the error, its description and the client_id.
 //
 // A failure of the store is neither: the customer sees the "try again in
 // a moment" page (503), and the app is not told the request failed.
@@ -394,14 +396,16 @@ func (p *Provider) writeAuthorizeError(w http.ResponseWriter, r *http.Request, a
 		p.log.ErrorContext(r.Context(), "authorization failed", "error", rfc.ErrorField, "cause", rfc.GetDescription()+" "+rfc.DebugField)
 	}
 	if ar == nil || !ar.IsRedirectURIValid() {
-		p.pages.Error(w, r, http.StatusBadRequest, "error.invalid_request")
+		p.refuseAuthorize(w, r, ar, err)
 		return
 	}
 	params := url.Values{}
 	params.Set("error", rfc.ErrorField)
-	if d := rfc.GetDescription(); d != "" {
+	d := describe(rfc.GetDescription())
+	if d != "" {
 		params.Set("error_description", d)
 	}
+	annotateProtocolError(w, rfc.ErrorField, d, ar.GetClient().GetID())
 	if st := ar.GetState(); st != "" && st != absentState {
 		params.Set("state", st)
 	}

@@ -74,6 +74,11 @@ type Pages interface {
 	LogoutConfirm(w http.ResponseWriter, r *http.Request, clientName string, hidden map[string]string, formActions ...string)
 	// LoggedOut says the customer is signed out.
 	LoggedOut(w http.ResponseWriter, r *http.Request)
+	// RequestRefused explains, with status 400, why an authorization
+	// request is refused on a page instead of at the app: messageID's
+	// words filled with data ("ClientID", "ClientName", "Param"), and the
+	// redirect URI it sent ("RedirectURI") as text, never as a link.
+	RequestRefused(w http.ResponseWriter, r *http.Request, messageID string, data map[string]string)
 }
 
 // Options configure a Provider.

@@ -198,7 +198,10 @@ func samplePages(page string) []any {
 			PolicyURI: "https://app.example/privacy", TOSURI: "https://app.example/terms",
 		}}
 	case "error":
-		return []any{ErrorPage{}, ErrorPage{TitleID: "error.title", MessageID: "error.generic"}}
+		return []any{ErrorPage{}, ErrorPage{TitleID: "error.title", MessageID: "error.generic"}, ErrorPage{
+			TitleID: "error.title", MessageID: "error.request.unregistered_redirect_uri",
+			MessageData: map[string]any{"ClientName": "App"}, RedirectURI: "https://app.example/cb",
+		}}
 	case "logout_confirm":
 		return []any{LogoutConfirmPage{}, LogoutConfirmPage{Action: "/logout", ClientName: "App", Hidden: map[string]string{"state": "s"}}}
 	case "account":

@@ -182,6 +182,18 @@ func (h *Handler) Error(w http.ResponseWriter, r *http.Request, status int, mess
 	h.render(w, r, status, "error", lang, "", ErrorPage{TitleID: "error.title", MessageID: messageID})
 }
 
+// RequestRefused explains why an authorization request is refused here
+// rather than at the app (oidc.Pages): messageID's words filled with data,
+// and the redirect URI the request sent ("RedirectURI" in data), as text.
+func (h *Handler) RequestRefused(w http.ResponseWriter, r *http.Request, messageID string, data map[string]string) {
+	lang := h.language(w, r, r.Form.Get("ui_locales"))
+	page := ErrorPage{TitleID: "error.title", MessageID: messageID, MessageData: map[string]any{}, RedirectURI: data["RedirectURI"]}
+	for k, v := range data {
+		page.MessageData[k] = v
+	}
+	h.render(w, r, http.StatusBadRequest, "error", lang, "", page)
+}
+
 // LogoutConfirm asks whether to sign out (oidc.Pages).
 func (h *Handler) LogoutConfirm(w http.ResponseWriter, r *http.Request, clientName string, hidden map[string]string, formActions ...string) {
 	lang := h.language(w, r, r.Form.Get("ui_locales"))

@@ -88,6 +88,11 @@ type ErrorPage struct {
 	// TitleID and MessageID are message IDs.
 	TitleID   string
 	MessageID string
+	// MessageData fills the message's placeholders ({{.ClientName}}).
+	MessageData map[string]any
+	// RedirectURI is the redirect URI a refused authorization request
+	// sent, shown as text (never a link), or "".
+	RedirectURI string
 }
 
 // LogoutConfirmPage asks whether to sign out (templates/logout_confirm.html).

@@ -45,6 +45,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		run(t, "concurrent access tokens are all committed", testAccessTokenConcurrent)
 		run(t, "an invalidated code is returned with ErrInvalidatedAuthorizeCode", testCodeInvalidate)
 		run(t, "a code cannot be invalidated twice", testCodeInvalidateTwice)
+		run(t, "an expired code is ErrExpired, which is ErrNotFound", testCodeExpired)
 		run(t, "rotation deactivates the old refresh token and drops its access tokens", testRefreshRotate)
 		run(t, "of two concurrent rotations exactly one wins", testRefreshConcurrentRotate)
 		run(t, "revocation acts on the whole family", testRevokeFamily)
