@@ -22,13 +22,6 @@ const rolesUsage = `Usage:
 Roles are global, or a client's own with --client (docs/roles.md).
 `
 
-const usersRolesUsage = `Usage:
-  gatehouse users roles add    USER_ID ROLE_NAME [--client CLIENT_ID]
-  gatehouse users roles remove USER_ID ROLE_NAME [--client CLIENT_ID]
-  gatehouse users roles list   USER_ID [--output json|text]
---client names the client a client's role belongs to; without it the role is global.
-`
-
 // roles runs "gatehouse roles …".
 func (a *app) roles(ctx context.Context, args []string) error {
 	if len(args) == 0 {
@@ -169,25 +162,10 @@ func (a *app) rolesDelete(ctx context.Context, args []string) error {
 	})
 }
 
-// usersRoles runs "gatehouse users roles …".
-func (a *app) usersRoles(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return usagef("users roles needs a subcommand\n\n%s", usersRolesUsage)
-	}
-	switch args[0] {
-	case "add", "remove":
-		return a.usersRolesChange(ctx, args[0], args[1:])
-	case "list":
-		return a.usersRolesList(ctx, args[1:])
-	default:
-		return usagef("unknown users roles subcommand %q\n\n%s", args[0], usersRolesUsage)
-	}
-}
-
-// usersRolesChange gives a customer a role (add) or takes it away
-// (remove).
+// usersRolesChange gives a customer a role ("users add-role") or takes
+// it away ("users remove-role").
 func (a *app) usersRolesChange(ctx context.Context, verb string, args []string) error {
-	fs := a.newFlagSet("users roles " + verb)
+	fs := a.newFlagSet("users " + verb)
 	cfgPath := configFlag(fs)
 	client := fs.String("client", "", "the role is the client `CLIENT_ID`'s (default: a global role)")
 	positional, err := parseFlagsAndIDs(fs, args)
@@ -195,7 +173,7 @@ func (a *app) usersRolesChange(ctx context.Context, verb string, args []string) 
 		return err
 	}
 	if len(positional) != 2 {
-		return usagef("users roles %s takes USER_ID and ROLE_NAME (got %q)\n\n%s", verb, positional, usersRolesUsage)
+		return usagef("users %s takes USER_ID and ROLE_NAME (got %q)\n\n%s", verb, positional, usersUsage)
 	}
 	userID, name := positional[0], positional[1]
 	return a.withServices(ctx, *cfgPath, func(store *gormstore.Store, svc *server.Services) error {
@@ -206,7 +184,7 @@ func (a *app) usersRolesChange(ctx context.Context, verb string, args []string) 
 			return err
 		}
 		change, done := svc.Accounts.AssignRole, "gave"
-		if verb == "remove" {
+		if verb == "remove-role" {
 			change, done = svc.Accounts.UnassignRole, "took"
 		}
 		if err := change(ctx, userID, role.ID); errors.Is(err, storage.ErrNotFound) {
@@ -227,7 +205,7 @@ func clientSuffix(clientID string) string {
 }
 
 func (a *app) usersRolesList(ctx context.Context, args []string) error {
-	fs := a.newFlagSet("users roles list")
+	fs := a.newFlagSet("users roles")
 	cfgPath := configFlag(fs)
 	output := outputFlag(fs)
 	id, err := parseOneID(fs, args, "USER_ID")

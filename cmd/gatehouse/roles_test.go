@@ -41,13 +41,13 @@ func TestRolesCommands(t *testing.T) {
 	var ada, bob userWire
 	decode(t, mustRun(t, e, "users", "create", "--email", "ada@example.com", "--password", "correct horse battery", "--output", "json"), &ada)
 	decode(t, mustRun(t, e, "users", "create", "--email", "bob@example.com", "--password", "correct horse battery", "--output", "json"), &bob)
-	mustRun(t, e, "users", "roles", "add", ada.ID, "staff")
-	mustRun(t, e, "users", "roles", "add", ada.ID, "editor", "--client", app.ClientID)
-	if r := run(t, e, "users", "roles", "add", ada.ID, "editor"); r.code == 0 || !strings.Contains(r.stderr, `no role "editor"`) {
+	mustRun(t, e, "users", "add-role", ada.ID, "staff")
+	mustRun(t, e, "users", "add-role", ada.ID, "editor", "--client", app.ClientID)
+	if r := run(t, e, "users", "add-role", ada.ID, "editor"); r.code == 0 || !strings.Contains(r.stderr, `no role "editor"`) {
 		t.Errorf("a client's role named without its client: %+v", r)
 	}
 	var held []roleJSON
-	decode(t, mustRun(t, e, "users", "roles", "list", ada.ID, "--output", "json"), &held)
+	decode(t, mustRun(t, e, "users", "roles", ada.ID, "--output", "json"), &held)
 	var names []string
 	for _, r := range held {
 		names = append(names, r.Name)
@@ -65,8 +65,8 @@ func TestRolesCommands(t *testing.T) {
 	if r := run(t, e, "users", "list", "--role", "member", "--email-prefix", "a"); r.code != 2 {
 		t.Errorf("--role with a prefix: %+v", r)
 	}
-	mustRun(t, e, "users", "roles", "remove", ada.ID, "staff")
-	if r := run(t, e, "users", "roles", "remove", ada.ID, "staff"); r.code == 0 {
+	mustRun(t, e, "users", "remove-role", ada.ID, "staff")
+	if r := run(t, e, "users", "remove-role", ada.ID, "staff"); r.code == 0 {
 		t.Errorf("removing a role ada no longer has: %+v", r)
 	}
 

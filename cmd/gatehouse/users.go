@@ -21,7 +21,9 @@ const usersUsage = `Usage:
   gatehouse users consents USER_ID [--revoke CLIENT_ID] [--output json|text]
   gatehouse users mfa-reset USER_ID   (removes their authenticator app and recovery codes)
   gatehouse users list   --role NAME [--client CLIENT_ID] [--output json|text]   (the customers who have the role)
-  gatehouse users roles  add|remove|list USER_ID [ROLE_NAME] [--client CLIENT_ID]
+  gatehouse users roles  USER_ID [--output json|text]   (their roles, global and of every client)
+  gatehouse users add-role    USER_ID ROLE_NAME [--client CLIENT_ID]   (--client: a client's role; else global)
+  gatehouse users remove-role USER_ID ROLE_NAME [--client CLIENT_ID]
   gatehouse users disable USER_ID   (refuses their sign-in, ends their sessions, revokes their tokens)
   gatehouse users enable  USER_ID
   gatehouse users attributes USER_ID [--set NAME=VALUE]... [--unset NAME]... [--output json|text]
@@ -47,7 +49,9 @@ func (a *app) users(ctx context.Context, args []string) error {
 	case "mfa-reset":
 		return a.usersMFAReset(ctx, args[1:])
 	case "roles":
-		return a.usersRoles(ctx, args[1:])
+		return a.usersRolesList(ctx, args[1:])
+	case "add-role", "remove-role":
+		return a.usersRolesChange(ctx, args[0], args[1:])
 	case "disable", "enable":
 		return a.usersSetDisabled(ctx, args[0], args[1:])
 	case "attributes":
