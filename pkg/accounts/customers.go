@@ -48,8 +48,8 @@ var ErrPasswordField = errors.New("accounts: the password is changed with SetPas
 // UpdateCustomer applies update to the customer (a compare-and-swap, see
 // storage.UserStore.UpdateUser) and, in the same transaction, records
 // user.updated with the names of the members and of the attributes that
-// changed (none changed, no event), and user.email_verified when the email became verified. It
-// returns the customer as stored.
+// changed (none changed, no event), and user.email_verified when the
+// email became verified. It returns the customer as stored.
 func (s *Service) UpdateCustomer(ctx context.Context, id string, update func(storage.User) (storage.User, error)) (storage.User, error) {
 	var out storage.User
 	err := s.inTx(ctx, func(ctx context.Context) error {
