@@ -32,6 +32,7 @@ type Store interface {
 	Transactor
 	PasskeyStore
 	Collector
+	MFADeviceStore
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

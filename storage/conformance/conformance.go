@@ -93,4 +93,5 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("second factors", func(t *testing.T) { mfaTests(t, run) })
 	t.Run("email tokens", func(t *testing.T) { emailTokenTests(t, run) })
 	t.Run("passkeys", func(t *testing.T) { passkeyTests(t, run) })
+	t.Run("remembered devices", func(t *testing.T) { mfaDeviceTests(t, run) })
 }
