@@ -294,6 +294,20 @@ type Config struct {
 	// IP address they are off whatever this says (WebAuthn refuses IP
 	// addresses; develop on http://localhost:PORT).
 	Passkeys bool `yaml:"passkeys"`
+	// MFARememberDeviceDays, when not 0, offers customers to skip the
+	// second factor in a browser for that many days after one
+	// (GATEHOUSE_MFA_REMEMBER_DEVICE_DAYS); 0, the default, offers nothing.
+	// See docs/mfa.md, Remembered devices.
+	MFARememberDeviceDays int64 `yaml:"mfa_remember_device_days"`
+	// ThrottlePasskeyBegins are the free passkey ceremonies begun in an
+	// hour per address and per browser (GATEHOUSE_THROTTLE_PASSKEY_BEGINS):
+	// each stores its challenge until it expires.
+	ThrottlePasskeyBegins int64 `yaml:"throttle_passkey_begins"`
+	// GeoIPDatabase, when set, is a local MaxMind DB file (GeoIP2 or
+	// GeoLite2 City, or a Country database) that the account page's
+	// session list reads approximate locations from
+	// (GATEHOUSE_GEOIP_DATABASE); empty shows only the address.
+	GeoIPDatabase string `yaml:"geoip_database"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -356,6 +370,7 @@ func Default() Config {
 		ThrottleEmailCodeFailures:  5,
 		EmailChangeLinkTTL:         time.Hour,
 		Passkeys:                   true,
+		ThrottlePasskeyBegins:      30,
 	}
 }
 
@@ -468,6 +483,9 @@ func settings(c *Config) []setting {
 		{"throttle_email_code_failures", "GATEHOUSE_THROTTLE_EMAIL_CODE_FAILURES", int64Setter(&c.ThrottleEmailCodeFailures)},
 		{"email_change_link_ttl", "GATEHOUSE_EMAIL_CHANGE_LINK_TTL", durationSetter(&c.EmailChangeLinkTTL)},
 		{"passkeys", "GATEHOUSE_PASSKEYS", boolSetter(&c.Passkeys)},
+		{"mfa_remember_device_days", "GATEHOUSE_MFA_REMEMBER_DEVICE_DAYS", int64Setter(&c.MFARememberDeviceDays)},
+		{"throttle_passkey_begins", "GATEHOUSE_THROTTLE_PASSKEY_BEGINS", int64Setter(&c.ThrottlePasskeyBegins)},
+		{"geoip_database", "GATEHOUSE_GEOIP_DATABASE", stringSetter(&c.GeoIPDatabase)},
 	}
 }
 
@@ -593,6 +611,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("throttle_email_code_failures", c.ThrottleEmailCodeFailures),
 		slog.String("email_change_link_ttl", c.EmailChangeLinkTTL.String()),
 		slog.Bool("passkeys", c.Passkeys),
+		slog.Int64("mfa_remember_device_days", c.MFARememberDeviceDays),
+		slog.Int64("throttle_passkey_begins", c.ThrottlePasskeyBegins),
+		slog.String("geoip_database", c.GeoIPDatabase),
 	)
 }
 

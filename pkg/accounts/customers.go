@@ -108,8 +108,9 @@ func changedFields(a, b storage.User) []string {
 
 // SetPassword gives the customer a new password: it checks it against
 // the policy and hashes it before the transaction, then stores the hash,
-// records user.password_changed and queues the "password changed" mail
-// (when the customer has an email) in one. The password reset and
+// records user.password_changed, forgets the browsers remembered for the
+// second factor and queues the "password changed" mail (when the customer
+// has an email) in one. The password reset and
 // change pages call it. A password the policy refuses is identity's
 // *InvalidError for "password"; an unknown customer storage.ErrNotFound.
 func (s *Service) SetPassword(ctx context.Context, userID, password string) error {
@@ -131,6 +132,11 @@ func (s *Service) SetPassword(ctx context.Context, userID, password string) erro
 		}
 		if err := s.events.Record(ctx, events.New(ctx, events.UserPasswordChanged, userID, nil)); err != nil {
 			return err
+		}
+		// A new password ends the remembering of browsers for the second
+		// factor: they were trusted under the old one.
+		if err := s.forgetDevices(ctx, userID); err != nil {
+			return fmt.Errorf("set password: %w", err)
 		}
 		return s.queueMail(ctx, u, mail.PasswordChanged, u.Email, mail.Data{})
 	})

@@ -18,11 +18,16 @@ import (
 // newPasskeys returns the passkey service, or nil when passkeys are off:
 // by configuration, or because the issuer is on an IP address, which
 // WebAuthn refuses (the log says so, once, at start-up).
-func newPasskeys(cfg config.Config, store *gormstore.Store, sink events.Sink, log *slog.Logger) (*passkey.Service, error) {
+func newPasskeys(cfg config.Config, store *gormstore.Store, sink events.Sink, second *mfa.Service, log *slog.Logger) (*passkey.Service, error) {
 	if !cfg.Passkeys {
 		return nil, nil
 	}
-	svc, err := passkey.New(passkey.Options{Store: store, Events: sink, Issuer: cfg.Issuer, Logger: log})
+	svc, err := passkey.New(passkey.Options{
+		Store: store, Events: sink, Issuer: cfg.Issuer, Logger: log,
+		// A first passkey brings recovery codes, as a first authenticator
+		// app does.
+		RecoveryCodes: second.FirstRecoveryCodes,
+	})
 	if errors.Is(err, passkey.ErrUnavailable) {
 		log.Warn("passkeys are off: the issuer is on an IP address, which WebAuthn refuses as a relying party ID; use a domain name (for development http://localhost:PORT)",
 			"issuer", cfg.Issuer)

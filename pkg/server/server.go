@@ -200,7 +200,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		signin.TOTP.Name:         {Method: signin.TOTP, Verify: services.MFA.VerifyTOTP},
 		signin.RecoveryCode.Name: {Method: signin.RecoveryCode, Verify: services.MFA.UseRecoveryCode},
 	}
-	passkeys, err := newPasskeys(cfg, store, services.Events, log)
+	passkeys, err := newPasskeys(cfg, store, services.Events, services.MFA, log)
 	if err != nil {
 		return nil, err
 	}

@@ -223,7 +223,7 @@ func (h *Handler) accountPasskeys(w http.ResponseWriter, r *http.Request) {
 			h.Error(w, r, http.StatusForbidden, "error.csrf")
 			return
 		}
-		_, err := h.opts.Passkeys.FinishRegistration(accounts.Actor(ctx, bs.UserID), bs.UserID, h.opts.Sessions.Device(w, r),
+		reg, err := h.opts.Passkeys.FinishRegistration(accounts.Actor(ctx, bs.UserID), bs.UserID, h.opts.Sessions.Device(w, r),
 			r.PostForm.Get(ceremonyField), r.PostForm.Get("name"), []byte(r.PostForm.Get(responseField)))
 		switch {
 		case errors.Is(err, passkey.ErrInvalid):
@@ -231,6 +231,11 @@ func (h *Handler) accountPasskeys(w http.ResponseWriter, r *http.Request) {
 			h.redirectWith(w, r, h.URL(PathAccountPasskeys), noticeParam, "passkey_failed")
 		case err != nil:
 			h.serverError(w, r, "registering a passkey", err)
+		case len(reg.RecoveryCodes) > 0:
+			// The first second factor: its recovery codes, shown once.
+			w.Header().Set("Cache-Control", "no-store")
+			done := h.URL(PathAccountPasskeys) + "?" + url.Values{noticeParam: {"passkey_added"}}.Encode()
+			h.render(w, r, http.StatusOK, "recovery_codes", h.language(w, r, ""), "", RecoveryCodesPage{Codes: reg.RecoveryCodes, ContinueURL: done})
 		default:
 			h.redirectWith(w, r, h.URL(PathAccountPasskeys), noticeParam, "passkey_added")
 		}
