@@ -55,26 +55,28 @@ func (s *Service) RememberDevice(ctx context.Context, userID, device, userAgent,
 	return s.events.Record(ctx, events.New(ctx, events.UserMFAEnrolled, userID, events.MFAData{Method: MethodRememberedDevice}))
 }
 
-// RememberedSince returns when the second factor was last checked in this
-// browser, while it is remembered for the customer; false when it is not
-// (or remembering is off).
-func (s *Service) RememberedSince(ctx context.Context, userID, device string) (time.Time, bool, error) {
+// RememberedFor returns how long ago the second factor was checked in
+// this browser, while the browser is remembered for the customer; false
+// when it is not (or remembering is off).
+func (s *Service) RememberedFor(ctx context.Context, userID, device string) (time.Duration, bool, error) {
 	if s.remember <= 0 || device == "" {
-		return time.Time{}, false, nil
+		return 0, false, nil
 	}
-	d, err := s.store.GetMFADevice(ctx, userID, DeviceID(userID, device), s.now())
+	now := s.now()
+	d, err := s.store.GetMFADevice(ctx, userID, DeviceID(userID, device), now)
 	if errors.Is(err, storage.ErrNotFound) {
-		return time.Time{}, false, nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("mfa: read remembered device: %w", err)
+		return 0, false, fmt.Errorf("mfa: read remembered device: %w", err)
 	}
+	age := now.Sub(d.VerifiedAt)
 	// Remembered for longer than the setting allows now (it was
 	// shortened): not any more.
-	if s.now().Sub(d.VerifiedAt) > s.remember {
-		return time.Time{}, false, nil
+	if age > s.remember {
+		return 0, false, nil
 	}
-	return d.VerifiedAt, true, nil
+	return age, true, nil
 }
 
 // Devices lists the customer's remembered browsers, most recent first.

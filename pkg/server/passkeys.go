@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/config"
 	"github.com/gatehouse-id/gatehouse/pkg/events"
 	"github.com/gatehouse-id/gatehouse/pkg/mfa"
 	"github.com/gatehouse-id/gatehouse/pkg/passkey"
+	"github.com/gatehouse-id/gatehouse/pkg/ratelimit"
 	"github.com/gatehouse-id/gatehouse/pkg/signin"
 	"github.com/gatehouse-id/gatehouse/pkg/signin/acr"
+	"github.com/gatehouse-id/gatehouse/pkg/ui"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
 )
 
@@ -57,4 +60,14 @@ func passkeySecondFactor(svc *passkey.Service) signin.SecondFactor {
 // reachableWithPasskeys are the classes a sign-in reaches with passkeys on.
 func reachableWithPasskeys() []string {
 	return []string{acr.Single, acr.Multi, acr.PhishingResistant}
+}
+
+// withPasskeyRules adds the rules of passkey ceremonies begun, per address
+// and per browser for an hour, with the configured waits: each stores a
+// challenge until it expires.
+func withPasskeyRules(rules ratelimit.Rules, cfg config.Config) ratelimit.Rules {
+	rule := ratelimit.Rule{Free: int(cfg.ThrottlePasskeyBegins), Base: cfg.ThrottleBackoffBase, Max: cfg.ThrottleBackoffMax, Window: time.Hour}
+	rules[ui.PasskeyBeginIP] = rule
+	rules[ui.PasskeyBeginDevice] = rule
+	return rules
 }

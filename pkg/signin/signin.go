@@ -308,11 +308,11 @@ func (s *Service) remembered(ctx context.Context, b Browser, userID, authID stri
 	if authID == "" || s.mfa == nil || demand.Login || !demand.Satisfied(acr.Multi) {
 		return false, nil
 	}
-	since, ok, err := s.mfa.RememberedSince(ctx, userID, b.Device())
+	age, ok, err := s.mfa.RememberedFor(ctx, userID, b.Device())
 	if err != nil || !ok {
 		return false, err
 	}
-	if demand.MaxAge >= 0 && s.now().Sub(since) > time.Duration(demand.MaxAge)*time.Second {
+	if demand.MaxAge >= 0 && age > time.Duration(demand.MaxAge)*time.Second {
 		return false, nil
 	}
 	return true, nil
