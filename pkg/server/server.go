@@ -35,6 +35,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/signin/acr"
 	"github.com/gatehouse-id/gatehouse/pkg/ui"
 	"github.com/gatehouse-id/gatehouse/pkg/webhooks"
+	"github.com/gatehouse-id/gatehouse/storage"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
 	"github.com/gatehouse-id/gatehouse/templates"
 )
@@ -249,6 +250,11 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Issuer:         cfg.Issuer,
 		EmailChangeTTL: cfg.EmailChangeLinkTTL,
 		Passkeys:       passkeys,
+		// The provider is built below, with the pages; the sign-in page
+		// asks it only once requests arrive.
+		HintNamesOther: func(ctx context.Context, ar storage.AuthRequest, userID string) bool {
+			return s.provider.HintNamesOther(ctx, ar, userID)
+		},
 	})
 	out, err := newOutbound(cfg, log, o.outbound...)
 	if err != nil {
