@@ -217,9 +217,11 @@ func (h *Handler) accountLogin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	next, err := h.opts.SignIn.FirstFactor(ctx, h.browser(w, r), signin.FirstFactor{
-		User: &user, Method: signin.Password, LinkToken: linkToken(page.Link),
-	})
+	in := signin.FirstFactor{User: &user, Method: signin.Password, LinkToken: linkToken(page.Link)}
+	if !h.verifiedFirst(w, r, &in, lang, actions) {
+		return
+	}
+	next, err := h.opts.SignIn.FirstFactor(ctx, h.browser(w, r), in)
 	h.goNext(w, r, next, err)
 }
 

@@ -82,14 +82,14 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if h.mustVerifyFirst(user) {
-		h.askVerification(w, r, user, pending.ID, lang, app)
-		return
-	}
-	next, err := h.opts.SignIn.FirstFactor(ctx, h.browser(w, r), signin.FirstFactor{
+	in := signin.FirstFactor{
 		User: &user, Method: signin.Password, AuthRequestID: pending.ID, LinkToken: linkToken(page.Link),
 		NewDevice: newDevice && h.opts.SelfServiceSettings.NewDeviceAlert,
-	})
+	}
+	if !h.verifiedFirst(w, r, &in, lang, app) {
+		return
+	}
+	next, err := h.opts.SignIn.FirstFactor(ctx, h.browser(w, r), in)
 	h.goNext(w, r, next, err)
 }
 

@@ -211,9 +211,11 @@ func (h *Handler) loginPasskey(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, "signing in with a passkey", err)
 		return
 	}
-	next, err := h.opts.SignIn.FirstFactor(ctx, h.browser(w, r), signin.FirstFactor{
-		UserID: a.UserID, Method: signin.Passkey(a.AMR, a.UserVerified), AuthRequestID: authID,
-	})
+	in := signin.FirstFactor{UserID: a.UserID, Method: signin.Passkey(a.AMR, a.UserVerified), AuthRequestID: authID}
+	if !h.verifiedFirst(w, r, &in, h.language(w, r, ""), h.appActions(ctx, authID)) {
+		return
+	}
+	next, err := h.opts.SignIn.FirstFactor(ctx, h.browser(w, r), in)
 	h.goNext(w, r, next, err)
 }
 
