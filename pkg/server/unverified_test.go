@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/config"
 	"github.com/gatehouse-id/gatehouse/internal/browser"
+	"github.com/gatehouse-id/gatehouse/pkg/federation/federationtest"
 	"github.com/gatehouse-id/gatehouse/storage"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore/gormstoretest"
 )
@@ -99,5 +100,57 @@ func TestUnverifiedSignInOffHoldsEveryFirstFactor(t *testing.T) {
 				t.Fatalf("a code sign-in: %d", page.Status)
 			}
 		})
+	})
+}
+
+// A provider sign-in is a first factor like the others: held while the
+// email is unconfirmed, unless the provider, trusted for emails, vouches
+// for the customer's own address, which marks it verified.
+func TestUnverifiedSignInOffWithProviders(t *testing.T) {
+	google := federationtest.New(t, federationtest.Google, "google-client", "google-secret")
+	facebook := federationtest.New(t, federationtest.Facebook, "fb-app", "fb-secret")
+	s := startSocialServer(t, gormstoretest.SQLiteURL(t), func(c *config.Config) {
+		withGoogle(c)
+		withFacebook(c)
+		c.UnverifiedSignIn = false
+	}, google, facebook)
+	ctx := context.Background()
+
+	t.Run("a new customer whose email Facebook reports is held", func(t *testing.T) {
+		facebook.SetAccount(federationtest.Account{ID: "fb-finn", Email: "finn@example.com"})
+		rp := socialRP(t, s, google, facebook)
+		page := continueWith(t, rp.browser, rp.start(newFlow()), "facebook")
+		if page.Status != http.StatusForbidden || !strings.Contains(page.Body, "before you sign in") {
+			t.Fatalf("not held: %d %.400s", page.Status, page.Body)
+		}
+	})
+	t.Run("a new customer whose email Google verified signs in", func(t *testing.T) {
+		google.SetAccount(federationtest.Account{ID: "g-gina", Email: "gina@example.com", EmailVerified: true})
+		claims, _ := signInWith(t, socialRP(t, s, google, facebook), "google")
+		checkFederated(t, claims, "google")
+	})
+	t.Run("Google vouching for a linked customer's own unconfirmed email marks it verified", func(t *testing.T) {
+		aliceID := createAlice(t, s)
+		if err := s.Store().UpdateUser(ctx, aliceID, func(u storage.User) (storage.User, error) {
+			u.EmailVerified = false
+			return u, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Store().CreateIdentity(ctx, storage.Identity{Provider: "google", Subject: "g-alice", UserID: aliceID, Email: "alice@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		google.SetAccount(federationtest.Account{ID: "g-alice", Email: "alice@example.com", EmailVerified: true})
+		claims, _ := signInWith(t, socialRP(t, s, google, facebook), "google")
+		if claims["sub"] != aliceID {
+			t.Fatalf("sub %v", claims["sub"])
+		}
+		u, err := s.Store().GetUser(ctx, aliceID)
+		if err != nil || !u.EmailVerified {
+			t.Fatalf("email_verified %v %v", u.EmailVerified, err)
+		}
+		if evs := eventsOf(t, s, "user.email_verified", aliceID); len(evs) != 1 {
+			t.Fatalf("user.email_verified: %+v", evs)
+		}
 	})
 }
