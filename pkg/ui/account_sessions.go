@@ -23,13 +23,18 @@ func (h *Handler) accountSessions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page := AccountSessionsPage{AccountSection: h.section(r), EndAction: h.URL(PathAccountSessionsEnd)}
+	lang := h.language(w, r, "")
 	for _, s := range sessions {
 		cur := s.ID == bs.ID
 		page.Others = page.Others || !cur
-		page.Sessions = append(page.Sessions, AccountSessionItem{
+		item := AccountSessionItem{
 			SID: s.SID, Device: describeDevice(s.UserAgent), IP: s.IP,
 			Started: s.CreatedAt, LastSeen: s.LastSeenAt, Current: cur,
-		})
+		}
+		if h.opts.Places != nil && s.IP != "" {
+			item.Place = h.opts.Places.Place(s.IP, lang)
+		}
+		page.Sessions = append(page.Sessions, item)
 	}
 	// This browser first.
 	for i, s := range page.Sessions {

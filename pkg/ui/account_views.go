@@ -91,6 +91,9 @@ type AccountSessionItem struct {
 	Started, LastSeen time.Time
 	// Current is this browser's session.
 	Current bool
+	// Place is the address's approximate place ("City, Country"), ""
+	// without a GeoIP database or for an unknown address.
+	Place string
 }
 
 // AccountAppsPage lists the apps the customer allowed
@@ -169,7 +172,7 @@ func accountSamplePages(page string) []any {
 		return []any{AccountPasswordPage{}, AccountPasswordPage{AccountSection: s, Action: "/account/password", HasPassword: true, Email: "a@example.com"}}
 	case "account_sessions":
 		return []any{AccountSessionsPage{}, AccountSessionsPage{AccountSection: s, EndAction: "/account/sessions/end", Others: true, Sessions: []AccountSessionItem{
-			{SID: "s", Device: "Firefox · Linux", IP: "192.0.2.1", Started: now, LastSeen: now, Current: true}, {SID: "t", Started: now, LastSeen: now}},
+			{SID: "s", Device: "Firefox · Linux", IP: "192.0.2.1", Started: now, LastSeen: now, Current: true, Place: "Berlin, Deutschland"}, {SID: "t", Started: now, LastSeen: now}},
 			ForgetAction: "/account/devices/forget", Devices: []AccountDeviceItem{{ID: "d", Device: "Firefox · Linux", IP: "192.0.2.1", Since: now, Until: now, Current: true}}}}
 	case "account_apps":
 		return []any{AccountAppsPage{}, AccountAppsPage{AccountSection: s, RevokeAction: "/account/apps/revoke", Apps: []AccountApp{

@@ -89,6 +89,15 @@ type Options struct {
 	// Provider.HintNamesOther): the sign-in page then asks for a sign-in
 	// instead of stepping up the browser's session. nil checks nothing.
 	HintNamesOther func(ctx context.Context, ar storage.AuthRequest, userID string) bool
+	// Places names the approximate place of a session's address on the
+	// account page (pkg/geoip); nil shows only the address.
+	Places Places
+}
+
+// Places names where an address is, roughly ("City, Country"), in the
+// page's language; "" when unknown.
+type Places interface {
+	Place(ip, lang string) string
 }
 
 // Handler serves the hosted pages.
