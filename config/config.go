@@ -305,6 +305,20 @@ type Config struct {
 	// attribute declarations, read by Load instead of the attributes key
 	// (GATEHOUSE_ATTRIBUTES_FILE).
 	AttributesFile string `yaml:"attributes_file"`
+	// MFARememberDeviceDays, when not 0, offers customers to skip the
+	// second factor in a browser for that many days after one
+	// (GATEHOUSE_MFA_REMEMBER_DEVICE_DAYS); 0, the default, offers nothing.
+	// See docs/mfa.md, Remembered devices.
+	MFARememberDeviceDays int64 `yaml:"mfa_remember_device_days"`
+	// ThrottlePasskeyBegins are the free passkey ceremonies begun in an
+	// hour per address and per browser (GATEHOUSE_THROTTLE_PASSKEY_BEGINS):
+	// each stores its challenge until it expires.
+	ThrottlePasskeyBegins int64 `yaml:"throttle_passkey_begins"`
+	// GeoIPDatabase, when set, is a local MaxMind DB file (GeoIP2 or
+	// GeoLite2 City, or a Country database) that the account page's
+	// session list reads approximate locations from
+	// (GATEHOUSE_GEOIP_DATABASE); empty shows only the address.
+	GeoIPDatabase string `yaml:"geoip_database"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -367,6 +381,7 @@ func Default() Config {
 		ThrottleEmailCodeFailures:  5,
 		EmailChangeLinkTTL:         time.Hour,
 		Passkeys:                   true,
+		ThrottlePasskeyBegins:      30,
 	}
 }
 
@@ -480,6 +495,9 @@ func settings(c *Config) []setting {
 		{"email_change_link_ttl", "GATEHOUSE_EMAIL_CHANGE_LINK_TTL", durationSetter(&c.EmailChangeLinkTTL)},
 		{"passkeys", "GATEHOUSE_PASSKEYS", boolSetter(&c.Passkeys)},
 		{"attributes_file", "GATEHOUSE_ATTRIBUTES_FILE", stringSetter(&c.AttributesFile)},
+		{"mfa_remember_device_days", "GATEHOUSE_MFA_REMEMBER_DEVICE_DAYS", int64Setter(&c.MFARememberDeviceDays)},
+		{"throttle_passkey_begins", "GATEHOUSE_THROTTLE_PASSKEY_BEGINS", int64Setter(&c.ThrottlePasskeyBegins)},
+		{"geoip_database", "GATEHOUSE_GEOIP_DATABASE", stringSetter(&c.GeoIPDatabase)},
 	}
 }
 
@@ -610,6 +628,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("passkeys", c.Passkeys),
 		slog.Int("attributes", len(c.Attributes)),
 		slog.String("attributes_file", c.AttributesFile),
+		slog.Int64("mfa_remember_device_days", c.MFARememberDeviceDays),
+		slog.Int64("throttle_passkey_begins", c.ThrottlePasskeyBegins),
+		slog.String("geoip_database", c.GeoIPDatabase),
 	)
 }
 

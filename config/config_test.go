@@ -196,6 +196,9 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		"GATEHOUSE_THROTTLE_MAIL_REQUESTS_PER_IP": "31",
 		"GATEHOUSE_THROTTLE_EMAIL_CODE_FAILURES":  "4",
 		"GATEHOUSE_EMAIL_CHANGE_LINK_TTL":         "30m",
+		"GATEHOUSE_MFA_REMEMBER_DEVICE_DAYS":      "14",
+		"GATEHOUSE_THROTTLE_PASSKEY_BEGINS":       "40",
+		"GATEHOUSE_GEOIP_DATABASE":                "config_test.go",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -269,6 +272,9 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		ThrottleEmailCodeFailures:  4,
 		EmailChangeLinkTTL:         30 * time.Minute,
 		Passkeys:                   true,
+		MFARememberDeviceDays:      14,
+		ThrottlePasskeyBegins:      40,
+		GeoIPDatabase:              "config_test.go",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load =\n%+v\nwant\n%+v", c, want)

@@ -33,6 +33,7 @@ type Store interface {
 	PasskeyStore
 	Collector
 	RoleStore
+	MFADeviceStore
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

@@ -113,8 +113,9 @@ func changedFields(a, b storage.User) []string {
 
 // SetPassword gives the customer a new password: it checks it against
 // the policy and hashes it before the transaction, then stores the hash,
-// records user.password_changed and queues the "password changed" mail
-// (when the customer has an email) in one. The password reset and
+// records user.password_changed, forgets the browsers remembered for the
+// second factor and queues the "password changed" mail (when the customer
+// has an email) in one. The password reset and
 // change pages call it. A password the policy refuses is identity's
 // *InvalidError for "password"; an unknown customer storage.ErrNotFound.
 func (s *Service) SetPassword(ctx context.Context, userID, password string) error {
@@ -142,6 +143,11 @@ func (s *Service) storePasswordHash(ctx context.Context, u storage.User, hash st
 	}
 	if err := s.events.Record(ctx, events.New(ctx, events.UserPasswordChanged, u.ID, nil)); err != nil {
 		return err
+	}
+	// A new password ends the remembering of browsers for the second
+	// factor: they were trusted under the old one.
+	if err := s.forgetDevices(ctx, u.ID); err != nil {
+		return fmt.Errorf("set password: %w", err)
 	}
 	return s.queueMail(ctx, u, mail.PasswordChanged, u.Email, mail.Data{})
 }

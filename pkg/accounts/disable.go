@@ -42,8 +42,11 @@ func (s *Service) setDisabled(ctx context.Context, userID string, disabled bool)
 			ev := events.New(ctx, events.UserEnabled, userID, nil)
 			if disabled {
 				n := 0
-				if err := s.endSessionsOf(ctx, userID, &n); err != nil {
+				if err := s.endSessionsOf(ctx, userID, "", &n); err != nil {
 					return fmt.Errorf("disable: end sessions: %w", err)
+				}
+				if err := s.forgetDevices(ctx, userID); err != nil {
+					return fmt.Errorf("disable: forget remembered devices: %w", err)
 				}
 				if err := s.store.RevokeTokensOf(ctx, userID, ""); err != nil {
 					return fmt.Errorf("disable: revoke tokens: %w", err)

@@ -114,7 +114,7 @@ func (s *Service) ResetPassword(ctx context.Context, userID, password string, wi
 			return err
 		}
 		var n int
-		if err := s.endSessionsOf(ctx, userID, &n); err != nil {
+		if err := s.endSessionsOf(ctx, userID, "", &n); err != nil {
 			return fmt.Errorf("reset password: end sessions: %w", err)
 		}
 		if err := s.store.RevokeTokensOf(ctx, userID, ""); err != nil {

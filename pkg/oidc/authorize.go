@@ -81,6 +81,9 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 			fosForm.Set("prompt", strings.Join(rest, " "))
 		}
 	}
+	// A copy: what fosite's request drops (id_token_hint, below) stays in
+	// the form that is stored for the way back.
+	fosForm = cloneValues(fosForm)
 	fr.Form, fr.PostForm = fosForm, url.Values{}
 	fr.URL.RawQuery = fosForm.Encode()
 
@@ -158,9 +161,20 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 			p.writeAuthorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("The id_token_hint is not an ID token issued by this server."))
 			return
 		}
-		if signedIn && p.subjectFor(ar.GetClient(), bs.UserID) != sub && !freshLogin {
-			if req.prompt["none"] {
+		// OpenID Connect Core §3.1.2.1: a token for the customer the hint
+		// names, or none. Another customer's session is not used, nor
+		// stepped up: with prompt=none that is login_required; otherwise
+		// the person is asked to sign in (as the hinted customer), and a
+		// sign-in made for this request as someone else is
+		// login_required too.
+		if signedIn && p.subjectFor(ar.GetClient(), bs.UserID) != sub {
+			switch {
+			case req.prompt["none"]:
 				p.writeAuthorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("Another customer is signed in."))
+				return
+			case freshLogin:
+				p.finishPending(ctx, pending)
+				p.writeAuthorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("The customer who signed in is not the one the id_token_hint names."))
 				return
 			}
 			signedIn = false

@@ -122,6 +122,9 @@ func TestBrowserPasskeySignIn(t *testing.T) {
 			chromedp.WaitVisible("#passkey-register"),
 			chromedp.SetValue("#passkey-name", "Chromium"),
 			chromedp.Click("#passkey-register button"),
+			// Alice's first second factor: her recovery codes, once.
+			chromedp.WaitVisible("#recovery-codes"),
+			chromedp.Click("#recovery-continue"),
 			chromedp.WaitVisible("#passkeys-notice"),
 			chromedp.WaitVisible(`li.passkey`),
 		}},

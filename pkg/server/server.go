@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/config"
 	"github.com/gatehouse-id/gatehouse/internal/outage"
 	"github.com/gatehouse-id/gatehouse/pkg/backchannel"
+	"github.com/gatehouse-id/gatehouse/pkg/geoip"
 	"github.com/gatehouse-id/gatehouse/pkg/i18n"
 	"github.com/gatehouse-id/gatehouse/pkg/jobs"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
@@ -35,6 +36,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/signin/acr"
 	"github.com/gatehouse-id/gatehouse/pkg/ui"
 	"github.com/gatehouse-id/gatehouse/pkg/webhooks"
+	"github.com/gatehouse-id/gatehouse/storage"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
 	"github.com/gatehouse-id/gatehouse/templates"
 )
@@ -77,6 +79,8 @@ type Server struct {
 	// draining is set when Serve starts to stop: /readyz fails and every
 	// answer closes its connection.
 	draining atomic.Bool
+	// places is the GeoIP database the account page reads; nil for none.
+	places *geoip.Reader
 }
 
 // OpenStore opens the database the configuration names. It does not
@@ -205,7 +209,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		signin.TOTP.Name:         {Method: signin.TOTP, Verify: services.MFA.VerifyTOTP},
 		signin.RecoveryCode.Name: {Method: signin.RecoveryCode, Verify: services.MFA.UseRecoveryCode},
 	}
-	passkeys, err := newPasskeys(cfg, store, services.Events, log)
+	passkeys, err := newPasskeys(cfg, store, services.Events, services.MFA, log)
 	if err != nil {
 		return nil, err
 	}
@@ -230,6 +234,13 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Logger:       log,
 		OnNewDevice:  newDeviceAlert(cfg, store, selfService),
 	})
+	var places ui.Places
+	if cfg.GeoIPDatabase != "" {
+		if s.places, err = geoip.Open(cfg.GeoIPDatabase); err != nil {
+			return nil, err
+		}
+		places = s.places
+	}
 	pages := ui.New(ui.Options{
 		Store:       store,
 		Identity:    people,
@@ -254,6 +265,12 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Issuer:         cfg.Issuer,
 		EmailChangeTTL: cfg.EmailChangeLinkTTL,
 		Passkeys:       passkeys,
+		// The provider is built below, with the pages; the sign-in page
+		// asks it only once requests arrive.
+		HintNamesOther: func(ctx context.Context, ar storage.AuthRequest, userID string) bool {
+			return s.provider.HintNamesOther(ctx, ar, userID)
+		},
+		Places: places,
 	})
 	out, err := newOutbound(cfg, log, o.outbound...)
 	if err != nil {
@@ -450,5 +467,12 @@ func (s *Server) httpServer(h http.Handler) *http.Server {
 	}
 }
 
-// Close releases the store after its pending writes finish.
-func (s *Server) Close() error { return s.store.Close() }
+// Close releases the store after its pending writes finish, and the GeoIP
+// database.
+func (s *Server) Close() error {
+	err := s.store.Close()
+	if s.places != nil {
+		err = errors.Join(err, s.places.Close())
+	}
+	return err
+}

@@ -91,6 +91,7 @@ func newMFA(cfg config.Config, store *gormstore.Store, sink events.Sink, secrets
 		// The hook for the "a recovery code was used" mail, once pkg/mail
 		// exists; the use is logged and recorded as an event already.
 		OnRecoveryCodeUsed: nil,
+		RememberDevice:     time.Duration(cfg.MFARememberDeviceDays) * 24 * time.Hour,
 	})
 }
 

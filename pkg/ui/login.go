@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gatehouse-id/gatehouse/pkg/signin"
@@ -42,7 +43,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		// A session that is recent enough but too weak for the app needs
 		// only the missing factor (step-up), not the password again.
 		if page.Link == nil {
-			if bs, err := h.opts.Sessions.Current(ctx, r); err == nil {
+			if bs, err := h.opts.Sessions.Current(ctx, r); err == nil && h.hintNamesOther(ctx, pending, bs.UserID) {
+				// The app asked for another customer than this
+				// browser's: a sign-in, never a step-up of the other one.
+				page.ErrorID = "login.other_account"
+			} else if err == nil {
 				next, ok, err := h.opts.SignIn.StepUp(ctx, h.browser(w, r), bs, pending.ID, pending.SessionID == bs.ID)
 				if err != nil {
 					h.serverError(w, r, "starting a step-up", err)
@@ -77,14 +82,14 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if h.mustVerifyFirst(user) {
-		h.askVerification(w, r, user, pending.ID, lang, app)
-		return
-	}
-	next, err := h.opts.SignIn.FirstFactor(ctx, h.browser(w, r), signin.FirstFactor{
+	in := signin.FirstFactor{
 		User: &user, Method: signin.Password, AuthRequestID: pending.ID, LinkToken: linkToken(page.Link),
 		NewDevice: newDevice && h.opts.SelfServiceSettings.NewDeviceAlert,
-	})
+	}
+	if !h.verifiedFirst(w, r, &in, lang, app) {
+		return
+	}
+	next, err := h.opts.SignIn.FirstFactor(ctx, h.browser(w, r), in)
 	h.goNext(w, r, next, err)
 }
 
@@ -102,4 +107,10 @@ func displayName(c storage.Client, lang string) string {
 		return n
 	}
 	return c.ID
+}
+
+// hintNamesOther says the pending request's id_token_hint names another
+// customer than userID.
+func (h *Handler) hintNamesOther(ctx context.Context, ar storage.AuthRequest, userID string) bool {
+	return h.opts.HintNamesOther != nil && h.opts.HintNamesOther(ctx, ar, userID)
 }

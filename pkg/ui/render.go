@@ -210,13 +210,13 @@ func samplePages(page string) []any {
 			Identities: []AccountIdentity{{Provider: "google", Name: "Google", Email: "a@gmail.example", CanUnlink: true}},
 			Available:  []ProviderButton{{ID: "github", Name: "GitHub"}}, LinkAction: "/account/link", UnlinkAction: "/account/unlink",
 			MFA: true, RecoveryCodesLeft: 3, EnrolURL: "/account/mfa", RemoveMFAAction: "/account/mfa/remove", RecoveryAction: "/account/mfa/recovery",
-			PasskeysURL: "/account/passkeys",
-		}}
+			PasskeysURL: "/account/passkeys", SecondFactor: true,
+		}, AccountPage{SecondFactor: true, RecoveryCodesLeft: 10, EnrolURL: "/account/mfa", RecoveryAction: "/account/mfa/recovery"}}
 	case "logged_out":
 		return []any{LoggedOutPage{}}
 	case "mfa":
 		return []any{MFAPage{}, MFAPage{Action: "/login/mfa", Pending: "p", ErrorID: "login.error.throttled", ErrorData: map[string]any{"Minutes": 2}, Recovery: true, StepUp: true,
-			Passkey: &PasskeyForm{Begin: "/login/mfa/passkey/begin", Action: "/login/mfa"}}}
+			Passkey: &PasskeyForm{Begin: "/login/mfa/passkey/begin", Action: "/login/mfa"}, RememberDays: 30, Remember: true}}
 	case "mfa_enrol":
 		return []any{EnrolPage{}, EnrolPage{Action: "/login/mfa/enrol", Pending: "p", QRURL: "/login/mfa/enrol/qr?pending=p", Secret: "ABCD EFGH", Required: true,
 			ErrorID: "mfa.error.invalid", CancelURL: "/account"}}

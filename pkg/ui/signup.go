@@ -87,6 +87,32 @@ func (h *Handler) mustVerifyFirst(u storage.User) bool {
 	return h.opts.SelfService != nil && !h.opts.SelfServiceSettings.UnverifiedSignIn && !u.EmailVerified && u.Email != ""
 }
 
+// verifiedFirst lets a verified first factor on to the pipeline unless
+// the customer must confirm their email first (unverified_sign_in off):
+// then it answers the "check your inbox" page and reports false. Every
+// first factor passes it — a password on an app's or the account's
+// sign-in page, a passkey, a mailed code, a provider — so none is a way
+// around the setting. It reads the customer into in.User when only the
+// ID is known; a read that fails is answered too.
+func (h *Handler) verifiedFirst(w http.ResponseWriter, r *http.Request, in *signin.FirstFactor, lang string, actions []string) bool {
+	if h.opts.SelfService == nil || h.opts.SelfServiceSettings.UnverifiedSignIn {
+		return true
+	}
+	if in.User == nil {
+		u, err := h.opts.Store.GetUser(r.Context(), in.UserID)
+		if err != nil {
+			h.goNext(w, r, signin.Next{}, err)
+			return false
+		}
+		in.User = &u
+	}
+	if !h.mustVerifyFirst(*in.User) {
+		return true
+	}
+	h.askVerification(w, r, *in.User, in.AuthRequestID, lang, actions)
+	return false
+}
+
 // askVerification answers a sign-in that waits for the email to be
 // confirmed: the "check your inbox" page, whose code signs the customer
 // in, and whose button sends a new mail.

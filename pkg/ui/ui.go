@@ -5,6 +5,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -83,6 +84,20 @@ type Options struct {
 	// Passkeys registers passkeys and checks them, as a first or second
 	// factor; nil when passkeys are off.
 	Passkeys *passkey.Service
+	// HintNamesOther reports whether a pending authorization request's
+	// id_token_hint names another customer than userID (pkg/oidc's
+	// Provider.HintNamesOther): the sign-in page then asks for a sign-in
+	// instead of stepping up the browser's session. nil checks nothing.
+	HintNamesOther func(ctx context.Context, ar storage.AuthRequest, userID string) bool
+	// Places names the approximate place of a session's address on the
+	// account page (pkg/geoip); nil shows only the address.
+	Places Places
+}
+
+// Places names where an address is, roughly ("City, Country"), in the
+// page's language; "" when unknown.
+type Places interface {
+	Place(ip, lang string) string
 }
 
 // Handler serves the hosted pages.

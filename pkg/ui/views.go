@@ -125,6 +125,11 @@ type MFAPage struct {
 	// Passkey offers the customer's passkeys as the second factor; nil
 	// when they have none.
 	Passkey *PasskeyForm
+	// RememberDays, when not 0, offers the checkbox "remember" that skips
+	// the second factor in this browser for that many days; Remember is
+	// its last posted value.
+	RememberDays int
+	Remember     bool
 }
 
 // EnrolPage enrols an authenticator app (templates/mfa_enrol.html): the

@@ -97,4 +97,5 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("passkeys", func(t *testing.T) { passkeyTests(t, run) })
 	t.Run("roles", func(t *testing.T) { roleTests(t, run) })
 	t.Run("attributes", func(t *testing.T) { attributeTests(t, run) })
+	t.Run("remembered devices", func(t *testing.T) { mfaDeviceTests(t, run) })
 }

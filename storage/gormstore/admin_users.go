@@ -207,6 +207,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 			"DELETE FROM email_tokens WHERE user_id = ?",
 			"DELETE FROM webauthn_credentials WHERE user_id = ?",
 			"DELETE FROM role_assignments WHERE user_id = ?",
+			"DELETE FROM mfa_devices WHERE user_id = ?",
 		} {
 			if err := tx.Exec(stmt, id).Error; err != nil {
 				return err

@@ -507,6 +507,25 @@ var migrations = []migration{
 		},
 	},
 	{
+		version: 16,
+		name:    "browsers remembered for the second factor; passkey ceremonies collected by expiry",
+		statements: []string{
+			// id is pkg/mfa's SHA-256 of the customer and the hash of the
+			// browser's device cookie.
+			`CREATE TABLE mfa_devices (
+				id TEXT PRIMARY KEY,
+				user_id TEXT NOT NULL,
+				user_agent TEXT NOT NULL,
+				ip TEXT NOT NULL,
+				verified_at {{time}} NOT NULL,
+				expires_at {{time}} NOT NULL
+			)`,
+			`CREATE INDEX mfa_devices_user_id ON mfa_devices (user_id)`,
+			`CREATE INDEX mfa_devices_expires_at ON mfa_devices (expires_at)`,
+			`CREATE INDEX webauthn_challenges_expires_at ON webauthn_challenges (expires_at)`,
+		},
+	},
+	{
 		version: 17,
 		name:    "drop logout_deliveries, emptied into jobs by migration 7",
 		statements: []string{
