@@ -294,6 +294,35 @@ type Config struct {
 	// IP address they are off whatever this says (WebAuthn refuses IP
 	// addresses; develop on http://localhost:PORT).
 	Passkeys bool `yaml:"passkeys"`
+	// BrandingProductName is the name the hosted pages and mails show for
+	// the service, and the pages' title ends with; empty shows none
+	// (GATEHOUSE_BRANDING_PRODUCT_NAME).
+	BrandingProductName string `yaml:"branding_product_name"`
+	// BrandingLogoURL is the logo at the top of the pages that are not an
+	// app's own (an app's registered logo_uri comes first there): an https
+	// URL, whose origin the pages' CSP then allows for images, or a path
+	// on this server such as /static/logo.svg (a file of TemplatesDir)
+	// (GATEHOUSE_BRANDING_LOGO_URL).
+	BrandingLogoURL string `yaml:"branding_logo_url"`
+	// BrandingFaviconURL is the pages' icon, in the same forms as the logo;
+	// empty keeps Gatehouse's (GATEHOUSE_BRANDING_FAVICON_URL).
+	BrandingFaviconURL string `yaml:"branding_favicon_url"`
+	// BrandingPrimaryColor is the colour of buttons, links and focus rings,
+	// #RRGGBB; the dark scheme uses a lighter shade of it. Empty keeps
+	// Gatehouse's blue (GATEHOUSE_BRANDING_PRIMARY_COLOR).
+	BrandingPrimaryColor string `yaml:"branding_primary_color"`
+	// BrandingCustomCSSFile is a stylesheet added after Gatehouse's, read
+	// at start-up and served by the server itself
+	// (GATEHOUSE_BRANDING_CUSTOM_CSS_FILE).
+	BrandingCustomCSSFile string `yaml:"branding_custom_css_file"`
+	// BrandingPrivacyURL is the privacy policy the pages' footer links;
+	// the footer links TermsURL beside it (GATEHOUSE_BRANDING_PRIVACY_URL).
+	BrandingPrivacyURL string `yaml:"branding_privacy_url"`
+	// TemplatesDir is a folder whose files replace the embedded pages,
+	// mails, static files and locale messages of the same path; checked at
+	// start-up like the embedded ones (GATEHOUSE_TEMPLATES_DIR). See
+	// docs/branding.md.
+	TemplatesDir string `yaml:"templates_dir"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -468,6 +497,13 @@ func settings(c *Config) []setting {
 		{"throttle_email_code_failures", "GATEHOUSE_THROTTLE_EMAIL_CODE_FAILURES", int64Setter(&c.ThrottleEmailCodeFailures)},
 		{"email_change_link_ttl", "GATEHOUSE_EMAIL_CHANGE_LINK_TTL", durationSetter(&c.EmailChangeLinkTTL)},
 		{"passkeys", "GATEHOUSE_PASSKEYS", boolSetter(&c.Passkeys)},
+		{"branding_product_name", "GATEHOUSE_BRANDING_PRODUCT_NAME", stringSetter(&c.BrandingProductName)},
+		{"branding_logo_url", "GATEHOUSE_BRANDING_LOGO_URL", stringSetter(&c.BrandingLogoURL)},
+		{"branding_favicon_url", "GATEHOUSE_BRANDING_FAVICON_URL", stringSetter(&c.BrandingFaviconURL)},
+		{"branding_primary_color", "GATEHOUSE_BRANDING_PRIMARY_COLOR", stringSetter(&c.BrandingPrimaryColor)},
+		{"branding_custom_css_file", "GATEHOUSE_BRANDING_CUSTOM_CSS_FILE", stringSetter(&c.BrandingCustomCSSFile)},
+		{"branding_privacy_url", "GATEHOUSE_BRANDING_PRIVACY_URL", stringSetter(&c.BrandingPrivacyURL)},
+		{"templates_dir", "GATEHOUSE_TEMPLATES_DIR", stringSetter(&c.TemplatesDir)},
 	}
 }
 
@@ -593,6 +629,13 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("throttle_email_code_failures", c.ThrottleEmailCodeFailures),
 		slog.String("email_change_link_ttl", c.EmailChangeLinkTTL.String()),
 		slog.Bool("passkeys", c.Passkeys),
+		slog.String("branding_product_name", c.BrandingProductName),
+		slog.String("branding_logo_url", c.BrandingLogoURL),
+		slog.String("branding_favicon_url", c.BrandingFaviconURL),
+		slog.String("branding_primary_color", c.BrandingPrimaryColor),
+		slog.String("branding_custom_css_file", c.BrandingCustomCSSFile),
+		slog.String("branding_privacy_url", c.BrandingPrivacyURL),
+		slog.String("templates_dir", c.TemplatesDir),
 	)
 }
 

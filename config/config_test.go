@@ -881,3 +881,41 @@ func TestMailOutboxPath(t *testing.T) {
 		}
 	}
 }
+
+func TestBrandingSettingsAreChecked(t *testing.T) {
+	for name, tc := range map[string]struct {
+		change func(*Config)
+		want   string
+	}{
+		"a colour name":            {func(c *Config) { c.BrandingPrimaryColor = "green" }, `GATEHOUSE_BRANDING_PRIMARY_COLOR: must be a colour in the form #RRGGBB, such as #0b7a4b (got "green")`},
+		"a short colour":           {func(c *Config) { c.BrandingPrimaryColor = "#0a0" }, "GATEHOUSE_BRANDING_PRIMARY_COLOR: must be a colour in the form #RRGGBB"},
+		"a colour smuggling CSS":   {func(c *Config) { c.BrandingPrimaryColor = "#000000;}body{" }, "GATEHOUSE_BRANDING_PRIMARY_COLOR: must be a colour"},
+		"an http logo":             {func(c *Config) { c.BrandingLogoURL = "http://cdn.example.com/logo.svg" }, "GATEHOUSE_BRANDING_LOGO_URL: must use https (http only with GATEHOUSE_DEV_ALLOW_LOOPBACK_URLS)"},
+		"a scheme-relative logo":   {func(c *Config) { c.BrandingLogoURL = "//cdn.example.com/logo.svg" }, "GATEHOUSE_BRANDING_LOGO_URL: must be an https URL or a path on this server"},
+		"a data: favicon":          {func(c *Config) { c.BrandingFaviconURL = "data:image/svg+xml,<svg/>" }, "GATEHOUSE_BRANDING_FAVICON_URL: must be an absolute https URL"},
+		"an http privacy policy":   {func(c *Config) { c.BrandingPrivacyURL = "http://example.com/privacy" }, "GATEHOUSE_BRANDING_PRIVACY_URL: must use https"},
+		"a privacy policy by path": {func(c *Config) { c.BrandingPrivacyURL = "/privacy" }, "GATEHOUSE_BRANDING_PRIVACY_URL: must be an absolute https URL"},
+		"a name with a newline":    {func(c *Config) { c.BrandingProductName = "Acme\nID" }, "GATEHOUSE_BRANDING_PRODUCT_NAME: must not contain control characters"},
+		"a very long name":         {func(c *Config) { c.BrandingProductName = strings.Repeat("a", 81) }, "GATEHOUSE_BRANDING_PRODUCT_NAME: must be at most 80 characters (got 81)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := Default()
+			tc.change(&c)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Validate = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	c := Default()
+	c.BrandingProductName, c.BrandingPrimaryColor = "Acme ID", "#0B7A4B"
+	c.BrandingLogoURL, c.BrandingFaviconURL = "https://cdn.example.com/acme.svg", "/static/acme.ico"
+	c.BrandingPrivacyURL, c.TemplatesDir, c.BrandingCustomCSSFile = "https://acme.example/privacy", "/etc/gatehouse/templates", "/etc/gatehouse/acme.css"
+	if err := c.Validate(); err != nil {
+		t.Errorf("a whole branding: %v", err)
+	}
+	c.DevAllowLoopbackURLs, c.BrandingLogoURL = true, "http://localhost:3000/logo.png"
+	if err := c.Validate(); err != nil {
+		t.Errorf("an http logo under the development switch: %v", err)
+	}
+}

@@ -150,6 +150,7 @@ func (c Config) Validate() error {
 		outside("GATEHOUSE_EMAIL_CHANGE_LINK_TTL", c.EmailChangeLinkTTL, minEmailChangeLinkTTL, maxEmailChangeLinkTTL),
 	)
 	checks = append(checks, c.selfServiceChecks()...)
+	checks = append(checks, c.brandingChecks()...)
 
 	var problems []string
 	for _, ch := range checks {
