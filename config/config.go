@@ -319,6 +319,35 @@ type Config struct {
 	// session list reads approximate locations from
 	// (GATEHOUSE_GEOIP_DATABASE); empty shows only the address.
 	GeoIPDatabase string `yaml:"geoip_database"`
+	// BrandingProductName is the name the hosted pages and mails show for
+	// the service, and the pages' title ends with; empty shows none
+	// (GATEHOUSE_BRANDING_PRODUCT_NAME).
+	BrandingProductName string `yaml:"branding_product_name"`
+	// BrandingLogoURL is the logo at the top of the pages that are not an
+	// app's own (an app's registered logo_uri comes first there): an https
+	// URL, whose origin the pages' CSP then allows for images, or a path
+	// on this server such as /static/logo.svg (a file of TemplatesDir)
+	// (GATEHOUSE_BRANDING_LOGO_URL).
+	BrandingLogoURL string `yaml:"branding_logo_url"`
+	// BrandingFaviconURL is the pages' icon, in the same forms as the logo;
+	// empty keeps Gatehouse's (GATEHOUSE_BRANDING_FAVICON_URL).
+	BrandingFaviconURL string `yaml:"branding_favicon_url"`
+	// BrandingPrimaryColor is the colour of buttons, links and focus rings,
+	// #RRGGBB; the dark scheme uses a lighter shade of it. Empty keeps
+	// Gatehouse's blue (GATEHOUSE_BRANDING_PRIMARY_COLOR).
+	BrandingPrimaryColor string `yaml:"branding_primary_color"`
+	// BrandingCustomCSSFile is a stylesheet added after Gatehouse's, read
+	// at start-up and served by the server itself
+	// (GATEHOUSE_BRANDING_CUSTOM_CSS_FILE).
+	BrandingCustomCSSFile string `yaml:"branding_custom_css_file"`
+	// BrandingPrivacyURL is the privacy policy the pages' footer links;
+	// the footer links TermsURL beside it (GATEHOUSE_BRANDING_PRIVACY_URL).
+	BrandingPrivacyURL string `yaml:"branding_privacy_url"`
+	// TemplatesDir is a folder whose files replace the embedded pages,
+	// mails, static files and locale messages of the same path; checked at
+	// start-up like the embedded ones (GATEHOUSE_TEMPLATES_DIR). See
+	// docs/branding.md.
+	TemplatesDir string `yaml:"templates_dir"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -498,6 +527,13 @@ func settings(c *Config) []setting {
 		{"mfa_remember_device_days", "GATEHOUSE_MFA_REMEMBER_DEVICE_DAYS", int64Setter(&c.MFARememberDeviceDays)},
 		{"throttle_passkey_begins", "GATEHOUSE_THROTTLE_PASSKEY_BEGINS", int64Setter(&c.ThrottlePasskeyBegins)},
 		{"geoip_database", "GATEHOUSE_GEOIP_DATABASE", stringSetter(&c.GeoIPDatabase)},
+		{"branding_product_name", "GATEHOUSE_BRANDING_PRODUCT_NAME", stringSetter(&c.BrandingProductName)},
+		{"branding_logo_url", "GATEHOUSE_BRANDING_LOGO_URL", stringSetter(&c.BrandingLogoURL)},
+		{"branding_favicon_url", "GATEHOUSE_BRANDING_FAVICON_URL", stringSetter(&c.BrandingFaviconURL)},
+		{"branding_primary_color", "GATEHOUSE_BRANDING_PRIMARY_COLOR", stringSetter(&c.BrandingPrimaryColor)},
+		{"branding_custom_css_file", "GATEHOUSE_BRANDING_CUSTOM_CSS_FILE", stringSetter(&c.BrandingCustomCSSFile)},
+		{"branding_privacy_url", "GATEHOUSE_BRANDING_PRIVACY_URL", stringSetter(&c.BrandingPrivacyURL)},
+		{"templates_dir", "GATEHOUSE_TEMPLATES_DIR", stringSetter(&c.TemplatesDir)},
 	}
 }
 
@@ -631,6 +667,13 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("mfa_remember_device_days", c.MFARememberDeviceDays),
 		slog.Int64("throttle_passkey_begins", c.ThrottlePasskeyBegins),
 		slog.String("geoip_database", c.GeoIPDatabase),
+		slog.String("branding_product_name", c.BrandingProductName),
+		slog.String("branding_logo_url", c.BrandingLogoURL),
+		slog.String("branding_favicon_url", c.BrandingFaviconURL),
+		slog.String("branding_primary_color", c.BrandingPrimaryColor),
+		slog.String("branding_custom_css_file", c.BrandingCustomCSSFile),
+		slog.String("branding_privacy_url", c.BrandingPrivacyURL),
+		slog.String("templates_dir", c.TemplatesDir),
 	)
 }
 

@@ -163,6 +163,7 @@ func (c Config) Validate() error {
 		_, err := os.Stat(c.GeoIPDatabase)
 		checks = append(checks, check{err != nil, fmt.Sprintf("GATEHOUSE_GEOIP_DATABASE: %s", errorText(err))})
 	}
+	checks = append(checks, c.brandingChecks()...)
 
 	var problems []string
 	for _, ch := range checks {

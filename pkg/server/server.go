@@ -177,16 +177,23 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	}
 	base := strings.TrimSuffix(issuer.Path, "/")
 
-	assets := templates.FS()
+	assets, err := templateTree(cfg)
+	if err != nil {
+		return nil, err
+	}
 	bundle, err := i18n.New(assets)
 	if err != nil {
-		return nil, fmt.Errorf("loading messages: %w", err)
+		return nil, templatesErr(cfg, "loading messages", err)
 	}
-	renderer, err := ui.NewRenderer(assets, bundle, ui.WithStaticPrefix(base+templates.StaticPrefix))
+	brand, err := branding(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("loading templates: %w", err)
+		return nil, err
 	}
-	static, err := templates.StaticFS()
+	renderer, err := ui.NewRenderer(assets, bundle, ui.WithStaticPrefix(base+templates.StaticPrefix), ui.WithBranding(brand))
+	if err != nil {
+		return nil, templatesErr(cfg, "loading templates", err)
+	}
+	static, err := templates.StaticFSOf(assets)
 	if err != nil {
 		return nil, fmt.Errorf("static assets: %w", err)
 	}

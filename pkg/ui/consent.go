@@ -68,7 +68,7 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 			}
 			page.Scopes = append(page.Scopes, ScopeItem{Scope: s, MessageID: id})
 		}
-		h.render(w, r, http.StatusOK, "consent", lang, csrf, page, redirectOrigin(client, form))
+		h.renderApp(w, r, http.StatusOK, "consent", lang, csrf, page, appOf(client, name), redirectOrigin(client, form))
 		return
 	}
 

@@ -27,7 +27,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	lang := h.language(w, r, form.Get("ui_locales"))
 	// A client deleted meanwhile leaves the name empty; the authorization
 	// endpoint refuses the request when the browser comes back.
-	client, _ := h.opts.Store.LookupClient(ctx, pending.ClientID)
+	client, clientErr := h.opts.Store.LookupClient(ctx, pending.ClientID)
 	page := LoginPage{
 		Action:        h.URL(PathLogin),
 		AuthRequestID: pending.ID,
@@ -39,6 +39,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	h.passkeyLogin(r, &page)
 	csrf := h.opts.Sessions.CSRFToken(w, r, loginCSRFPurpose)
 	app := h.loginFormActions(redirectOrigin(client, form))
+	var shown *App
+	if clientErr == nil {
+		shown = appOf(client, page.ClientName)
+	}
 	if r.Method == http.MethodGet {
 		// A session that is recent enough but too weak for the app needs
 		// only the missing factor (step-up), not the password again.
@@ -59,7 +63,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		}
-		h.render(w, r, http.StatusOK, "login", lang, csrf, page, app...)
+		h.renderApp(w, r, http.StatusOK, "login", lang, csrf, page, shown, app...)
 		return
 	}
 
@@ -71,13 +75,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	page.Email = email
 	if email == "" || password == "" {
 		page.ErrorID = "login.error.required"
-		h.render(w, r, http.StatusBadRequest, "login", lang, csrf, page, app...)
+		h.renderApp(w, r, http.StatusBadRequest, "login", lang, csrf, page, shown, app...)
 		return
 	}
 	newDevice := false
 	user, ok := h.checkPassword(w, r, passwordForm{
 		email: email, password: password, clientID: pending.ClientID,
-		page: &page, lang: lang, csrf: csrf, actions: app, newDevice: &newDevice,
+		page: &page, lang: lang, csrf: csrf, actions: app, newDevice: &newDevice, app: shown,
 	})
 	if !ok {
 		return

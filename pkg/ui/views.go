@@ -102,6 +102,10 @@ type LogoutConfirmPage struct {
 	ClientName string
 	// Hidden are form fields to post back unchanged.
 	Hidden map[string]string
+	// CancelURL, when set, is where Cancel leads: the app's registered
+	// client_uri. Without one the page has no Cancel (closing the tab
+	// is the way out).
+	CancelURL string
 }
 
 // LoggedOutPage says the customer is signed out (templates/logged_out.html).
