@@ -4,21 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
+	"strconv"
 	"time"
 
 	"gorm.io/gorm"
 
+	"github.com/gatehouse-id/gatehouse/internal/jsonw"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
-
-// importChunk is the rows of one multi-row INSERT on SQLite. The driver
-// matches each placeholder to its argument by a linear search of them all
-// (glebarez/go-sqlite's bind), so a statement's binding costs the square
-// of its placeholders: at 500 rows (7,500 placeholders) binding took half
-// of an import's CPU; at 32 rows (480) it is a few per cent, and the
-// statement is still long enough that parsing it costs little more a row.
-const importChunk = 32
 
 // userColumns are the users table's columns in the order the bulk
 // inserts bind them.
@@ -45,13 +38,22 @@ func (s *Store) FindUsersForImport(ctx context.Context, externalIDs, emails []st
 		return nil, nil
 	}
 	q := s.reader(ctx)
-	switch {
-	case len(ext) > 0 && len(mails) > 0:
-		q = q.Where("external_id IN ? OR email IN ?", ext, mails)
-	case len(ext) > 0:
-		q = q.Where("external_id IN ?", ext)
-	default:
-		q = q.Where("email IN ?", mails)
+	if s.kind == SQLite {
+		// One JSON parameter a list: the driver prepares every statement
+		// anew and binds placeholders by a linear search, so a thousand
+		// of them cost more than the look-up.
+		extJSON, mailsJSON := jsonw.Strings(nil, ext), jsonw.Strings(nil, mails)
+		q = q.Where("external_id IN (SELECT value FROM json_each(?)) OR email IN (SELECT value FROM json_each(?))",
+			string(extJSON), string(mailsJSON))
+	} else {
+		switch {
+		case len(ext) > 0 && len(mails) > 0:
+			q = q.Where("external_id IN ? OR email IN ?", ext, mails)
+		case len(ext) > 0:
+			q = q.Where("external_id IN ?", ext)
+		default:
+			q = q.Where("email IN ?", mails)
+		}
 	}
 	var rows []userRow
 	if err := q.Find(&rows).Error; err != nil {
@@ -190,45 +192,122 @@ func nullable(s sql.NullString) *string {
 	return &s.String
 }
 
+// sqliteTimeLayout is how glebarez/go-sqlite writes a bound time.Time (its
+// default write format); times written into JSON for insertUsersSQLite
+// take the same form, so they read back and sort like bound ones.
+const sqliteTimeLayout = "2006-01-02 15:04:05.999999999-07:00"
+
+// insertUsersSQLiteSQL inserts customers on SQLite from one JSON array of
+// rows (each an array in userColumns' order), and insertIdentitiesSQLiteSQL
+// their links. glebarez/go-sqlite prepares a statement anew at every
+// execution, so one short statement a batch costs far less than multi-row
+// VALUES, whose parsing and 15 registers a row dominated the import's
+// CPU. OR FAIL instead of the default ABORT spares a statement journal:
+// a failure rolls the whole transaction back anyway.
+const (
+	insertUsersSQLiteSQL = "INSERT OR FAIL INTO users (" + userColumns + ") SELECT " +
+		"value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, " +
+		"value->>9, value->>10, value->>11, value->>12, value->>13, value->>14 FROM json_each(?)"
+	insertIdentitiesSQLiteSQL = "INSERT OR FAIL INTO identities (" + identityColumns + ") SELECT " +
+		"value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each(?)"
+)
+
+// sqliteJSONChunk bounds the JSON text of one statement. SQLite's
+// allocator (modernc.org/memory) maps every block above 16 KiB on its own
+// and unmaps it when freed: a batch's whole JSON in one statement spent a
+// tenth of the import's CPU in munmap.
+const sqliteJSONChunk = 12 << 10
+
 func insertUsersSQLite(ctx context.Context, conn gorm.ConnPool, rows []userRow, links []identityRow) error {
-	for len(rows) > 0 {
-		chunk := rows[:min(len(rows), importChunk)]
-		rows = rows[len(chunk):]
-		args := make([]any, 0, 15*len(chunk))
-		for i := range chunk {
-			r := &chunk[i]
-			args = append(args, r.ID, r.Email, r.EmailVerified, r.PasswordHash, r.Name, r.GivenName, r.FamilyName, r.Picture,
-				r.Locale, r.PhoneNumber, r.PhoneNumberVerified, r.Address, r.CreatedAt, r.UpdatedAt, r.ExternalID)
+	w := jsonChunks{ctx: ctx, conn: conn, query: insertUsersSQLiteSQL}
+	for i := range rows {
+		r := &rows[i]
+		buf := w.row()
+		buf = jsonw.String(buf, r.ID)
+		buf = appendNullable(buf, r.Email)
+		buf = strconv.AppendBool(append(buf, ','), r.EmailVerified)
+		for _, v := range []string{r.PasswordHash, r.Name, r.GivenName, r.FamilyName, r.Picture, r.Locale, r.PhoneNumber} {
+			buf = jsonw.String(append(buf, ','), v)
 		}
-		if _, err := conn.ExecContext(ctx, valuesInsert("users", userColumns, 15, len(chunk)), args...); err != nil {
+		buf = strconv.AppendBool(append(buf, ','), r.PhoneNumberVerified)
+		buf = jsonw.String(append(buf, ','), r.Address)
+		buf = appendSQLiteTime(buf, r.CreatedAt)
+		buf = appendSQLiteTime(buf, r.UpdatedAt)
+		buf = appendNullable(buf, r.ExternalID)
+		if err := w.end(buf); err != nil {
 			return err
 		}
 	}
-	for len(links) > 0 {
-		chunk := links[:min(len(links), importChunk)]
-		links = links[len(chunk):]
-		args := make([]any, 0, 6*len(chunk))
-		for _, l := range chunk {
-			args = append(args, l.Provider, l.Subject, l.UserID, l.Email, l.CreatedAt, l.LastUsedAt)
+	if err := w.flush(); err != nil {
+		return err
+	}
+	w = jsonChunks{ctx: ctx, conn: conn, query: insertIdentitiesSQLiteSQL}
+	for _, l := range links {
+		buf := w.row()
+		buf = jsonw.String(buf, l.Provider)
+		for _, v := range []string{l.Subject, l.UserID, l.Email} {
+			buf = jsonw.String(append(buf, ','), v)
 		}
-		if _, err := conn.ExecContext(ctx, valuesInsert("identities", identityColumns, 6, len(chunk)), args...); err != nil {
+		buf = appendSQLiteTime(buf, l.CreatedAt)
+		buf = appendSQLiteTime(buf, l.LastUsedAt)
+		if err := w.end(buf); err != nil {
 			return err
 		}
 	}
-	return nil
+	return w.flush()
 }
 
-// valuesInsert is a multi-row INSERT … VALUES of n rows of cols columns.
-func valuesInsert(table, columns string, cols, n int) string {
-	row := "(" + strings.Repeat("?,", cols-1) + "?)"
-	var b strings.Builder
-	b.Grow(len(table) + len(columns) + n*(len(row)+1) + 32)
-	b.WriteString("INSERT INTO " + table + " (" + columns + ") VALUES ")
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
+// jsonChunks gathers rows as a JSON array of arrays and executes query
+// with it whenever it reaches sqliteJSONChunk bytes, and at the end.
+type jsonChunks struct {
+	ctx   context.Context
+	conn  gorm.ConnPool
+	query string
+	buf   []byte
+}
+
+// row starts a row and returns the buffer to append its values to.
+func (w *jsonChunks) row() []byte {
+	if len(w.buf) == 0 {
+		if w.buf == nil {
+			w.buf = make([]byte, 0, sqliteJSONChunk+2<<10)
 		}
-		b.WriteString(row)
+		return append(w.buf, '[', '[')
 	}
-	return b.String()
+	return append(w.buf, ',', '[')
+}
+
+// end ends the row in buf, executing the chunk when it is full.
+func (w *jsonChunks) end(buf []byte) error {
+	w.buf = append(buf, ']')
+	if len(w.buf) < sqliteJSONChunk {
+		return nil
+	}
+	return w.flush()
+}
+
+// flush executes the rows gathered so far.
+func (w *jsonChunks) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	_, err := w.conn.ExecContext(w.ctx, w.query, string(append(w.buf, ']')))
+	w.buf = w.buf[:0]
+	return err
+}
+
+// appendNullable appends a comma and s as a JSON string, or null.
+func appendNullable(dst []byte, s sql.NullString) []byte {
+	dst = append(dst, ',')
+	if !s.Valid {
+		return append(dst, "null"...)
+	}
+	return jsonw.String(dst, s.String)
+}
+
+// appendSQLiteTime appends a comma and t as the driver would have bound it.
+func appendSQLiteTime(dst []byte, t time.Time) []byte {
+	dst = append(dst, ',', '"')
+	dst = t.AppendFormat(dst, sqliteTimeLayout)
+	return append(dst, '"')
 }
