@@ -91,9 +91,9 @@ func TestImportedHashesMalformedOrUnboundedAreRefused(t *testing.T) {
 		"pbkdf2_sha256$99999999999$salt$ckpOZxEjD2YUXnmmplYAyw+Phzq1IzuUP7nmvKMBXpo=",
 		"$pbkdf2-sha256$29000$bjQLnP.zepicpUTmu3gKLA",
 		"$firebase-scrypt$ln=14,r=8$42xEC+ixf3L2lw==$Bw==$AAAA$AA==",
-		"$argon2i$v=19$m=1048576,t=2,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG", // 1 GiB
+		"$argon2i$v=19$m=1048576,t=2,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG",  // 1 GiB
 		"$argon2id$v=19$m=65536,t=200,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG", // 200 passes
-		"$argon2i$v=16$m=65536,t=2,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG",   // version 16
+		"$argon2i$v=16$m=65536,t=2,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG",    // version 16
 		"$pbkdf2-sha512$i=25000,l=31$AAECAwQFBgcICQoLDA0ODw$SD45rjg2efG3ODIHQeklcrq1rgpKrbMw16UwshxvBWI",
 		"$pbkdf2-sha512$i=0$AAECAwQFBgcICQoLDA0ODw$SD45rjg2efG3ODIHQeklcrq1rgpKrbMw16UwshxvBWI",
 		"pbkdf2_sha1$260000$salt$ckpOZxEjD2YUXnmmplYAyw+Phzq1IzuUP7nmvKMBXpo=",
