@@ -28,4 +28,10 @@ type ImportStore interface {
 	// callers check first (FindUsersForImport, FindIdentities) and retry a
 	// batch that lost a race.
 	CreateUsers(ctx context.Context, users []User, identities []Identity) error
+	// FindUsersByIDs returns the customers whose ID is one of ids, in no
+	// particular order (an import line may keep the old system's subject).
+	FindUsersByIDs(ctx context.Context, ids []string) ([]User, error)
+	// ListIdentitiesOfUsers returns the links of the customers, ordered by
+	// customer and provider (an export reads them a page at a time).
+	ListIdentitiesOfUsers(ctx context.Context, userIDs []string) ([]Identity, error)
 }

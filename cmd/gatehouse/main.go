@@ -76,11 +76,11 @@ Usage:
   gatehouse version                       print the version
   gatehouse clients  create|list|get|delete|rotate-secret [flags]
   gatehouse keys     list|rotate|retire [flags]
-  gatehouse users    create|list|get|delete [flags]
+  gatehouse users    create|list|get|delete|import|export [flags]
   gatehouse registration-tokens create|list|delete [flags]
   gatehouse events   export [flags]         the audit log as JSON lines
   gatehouse webhooks create|list|get|update|delete|deliveries|replay|ping|rotate-secret [flags]
-  gatehouse import   users FILE [flags]     import customers from JSON Lines (docs/import.md)
+  gatehouse import   users FILE [flags]     the same as "users import FILE" (docs/import.md)
 
 Run "gatehouse COMMAND --help" for a command's flags.
 Configuration: docs/configuration.md. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.

@@ -18,6 +18,8 @@ const usersUsage = `Usage:
   gatehouse users sessions USER_ID [--revoke-all] [--output json|text]
   gatehouse users consents USER_ID [--revoke CLIENT_ID] [--output json|text]
   gatehouse users mfa-reset USER_ID   (removes their authenticator app and recovery codes)
+  gatehouse users import FILE.jsonl [--on-conflict skip|update|fail] [--dry-run] [--batch-size N] [--output json|text]
+  gatehouse users export [--include-password-hashes] [--output FILE]   (JSON Lines, the import's format)
 `
 
 func (a *app) users(ctx context.Context, args []string) error {
@@ -39,6 +41,10 @@ func (a *app) users(ctx context.Context, args []string) error {
 		return a.usersConsents(ctx, args[1:])
 	case "mfa-reset":
 		return a.usersMFAReset(ctx, args[1:])
+	case "import":
+		return a.usersImport(ctx, args[1:])
+	case "export":
+		return a.usersExport(ctx, args[1:])
 	default:
 		return usagef("unknown users subcommand %q\n\n%s", args[0], usersUsage)
 	}

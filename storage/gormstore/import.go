@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -32,38 +33,74 @@ const insertIdentitiesArraysSQL = "INSERT INTO identities (" + identityColumns +
 // FindUsersForImport returns the customers with one of the external IDs
 // or (lower-cased) emails.
 func (s *Store) FindUsersForImport(ctx context.Context, externalIDs, emails []string) ([]storage.User, error) {
-	ext := nonEmpty(externalIDs, false)
-	mails := nonEmpty(emails, true)
-	if len(ext) == 0 && len(mails) == 0 {
-		return nil, nil
-	}
-	q := s.reader(ctx)
-	if s.kind == SQLite {
-		// One JSON parameter a list: the driver prepares every statement
-		// anew and binds placeholders by a linear search, so a thousand
-		// of them cost more than the look-up.
-		extJSON, mailsJSON := jsonw.Strings(nil, ext), jsonw.Strings(nil, mails)
-		q = q.Where("external_id IN (SELECT value FROM json_each(?)) OR email IN (SELECT value FROM json_each(?))",
-			string(extJSON), string(mailsJSON))
-	} else {
-		switch {
-		case len(ext) > 0 && len(mails) > 0:
-			q = q.Where("external_id IN ? OR email IN ?", ext, mails)
-		case len(ext) > 0:
-			q = q.Where("external_id IN ?", ext)
-		default:
-			q = q.Where("email IN ?", mails)
+	var conds []string
+	var args []any
+	for _, list := range []struct {
+		column string
+		keys   []string
+	}{{"external_id", nonEmpty(externalIDs, false)}, {"email", nonEmpty(emails, true)}} {
+		if len(list.keys) > 0 {
+			cond, arg := s.inKeys(list.column, list.keys)
+			conds, args = append(conds, cond), append(args, arg)
 		}
 	}
+	if len(conds) == 0 {
+		return nil, nil
+	}
+	return findUsers("gormstore: find users for import", s.reader(ctx).Where(strings.Join(conds, " OR "), args...))
+}
+
+// FindUsersByIDs returns the customers with one of the IDs, in no
+// particular order.
+func (s *Store) FindUsersByIDs(ctx context.Context, ids []string) ([]storage.User, error) {
+	ids = nonEmpty(ids, false)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	cond, arg := s.inKeys("id", ids)
+	return findUsers("gormstore: find users by ids", s.reader(ctx).Where(cond, arg))
+}
+
+// ListIdentitiesOfUsers returns the links of the customers, ordered by
+// customer and provider.
+func (s *Store) ListIdentitiesOfUsers(ctx context.Context, userIDs []string) ([]storage.Identity, error) {
+	if len(userIDs) == 0 {
+		return nil, nil
+	}
+	cond, arg := s.inKeys("user_id", userIDs)
+	var rows []identityRow
+	if err := s.reader(ctx).Where(cond, arg).Order("user_id, provider").Find(&rows).Error; err != nil {
+		return nil, mapError("gormstore: list identities of users", err)
+	}
+	out := make([]storage.Identity, len(rows))
+	for i, r := range rows {
+		out[i] = r.toIdentity()
+	}
+	return out, nil
+}
+
+// inKeys is a condition that column is one of keys, and its one argument.
+// On SQLite the list is one JSON parameter: the driver prepares every
+// statement anew and binds placeholders by a linear search, so a thousand
+// placeholders cost more than the look-up they serve.
+func (s *Store) inKeys(column string, keys []string) (string, any) {
+	if s.kind == SQLite {
+		return column + " IN (SELECT value FROM json_each(?))", string(jsonw.Strings(nil, keys))
+	}
+	return column + " IN ?", keys
+}
+
+// findUsers runs q and returns its customers.
+func findUsers(op string, q *gorm.DB) ([]storage.User, error) {
 	var rows []userRow
 	if err := q.Find(&rows).Error; err != nil {
-		return nil, mapError("gormstore: find users for import", err)
+		return nil, mapError(op, err)
 	}
 	out := make([]storage.User, 0, len(rows))
 	for _, r := range rows {
 		u, err := r.toUser()
 		if err != nil {
-			return nil, mapError("gormstore: find users for import", err)
+			return nil, mapError(op, err)
 		}
 		out = append(out, u)
 	}
