@@ -34,4 +34,8 @@ type ImportStore interface {
 	// ListIdentitiesOfUsers returns the links of the customers, ordered by
 	// customer and provider (an export reads them a page at a time).
 	ListIdentitiesOfUsers(ctx context.Context, userIDs []string) ([]Identity, error)
+	// FindClientIDs returns those of ids that are clients' IDs: a kept
+	// customer ID must not be one, since a client-credentials token's
+	// subject is its client's ID.
+	FindClientIDs(ctx context.Context, ids []string) ([]string, error)
 }

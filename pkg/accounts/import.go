@@ -267,7 +267,15 @@ func (s *Service) importBatch(ctx context.Context, records []ImportRecord, prepa
 	if err != nil {
 		return err
 	}
-	m := importMatcher{byID: map[string]storage.User{}, byExt: map[string]storage.User{}, byEmail: map[string]storage.User{}}
+	clientIDs, err := s.store.FindClientIDs(ctx, ids)
+	if err != nil {
+		return err
+	}
+	m := importMatcher{byID: map[string]storage.User{}, byExt: map[string]storage.User{}, byEmail: map[string]storage.User{},
+		clients: map[string]bool{}}
+	for _, id := range clientIDs {
+		m.clients[id] = true
+	}
 	for _, u := range kept {
 		m.byID[u.ID] = u
 	}
@@ -353,6 +361,8 @@ func (s *Service) importBatch(ctx context.Context, records []ImportRecord, prepa
 // email.
 type importMatcher struct {
 	byID, byExt, byEmail map[string]storage.User
+	// clients are the IDs of clients among the batch's kept IDs.
+	clients map[string]bool
 }
 
 // match finds the existing customer a record is about: with keepID (the
@@ -364,6 +374,11 @@ type importMatcher struct {
 func (m importMatcher) match(u storage.User, keepID bool) (storage.User, bool, string) {
 	if !keepID {
 		return matchImport(u, m.byExt, m.byEmail)
+	}
+	if m.clients[u.ID] {
+		// A client-credentials token's subject is its client's ID: a
+		// customer with the same ID would be mistaken for the client.
+		return storage.User{}, false, "id: a client has this id"
 	}
 	if c, ok := m.byID[u.ID]; ok {
 		if other, taken := m.byEmail[u.Email]; u.Email != "" && taken && other.ID != c.ID {

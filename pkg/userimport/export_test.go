@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/pkg/accounts"
 	"github.com/gatehouse-id/gatehouse/pkg/userimport"
+	"github.com/gatehouse-id/gatehouse/storage"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore/gormstoretest"
 )
 
@@ -33,6 +34,17 @@ func TestImportKeepsIDs(t *testing.T) {
 			wantCounts(t, sum, 0, 1, 0, 0)
 			if u := f.user(t, "ada.lovelace@example.com"); u.ID != "auth0|5f7c8ec7c33c" || u.Name != "Ada Lovelace" {
 				t.Fatalf("ada after update: %+v", u)
+			}
+		})
+
+		t.Run("a client's id is refused: a client-credentials token's subject is its client", func(t *testing.T) {
+			if err := f.store.CreateClient(context.Background(), storage.Client{ID: "svc-client-1", Name: "Service"}); err != nil {
+				t.Fatal(err)
+			}
+			sum := f.run(t, `{"id":"svc-client-1","email":"svc@example.com"}`, userimport.Options{})
+			wantCounts(t, sum, 0, 0, 0, 1)
+			if !strings.Contains(sum.Errors[0].Reason, "a client has this id") {
+				t.Errorf("reason %q", sum.Errors[0].Reason)
 			}
 		})
 

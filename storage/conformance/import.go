@@ -43,6 +43,10 @@ func testFindUsersByIDsAndTheirLinks(t *testing.T, s storage.Store) {
 	if none, err := s.FindUsersByIDs(ctx, nil); err != nil || len(none) != 0 {
 		t.Fatalf("no ids: %v, %v", none, err)
 	}
+	must(t, s.CreateClient(ctx, storage.Client{ID: "client-x", Name: "X"}))
+	if got, err := s.FindClientIDs(ctx, []string{"b2", "client-x", "nobody"}); err != nil || !slices.Equal(got, []string{"client-x"}) {
+		t.Fatalf("client ids %v, %v", got, err)
+	}
 	links, err := s.ListIdentitiesOfUsers(ctx, []string{"c3", "auth0|a1", "b2"})
 	must(t, err)
 	var got []string

@@ -79,6 +79,20 @@ func (s *Store) ListIdentitiesOfUsers(ctx context.Context, userIDs []string) ([]
 	return out, nil
 }
 
+// FindClientIDs returns those of ids that are clients' IDs.
+func (s *Store) FindClientIDs(ctx context.Context, ids []string) ([]string, error) {
+	ids = nonEmpty(ids, false)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	cond, arg := s.inKeys("id", ids)
+	var out []string
+	if err := s.reader(ctx).Table("clients").Where(cond, arg).Pluck("id", &out).Error; err != nil {
+		return nil, mapError("gormstore: find client ids", err)
+	}
+	return out, nil
+}
+
 // inKeys is a condition that column is one of keys, and its one argument.
 // On SQLite the list is one JSON parameter: the driver prepares every
 // statement anew and binds placeholders by a linear search, so a thousand
