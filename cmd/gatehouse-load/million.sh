@@ -44,6 +44,10 @@ export GATEHOUSE_HTTP_ADDR=$ADDR GATEHOUSE_ISSUER=$ISSUER GATEHOUSE_METRICS_ADDR
 export GATEHOUSE_SECRET=million-benchmark-secret-0123456789abcdef
 export GATEHOUSE_ACCESS_TOKEN_LIFETIME=1m
 
+if curl -fs -o /dev/null "$ISSUER/healthz"; then
+	echo "million.sh: something already serves $ADDR; stop it first" >&2
+	exit 1
+fi
 cd "$WORK"
 (cd "$REPO" && go build -o "$WORK/gatehouse" ./cmd/gatehouse && go build -o "$WORK/gatehouse-load" ./cmd/gatehouse-load)
 ./gatehouse-load seed-users --count "$COUNT" --out customers.jsonl
@@ -107,7 +111,10 @@ serve() {
 	start=$(ms_now)
 	./gatehouse serve >>server.log 2>&1 &
 	SERVER_PID=$!
-	until curl -fs -o /dev/null "$ISSUER/readyz"; do sleep 0.01; done
+	until curl -fs -o /dev/null "$ISSUER/readyz"; do
+		kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 5 server.log >&2; exit 1; }
+		sleep 0.01
+	done
 	STARTUP_MS=$(($(ms_now) - start))
 }
 
