@@ -27,6 +27,8 @@ const usersUsage = `Usage:
   gatehouse users disable USER_ID   (refuses their sign-in, ends their sessions, revokes their tokens)
   gatehouse users enable  USER_ID
   gatehouse users attributes USER_ID [--set NAME=VALUE]... [--unset NAME]... [--output json|text]
+  gatehouse users import FILE.jsonl [--on-conflict skip|update|fail] [--dry-run] [--batch-size N] [--create-roles] [--output json|text]
+  gatehouse users export [--include-password-hashes] [--output FILE]   (JSON Lines, the import's format)
 `
 
 func (a *app) users(ctx context.Context, args []string) error {
@@ -58,6 +60,10 @@ func (a *app) users(ctx context.Context, args []string) error {
 		return a.usersAttributes(ctx, args[1:])
 	case "update":
 		return a.usersUpdate(ctx, args[1:])
+	case "import":
+		return a.usersImport(ctx, args[1:])
+	case "export":
+		return a.usersExport(ctx, args[1:])
 	default:
 		return usagef("unknown users subcommand %q\n\n%s", args[0], usersUsage)
 	}

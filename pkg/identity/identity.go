@@ -99,7 +99,7 @@ func (s *Service) verify(ctx context.Context, password, encoded string) (ok, reh
 	if strings.HasPrefix(encoded, "$argon2id$") {
 		return VerifyPassword(password, encoded, s.params)
 	}
-	// An imported hash (bcrypt, scrypt, PBKDF2, Firebase's scrypt) is
+	// An imported hash (bcrypt, scrypt, PBKDF2, argon2i, Firebase's scrypt) is
 	// replaced by argon2id at the first sign-in it lets through.
 	ok, err = verifyImported(password, encoded)
 	return ok, ok, err
@@ -203,7 +203,7 @@ func StoreError(err error) error {
 // Authenticate checks an email and password. An unknown email costs the
 // same time as a wrong password, and both give ErrInvalidCredentials. A
 // correct password whose hash used weaker parameters, or was imported in
-// another format (bcrypt, scrypt, PBKDF2-SHA256, Firebase's scrypt; see
+// another format (bcrypt, scrypt, PBKDF2-SHA256/512, argon2i, Firebase's scrypt; see
 // CheckImportedHash), is rehashed with argon2id and the service's
 // parameters.
 //
