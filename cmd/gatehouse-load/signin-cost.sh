@@ -3,7 +3,7 @@
 # server, against one bare argon2id hash measured in the same run
 # (docs/benchmarks.md, "Sign-in: CPU per sign-in against one hash").
 #
-#   scripts/signin-cost.sh [sqlite|postgres] [RUNS] [-- gatehouse-load flags]
+#   cmd/gatehouse-load/signin-cost.sh [sqlite|postgres] [RUNS] [-- gatehouse-load flags]
 #
 # Each run builds nothing: it starts a fresh server on a fresh database
 # (SQLite in a temporary folder, or a PostgreSQL database of its own made
