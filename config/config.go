@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/pkg/attributes"
 )
 
 // Config is the whole configuration of a Gatehouse server.
@@ -299,6 +301,58 @@ type Config struct {
 	// a revocation made through another replica may go unseen here; 0
 	// disables the cache (GATEHOUSE_TOKEN_CACHE_TTL).
 	TokenCacheTTL time.Duration `yaml:"token_cache_ttl"`
+	// Attributes are the customer attributes the operator declares
+	// (docs/customers.md#attributes): the YAML key attributes, a list, or
+	// the file AttributesFile names. It is the one setting without an
+	// environment variable of its own.
+	Attributes []attributes.Declaration `yaml:"attributes"`
+	// AttributesFile names a YAML file whose top level is the list of
+	// attribute declarations, read by Load instead of the attributes key
+	// (GATEHOUSE_ATTRIBUTES_FILE).
+	AttributesFile string `yaml:"attributes_file"`
+	// MFARememberDeviceDays, when not 0, offers customers to skip the
+	// second factor in a browser for that many days after one
+	// (GATEHOUSE_MFA_REMEMBER_DEVICE_DAYS); 0, the default, offers nothing.
+	// See docs/mfa.md, Remembered devices.
+	MFARememberDeviceDays int64 `yaml:"mfa_remember_device_days"`
+	// ThrottlePasskeyBegins are the free passkey ceremonies begun in an
+	// hour per address and per browser (GATEHOUSE_THROTTLE_PASSKEY_BEGINS):
+	// each stores its challenge until it expires.
+	ThrottlePasskeyBegins int64 `yaml:"throttle_passkey_begins"`
+	// GeoIPDatabase, when set, is a local MaxMind DB file (GeoIP2 or
+	// GeoLite2 City, or a Country database) that the account page's
+	// session list reads approximate locations from
+	// (GATEHOUSE_GEOIP_DATABASE); empty shows only the address.
+	GeoIPDatabase string `yaml:"geoip_database"`
+	// BrandingProductName is the name the hosted pages and mails show for
+	// the service, and the pages' title ends with; empty shows none
+	// (GATEHOUSE_BRANDING_PRODUCT_NAME).
+	BrandingProductName string `yaml:"branding_product_name"`
+	// BrandingLogoURL is the logo at the top of the pages that are not an
+	// app's own (an app's registered logo_uri comes first there): an https
+	// URL, whose origin the pages' CSP then allows for images, or a path
+	// on this server such as /static/logo.svg (a file of TemplatesDir)
+	// (GATEHOUSE_BRANDING_LOGO_URL).
+	BrandingLogoURL string `yaml:"branding_logo_url"`
+	// BrandingFaviconURL is the pages' icon, in the same forms as the logo;
+	// empty keeps Gatehouse's (GATEHOUSE_BRANDING_FAVICON_URL).
+	BrandingFaviconURL string `yaml:"branding_favicon_url"`
+	// BrandingPrimaryColor is the colour of buttons, links and focus rings,
+	// #RRGGBB; the dark scheme uses a lighter shade of it. Empty keeps
+	// Gatehouse's blue (GATEHOUSE_BRANDING_PRIMARY_COLOR).
+	BrandingPrimaryColor string `yaml:"branding_primary_color"`
+	// BrandingCustomCSSFile is a stylesheet added after Gatehouse's, read
+	// at start-up and served by the server itself
+	// (GATEHOUSE_BRANDING_CUSTOM_CSS_FILE).
+	BrandingCustomCSSFile string `yaml:"branding_custom_css_file"`
+	// BrandingPrivacyURL is the privacy policy the pages' footer links;
+	// the footer links TermsURL beside it (GATEHOUSE_BRANDING_PRIVACY_URL).
+	BrandingPrivacyURL string `yaml:"branding_privacy_url"`
+	// TemplatesDir is a folder whose files replace the embedded pages,
+	// mails, static files and locale messages of the same path; checked at
+	// start-up like the embedded ones (GATEHOUSE_TEMPLATES_DIR). See
+	// docs/branding.md.
+	TemplatesDir string `yaml:"templates_dir"`
 }
 
 // Default returns the configuration used when nothing overrides it. It is
@@ -362,6 +416,7 @@ func Default() Config {
 		EmailChangeLinkTTL:         time.Hour,
 		Passkeys:                   true,
 		TokenCacheTTL:              time.Second,
+		ThrottlePasskeyBegins:      30,
 	}
 }
 
@@ -475,6 +530,17 @@ func settings(c *Config) []setting {
 		{"email_change_link_ttl", "GATEHOUSE_EMAIL_CHANGE_LINK_TTL", durationSetter(&c.EmailChangeLinkTTL)},
 		{"passkeys", "GATEHOUSE_PASSKEYS", boolSetter(&c.Passkeys)},
 		{"token_cache_ttl", "GATEHOUSE_TOKEN_CACHE_TTL", durationSetter(&c.TokenCacheTTL)},
+		{"attributes_file", "GATEHOUSE_ATTRIBUTES_FILE", stringSetter(&c.AttributesFile)},
+		{"mfa_remember_device_days", "GATEHOUSE_MFA_REMEMBER_DEVICE_DAYS", int64Setter(&c.MFARememberDeviceDays)},
+		{"throttle_passkey_begins", "GATEHOUSE_THROTTLE_PASSKEY_BEGINS", int64Setter(&c.ThrottlePasskeyBegins)},
+		{"geoip_database", "GATEHOUSE_GEOIP_DATABASE", stringSetter(&c.GeoIPDatabase)},
+		{"branding_product_name", "GATEHOUSE_BRANDING_PRODUCT_NAME", stringSetter(&c.BrandingProductName)},
+		{"branding_logo_url", "GATEHOUSE_BRANDING_LOGO_URL", stringSetter(&c.BrandingLogoURL)},
+		{"branding_favicon_url", "GATEHOUSE_BRANDING_FAVICON_URL", stringSetter(&c.BrandingFaviconURL)},
+		{"branding_primary_color", "GATEHOUSE_BRANDING_PRIMARY_COLOR", stringSetter(&c.BrandingPrimaryColor)},
+		{"branding_custom_css_file", "GATEHOUSE_BRANDING_CUSTOM_CSS_FILE", stringSetter(&c.BrandingCustomCSSFile)},
+		{"branding_privacy_url", "GATEHOUSE_BRANDING_PRIVACY_URL", stringSetter(&c.BrandingPrivacyURL)},
+		{"templates_dir", "GATEHOUSE_TEMPLATES_DIR", stringSetter(&c.TemplatesDir)},
 	}
 }
 
@@ -504,6 +570,9 @@ func Load(path string, lookupEnv func(string) (string, bool)) (Config, error) {
 				return Config{}, fmt.Errorf("%s: %w", s.env, err)
 			}
 		}
+	}
+	if err := loadAttributesFile(&c); err != nil {
+		return Config{}, err
 	}
 	return c, nil
 }
@@ -601,6 +670,18 @@ func (c Config) LogValue() slog.Value {
 		slog.String("email_change_link_ttl", c.EmailChangeLinkTTL.String()),
 		slog.Bool("passkeys", c.Passkeys),
 		slog.String("token_cache_ttl", c.TokenCacheTTL.String()),
+		slog.Int("attributes", len(c.Attributes)),
+		slog.String("attributes_file", c.AttributesFile),
+		slog.Int64("mfa_remember_device_days", c.MFARememberDeviceDays),
+		slog.Int64("throttle_passkey_begins", c.ThrottlePasskeyBegins),
+		slog.String("geoip_database", c.GeoIPDatabase),
+		slog.String("branding_product_name", c.BrandingProductName),
+		slog.String("branding_logo_url", c.BrandingLogoURL),
+		slog.String("branding_favicon_url", c.BrandingFaviconURL),
+		slog.String("branding_primary_color", c.BrandingPrimaryColor),
+		slog.String("branding_custom_css_file", c.BrandingCustomCSSFile),
+		slog.String("branding_privacy_url", c.BrandingPrivacyURL),
+		slog.String("templates_dir", c.TemplatesDir),
 	)
 }
 

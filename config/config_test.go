@@ -62,7 +62,7 @@ func TestLoadWithoutFileOrEnvironmentGivesDefault(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c != Default() {
+			if !reflect.DeepEqual(c, Default()) {
 				t.Errorf("Load = %+v, want %+v", c, Default())
 			}
 		})
@@ -76,11 +76,19 @@ func TestSettingsTableCoversConfig(t *testing.T) {
 	var c Config
 	table := settings(&c)
 	typ := reflect.TypeFor[Config]()
-	if len(table) != typ.NumField() {
-		t.Fatalf("settings has %d entries, Config has %d fields", len(table), typ.NumField())
+	// Every field has a setting but Attributes, the one list, read by
+	// the file loader itself (and from GATEHOUSE_ATTRIBUTES_FILE).
+	var fields []reflect.StructField
+	for i := range typ.NumField() {
+		if f := typ.Field(i); f.Name != "Attributes" {
+			fields = append(fields, f)
+		}
+	}
+	if len(table) != len(fields) {
+		t.Fatalf("settings has %d entries, Config has %d fields with a setting", len(table), len(fields))
 	}
 	for i, s := range table {
-		f := typ.Field(i)
+		f := fields[i]
 		if got := f.Tag.Get("yaml"); got != s.key {
 			t.Errorf("settings[%d].key = %q, field %s has yaml tag %q", i, s.key, f.Name, got)
 		}
@@ -114,7 +122,7 @@ max_request_bytes: 2048
 	want.AutoMigrate = false                    // file beats default
 	want.MaxRequestBytes = 2048                 // file beats default
 	want.ClientCacheTTL = 0                     // env beats default
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load =\n%+v\nwant\n%+v", c, want)
 	}
 }
@@ -189,6 +197,9 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		"GATEHOUSE_THROTTLE_EMAIL_CODE_FAILURES":  "4",
 		"GATEHOUSE_EMAIL_CHANGE_LINK_TTL":         "30m",
 		"GATEHOUSE_TOKEN_CACHE_TTL":               "500ms",
+		"GATEHOUSE_MFA_REMEMBER_DEVICE_DAYS":      "14",
+		"GATEHOUSE_THROTTLE_PASSKEY_BEGINS":       "40",
+		"GATEHOUSE_GEOIP_DATABASE":                "config_test.go",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -263,8 +274,11 @@ func TestLoadEnvironmentSetsEveryType(t *testing.T) {
 		EmailChangeLinkTTL:         30 * time.Minute,
 		Passkeys:                   true,
 		TokenCacheTTL:              500 * time.Millisecond,
+		MFARememberDeviceDays:      14,
+		ThrottlePasskeyBegins:      40,
+		GeoIPDatabase:              "config_test.go",
 	}
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load =\n%+v\nwant\n%+v", c, want)
 	}
 	if err := c.Validate(); err != nil {
@@ -332,7 +346,7 @@ func TestLoadFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c != Default() {
+		if !reflect.DeepEqual(c, Default()) {
 			t.Errorf("Load = %+v", c)
 		}
 	})
@@ -769,7 +783,7 @@ func TestExampleFile(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
-	if c != Default() {
+	if !reflect.DeepEqual(c, Default()) {
 		t.Errorf("example file gives\n%+v\nwant the defaults\n%+v", c, Default())
 	}
 	b, err := os.ReadFile("gatehouse.example.yaml")
@@ -817,33 +831,18 @@ func TestLogValueHidesSecrets(t *testing.T) {
 }
 
 func TestThrottleSettingsAreChecked(t *testing.T) {
-	for name, tc := range map[string]struct {
-		change func(*Config)
-		want   string
-	}{
+	checkRefusals(t, map[string]refusal{
 		"a zero budget":       {func(c *Config) { c.ThrottleAccountIPFailures = 0 }, "GATEHOUSE_THROTTLE_ACCOUNT_IP_FAILURES: must be between 1 and 1000000 (got 0)"},
 		"a base over the cap": {func(c *Config) { c.ThrottleBackoffBase = time.Hour; c.ThrottleBackoffMax = time.Minute }, "GATEHOUSE_THROTTLE_BACKOFF_BASE: must not exceed GATEHOUSE_THROTTLE_BACKOFF_MAX (1h > 1m)"},
 		"a cap over a day":    {func(c *Config) { c.ThrottleBackoffMax = 48 * time.Hour }, "GATEHOUSE_THROTTLE_BACKOFF_MAX: must be between 10ms and 24h (got 48h)"},
 		"too few counters":    {func(c *Config) { c.ThrottleMemoryCounters = 10 }, "GATEHOUSE_THROTTLE_MEMORY_COUNTERS: must be between 1000 and 10000000 (got 10)"},
 		"tiny WAL bound":      {func(c *Config) { c.SQLiteWALMaxBytes = 4096 }, "GATEHOUSE_SQLITE_WAL_MAX_BYTES: must be between 1048576 and 1099511627776 (got 4096)"},
 		"an unknown header":   {func(c *Config) { c.TrustedProxyHeader = "X-Real-IP" }, `GATEHOUSE_TRUSTED_PROXY_HEADER: must be X-Forwarded-For or Forwarded (got "X-Real-IP")`},
-	} {
-		t.Run(name, func(t *testing.T) {
-			c := Default()
-			tc.change(&c)
-			err := c.Validate()
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("Validate = %v, want %q", err, tc.want)
-			}
-		})
-	}
+	})
 }
 
 func TestMailSettingsAreChecked(t *testing.T) {
-	for name, tc := range map[string]struct {
-		change func(*Config)
-		want   string
-	}{
+	checkRefusals(t, map[string]refusal{
 		"an unknown TLS mode":              {func(c *Config) { c.SMTPTLS = "ssl" }, `GATEHOUSE_SMTP_TLS: must be none, starttls or tls (got "ssl")`},
 		"a port out of range":              {func(c *Config) { c.SMTPPort = 70000 }, "GATEHOUSE_SMTP_PORT: must be between 1 and 65535 (got 70000)"},
 		"a host with its port":             {func(c *Config) { c.SMTPHost = "smtp.example.com:587" }, "GATEHOUSE_SMTP_HOST: must be a host name or address, without a port or scheme"},
@@ -851,16 +850,7 @@ func TestMailSettingsAreChecked(t *testing.T) {
 		"a sender that is no address":      {func(c *Config) { c.SMTPFrom = "Gatehouse" }, "GATEHOUSE_SMTP_FROM: must be an email address"},
 		"a localhost sender for real mail": {func(c *Config) { c.SMTPHost = "smtp.example.com" }, "GATEHOUSE_SMTP_FROM: set a sender address of your own domain"},
 		"no mail at all":                   {func(c *Config) { c.MailHourlyLimit = 0 }, "GATEHOUSE_MAIL_HOURLY_LIMIT: must be between 1 and 10000 (got 0)"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			c := Default()
-			tc.change(&c)
-			err := c.Validate()
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("Validate = %v, want %q", err, tc.want)
-			}
-		})
-	}
+	})
 	c := Default()
 	c.SMTPHost, c.SMTPFrom, c.SMTPUsername, c.SMTPPassword = "smtp.example.com", "Example <no-reply@example.com>", "u", "p"
 	if err := c.Validate(); err != nil {
@@ -881,5 +871,52 @@ func TestMailOutboxPath(t *testing.T) {
 		if got := c.MailOutboxPath(); got != tc.want {
 			t.Errorf("%s %q: MailOutboxPath = %q, want %q", tc.db, tc.dir, got, tc.want)
 		}
+	}
+}
+
+func TestBrandingSettingsAreChecked(t *testing.T) {
+	checkRefusals(t, map[string]refusal{
+		"a colour name":            {func(c *Config) { c.BrandingPrimaryColor = "green" }, `GATEHOUSE_BRANDING_PRIMARY_COLOR: must be a colour in the form #RRGGBB, such as #0b7a4b (got "green")`},
+		"a short colour":           {func(c *Config) { c.BrandingPrimaryColor = "#0a0" }, "GATEHOUSE_BRANDING_PRIMARY_COLOR: must be a colour in the form #RRGGBB"},
+		"a colour smuggling CSS":   {func(c *Config) { c.BrandingPrimaryColor = "#000000;}body{" }, "GATEHOUSE_BRANDING_PRIMARY_COLOR: must be a colour"},
+		"an http logo":             {func(c *Config) { c.BrandingLogoURL = "http://cdn.example.com/logo.svg" }, "GATEHOUSE_BRANDING_LOGO_URL: must use https (http only with GATEHOUSE_DEV_ALLOW_LOOPBACK_URLS)"},
+		"a scheme-relative logo":   {func(c *Config) { c.BrandingLogoURL = "//cdn.example.com/logo.svg" }, "GATEHOUSE_BRANDING_LOGO_URL: must be an https URL or a path on this server"},
+		"a data: favicon":          {func(c *Config) { c.BrandingFaviconURL = "data:image/svg+xml,<svg/>" }, "GATEHOUSE_BRANDING_FAVICON_URL: must be an absolute https URL"},
+		"an http privacy policy":   {func(c *Config) { c.BrandingPrivacyURL = "http://example.com/privacy" }, "GATEHOUSE_BRANDING_PRIVACY_URL: must use https"},
+		"a privacy policy by path": {func(c *Config) { c.BrandingPrivacyURL = "/privacy" }, "GATEHOUSE_BRANDING_PRIVACY_URL: must be an absolute https URL"},
+		"a name with a newline":    {func(c *Config) { c.BrandingProductName = "Acme\nID" }, "GATEHOUSE_BRANDING_PRODUCT_NAME: must not contain control characters"},
+		"a very long name":         {func(c *Config) { c.BrandingProductName = strings.Repeat("a", 81) }, "GATEHOUSE_BRANDING_PRODUCT_NAME: must be at most 80 characters (got 81)"},
+	})
+	c := Default()
+	c.BrandingProductName, c.BrandingPrimaryColor = "Acme ID", "#0B7A4B"
+	c.BrandingLogoURL, c.BrandingFaviconURL = "https://cdn.example.com/acme.svg", "/static/acme.ico"
+	c.BrandingPrivacyURL, c.TemplatesDir, c.BrandingCustomCSSFile = "https://acme.example/privacy", "/etc/gatehouse/templates", "/etc/gatehouse/acme.css"
+	if err := c.Validate(); err != nil {
+		t.Errorf("a whole branding: %v", err)
+	}
+	c.DevAllowLoopbackURLs, c.BrandingLogoURL = true, "http://localhost:3000/logo.png"
+	if err := c.Validate(); err != nil {
+		t.Errorf("an http logo under the development switch: %v", err)
+	}
+}
+
+// refusal is a change to the defaults and the problem Validate must report.
+type refusal struct {
+	change func(*Config)
+	want   string
+}
+
+// checkRefusals checks that Validate reports each change's problem.
+func checkRefusals(t *testing.T, cases map[string]refusal) {
+	t.Helper()
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			c := Default()
+			tc.change(&c)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Validate = %v, want %q", err, tc.want)
+			}
+		})
 	}
 }

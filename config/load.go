@@ -65,14 +65,21 @@ func applyDocument(c *Config, doc *yaml.Node) error {
 		if k.Kind != yaml.ScalarNode {
 			return fmt.Errorf("line %d: want a setting name as key, got %s", k.Line, kindName(k))
 		}
-		s, ok := byKey[k.Value]
-		if !ok {
-			return fmt.Errorf("line %d: unknown setting %q", k.Line, k.Value)
-		}
 		if first, dup := seen[k.Value]; dup {
 			return fmt.Errorf("line %d: %s: already set on line %d", k.Line, k.Value, first)
 		}
 		seen[k.Value] = k.Line
+		if k.Value == attributesKey {
+			// The one setting that is a list, not a value.
+			if err := decodeAttributes(&c.Attributes, v); err != nil {
+				return fmt.Errorf("line %d: %s: %w", v.Line, k.Value, err)
+			}
+			continue
+		}
+		s, ok := byKey[k.Value]
+		if !ok {
+			return fmt.Errorf("line %d: unknown setting %q", k.Line, k.Value)
+		}
 
 		if v.Kind == yaml.AliasNode && v.Alias != nil {
 			v = v.Alias

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,6 +54,9 @@ const (
 	maxWebhookRetryHorizon       = 30 * 24 * time.Hour
 	minSQLiteWALMaxBytes         = 1 << 20
 	maxSQLiteWALMaxBytes         = 1 << 40
+	// maxMFARememberDeviceDays bounds remembering a browser for the second
+	// factor to a year, less than the device cookie's 400 days.
+	maxMFARememberDeviceDays = 365
 )
 
 // check is one validation rule: when bad, msg is reported.
@@ -152,6 +156,16 @@ func (c Config) Validate() error {
 		outside("GATEHOUSE_EMAIL_CHANGE_LINK_TTL", c.EmailChangeLinkTTL, minEmailChangeLinkTTL, maxEmailChangeLinkTTL),
 	)
 	checks = append(checks, c.selfServiceChecks()...)
+	checks = append(checks, c.attributeChecks()...)
+	checks = append(checks,
+		check{c.MFARememberDeviceDays < 0 || c.MFARememberDeviceDays > maxMFARememberDeviceDays, fmt.Sprintf("GATEHOUSE_MFA_REMEMBER_DEVICE_DAYS: must be between 0 and %d (got %d)", maxMFARememberDeviceDays, c.MFARememberDeviceDays)},
+		budget("GATEHOUSE_THROTTLE_PASSKEY_BEGINS", c.ThrottlePasskeyBegins),
+	)
+	if c.GeoIPDatabase != "" {
+		_, err := os.Stat(c.GeoIPDatabase)
+		checks = append(checks, check{err != nil, fmt.Sprintf("GATEHOUSE_GEOIP_DATABASE: %s", errorText(err))})
+	}
+	checks = append(checks, c.brandingChecks()...)
 
 	var problems []string
 	for _, ch := range checks {

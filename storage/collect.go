@@ -19,6 +19,11 @@ const (
 	CollectEmailTokens        = "email_tokens"
 	// CollectEmailChanges are pending email changes whose link expired.
 	CollectEmailChanges = "email_changes"
+	// CollectWebAuthnChallenges are passkey ceremonies never finished.
+	CollectWebAuthnChallenges = "webauthn_challenges"
+	// CollectMFADevices are browsers remembered for the second factor
+	// whose time ran out.
+	CollectMFADevices = "mfa_devices"
 )
 
 // CollectResult says what one garbage collection removed.
@@ -45,9 +50,10 @@ type Collector interface {
 	// Collect removes, as of now, every expired row of every expiring kind
 	// (tokens and codes, client assertion jtis, browser sessions,
 	// authorization requests, federation states, pending links, throttling
-	// counters, known devices, mailed tokens and pending email changes), in
-	// bounded batches with a pause between them, so that it never holds
-	// the database's writers for long. It returns what it removed, also
+	// counters, known devices, mailed tokens, pending email changes,
+	// unfinished passkey ceremonies, browsers remembered for the second
+	// factor), in bounded batches with a pause
+	// between them, so that it never holds the database's writers for long. It returns what it removed, also
 	// when it stops on an error. Replicas sharing a database collect one at
 	// a time; the others return Skipped.
 	Collect(ctx context.Context, now time.Time) (CollectResult, error)

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/ory/fosite"
 )
@@ -32,3 +33,15 @@ var ErrKeyInUse = errors.New("storage: signing key is active; rotate it first")
 // distinct from ErrNotFound and is not a fosite error, so it survives
 // fosite's wrapping (fosite.RFC6749Error.WithWrap keeps the cause).
 var ErrUnavailable = errors.New("storage: database unavailable")
+
+// ErrNotSearchable is returned when customers are asked for by the value
+// of an attribute the store keeps no index of (not declared searchable),
+// or by an attribute together with a prefix.
+var ErrNotSearchable = errors.New("storage: not a searchable attribute")
+
+// ErrExpired is returned, wrapped, for an authorization code (or its PKCE
+// or OpenID Connect data) found past its expiry. It matches ErrNotFound
+// under errors.Is, so fosite takes the code as gone (invalid_grant), and
+// lets the token endpoint say that the code expired rather than that it
+// is unknown.
+var ErrExpired = fmt.Errorf("storage: expired: %w", ErrNotFound)

@@ -28,4 +28,14 @@ type ImportStore interface {
 	// callers check first (FindUsersForImport, FindIdentities) and retry a
 	// batch that lost a race.
 	CreateUsers(ctx context.Context, users []User, identities []Identity) error
+	// FindUsersByIDs returns the customers whose ID is one of ids, in no
+	// particular order (an import line may keep the old system's subject).
+	FindUsersByIDs(ctx context.Context, ids []string) ([]User, error)
+	// ListIdentitiesOfUsers returns the links of the customers, ordered by
+	// customer and provider (an export reads them a page at a time).
+	ListIdentitiesOfUsers(ctx context.Context, userIDs []string) ([]Identity, error)
+	// FindClientIDs returns those of ids that are clients' IDs: a kept
+	// customer ID must not be one, since a client-credentials token's
+	// subject is its client's ID.
+	FindClientIDs(ctx context.Context, ids []string) ([]string, error)
 }

@@ -77,8 +77,8 @@ type PasskeyStore interface {
 	// DeletePasskeys removes all the customer's passkeys, recomputes the
 	// MFA flag, and returns how many there were.
 	DeletePasskeys(ctx context.Context, userID string) (int, error)
-	// PutWebAuthnChallenge stores a ceremony's state (and removes expired
-	// ones).
+	// PutWebAuthnChallenge stores a ceremony's state. Expired ones are
+	// removed by the garbage collection (CollectWebAuthnChallenges).
 	PutWebAuthnChallenge(ctx context.Context, c WebAuthnChallenge) error
 	// TakeWebAuthnChallenge removes and returns a ceremony's state: of two
 	// concurrent takes one succeeds. ErrNotFound when there is none or it

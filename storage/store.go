@@ -32,6 +32,8 @@ type Store interface {
 	Transactor
 	PasskeyStore
 	Collector
+	RoleStore
+	MFADeviceStore
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
@@ -64,7 +66,8 @@ type ClientStore interface {
 	ListClients(ctx context.Context, page Page) ([]Client, error)
 	// UpdateClient applies update to the stored client atomically.
 	UpdateClient(ctx context.Context, id string, update func(Client) (Client, error)) error
-	// DeleteClient removes the client and every token issued to it, atomically.
+	// DeleteClient removes the client, every token issued to it and its
+	// roles with their assignments, atomically.
 	DeleteClient(ctx context.Context, id string) error
 }
 

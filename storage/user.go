@@ -37,6 +37,16 @@ type User struct {
 	// CreatedAt and UpdatedAt are set by the store.
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Disabled says an operator disabled the customer: every sign-in is
+	// refused. Only accounts.DisableCustomer and EnableCustomer change it,
+	// together with ending the customer's sessions and tokens.
+	Disabled bool
+	// Attributes are the customer's values of the attributes the operator
+	// declares (pkg/attributes), each in its stored text form, by name;
+	// nil or empty for none. The store keeps them whole and indexes the
+	// values of the attributes it was told are searchable
+	// (AdminStore.ListUsers with UserFilter.Attribute).
+	Attributes map[string]string
 }
 
 // Address is the address claim (OpenID Connect Core §5.1.1).

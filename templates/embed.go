@@ -35,7 +35,13 @@ func FS() fs.FS {
 // StaticFS returns the static files (the stylesheet, the icon), rooted so
 // that the stylesheet is "gatehouse.css". Serve it under StaticPrefix.
 func StaticFS() (fs.FS, error) {
-	sub, err := fs.Sub(files, "static")
+	return StaticFSOf(files)
+}
+
+// StaticFSOf returns the static/ folder of a templates tree (FS(), or
+// Overlay's), rooted there.
+func StaticFSOf(tree fs.FS) (fs.FS, error) {
+	sub, err := fs.Sub(tree, "static")
 	if err != nil {
 		return nil, fmt.Errorf("templates: static files: %w", err)
 	}

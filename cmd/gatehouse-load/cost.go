@@ -20,36 +20,50 @@ import (
 // it for real would need cgo.
 const clockTicks = 100
 
-// procCPU is the CPU time a process has used: utime+stime from
+// cpuTimes is the CPU time a process has used, in user mode and in the
+// kernel on its behalf (page faults, system calls).
+type cpuTimes struct {
+	user, system time.Duration
+}
+
+// total is the process's whole CPU time.
+func (c cpuTimes) total() time.Duration { return c.user + c.system }
+
+// sub is the CPU time used between b and c.
+func (c cpuTimes) sub(b cpuTimes) cpuTimes {
+	return cpuTimes{user: c.user - b.user, system: c.system - b.system}
+}
+
+// procCPU is the CPU time a process has used: utime and stime from
 // /proc/PID/stat.
-func procCPU(pid int) (time.Duration, error) {
+func procCPU(pid int) (cpuTimes, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return cpuTimes{}, err
 	}
 	return parseStatCPU(string(b))
 }
 
-// parseStatCPU reads utime+stime (fields 14 and 15) from the text of
+// parseStatCPU reads utime and stime (fields 14 and 15) from the text of
 // /proc/PID/stat. The command name (field 2) is in parentheses and may
 // itself hold spaces and parentheses, so the fields are counted from the
 // last ')'.
-func parseStatCPU(stat string) (time.Duration, error) {
+func parseStatCPU(stat string) (cpuTimes, error) {
 	i := strings.LastIndexByte(stat, ')')
 	if i < 0 {
-		return 0, errors.New("stat: no command name")
+		return cpuTimes{}, errors.New("stat: no command name")
 	}
 	// After ") " come field 3 (state) onwards: utime is the 12th of them.
 	f := strings.Fields(stat[i+1:])
 	if len(f) < 13 {
-		return 0, fmt.Errorf("stat: %d fields after the command name", len(f))
+		return cpuTimes{}, fmt.Errorf("stat: %d fields after the command name", len(f))
 	}
 	utime, err1 := strconv.ParseUint(f[11], 10, 64)
 	stime, err2 := strconv.ParseUint(f[12], 10, 64)
 	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("stat: %w", err)
+		return cpuTimes{}, fmt.Errorf("stat: %w", err)
 	}
-	return ticks(utime + stime), nil
+	return cpuTimes{user: ticks(utime), system: ticks(stime)}, nil
 }
 
 func ticks(n uint64) time.Duration { return time.Duration(n) * time.Second / clockTicks }
@@ -94,7 +108,8 @@ type argon2Params struct {
 // hashCost is what one bare argon2id hash cost in this process.
 type hashCost struct {
 	hashes, workers int
-	cpu, wall       time.Duration // per hash
+	cpu             cpuTimes      // per hash
+	wall            time.Duration // per hash
 }
 
 // measureHash makes n argon2id hashes on workers goroutines (the server runs
@@ -130,54 +145,64 @@ func measureHash(p argon2Params, n, workers int) (hashCost, error) {
 	if err != nil {
 		return hashCost{}, err
 	}
-	return hashCost{hashes: n, workers: workers, cpu: (after - before) / time.Duration(n), wall: wall * time.Duration(workers) / time.Duration(n)}, nil
+	used := after.sub(before)
+	return hashCost{hashes: n, workers: workers, cpu: used.div(n), wall: wall * time.Duration(workers) / time.Duration(n)}, nil
+}
+
+// div is c shared among n.
+func (c cpuTimes) div(n int) cpuTimes {
+	return cpuTimes{user: c.user / time.Duration(n), system: c.system / time.Duration(n)}
 }
 
 // selfCPU is the user and system CPU time this process has used.
-func selfCPU() (time.Duration, error) {
+func selfCPU() (cpuTimes, error) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0, fmt.Errorf("getrusage: %w", err)
+		return cpuTimes{}, fmt.Errorf("getrusage: %w", err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
+	return cpuTimes{user: time.Duration(ru.Utime.Nano()), system: time.Duration(ru.Stime.Nano())}, nil
 }
 
 // serverCost is the server's CPU over a run and its peak memory.
 type serverCost struct {
-	cpu     time.Duration // utime+stime used during the run
-	flows   int           // flows completed in the run
-	peakRSS int64         // VmHWM after the run, bytes
+	cpu     cpuTimes // utime and stime used during the run
+	flows   int      // flows completed in the run
+	peakRSS int64    // VmHWM after the run, bytes
 }
 
 // perFlow is the server's CPU time a completed flow.
-func (s serverCost) perFlow() time.Duration {
+func (s serverCost) perFlow() cpuTimes {
 	if s.flows == 0 {
-		return 0
+		return cpuTimes{}
 	}
-	return s.cpu / time.Duration(s.flows)
+	return s.cpu.div(s.flows)
 }
 
 // ratio is the server's CPU a flow in units of one bare hash's CPU.
 func (s serverCost) ratio(h hashCost) float64 {
-	if h.cpu <= 0 || s.flows == 0 {
+	if h.cpu.total() <= 0 || s.flows == 0 {
 		return 0
 	}
-	return float64(s.perFlow()) / float64(h.cpu)
+	return float64(s.perFlow().total()) / float64(h.cpu.total())
 }
 
 // mean is the cost of a hash over two measurements of it.
 func mean(a, b hashCost) hashCost {
-	return hashCost{hashes: a.hashes + b.hashes, workers: a.workers, cpu: (a.cpu + b.cpu) / 2, wall: (a.wall + b.wall) / 2}
+	return hashCost{hashes: a.hashes + b.hashes, workers: a.workers,
+		cpu: cpuTimes{user: (a.cpu.user + b.cpu.user) / 2, system: (a.cpu.system + b.cpu.system) / 2}, wall: (a.wall + b.wall) / 2}
 }
 
 // printCost prints the server's CPU a sign-in against one hash's, timed
 // before (h1) and after (h2) the load.
 func printCost(s serverCost, h1, h2 hashCost, p argon2Params) {
 	h := mean(h1, h2)
-	fmt.Printf("  server CPU: %.2f s for %d sign-ins, %.1f ms a sign-in\n", s.cpu.Seconds(), s.flows, ms(s.perFlow()))
+	f := s.perFlow()
+	fmt.Printf("  server CPU: %.2f s for %d sign-ins, %.1f ms a sign-in (user %.1f, system %.1f)\n",
+		s.cpu.total().Seconds(), s.flows, ms(f.total()), ms(f.user), ms(f.system))
 	fmt.Printf("  one argon2id hash (m=%d KiB, t=%d, p=%d; %d hashes on %d goroutines in this process, before and after the load): "+
-		"%.1f ms CPU (%.1f before, %.1f after), %.1f ms wall\n",
-		p.memoryKiB, p.iterations, p.parallelism, h.hashes, h.workers, ms(h.cpu), ms(h1.cpu), ms(h2.cpu), ms(h.wall))
+		"%.1f ms CPU (user %.1f, system %.1f; %.1f before, %.1f after), %.1f ms wall\n",
+		p.memoryKiB, p.iterations, p.parallelism, h.hashes, h.workers, ms(h.cpu.total()), ms(h.cpu.user), ms(h.cpu.system),
+		ms(h1.cpu.total()), ms(h2.cpu.total()), ms(h.wall))
 	fmt.Printf("  CPU a sign-in / CPU a hash: %.2f\n", s.ratio(h))
 	fmt.Printf("  server peak RSS (VmHWM): %.1f MB\n", float64(s.peakRSS)/1e6)
 }

@@ -41,9 +41,11 @@
 // unless --consent is given: then each sign-in also posts the consent form
 // (allow, not remembered, so that the next sign-in sees the page again).
 //
-// With --server-pid, sign-in also prints what a sign-in cost the server:
-// its CPU time (utime+stime of /proc/PID/stat, before and after the run)
-// a completed sign-in, against the CPU time of one bare argon2id hash at
+// sign-in prints its rate in logins/s and the latency percentiles of a
+// whole sign-in. With --server-pid, it also prints what a sign-in cost the
+// server: its CPU time (utime+stime of /proc/PID/stat, before and after
+// the run, and the two apart: the kernel's share is mostly page faults) a
+// completed sign-in, against the CPU time of one bare argon2id hash at
 // the server's parameters (the --argon2-* flags, the server's defaults),
 // measured in this process before the load starts and again after it ends
 // (--hashes each time, on as many goroutines as cores, as the server's
@@ -212,7 +214,7 @@ func (o options) signInCost() error {
 	if err != nil {
 		return err
 	}
-	printCost(serverCost{cpu: after - before, flows: done, peakRSS: peak}, h1, h2, o.argon2)
+	printCost(serverCost{cpu: after.sub(before), flows: done, peakRSS: peak}, h1, h2, o.argon2)
 	return runErr
 }
 
@@ -257,7 +259,7 @@ func measure(name string, n, c int, flow func(*http.Client) error) (int, error) 
 	slices.Sort(latencies)
 	pct := func(p float64) time.Duration { return latencies[int(float64(len(latencies)-1)*p)] }
 	fmt.Printf("%s: %d flows, %d at once, %d failed, %.2f s\n", name, n, c, failed.Load(), elapsed.Seconds())
-	fmt.Printf("  rate: %.1f/s\n", float64(n)/elapsed.Seconds())
+	fmt.Printf("  rate: %.1f %s/s\n", float64(n)/elapsed.Seconds(), unitOf(name))
 	fmt.Printf("  latency: p50 %s  p95 %s  p99 %s  max %s\n", pct(.5).Round(time.Microsecond), pct(.95).Round(time.Microsecond),
 		pct(.99).Round(time.Microsecond), latencies[len(latencies)-1].Round(time.Microsecond))
 	done := n - int(failed.Load())
@@ -265,6 +267,18 @@ func measure(name string, n, c int, flow func(*http.Client) error) (int, error) 
 		return done, fmt.Errorf("%d flows failed; the first: %w", failed.Load(), firstErr)
 	}
 	return done, nil
+}
+
+// unitOf names what one flow of a scenario is, for its rate.
+func unitOf(scenario string) string {
+	switch scenario {
+	case "sign-in":
+		return "logins"
+	case "client-credentials":
+		return "grants"
+	default:
+		return "requests"
+	}
 }
 
 // clientCredentials is one client-credentials grant.

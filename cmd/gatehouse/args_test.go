@@ -32,7 +32,7 @@ func TestParseFlags(t *testing.T) {
 		{name: "flags may precede the positional argument", args: []string{"--output=json", "ID"}, positional: []string{"ID"}, output: "json"},
 		{name: "a bool flag takes no value", args: []string{"--public", "ID"}, positional: []string{"ID"}, output: "text", public: true},
 		{name: "-- ends the flags", args: []string{"--", "-x"}, positional: []string{"-x"}, output: "text"},
-		{name: "an undefined flag is refused where arguments are not ids", args: []string{dashID}, err: "flag provided but not defined"},
+		{name: "an undefined flag is refused where arguments are not ids", args: []string{dashID}, err: "unknown flag --F10dtYrgZyi9TnycMm7LTJn"},
 		{name: "an id starting with - is an id where arguments are ids", ids: true, args: []string{dashID}, positional: []string{dashID}, output: "text"},
 		{name: "an id starting with - may follow flags", ids: true, args: []string{"--output", "json", dashID}, positional: []string{dashID}, output: "json"},
 		{name: "an id starting with - may precede flags", ids: true, args: []string{dashID, "--output", "json"}, positional: []string{dashID}, output: "json"},

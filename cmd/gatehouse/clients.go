@@ -12,7 +12,7 @@ import (
 )
 
 const clientsUsage = `Usage:
-  gatehouse clients create --name NAME [--redirect-uri URI]... [--grant-type TYPE]... [--scope "A B"]
+  gatehouse clients create [--name NAME] [--redirect-uri URI]... [--grant-type TYPE]... [--scope "A B"]
                            [--public] [--token-endpoint-auth-method METHOD] [--skip-consent]
                            [--post-logout-redirect-uri URI]... [--audience AUD]... [--logo-uri URL]
                            [--backchannel-logout-uri URL] [--allowed-cors-origin ORIGIN]... [--admin]
@@ -23,6 +23,8 @@ const clientsUsage = `Usage:
   gatehouse clients delete CLIENT_ID
   gatehouse clients rotate-secret CLIENT_ID [--output json|text]
   gatehouse clients update CLIENT_ID [--name N] [--redirect-uri URI]... [--scope "A B"] [...create's flags] [--output json|text]
+
+--name is required for a client with redirect URIs: customers see it on the sign-in and consent pages.
 `
 
 func (a *app) clients(ctx context.Context, args []string) error {
@@ -74,6 +76,11 @@ func (a *app) clientsCreate(ctx context.Context, args []string) error {
 	}
 	if err := checkOutput(*output); err != nil {
 		return err
+	}
+	// Customers see a client with redirect URIs by its name, on the sign-in,
+	// consent and error pages; without one they would see its raw id.
+	if strings.TrimSpace(*name) == "" && len(redirects) > 0 {
+		return usagef("clients create needs --name for a client with redirect URIs: the sign-in and consent pages show it to customers")
 	}
 	cfg, log, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {

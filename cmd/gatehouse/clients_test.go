@@ -198,8 +198,9 @@ func TestClientsCreatePublic(t *testing.T) {
 	}{
 		{
 			name: "a public client has no secret, auth method none and the default grants",
-			args: []string{"--public", "--redirect-uri", "http://localhost:3000/cb", "--scope", "openid"},
+			args: []string{"--public", "--name", "spa", "--redirect-uri", "http://localhost:3000/cb", "--scope", "openid"},
 			want: wireClient{
+				ClientName:              "spa",
 				RedirectURIs:            []string{"http://localhost:3000/cb"},
 				PostLogoutRedirectURIs:  []string{},
 				GrantTypes:              []string{"authorization_code", "refresh_token"},
@@ -234,8 +235,9 @@ func TestClientsCreatePublic(t *testing.T) {
 		},
 		{
 			name: "a confidential client without --grant-type gets the default grants and client_secret_basic",
-			args: []string{"--redirect-uri", "https://rp.example.com/cb", "--audience", "api-1", "--audience", "api-2", "--scope", "openid email"},
+			args: []string{"--name", "rp", "--redirect-uri", "https://rp.example.com/cb", "--audience", "api-1", "--audience", "api-2", "--scope", "openid email"},
 			want: wireClient{
+				ClientName:              "rp",
 				RedirectURIs:            []string{"https://rp.example.com/cb"},
 				PostLogoutRedirectURIs:  []string{},
 				GrantTypes:              []string{"authorization_code", "refresh_token"},

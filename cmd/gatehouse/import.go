@@ -15,32 +15,41 @@ import (
 )
 
 const importUsage = `Usage:
-  gatehouse import users FILE [--on-conflict skip|update|fail] [--dry-run] [--batch-size N] [--output json|text]
+  gatehouse users import FILE [--on-conflict skip|update|fail] [--dry-run] [--batch-size N] [--create-roles] [--output json|text]
+  gatehouse import users FILE …   (the same command under its first name)
 
 FILE is JSON Lines, one customer a line (docs/import.md); "-" reads standard input.
-Existing password hashes are kept (argon2id, bcrypt, scrypt, PBKDF2-SHA256, Firebase scrypt)
-and rehashed with argon2id at each customer's first sign-in. Customers that exist (the same
-external_id, else the same email) are skipped, updated or reported as failed (--on-conflict).
-A failed line is reported with its number and reason and the rest go on; the exit code is 1
-when any line failed.
+Existing password hashes are kept (argon2id, argon2i, bcrypt, scrypt, PBKDF2-SHA256 and
+-SHA512, Firebase scrypt) and rehashed with argon2id at each customer's first sign-in.
+Customers that exist (the same id, else the same external_id, else the same email) are
+skipped, updated or reported as failed (--on-conflict). A failed line is reported with its
+number and reason and the rest go on; the exit code is 1 when any line failed.
 `
 
+// importCmd is "gatehouse import users", the first name of "gatehouse
+// users import".
 func (a *app) importCmd(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "users" {
 		return usagef("import needs the subcommand users\n\n%s", importUsage)
 	}
-	fs := a.newFlagSet("import users")
+	return a.usersImport(ctx, args[1:])
+}
+
+// usersImport imports customers from a JSON Lines file (docs/import.md).
+func (a *app) usersImport(ctx context.Context, args []string) error {
+	fs := a.newFlagSet("users import")
 	cfgPath := configFlag(fs)
 	output := outputFlag(fs)
 	onConflict := fs.String("on-conflict", "skip", "what to do with a customer that exists: skip, update or fail")
 	dryRun := fs.Bool("dry-run", false, "check and count everything, store nothing")
 	batchSize := fs.Int("batch-size", userimport.DefaultBatchSize, "customers per transaction (1 to 5000)")
-	rest, err := parseFlags(fs, args[1:])
+	createRoles := fs.Bool("create-roles", false, "create the global roles the roles members name that do not exist (without it such a line fails)")
+	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(rest) != 1 {
-		return usagef("import users needs one FILE\n\n%s", importUsage)
+		return usagef("users import needs one FILE\n\n%s", importUsage)
 	}
 	if err := checkOutput(*output); err != nil {
 		return err
@@ -70,6 +79,7 @@ func (a *app) importCmd(ctx context.Context, args []string) error {
 	progress, done := a.importProgress(size)
 	sum, err := userimport.Run(ctx, in, svc.Accounts, userimport.Options{
 		OnConflict: conflict, DryRun: *dryRun, BatchSize: *batchSize, Progress: progress,
+		CreateRoles: *createRoles,
 	})
 	done()
 	if err != nil {

@@ -99,3 +99,44 @@ func TestImportUsers(t *testing.T) {
 		}
 	})
 }
+
+func TestUsersImportAndExport(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t).with("GATEHOUSE_SECRET", testSecret)
+	hash := "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"
+	file := importFile(t,
+		`{"id":"old-1","email":"ada@example.com","name":"Ada","password_hash":"`+hash+`","identities":[{"provider":"google","subject":"g-ada","email":"ada@gmail.example"}]}`,
+		`{"email":"bob@example.com"}`,
+	)
+	var sum struct{ Created, Skipped int }
+	decode(t, mustRun(t, e, "users", "import", file, "--output", "json"), &sum)
+	if sum.Created != 2 {
+		t.Fatalf("users import: %+v", sum)
+	}
+	decode(t, mustRun(t, e, "import", "users", file, "--on-conflict", "skip", "--output", "json"), &sum)
+	if sum.Skipped != 2 {
+		t.Fatalf("the first name, import users, re-run: %+v", sum)
+	}
+
+	r := mustRun(t, e, "users", "export")
+	if strings.Contains(r.stdout, hash) || !strings.Contains(r.stdout, `"id":"old-1"`) || !strings.Contains(r.stderr, "exported 2 customers") {
+		t.Fatalf("export without hashes: %v", r)
+	}
+	out := filepath.Join(t.TempDir(), "export.jsonl")
+	mustRun(t, e, "users", "export", "--include-password-hashes", "--output", out)
+	st, err := os.Stat(out)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("the export file: %v, %v", st, err)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(data)), "\n"); len(lines) != 2 || !strings.Contains(string(data), hash) ||
+		!strings.Contains(string(data), `"email":"ada@gmail.example"`) {
+		t.Fatalf("export with hashes:\n%s", data)
+	}
+	if r := run(t, e, "users", "export", "extra"); r.code != exitUsage {
+		t.Errorf("an argument: %v", r)
+	}
+}

@@ -4,13 +4,11 @@
 //	gatehouse serve                 start the server
 //	gatehouse migrate               create or upgrade the database schema
 //	gatehouse version               print the version
-//	gatehouse clients create|list|get|delete|rotate-secret
-//	gatehouse keys list|rotate|retire
-//	gatehouse users create|list|get|delete
-//	gatehouse registration-tokens create|list|delete
-//	gatehouse events export
-//	gatehouse webhooks create|list|get|update|delete|deliveries|replay|ping|rotate-secret
-//	gatehouse import users FILE
+//	gatehouse clients|keys|users|registration-tokens|events|webhooks|import|roles SUBCOMMAND
+//
+// "gatehouse --help" lists every command and subcommand (from the
+// commands table), "gatehouse COMMAND --help" a command's subcommands, and
+// "gatehouse COMMAND SUBCOMMAND --help" its flags.
 //
 // Every command reads the same configuration: defaults, then the YAML file
 // given with --config, then GATEHOUSE_* environment variables. Exit codes:
@@ -68,60 +66,76 @@ type configError struct{ err error }
 func (e *configError) Error() string { return e.err.Error() }
 func (e *configError) Unwrap() error { return e.err }
 
-const usage = `Gatehouse, the customer identity server.
+// command is one of gatehouse's commands, as the dispatcher runs it and the
+// top-level usage lists it.
+type command struct {
+	// name is the first argument that selects the command.
+	name string
+	// summary says in a few words what the command is for.
+	summary string
+	// usage is the command's own usage, whose "gatehouse NAME SUB" lines
+	// name its subcommands; "" for a command without subcommands.
+	usage string
+	// run runs the command with the arguments after its name.
+	run func(ctx context.Context, args []string) error
+}
 
-Usage:
-  gatehouse serve    [--config FILE]      start the server
-  gatehouse migrate  [--config FILE]      create or upgrade the database schema
-  gatehouse version                       print the version
-  gatehouse clients  create|list|get|delete|rotate-secret [flags]
-  gatehouse keys     list|rotate|retire [flags]
-  gatehouse users    create|list|get|delete [flags]
-  gatehouse registration-tokens create|list|delete [flags]
-  gatehouse events   export [flags]         the audit log as JSON lines
-  gatehouse webhooks create|list|get|update|delete|deliveries|replay|ping|rotate-secret [flags]
-  gatehouse import   users FILE [flags]     import customers from JSON Lines (docs/import.md)
+// commands are gatehouse's commands in the order the usage lists them. A
+// new command is one entry here: the dispatcher, the top-level usage and
+// "gatehouse NAME --help" all read this list.
+func (a *app) commands() []command {
+	return []command{
+		{name: "serve", summary: "start the server", run: a.serve},
+		{name: "migrate", summary: "create or upgrade the database schema", run: a.migrate},
+		{name: "version", summary: "print the version", run: func(_ context.Context, args []string) error { return a.printVersion(args) }},
+		{name: "clients", summary: "OAuth clients (apps)", usage: clientsUsage, run: operator(a.clients)},
+		{name: "keys", summary: "signing keys", usage: keysUsage, run: operator(a.keys)},
+		{name: "users", summary: "customers", usage: usersUsage, run: operator(a.users)},
+		{name: "registration-tokens", summary: "initial access tokens for client registration", usage: registrationTokensUsage, run: operator(a.registrationTokens)},
+		{name: "events", summary: "the audit log as JSON lines", usage: eventsUsage, run: operator(a.events)},
+		{name: "webhooks", summary: "webhook subscriptions", usage: webhooksUsage, run: operator(a.webhooks)},
+		{name: "import", summary: "import customers from JSON Lines (docs/import.md)", usage: importUsage, run: operator(a.importCmd)},
+		{name: "roles", summary: "roles for the roles claim (docs/roles.md)", usage: rolesUsage, run: operator(a.roles)},
+	}
+}
 
-Run "gatehouse COMMAND --help" for a command's flags.
-Configuration: docs/configuration.md. Exit codes: 0 ok, 1 failure, 2 bad usage or configuration.
-`
+// operator runs a command whose changes are the operator's doing (the
+// audit log's actor).
+func operator(run func(context.Context, []string) error) func(context.Context, []string) error {
+	return func(ctx context.Context, args []string) error {
+		return run(events.WithActor(ctx, storage.Actor{Type: storage.ActorOperator}), args)
+	}
+}
 
 func (a *app) run(ctx context.Context, args []string) int {
+	cmds := a.commands()
 	if len(args) == 0 {
-		fmt.Fprint(a.stderr, usage)
+		fmt.Fprint(a.stderr, topUsage(cmds))
 		return exitUsage
 	}
-	var err error
-	// What a command changes is the operator's doing (the audit log's actor).
-	opCtx := events.WithActor(ctx, storage.Actor{Type: storage.ActorOperator})
-	switch cmd, rest := args[0], args[1:]; cmd {
-	case "serve":
-		err = a.serve(ctx, rest)
-	case "migrate":
-		err = a.migrate(ctx, rest)
-	case "version", "--version":
-		err = a.printVersion(rest)
-	case "clients":
-		err = a.clients(opCtx, rest)
-	case "keys":
-		err = a.keys(opCtx, rest)
-	case "users":
-		err = a.users(opCtx, rest)
-	case "registration-tokens":
-		err = a.registrationTokens(opCtx, rest)
-	case "events":
-		err = a.events(opCtx, rest)
-	case "webhooks":
-		err = a.webhooks(opCtx, rest)
-	case "import":
-		err = a.importCmd(opCtx, rest)
+	cmd, rest := args[0], args[1:]
+	switch cmd {
 	case "help", "-h", "--help":
-		fmt.Fprint(a.stdout, usage)
-		return exitOK
-	default:
-		err = usagef("unknown command %q\n\n%s", cmd, usage)
+		// "gatehouse help clients" is "gatehouse clients --help".
+		if len(rest) == 0 {
+			fmt.Fprint(a.stdout, topUsage(cmds))
+			return exitOK
+		}
+		cmd, rest = rest[0], []string{"--help"}
+	case "--version":
+		cmd = "version"
 	}
-	return a.exitCode(err)
+	for _, c := range cmds {
+		if c.name != cmd {
+			continue
+		}
+		if c.usage != "" && len(rest) > 0 && isHelpArg(rest[0]) {
+			fmt.Fprint(a.stdout, groupHelp(c))
+			return exitOK
+		}
+		return a.exitCode(c.run(ctx, rest))
+	}
+	return a.exitCode(usagef("unknown command %q\n\n%s", cmd, topUsage(cmds)))
 }
 
 func (a *app) exitCode(err error) int {
@@ -131,6 +145,10 @@ func (a *app) exitCode(err error) int {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, flag.ErrHelp):
+		var he *helpError
+		if errors.As(err, &he) {
+			fmt.Fprint(a.stdout, flagHelp(he.fs, a.commands()))
+		}
 		return exitOK
 	case errors.As(err, &ue):
 		fmt.Fprintln(a.stderr, "gatehouse:", ue.msg)
@@ -144,11 +162,15 @@ func (a *app) exitCode(err error) int {
 	}
 }
 
-// newFlagSet returns a flag set for a subcommand that writes its help to
-// stderr and reports errors instead of exiting.
+// newFlagSet returns a flag set for a subcommand that reports errors
+// instead of exiting. It prints nothing itself: parseFlags returns a
+// mistake as one usage error (with a suggestion for a misspelled flag),
+// and a request for help, which exitCode prints on stdout with every flag
+// spelled with "--".
 func (a *app) newFlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("gatehouse "+name, flag.ContinueOnError)
-	fs.SetOutput(a.stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	return fs
 }
 
@@ -186,7 +208,7 @@ func parseOneID(fs *flag.FlagSet, args []string, idName string) (string, error) 
 		return "", err
 	}
 	if len(positional) != 1 {
-		return "", usagef("%s takes one %s (got %q)", strings.TrimPrefix(fs.Name(), "gatehouse "), idName, positional)
+		return "", usagef("%s takes one %s (got %q)%s", strings.TrimPrefix(fs.Name(), "gatehouse "), idName, positional, misspelledFlags(fs, positional))
 	}
 	return positional[0], nil
 }
@@ -194,18 +216,21 @@ func parseOneID(fs *flag.FlagSet, args []string, idName string) (string, error) 
 func parseArgs(fs *flag.FlagSet, args []string, ids bool) ([]string, error) {
 	var positional []string
 	for {
-		if i := undefinedFlag(fs, args); ids && i >= 0 {
+		if i := undefinedFlag(fs, args); i >= 0 {
+			if !ids {
+				return nil, unknownFlag(fs, args[i])
+			}
 			// Parse the flags before it, which are all defined, then take it
 			// as an id.
 			if err := fs.Parse(args[:i]); err != nil {
-				return nil, flagError(err)
+				return nil, flagError(fs, err)
 			}
 			positional = append(positional, args[i])
 			args = args[i+1:]
 			continue
 		}
 		if err := fs.Parse(args); err != nil {
-			return nil, flagError(err)
+			return nil, flagError(fs, err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -219,11 +244,13 @@ func parseArgs(fs *flag.FlagSet, args []string, ids bool) ([]string, error) {
 	}
 }
 
-func flagError(err error) error {
+// flagError turns what fs.Parse returned into a request for fs's help or a
+// usage error that spells flags with "--".
+func flagError(fs *flag.FlagSet, err error) error {
 	if errors.Is(err, flag.ErrHelp) {
-		return err
+		return &helpError{fs: fs}
 	}
-	return &usageError{err.Error()}
+	return usagef("%s: %s\nRun \"%s --help\" for its flags.", strings.TrimPrefix(fs.Name(), "gatehouse "), dashDash(err.Error()), fs.Name())
 }
 
 // undefinedFlag returns the index of the argument at which fs.Parse(args)

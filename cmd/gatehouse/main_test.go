@@ -25,13 +25,14 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"keys without a subcommand is refused", []string{"keys"}, "keys needs a subcommand"},
 		{"--output yaml is refused", []string{"clients", "list", "--output", "yaml"}, `--output must be json or text (got "yaml")`},
 		{"--output yaml is refused by keys list", []string{"keys", "list", "--output", "yaml"}, "--output must be json or text"},
-		{"an unknown flag is refused", []string{"clients", "list", "--verbose"}, "flag provided but not defined: -verbose"},
+		{"an unknown flag is refused", []string{"clients", "list", "--verbose"}, "clients list: unknown flag --verbose"},
+		{"a redirect client without --name is refused", []string{"clients", "create", "--redirect-uri", "https://a.example/cb"}, "clients create needs --name for a client with redirect URIs"},
 		{"a redirect URI with a fragment is refused", []string{"clients", "create", "--name", "x", "--redirect-uri", "https://a.example/cb#x"}, "must not contain a fragment"},
 		{"an http redirect URI on a public host is refused", []string{"clients", "create", "--name", "x", "--redirect-uri", "http://a.example/cb"}, "http is allowed only for localhost"},
 		{"a relative redirect URI is refused", []string{"clients", "create", "--name", "x", "--redirect-uri", "/cb"}, "not an absolute URI"},
-		{"a post-logout redirect URI with a fragment is refused", []string{"clients", "create", "--public", "--redirect-uri", "http://localhost/cb", "--post-logout-redirect-uri", "https://a.example/bye#x"}, "post_logout_redirect_uri"},
+		{"a post-logout redirect URI with a fragment is refused", []string{"clients", "create", "--name", "x", "--public", "--redirect-uri", "http://localhost/cb", "--post-logout-redirect-uri", "https://a.example/bye#x"}, "post_logout_redirect_uri"},
 		{"authorization_code without a redirect URI is refused", []string{"clients", "create", "--name", "x"}, "redirect_uri: required"},
-		{"a public client with client_secret_basic is refused", []string{"clients", "create", "--public", "--redirect-uri", "http://localhost:3000/cb", "--token-endpoint-auth-method", "client_secret_basic"}, "a public client has no secret"},
+		{"a public client with client_secret_basic is refused", []string{"clients", "create", "--name", "x", "--public", "--redirect-uri", "http://localhost:3000/cb", "--token-endpoint-auth-method", "client_secret_basic"}, "a public client has no secret"},
 		{"a confidential client with auth method none is refused", []string{"clients", "create", "--grant-type", "client_credentials", "--token-endpoint-auth-method", "none"}, "none is only for public clients"},
 		{"a public client_credentials client is refused", []string{"clients", "create", "--public", "--grant-type", "client_credentials"}, "a public client cannot use client_credentials"},
 		{"an unknown grant type is refused", []string{"clients", "create", "--grant-type", "password"}, `unknown grant type "password"`},
@@ -78,8 +79,10 @@ func TestHelpExits0(t *testing.T) {
 	}{
 		{"help prints the usage on stdout", []string{"help"}, "Usage:", ""},
 		{"--help prints the usage on stdout", []string{"--help"}, "Usage:", ""},
-		{"a subcommand's --help lists its flags", []string{"clients", "create", "--help"}, "", "-redirect-uri"},
-		{"keys rotate -h lists its flags", []string{"keys", "rotate", "-h"}, "", "-alg"},
+		{"a subcommand's --help lists its flags", []string{"clients", "create", "--help"}, "--redirect-uri URI", ""},
+		{"keys rotate -h lists its flags", []string{"keys", "rotate", "-h"}, "--alg", ""},
+		{"a command's --help lists its subcommands", []string{"clients", "--help"}, "gatehouse clients rotate-secret", ""},
+		{"help COMMAND is COMMAND --help", []string{"help", "webhooks"}, "gatehouse webhooks ping", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := run(t, e, tc.args...)

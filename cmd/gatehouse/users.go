@@ -12,12 +12,23 @@ import (
 
 const usersUsage = `Usage:
   gatehouse users create --email EMAIL --password PASSWORD [--name NAME] [--email-verified] [--output json|text]
-  gatehouse users list   [--email-prefix P] [--name-prefix P] [--output json|text]
+  gatehouse users list   [--email-prefix P] [--name-prefix P] [--attribute NAME=VALUE] [--output json|text]
   gatehouse users get    USER_ID [--output json|text]
+  gatehouse users update USER_ID [--name NAME] [--given-name NAME] [--family-name NAME] [--locale LOCALE]
+                         [--email EMAIL] [--email-verified] [--password PASSWORD | --password-stdin] [--output json|text]
   gatehouse users delete USER_ID   (also ends their sessions and revokes their tokens)
   gatehouse users sessions USER_ID [--revoke-all] [--output json|text]
   gatehouse users consents USER_ID [--revoke CLIENT_ID] [--output json|text]
   gatehouse users mfa-reset USER_ID   (removes their authenticator app and recovery codes)
+  gatehouse users list   --role NAME [--client CLIENT_ID] [--output json|text]   (the customers who have the role)
+  gatehouse users roles  USER_ID [--output json|text]   (their roles, global and of every client)
+  gatehouse users add-role    USER_ID ROLE_NAME [--client CLIENT_ID]   (--client: a client's role; else global)
+  gatehouse users remove-role USER_ID ROLE_NAME [--client CLIENT_ID]
+  gatehouse users disable USER_ID   (refuses their sign-in, ends their sessions, revokes their tokens)
+  gatehouse users enable  USER_ID
+  gatehouse users attributes USER_ID [--set NAME=VALUE]... [--unset NAME]... [--output json|text]
+  gatehouse users import FILE.jsonl [--on-conflict skip|update|fail] [--dry-run] [--batch-size N] [--create-roles] [--output json|text]
+  gatehouse users export [--include-password-hashes] [--output FILE]   (JSON Lines, the import's format)
 `
 
 func (a *app) users(ctx context.Context, args []string) error {
@@ -39,6 +50,20 @@ func (a *app) users(ctx context.Context, args []string) error {
 		return a.usersConsents(ctx, args[1:])
 	case "mfa-reset":
 		return a.usersMFAReset(ctx, args[1:])
+	case "roles":
+		return a.usersRolesList(ctx, args[1:])
+	case "add-role", "remove-role":
+		return a.usersRolesChange(ctx, args[0], args[1:])
+	case "disable", "enable":
+		return a.usersSetDisabled(ctx, args[0], args[1:])
+	case "attributes":
+		return a.usersAttributes(ctx, args[1:])
+	case "update":
+		return a.usersUpdate(ctx, args[1:])
+	case "import":
+		return a.usersImport(ctx, args[1:])
+	case "export":
+		return a.usersExport(ctx, args[1:])
 	default:
 		return usagef("unknown users subcommand %q\n\n%s", args[0], usersUsage)
 	}
@@ -94,8 +119,9 @@ type userJSON struct {
 	EmailVerified bool      `json:"email_verified"`
 	Name          string    `json:"name,omitempty"`
 	CreatedAt     time.Time `json:"created_at"`
+	Disabled      bool      `json:"disabled,omitempty"`
 }
 
 func toUserJSON(u storage.User) userJSON {
-	return userJSON{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, CreatedAt: u.CreatedAt}
+	return userJSON{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, CreatedAt: u.CreatedAt, Disabled: u.Disabled}
 }

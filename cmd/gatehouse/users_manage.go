@@ -18,20 +18,28 @@ func (a *app) usersList(ctx context.Context, args []string) error {
 	output := outputFlag(fs)
 	emailPrefix := fs.String("email-prefix", "", "only customers whose email begins with `P` (case-insensitive)")
 	namePrefix := fs.String("name-prefix", "", "only customers whose name begins with `P` (case-insensitive)")
+	byRole := addRoleFilterFlags(fs)
+	attribute := fs.String("attribute", "", "only customers whose searchable attribute has exactly this value: `NAME=VALUE`")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if err := checkOutput(*output); err != nil {
 		return err
 	}
-	_, _, store, _, err := a.openCommandStore(ctx, *cfgPath)
+	cfg, _, store, _, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	filter := storage.UserFilter{EmailPrefix: *emailPrefix, NamePrefix: *namePrefix}
-	all, err := everyPage(func(p storage.Page) ([]storage.User, error) { return store.ListUsers(ctx, filter, p) },
-		func(u storage.User) string { return u.ID }, toUserJSON)
+	if filter.Attribute, err = attributeFilter(cfg, *attribute); err != nil {
+		return err
+	}
+	list, err := byRole.lister(ctx, store, filter)
+	if err != nil {
+		return err
+	}
+	all, err := everyPage(list, func(u storage.User) string { return u.ID }, toUserJSON)
 	if err != nil {
 		return err
 	}

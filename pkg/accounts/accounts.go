@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gatehouse-id/gatehouse/pkg/attributes"
 	"github.com/gatehouse-id/gatehouse/pkg/backchannel"
 	"github.com/gatehouse-id/gatehouse/pkg/events"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
@@ -46,6 +47,8 @@ type Store interface {
 	ListIdentities(ctx context.Context, userID string) ([]storage.Identity, error)
 	// AfterCommit runs fn once the transaction in ctx commits.
 	AfterCommit(ctx context.Context, fn func())
+	storage.RoleStore
+	DeleteMFADevices(ctx context.Context, userID string) (int, error)
 }
 
 // Options are a Service's dependencies.
@@ -61,6 +64,8 @@ type Options struct {
 	// Mail queues the mails a change sends (a changed password, a change
 	// of email), in its transaction; nil sends none.
 	Mail Mailer
+	// Attributes are the declared customer attributes; nil declares none.
+	Attributes *attributes.Set
 }
 
 // Mailer queues a mail in the transaction in ctx (pkg/mail's Service).
@@ -76,6 +81,7 @@ type Service struct {
 	identity *identity.Service
 	notify   func()
 	mail     Mailer
+	attrs    *attributes.Set
 }
 
 // New returns a Service.
@@ -84,7 +90,7 @@ func New(opts Options) *Service {
 	if notify == nil {
 		notify = func() {}
 	}
-	return &Service{store: opts.Store, events: opts.Events, secrets: opts.Secrets, identity: opts.Identity, notify: notify, mail: opts.Mail}
+	return &Service{store: opts.Store, events: opts.Events, secrets: opts.Secrets, identity: opts.Identity, notify: notify, mail: opts.Mail, attrs: opts.Attributes}
 }
 
 // sessionEndedData is the data of a session.ended event.
@@ -133,28 +139,52 @@ func (s *Service) endSession(ctx context.Context, id string) (storage.BrowserSes
 	return bs, clientIDs, nil
 }
 
-// EndSessionsOf ends every browser session of the customer, in one
-// transaction, and returns how many it ended.
+// EndSessionsOf ends every browser session of the customer (signing them
+// out everywhere) and forgets the browsers remembered for their second
+// factor, in one transaction, and returns how many sessions it ended.
 func (s *Service) EndSessionsOf(ctx context.Context, userID string) (int, error) {
+	return s.EndOtherSessions(ctx, userID, "")
+}
+
+// EndOtherSessions ends every browser session of the customer but the one
+// with the ID keep (the browser asking; "" keeps none), and forgets every
+// browser remembered for their second factor — this one's too: whoever
+// signs out their other devices wants every one of them to ask both
+// factors again. One transaction; it returns how many sessions it ended.
+func (s *Service) EndOtherSessions(ctx context.Context, userID, keep string) (int, error) {
 	n := 0
 	err := s.inTx(ctx, func(ctx context.Context) error {
 		n = 0
-		return s.endSessionsOf(ctx, userID, &n)
+		return s.endSessionsOf(ctx, userID, keep, &n)
 	})
 	return n, err
 }
 
-func (s *Service) endSessionsOf(ctx context.Context, userID string, n *int) error {
+// endSessionsOf ends the customer's sessions but keep and forgets their
+// remembered browsers, in the transaction in ctx.
+func (s *Service) endSessionsOf(ctx context.Context, userID, keep string, n *int) error {
 	sessions, err := s.store.ListSessionsByUser(ctx, userID)
 	if err != nil {
 		return err
 	}
 	for _, bs := range sessions {
+		if bs.ID == keep {
+			continue
+		}
 		if _, _, err := s.endSession(ctx, bs.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return err
 		} else if err == nil {
 			*n++
 		}
+	}
+	return s.forgetDevices(ctx, userID)
+}
+
+// forgetDevices forgets the browsers remembered for the customer's second
+// factor, in the transaction in ctx.
+func (s *Service) forgetDevices(ctx context.Context, userID string) error {
+	if _, err := s.store.DeleteMFADevices(ctx, userID); err != nil {
+		return fmt.Errorf("forget remembered devices: %w", err)
 	}
 	return nil
 }
@@ -171,7 +201,7 @@ func (s *Service) DeleteCustomer(ctx context.Context, userID string) error {
 			return err
 		}
 		var n int
-		if err := s.endSessionsOf(ctx, userID, &n); err != nil {
+		if err := s.endSessionsOf(ctx, userID, "", &n); err != nil {
 			return err
 		}
 		if err := s.store.DeleteUser(ctx, userID); err != nil {

@@ -12,8 +12,8 @@ import (
 )
 
 // CreateCustomer validates a new customer and hashes their password
-// (outside any transaction), then stores them and records user.created
-// in one. A taken email is identity's *InvalidError for "email" (and
+// (outside any transaction), then stores them, gives them the default
+// roles and records user.created in one. A taken email is identity's *InvalidError for "email" (and
 // records nothing).
 func (s *Service) CreateCustomer(ctx context.Context, n identity.NewUser) (storage.User, error) {
 	u, err := s.identity.Prepare(ctx, n)
@@ -28,8 +28,12 @@ func (s *Service) CreateCustomer(ctx context.Context, n identity.NewUser) (stora
 		if err != nil {
 			return err
 		}
+		roles, err := s.assignDefaultRoles(ctx, u.ID)
+		if err != nil {
+			return err
+		}
 		return s.events.Record(ctx, events.New(ctx, events.UserCreated, u.ID,
-			events.UserCreatedData{Email: u.Email, EmailVerified: u.EmailVerified}))
+			events.UserCreatedData{Email: u.Email, EmailVerified: u.EmailVerified, Roles: roles}))
 	})
 	if err != nil {
 		return storage.User{}, err
@@ -43,15 +47,15 @@ var ErrPasswordField = errors.New("accounts: the password is changed with SetPas
 
 // UpdateCustomer applies update to the customer (a compare-and-swap, see
 // storage.UserStore.UpdateUser) and, in the same transaction, records
-// user.updated with the names of the members that changed (none changed,
-// no event), and user.email_verified when the email became verified. It
-// returns the customer as stored.
+// user.updated with the names of the members and of the attributes that
+// changed (none changed, no event), and user.email_verified when the
+// email became verified. It returns the customer as stored.
 func (s *Service) UpdateCustomer(ctx context.Context, id string, update func(storage.User) (storage.User, error)) (storage.User, error) {
 	var out storage.User
 	err := s.inTx(ctx, func(ctx context.Context) error {
 		var old, updated storage.User
 		err := s.store.UpdateUser(ctx, id, func(u storage.User) (storage.User, error) {
-			n, err := update(u)
+			n, err := update(cloneAttributes(u))
 			if err != nil {
 				return u, err
 			}
@@ -65,8 +69,9 @@ func (s *Service) UpdateCustomer(ctx context.Context, id string, update func(sto
 			return err
 		}
 		var evs []storage.Event
-		if fields := changedFields(old, updated); len(fields) > 0 {
-			data := events.UserUpdatedData{Fields: fields}
+		fields, attrs := changedFields(old, updated), changedAttributes(old, updated)
+		if len(fields) > 0 || len(attrs) > 0 {
+			data := events.UserUpdatedData{Fields: fields, Attributes: attrs}
 			if old.Email != updated.Email {
 				data.Email = updated.Email
 			}
@@ -108,8 +113,9 @@ func changedFields(a, b storage.User) []string {
 
 // SetPassword gives the customer a new password: it checks it against
 // the policy and hashes it before the transaction, then stores the hash,
-// records user.password_changed and queues the "password changed" mail
-// (when the customer has an email) in one. The password reset and
+// records user.password_changed, forgets the browsers remembered for the
+// second factor and queues the "password changed" mail (when the customer
+// has an email) in one. The password reset and
 // change pages call it. A password the policy refuses is identity's
 // *InvalidError for "password"; an unknown customer storage.ErrNotFound.
 func (s *Service) SetPassword(ctx context.Context, userID, password string) error {
@@ -121,17 +127,27 @@ func (s *Service) SetPassword(ctx context.Context, userID, password string) erro
 	if err != nil {
 		return err
 	}
-	return s.inTx(ctx, func(ctx context.Context) error {
-		err := s.store.UpdateUser(ctx, userID, func(u storage.User) (storage.User, error) {
-			u.PasswordHash = hash
-			return u, nil
-		})
-		if err != nil {
-			return fmt.Errorf("set password: %w", err)
-		}
-		if err := s.events.Record(ctx, events.New(ctx, events.UserPasswordChanged, userID, nil)); err != nil {
-			return err
-		}
-		return s.queueMail(ctx, u, mail.PasswordChanged, u.Email, mail.Data{})
+	return s.inTx(ctx, func(ctx context.Context) error { return s.storePasswordHash(ctx, u, hash) })
+}
+
+// storePasswordHash stores a new password's hash for u, records
+// user.password_changed and queues the "password changed" mail to u's
+// email, in the transaction in ctx.
+func (s *Service) storePasswordHash(ctx context.Context, u storage.User, hash string) error {
+	err := s.store.UpdateUser(ctx, u.ID, func(u storage.User) (storage.User, error) {
+		u.PasswordHash = hash
+		return u, nil
 	})
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	if err := s.events.Record(ctx, events.New(ctx, events.UserPasswordChanged, u.ID, nil)); err != nil {
+		return err
+	}
+	// A new password ends the remembering of browsers for the second
+	// factor: they were trusted under the old one.
+	if err := s.forgetDevices(ctx, u.ID); err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	return s.queueMail(ctx, u, mail.PasswordChanged, u.Email, mail.Data{})
 }

@@ -51,6 +51,8 @@ type ExportProfile struct {
 	Address             storage.Address `json:"address"`
 	CreatedAt           time.Time       `json:"created_at"`
 	UpdatedAt           time.Time       `json:"updated_at"`
+	// Attributes are the customer's attribute values as stored, by name.
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 // ExportLink is a linked upstream account.
@@ -113,7 +115,7 @@ func ExportCustomer(ctx context.Context, store ExportStore, userID string) (Expo
 			ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, HasPassword: u.PasswordHash != "",
 			Name: u.Name, GivenName: u.GivenName, FamilyName: u.FamilyName, Picture: u.Picture, Locale: u.Locale,
 			PhoneNumber: u.PhoneNumber, PhoneNumberVerified: u.PhoneNumberVerified, Address: u.Address,
-			CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+			CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Attributes: u.Attributes,
 		},
 		Identities: []ExportLink{}, Sessions: []ExportSession{}, Consents: []ExportConsent{}, Events: []ExportEvent{},
 	}

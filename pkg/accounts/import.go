@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/pkg/attributes"
 	"github.com/gatehouse-id/gatehouse/pkg/events"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/storage"
@@ -54,10 +55,56 @@ type ImportRecord struct {
 	// PasswordHash is a hash identity.CheckImportedHash accepts, kept as
 	// it is until the first sign-in rehashes it.
 	PasswordHash string
-	Identities   []storage.IdentityKey
+	Identities   []ImportIdentity
 	// CreatedAt is when the customer signed up in the old system; zero
 	// for now.
 	CreatedAt time.Time
+	// Roles names global roles to give the customer (created or
+	// updated); an unknown one fails the record unless
+	// ImportOptions.CreateRoles.
+	Roles []string
+	// Attributes are the customer's attribute values as decoded JSON, by
+	// name (null removes a value of an existing customer); checked
+	// against the declarations as an operator's; nil for none.
+	Attributes map[string]any
+	// ID, when set, is the customer's subject in the old system, kept as
+	// their ID (and so the "sub" apps see); CheckImportedID says which
+	// are allowed. Empty for a fresh one.
+	ID string
+}
+
+// ImportIdentity is an upstream account to link to an imported customer.
+type ImportIdentity struct {
+	Provider string
+	Subject  string
+	// Email is the address the provider gave for the account, if known.
+	Email string
+}
+
+// Key names the upstream account.
+func (i ImportIdentity) Key() storage.IdentityKey {
+	return storage.IdentityKey{Provider: i.Provider, Subject: i.Subject}
+}
+
+// MaxImportedIDBytes bounds an imported customer's kept ID.
+const MaxImportedIDBytes = 255
+
+// CheckImportedID reports whether id may be kept as a customer's ID: 1 to
+// MaxImportedIDBytes bytes of ASCII letters, digits and - . _ ~ : | @ +,
+// which cover the subjects of common identity systems (UUIDs, Auth0's
+// "auth0|…", Firebase's and Cognito's IDs) and need no escaping in a URL
+// path, a JSON string or a log line.
+func CheckImportedID(id string) error {
+	if id == "" || len(id) > MaxImportedIDBytes {
+		return fmt.Errorf("id: 1 to %d bytes", MaxImportedIDBytes)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~:|@+", c) >= 0) {
+			return errors.New("id: only ASCII letters, digits and - . _ ~ : | @ +")
+		}
+	}
+	return nil
 }
 
 // ImportOptions shape an import.
@@ -70,6 +117,9 @@ type ImportOptions struct {
 	ImportID string
 	// Batch numbers this batch within the import, from 1.
 	Batch int
+	// CreateRoles creates the global roles records name that do not
+	// exist, instead of failing those records.
+	CreateRoles bool
 }
 
 // ImportOutcome is what became of one record.
@@ -112,6 +162,9 @@ func (s *Service) ImportCustomers(ctx context.Context, records []ImportRecord, o
 	for i, rec := range records {
 		results[i] = ImportResult{Line: rec.Line}
 		u, err := prepareImport(rec)
+		if err == nil {
+			u.Attributes, err = s.importAttributes(nil, rec)
+		}
 		if err != nil {
 			results[i].Outcome, results[i].Reason = ImportFailed, err.Error()
 			continue
@@ -159,6 +212,12 @@ func prepareImport(rec ImportRecord) (storage.User, error) {
 	if rec.EmailVerified != nil {
 		u.EmailVerified = *rec.EmailVerified
 	}
+	if rec.ID != "" {
+		if err := CheckImportedID(rec.ID); err != nil {
+			return u, err
+		}
+		u.ID = rec.ID
+	}
 	switch {
 	case rec.Email != "":
 		email, err := identity.NormalizeEmail(rec.Email)
@@ -185,10 +244,18 @@ func prepareImport(rec ImportRecord) (storage.User, error) {
 		if id.Provider == "" || id.Subject == "" || len(id.Provider) > 255 || len(id.Subject) > 255 {
 			return u, errors.New("identities: each needs a provider and a subject of at most 255 bytes")
 		}
+		if id.Email != "" {
+			if _, err := identity.NormalizeEmail(id.Email); err != nil {
+				return u, fmt.Errorf("identities: the %s account's email is not a valid email address", id.Provider)
+			}
+		}
 		if providers[id.Provider] {
 			return u, fmt.Errorf("identities: two accounts at provider %q", id.Provider)
 		}
 		providers[id.Provider] = true
+	}
+	if err := checkImportRoles(rec.Roles); err != nil {
+		return u, err
 	}
 	return u, identity.CheckProfile(u)
 }
@@ -196,20 +263,41 @@ func prepareImport(rec ImportRecord) (storage.User, error) {
 // importBatch does a batch's work in the transaction in ctx, filling
 // results.
 func (s *Service) importBatch(ctx context.Context, records []ImportRecord, prepared []*storage.User, results []ImportResult, opts ImportOptions) error {
-	var extIDs, emails []string
+	var extIDs, emails, ids []string
 	var keys []storage.IdentityKey
 	for i, u := range prepared {
 		if u == nil {
 			continue
 		}
 		extIDs, emails = append(extIDs, u.ExternalID), append(emails, u.Email)
-		keys = append(keys, records[i].Identities...)
+		if records[i].ID != "" {
+			ids = append(ids, u.ID)
+		}
+		for _, l := range records[i].Identities {
+			keys = append(keys, l.Key())
+		}
 	}
 	found, err := s.store.FindUsersForImport(ctx, extIDs, emails)
 	if err != nil {
 		return err
 	}
-	byExt, byEmail := map[string]storage.User{}, map[string]storage.User{}
+	kept, err := s.store.FindUsersByIDs(ctx, ids)
+	if err != nil {
+		return err
+	}
+	clientIDs, err := s.store.FindClientIDs(ctx, ids)
+	if err != nil {
+		return err
+	}
+	m := importMatcher{byID: map[string]storage.User{}, byExt: map[string]storage.User{}, byEmail: map[string]storage.User{},
+		clients: map[string]bool{}}
+	for _, id := range clientIDs {
+		m.clients[id] = true
+	}
+	for _, u := range kept {
+		m.byID[u.ID] = u
+	}
+	byExt, byEmail := m.byExt, m.byEmail
 	for _, u := range found {
 		if u.ExternalID != "" {
 			byExt[u.ExternalID] = u
@@ -227,6 +315,10 @@ func (s *Service) importBatch(ctx context.Context, records []ImportRecord, prepa
 		linkedTo[storage.IdentityKey{Provider: l.Provider, Subject: l.Subject}] = l.UserID
 	}
 
+	roles, unknownRoles, err := s.importRoles(ctx, records, prepared, opts)
+	if err != nil {
+		return err
+	}
 	var creates []storage.User
 	var newLinks []storage.Identity
 	counts := events.UserImportedData{ImportID: opts.ImportID, Batch: opts.Batch}
@@ -240,7 +332,10 @@ func (s *Service) importBatch(ctx context.Context, records []ImportRecord, prepa
 			continue
 		}
 		res.Outcome, res.CustomerID, res.Reason = "", "", ""
-		existing, ok, reason := matchImport(*u, byExt, byEmail)
+		existing, ok, reason := m.match(*u, records[i].ID != "")
+		if reason == "" {
+			reason = unknownRole(records[i], unknownRoles)
+		}
 		switch {
 		case reason != "":
 			res.Outcome, res.Reason = ImportFailed, reason
@@ -251,7 +346,7 @@ func (s *Service) importBatch(ctx context.Context, records []ImportRecord, prepa
 			}
 			creates = append(creates, *u)
 			for _, k := range records[i].Identities {
-				newLinks = append(newLinks, storage.Identity{Provider: k.Provider, Subject: k.Subject, UserID: u.ID})
+				newLinks = append(newLinks, storage.Identity{Provider: k.Provider, Subject: k.Subject, UserID: u.ID, Email: k.Email})
 			}
 			res.Outcome, res.CustomerID = ImportCreated, u.ID
 		case opts.OnConflict == ConflictSkip:
@@ -281,10 +376,59 @@ func (s *Service) importBatch(ctx context.Context, records []ImportRecord, prepa
 	if err := s.store.CreateUsers(ctx, creates, newLinks); err != nil {
 		return err
 	}
+	for i, res := range results {
+		if len(records[i].Roles) == 0 || (res.Outcome != ImportCreated && res.Outcome != ImportUpdated) {
+			continue
+		}
+		n, err := s.assignImportRoles(ctx, res.CustomerID, records[i], roles)
+		if err != nil {
+			return err
+		}
+		counts.RolesAssigned += n
+	}
 	if opts.DryRun {
 		return nil
 	}
 	return s.events.Record(ctx, events.New(ctx, events.UserImported, opts.ImportID, counts))
+}
+
+// importMatcher holds a batch's existing customers by ID, external ID and
+// email.
+type importMatcher struct {
+	byID, byExt, byEmail map[string]storage.User
+	// clients are the IDs of clients among the batch's kept IDs.
+	clients map[string]bool
+}
+
+// match finds the existing customer a record is about: with keepID (the
+// line gives an id), the one with that ID, whose email and external ID
+// must then not belong to another customer; otherwise, or when no
+// customer has the ID, as matchImport says. A line whose id is new but
+// whose email or external ID is an existing customer's gets a reason:
+// a customer's ID never changes.
+func (m importMatcher) match(u storage.User, keepID bool) (storage.User, bool, string) {
+	if !keepID {
+		return matchImport(u, m.byExt, m.byEmail)
+	}
+	if m.clients[u.ID] {
+		// A client-credentials token's subject is its client's ID: a
+		// customer with the same ID would be mistaken for the client.
+		return storage.User{}, false, "id: a client has this id"
+	}
+	if c, ok := m.byID[u.ID]; ok {
+		if other, taken := m.byEmail[u.Email]; u.Email != "" && taken && other.ID != c.ID {
+			return c, false, "email: another customer has it"
+		}
+		if other, taken := m.byExt[u.ExternalID]; u.ExternalID != "" && taken && other.ID != c.ID {
+			return c, false, "external_id: another customer has it"
+		}
+		return c, true, ""
+	}
+	c, ok, reason := matchImport(u, m.byExt, m.byEmail)
+	if ok {
+		return c, false, "id: the customer with this email or external_id has another id"
+	}
+	return c, false, reason
 }
 
 // matchImport finds the existing customer a record is about: the one with
@@ -312,9 +456,9 @@ func matchImport(u storage.User, byExt, byEmail map[string]storage.User) (storag
 
 // linkConflict names the first upstream account linked to a customer
 // other than owner.
-func linkConflict(keys []storage.IdentityKey, linkedTo map[storage.IdentityKey]string, owner string) string {
+func linkConflict(keys []ImportIdentity, linkedTo map[storage.IdentityKey]string, owner string) string {
 	for _, k := range keys {
-		if id, ok := linkedTo[k]; ok && id != owner {
+		if id, ok := linkedTo[k.Key()]; ok && id != owner {
 			return fmt.Sprintf("identities: %s account %q is linked to another customer", k.Provider, k.Subject)
 		}
 	}
@@ -341,7 +485,7 @@ func (s *Service) importUpdate(ctx context.Context, existing storage.User, rec I
 		for _, k := range rec.Identities {
 			switch sub, ok := byProvider[k.Provider]; {
 			case !ok:
-				add = append(add, storage.Identity{Provider: k.Provider, Subject: k.Subject, UserID: existing.ID})
+				add = append(add, storage.Identity{Provider: k.Provider, Subject: k.Subject, UserID: existing.ID, Email: k.Email})
 			case sub != k.Subject:
 				return fmt.Sprintf("identities: the customer has another %s account", k.Provider), nil
 			}
@@ -366,7 +510,9 @@ func (s *Service) importUpdate(ctx context.Context, existing storage.User, rec I
 		set(&cur.PhoneNumber, u.PhoneNumber)
 		set(&cur.ExternalID, u.ExternalID)
 		set(&cur.PasswordHash, u.PasswordHash)
-		return cur, nil
+		attrs, err := s.importAttributes(cur.Attributes, rec)
+		cur.Attributes = attrs
+		return cur, err
 	})
 	if err != nil {
 		return "", err
@@ -377,4 +523,18 @@ func (s *Service) importUpdate(ctx context.Context, existing storage.User, rec I
 		}
 	}
 	return "", nil
+}
+
+// importAttributes returns current with the record's attributes applied
+// as an operator's change (every declared attribute may be set), or the
+// reason the line fails: an undeclared attribute or a refused value.
+func (s *Service) importAttributes(current map[string]string, rec ImportRecord) (map[string]string, error) {
+	if len(rec.Attributes) == 0 {
+		return current, nil
+	}
+	out, _, err := s.attrs.Apply(current, attributes.Change(rec.Attributes), attributes.EditorOperator)
+	if err != nil {
+		return nil, fmt.Errorf("attributes: %w", err)
+	}
+	return out, nil
 }

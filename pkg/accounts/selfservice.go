@@ -11,7 +11,8 @@ import (
 )
 
 // SignUp creates a customer who signed themselves up: like CreateCustomer
-// (the policy checked and the password hashed before the transaction),
+// (the policy checked and the password hashed before the transaction, the
+// default roles given),
 // and then, in the same transaction, runs then with the stored customer
 // (pkg/selfservice queues the verification mail there). A taken email is
 // identity's *InvalidError for "email" wrapping identity.ErrEmailTaken.
@@ -27,8 +28,12 @@ func (s *Service) SignUp(ctx context.Context, n identity.NewUser, then func(ctx 
 		if u, err = s.store.GetUser(ctx, u.ID); err != nil {
 			return err
 		}
+		roles, err := s.assignDefaultRoles(ctx, u.ID)
+		if err != nil {
+			return err
+		}
 		if err := s.events.Record(ctx, events.New(ctx, events.UserCreated, u.ID,
-			events.UserCreatedData{Email: u.Email, EmailVerified: u.EmailVerified})); err != nil {
+			events.UserCreatedData{Email: u.Email, EmailVerified: u.EmailVerified, Roles: roles})); err != nil {
 			return err
 		}
 		return then(ctx, u)
@@ -109,7 +114,7 @@ func (s *Service) ResetPassword(ctx context.Context, userID, password string, wi
 			return err
 		}
 		var n int
-		if err := s.endSessionsOf(ctx, userID, &n); err != nil {
+		if err := s.endSessionsOf(ctx, userID, "", &n); err != nil {
 			return fmt.Errorf("reset password: end sessions: %w", err)
 		}
 		if err := s.store.RevokeTokensOf(ctx, userID, ""); err != nil {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/gatehouse-id/gatehouse/internal/outage"
 	"github.com/gatehouse-id/gatehouse/pkg/accounts"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/pkg/events"
@@ -159,6 +160,18 @@ func (a *API) routes() []route {
 		r(http.MethodPost, "/webhooks/{webhook_id}/replay", a.replayWebhook),
 		r(http.MethodPost, "/webhooks/{webhook_id}/ping", a.pingWebhook),
 		r(http.MethodPost, "/webhooks/{webhook_id}/rotate-secret", a.rotateWebhookSecret),
+
+		r(http.MethodGet, "/roles", a.listRoles),
+		r(http.MethodPost, "/roles", a.createRole),
+		r(http.MethodGet, "/roles/{role_id}", a.getRole),
+		r(http.MethodDelete, "/roles/{role_id}", a.deleteRole),
+		r(http.MethodGet, "/customers/{customer_id}/roles", a.listCustomerRoles),
+		r(http.MethodPost, "/customers/{customer_id}/roles", a.assignCustomerRole),
+		r(http.MethodDelete, "/customers/{customer_id}/roles/{role_id}", a.unassignCustomerRole),
+		r(http.MethodPost, "/customers/{customer_id}/disable", a.disableCustomer),
+		r(http.MethodPost, "/customers/{customer_id}/enable", a.enableCustomer),
+		r(http.MethodGet, "/attributes", a.listAttributes),
+		r(http.MethodPatch, "/customers/{customer_id}/attributes", a.updateAttributes),
 	}
 }
 
@@ -206,6 +219,10 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		clientID, subject, scopes, err := a.tokens.VerifyAccessToken(r.Context(), strings.TrimSpace(token))
+		if err != nil && outage.Is(err) {
+			a.writeError(w, r, err) // no verdict on the token: 503
+			return
+		}
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-admin", error="invalid_token"`)
 			writeProblem(w, http.StatusUnauthorized, "The access token is invalid, expired or revoked.")

@@ -29,6 +29,10 @@ type customerJSON struct {
 	ExternalID          string           `json:"external_id,omitempty"`
 	CreatedAt           time.Time        `json:"created_at"`
 	UpdatedAt           time.Time        `json:"updated_at"`
+	Disabled            bool             `json:"disabled"`
+	// Attributes are the customer's attribute values, typed by their
+	// declarations (set by API.customer).
+	Attributes map[string]any `json:"attributes,omitempty"`
 }
 
 func toCustomerJSON(u storage.User) customerJSON {
@@ -36,7 +40,7 @@ func toCustomerJSON(u storage.User) customerJSON {
 		ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, HasPassword: u.PasswordHash != "", MFA: u.MFA,
 		Name: u.Name, GivenName: u.GivenName, FamilyName: u.FamilyName, Picture: u.Picture, Locale: u.Locale,
 		PhoneNumber: u.PhoneNumber, PhoneNumberVerified: u.PhoneNumberVerified, ExternalID: u.ExternalID,
-		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Disabled: u.Disabled,
 	}
 	if !u.Address.IsZero() {
 		addr := u.Address
@@ -51,13 +55,20 @@ func (a *API) listCustomers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	if q.Has("role") {
+		a.listCustomersByRole(w, r, page, limit)
+		return
+	}
 	filter := storage.UserFilter{EmailPrefix: q.Get("email_prefix"), NamePrefix: q.Get("name_prefix")}
+	if filter.Attribute, ok = a.attributeFilter(w, r); !ok {
+		return
+	}
 	us, err := a.store.ListUsers(r.Context(), filter, page)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, pageOf(us, limit, func(u storage.User) string { return u.ID }, toCustomerJSON))
+	writeJSON(w, http.StatusOK, pageOf(us, limit, func(u storage.User) string { return u.ID }, a.customer))
 }
 
 // customerCreate is the body of a new customer.
@@ -81,7 +92,7 @@ func (a *API) createCustomer(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, toCustomerJSON(u))
+	writeJSON(w, http.StatusCreated, a.customer(u))
 }
 
 func (a *API) getCustomer(w http.ResponseWriter, r *http.Request) {
@@ -90,7 +101,7 @@ func (a *API) getCustomer(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toCustomerJSON(u))
+	writeJSON(w, http.StatusOK, a.customer(u))
 }
 
 // customerPatch is a partial update: members left out keep their value.
@@ -105,6 +116,9 @@ type customerPatch struct {
 	PhoneNumber         *string          `json:"phone_number"`
 	PhoneNumberVerified *bool            `json:"phone_number_verified"`
 	Address             *storage.Address `json:"address"`
+	// Password is a new password, checked against the password policy
+	// (with the email as patched) and never echoed.
+	Password *string `json:"password"`
 }
 
 // apply returns u changed by the patch. A new email is checked, and is
@@ -147,12 +161,19 @@ func (a *API) updateCustomer(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &patch) {
 		return
 	}
-	u, err := a.accounts.UpdateCustomer(r.Context(), mux.Vars(r)["customer_id"], patch.apply)
+	id := mux.Vars(r)["customer_id"]
+	var u storage.User
+	var err error
+	if patch.Password != nil {
+		u, err = a.accounts.UpdateCustomerAndPassword(r.Context(), id, patch.apply, *patch.Password)
+	} else {
+		u, err = a.accounts.UpdateCustomer(r.Context(), id, patch.apply)
+	}
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toCustomerJSON(u))
+	writeJSON(w, http.StatusOK, a.customer(u))
 }
 
 // deleteCustomer removes the customer with their sessions (telling their

@@ -26,7 +26,8 @@ func isJSONLines(mediaType string) bool {
 
 // importCustomers imports customers from a JSON Lines body
 // (docs/import.md), batch by batch as it arrives, and answers the summary.
-// Query parameters: on_conflict (skip, update, fail), dry_run, batch_size.
+// Query parameters: on_conflict (skip, update, fail), dry_run, batch_size,
+// create_roles.
 func (a *API) importCustomers(w http.ResponseWriter, r *http.Request) {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if !isJSONLines(mt) {
@@ -50,6 +51,14 @@ func (a *API) importCustomers(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		opts.DryRun = b
+	}
+	if v := q.Get("create_roles"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			writeFieldProblem(w, http.StatusBadRequest, "create_roles", "create_roles must be true or false.")
+			return
+		}
+		opts.CreateRoles = b
 	}
 	if v := q.Get("batch_size"); v != "" {
 		n, err := strconv.Atoi(v)

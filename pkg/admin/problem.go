@@ -8,7 +8,9 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/gatehouse-id/gatehouse/internal/outage"
 	"github.com/gatehouse-id/gatehouse/internal/strictjson"
+	"github.com/gatehouse-id/gatehouse/pkg/attributes"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/webhooks"
@@ -20,7 +22,8 @@ import (
 // wrong, and Field names the request member at fault, when one is. Rule,
 // an extension member (RFC 9457 §3.2), names the rule a refused password
 // broke (identity.PasswordRule: too_short, too_long, too_common,
-// contains_email).
+// contains_email), or the reason a customer attribute's value was refused
+// (attributes.ValueError: unknown, invalid, not_editable, required).
 type problem struct {
 	Type   string `json:"type"`
 	Title  string `json:"title"`
@@ -54,6 +57,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ie *identity.InvalidError
 	var pe *identity.PasswordError
 	var we *webhooks.InvalidError
+	var ave *attributes.ValueError
 	switch {
 	case errors.As(err, &we):
 		writeFieldProblem(w, http.StatusBadRequest, we.Field, we.Error())
@@ -77,6 +81,16 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeProblem(w, http.StatusConflict, "The key is active; rotate it before retiring it.")
 	case errors.Is(err, storage.ErrConflict):
 		writeProblem(w, http.StatusConflict, "A concurrent change won; retry.")
+	case outage.Is(err):
+		// The database cannot answer now: no verdict on the request, and
+		// not a failure of this server to log at error level (the outage
+		// reporter and the request log have it).
+		outage.SetRetryAfter(w)
+		writeProblem(w, http.StatusServiceUnavailable, "The database cannot answer for a moment; retry after the Retry-After delay.")
+	case errors.As(err, &ave):
+		sendProblem(w, problem{Status: http.StatusBadRequest, Detail: ave.Error(), Field: "attributes." + ave.Attribute, Rule: ave.Reason})
+	case errors.Is(err, storage.ErrNotSearchable):
+		writeFieldProblem(w, http.StatusBadRequest, "attribute_name", "Customers can be found only by a searchable attribute (declared searchable: true), and not together with a prefix.")
 	default:
 		a.log.ErrorContext(r.Context(), "admin request failed", "route", routeTemplate(r), "error", err.Error())
 		writeProblem(w, http.StatusInternalServerError, "The server failed to complete the request.")

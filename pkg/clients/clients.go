@@ -127,6 +127,11 @@ type Options struct {
 	// backchannel_logout_uri, sector_identifier_uri); nil accepts any
 	// absolute http(s) URL. pkg/outbound supplies the production check.
 	CheckFetchedURL func(raw string) error
+	// AllowHTTPPageURLs admits http for the URLs the hosted pages show or
+	// link (logo_uri, client_uri, policy_uri, tos_uri): the development
+	// switch (dev_allow_loopback_urls). Off, they must be https; clients
+	// stored before the rule keep loading, and must meet it when updated.
+	AllowHTTPPageURLs bool
 	// Events records client.created, client.updated and client.deleted in
 	// the transaction of each change; nil records nothing (tests only:
 	// the server and the command line build the service with
@@ -148,6 +153,8 @@ type Service struct {
 	reserved []string
 	checkURL func(string) error
 	events   events.Sink
+	// httpPageURLs is Options.AllowHTTPPageURLs.
+	httpPageURLs bool
 }
 
 // NewService returns a Service over the store.
@@ -157,6 +164,8 @@ func NewService(store Store, secrets *secret.Keys, opts Options) *Service {
 		reserved: append([]string{AdminScope}, opts.ReservedScopes...),
 		checkURL: opts.CheckFetchedURL,
 		events:   events.SinkOr(opts.Events),
+
+		httpPageURLs: opts.AllowHTTPPageURLs,
 	}
 }
 
@@ -334,7 +343,7 @@ func (s *Service) build(spec Spec) (storage.Client, error) {
 	}
 	scopes := dedupe(spec.Scopes)
 	if len(scopes) == 0 && needsRedirect {
-		scopes = []string{"openid", "profile", "email", "address", "phone", "offline_access"}
+		scopes = []string{"openid", "profile", "email", "address", "phone", "offline_access", "roles"}
 	}
 	if spec.Admin && !slices.Contains(scopes, AdminScope) {
 		scopes = append(scopes, AdminScope)
@@ -353,6 +362,19 @@ func (s *Service) build(spec Spec) (storage.Client, error) {
 		}
 		if parsed, err := url.Parse(u); err != nil || !parsed.IsAbs() || parsed.Fragment != "" || (parsed.Scheme != "https" && parsed.Scheme != "http") {
 			return storage.Client{}, &InvalidError{field, fmt.Sprintf("%q is not an absolute http(s) URL without a fragment", u)}
+		}
+	}
+	// The pages show the logo to customers and link the others: over
+	// https only, or the page loads and links something anyone on the
+	// network can change (RFC 7591 §5).
+	for field, u := range map[string]string{
+		"logo_uri": spec.LogoURI, "client_uri": spec.ClientURI, "policy_uri": spec.PolicyURI, "tos_uri": spec.TOSURI,
+	} {
+		if u == "" || s.httpPageURLs {
+			continue
+		}
+		if parsed, _ := url.Parse(u); parsed.Scheme != "https" {
+			return storage.Client{}, &InvalidError{field, fmt.Sprintf("%q must use https (http only with dev_allow_loopback_urls)", u)}
 		}
 	}
 	// The server itself fetches these, or posts to them: they must pass

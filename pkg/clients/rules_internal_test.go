@@ -70,3 +70,32 @@ func TestAdminSpecGetsTheAdminScopeAndGrant(t *testing.T) {
 		t.Fatalf("admin client = %+v", c)
 	}
 }
+
+// The URLs the pages show or link must be https, unless the development
+// switch is on.
+func TestPageURLsMustUseHTTPS(t *testing.T) {
+	strict := NewService(nil, nil, Options{})
+	dev := NewService(nil, nil, Options{AllowHTTPPageURLs: true})
+	for field, set := range map[string]func(*Spec, string){
+		"logo_uri":   func(s *Spec, u string) { s.LogoURI = u },
+		"client_uri": func(s *Spec, u string) { s.ClientURI = u },
+		"policy_uri": func(s *Spec, u string) { s.PolicyURI = u },
+		"tos_uri":    func(s *Spec, u string) { s.TOSURI = u },
+	} {
+		t.Run(field, func(t *testing.T) {
+			spec := Spec{Name: "web", RedirectURIs: []string{"https://app.example/cb"}}
+			set(&spec, "https://app.example/x")
+			if _, err := strict.build(spec); err != nil {
+				t.Fatalf("https refused: %v", err)
+			}
+			set(&spec, "http://localhost:3000/x")
+			var ie *InvalidError
+			if _, err := strict.build(spec); !errors.As(err, &ie) || ie.Field != field {
+				t.Fatalf("http accepted without the development switch: %v", err)
+			}
+			if _, err := dev.build(spec); err != nil {
+				t.Fatalf("http refused under the development switch: %v", err)
+			}
+		})
+	}
+}

@@ -13,6 +13,8 @@ type UserCreatedData struct {
 	// Provider is the upstream provider the customer signed up with, ""
 	// for a customer created with a password.
 	Provider string `json:"provider,omitempty"`
+	// Roles are the names of the default roles the new customer got.
+	Roles []string `json:"roles,omitempty"`
 }
 
 // UserUpdatedData is user.updated's data.
@@ -22,6 +24,9 @@ type UserUpdatedData struct {
 	Fields []string `json:"fields"`
 	// Email is the new email when it changed.
 	Email string `json:"email,omitempty"`
+	// Attributes names the customer attributes whose values changed
+	// (docs/customers.md#attributes), never the values.
+	Attributes []string `json:"attributes,omitempty"`
 }
 
 // UserImportedData is user.imported's data: one event per committed batch
@@ -43,6 +48,9 @@ type UserImportedData struct {
 	Updated int `json:"updated"`
 	Skipped int `json:"skipped"`
 	Failed  int `json:"failed"`
+	// RolesAssigned counts the roles the batch gave customers (the roles
+	// member), not one event per customer.
+	RolesAssigned int `json:"roles_assigned,omitempty"`
 }
 
 // UserEmailVerifiedData is user.email_verified's data.
@@ -128,4 +136,23 @@ type KeyRotatedData struct {
 	// State is the key's new state: "active" for a new key (a rotation),
 	// "retired" for a retired one.
 	State string `json:"state"`
+}
+
+// RoleData is the data of role.created, role.deleted, user.role.assigned
+// and user.role.unassigned (whose subject is the customer; a role's own
+// events have the role's ID as subject).
+type RoleData struct {
+	RoleID string `json:"role_id"`
+	Name   string `json:"name"`
+	// ClientID is the client the role belongs to, "" for a global role.
+	ClientID string `json:"client_id,omitempty"`
+	// Default marks a role given to new customers (role.created).
+	Default bool `json:"default,omitempty"`
+}
+
+// UserDisabledData is user.disabled's data.
+type UserDisabledData struct {
+	// SessionsEnded is how many browser sessions the disabling ended
+	// (each with its session.ended event).
+	SessionsEnded int `json:"sessions_ended"`
 }

@@ -38,6 +38,16 @@ const (
 	ClientUpdated           = "client.updated"
 	ClientDeleted           = "client.deleted"
 	KeyRotated              = "key.rotated"
+	// UserDisabled and UserEnabled are an operator's disabling of a
+	// customer (sessions ended, tokens revoked) and its undoing.
+	UserDisabled = "user.disabled"
+	UserEnabled  = "user.enabled"
+	// RoleCreated and RoleDeleted are changes of the roles themselves;
+	// UserRoleAssigned and UserRoleUnassigned of a customer's roles.
+	RoleCreated        = "role.created"
+	RoleDeleted        = "role.deleted"
+	UserRoleAssigned   = "user.role.assigned"
+	UserRoleUnassigned = "user.role.unassigned"
 )
 
 // Types lists every event type, for filters and validation.
@@ -47,6 +57,7 @@ func Types() []string {
 		UserLoginSucceeded, UserLoginFailed, UserMFAEnrolled, UserMFARemoved,
 		IdentityLinked, IdentityUnlinked, SessionEnded, ConsentGranted, ConsentRevoked,
 		ClientCreated, ClientUpdated, ClientDeleted, KeyRotated, UserMFARecoveryCodeUsed,
+		UserDisabled, UserEnabled, RoleCreated, RoleDeleted, UserRoleAssigned, UserRoleUnassigned,
 	}
 }
 

@@ -32,6 +32,9 @@ type Store interface {
 	storage.UserStore
 	storage.IdentityStore
 	storage.Transactor
+	// AssignDefaultRoles gives a customer created by a first sign-in the
+	// default roles (storage.RoleStore).
+	AssignDefaultRoles(ctx context.Context, userID string) ([]string, error)
 }
 
 // Options configure a Service.

@@ -7,4 +7,5 @@ type nilStore struct {
 	storage.UserStore
 	storage.IdentityStore
 	storage.Transactor
+	storage.RoleStore
 }

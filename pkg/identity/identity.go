@@ -99,7 +99,7 @@ func (s *Service) verify(ctx context.Context, password, encoded string) (ok, reh
 	if strings.HasPrefix(encoded, "$argon2id$") {
 		return VerifyPassword(password, encoded, s.params)
 	}
-	// An imported hash (bcrypt, scrypt, PBKDF2, Firebase's scrypt) is
+	// An imported hash (bcrypt, scrypt, PBKDF2, argon2i, Firebase's scrypt) is
 	// replaced by argon2id at the first sign-in it lets through.
 	ok, err = verifyImported(password, encoded)
 	return ok, ok, err
@@ -124,6 +124,10 @@ type NewUser struct {
 	Name          string
 	EmailVerified bool
 	Locale        string
+	// Attributes are the new customer's attribute values in their stored
+	// form, checked by the caller against the declarations
+	// (accounts.CheckSignUpAttributes); nil for none.
+	Attributes map[string]string
 }
 
 // Create validates and stores a new customer with a fresh, random subject.
@@ -161,6 +165,7 @@ func (s *Service) Prepare(ctx context.Context, n NewUser) (storage.User, error) 
 		EmailVerified: n.EmailVerified,
 		Name:          strings.TrimSpace(n.Name),
 		Locale:        n.Locale,
+		Attributes:    n.Attributes,
 	}
 	if err := CheckProfile(u); err != nil {
 		return storage.User{}, err
@@ -198,7 +203,7 @@ func StoreError(err error) error {
 // Authenticate checks an email and password. An unknown email costs the
 // same time as a wrong password, and both give ErrInvalidCredentials. A
 // correct password whose hash used weaker parameters, or was imported in
-// another format (bcrypt, scrypt, PBKDF2-SHA256, Firebase's scrypt; see
+// another format (bcrypt, scrypt, PBKDF2-SHA256/512, argon2i, Firebase's scrypt; see
 // CheckImportedHash), is rehashed with argon2id and the service's
 // parameters.
 //

@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"crypto/pbkdf2"
 	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/scrypt"
 )
@@ -22,10 +24,14 @@ import (
 // the service's parameters (Service.Authenticate). The formats:
 //
 //	$argon2id$v=19$m=…,t=…,p=…$salt$hash     (PHC; this server's own)
+//	$argon2i$v=19$m=…,t=…,p=…$salt$hash      (PHC; rehashed to argon2id)
 //	$2a$…, $2b$…, $2y$…                      (bcrypt)
-//	$scrypt$ln=…,r=…,p=…$salt$hash            (passlib; standard base64, unpadded)
+//	$scrypt$ln=…,r=…,p=…$salt$hash            (passlib and PHC; standard base64, unpadded)
 //	pbkdf2_sha256$iter$salt$hash              (Django; salt as text, hash in base64)
+//	pbkdf2_sha512$iter$salt$hash              (Django's form with SHA-512, from custom hashers)
 //	$pbkdf2-sha256$iter$salt$hash             (passlib; adapted base64, '.' for '+')
+//	$pbkdf2-sha256$i=iter[,l=len]$salt$hash   (PHC; standard or adapted base64, unpadded)
+//	$pbkdf2-sha512$…                          (the same two with SHA-512)
 //	$firebase-scrypt$ln=…,r=…$salt$sep$signer$hash  (Firebase's modified scrypt; base64)
 //
 // Every comparison is constant-time. The parameters are bounded so that a
@@ -35,6 +41,9 @@ const (
 	maxPBKDF2Iterations = 10_000_000
 	maxScryptLogN       = 20
 	maxScryptMemory     = 256 << 20 // bytes: 128·N·r·p
+	maxArgon2MemoryKiB  = 256 << 10 // 256 MiB
+	maxArgon2Passes     = 16
+	maxArgon2Lanes      = 16
 )
 
 // ErrUnsupportedHash is returned for an imported password hash in a format
@@ -52,16 +61,28 @@ type importedHash interface {
 // the hash.
 func CheckImportedHash(encoded string) error {
 	if strings.HasPrefix(encoded, "$argon2id$") {
-		_, err := parseArgon2(encoded)
-		return err
+		a, err := parseArgon2(encoded)
+		if err != nil {
+			return err
+		}
+		return checkArgon2Bounds(a.params)
 	}
 	_, err := parseImported(encoded)
 	return err
 }
 
+// checkArgon2Bounds refuses argon2 parameters that would make one sign-in
+// take unbounded memory or time.
+func checkArgon2Bounds(p Argon2Params) error {
+	if p.MemoryKiB > maxArgon2MemoryKiB || p.Iterations > maxArgon2Passes || p.Parallelism > maxArgon2Lanes {
+		return fmt.Errorf("%w: argon2 parameters above m=%d,t=%d,p=%d", ErrMalformedHash, maxArgon2MemoryKiB, maxArgon2Passes, maxArgon2Lanes)
+	}
+	return nil
+}
+
 // HashFormat names the format of a hash CheckImportedHash accepts:
-// "argon2id", "bcrypt", "scrypt", "pbkdf2-sha256" (both forms) or
-// "firebase-scrypt"; "" for anything else.
+// "argon2id", "bcrypt", "scrypt", "pbkdf2-sha256" (every form),
+// "firebase-scrypt", "argon2i" or "pbkdf2-sha512"; "" for anything else.
 func HashFormat(encoded string) string {
 	switch {
 	case strings.HasPrefix(encoded, "$argon2id$"):
@@ -74,6 +95,10 @@ func HashFormat(encoded string) string {
 		return "pbkdf2-sha256"
 	case strings.HasPrefix(encoded, "$firebase-scrypt$"):
 		return "firebase-scrypt"
+	case strings.HasPrefix(encoded, "$argon2i$"):
+		return "argon2i"
+	case strings.HasPrefix(encoded, "pbkdf2_sha512$"), strings.HasPrefix(encoded, "$pbkdf2-sha512$"):
+		return "pbkdf2-sha512"
 	}
 	return ""
 }
@@ -97,10 +122,12 @@ func parseImported(encoded string) (importedHash, error) {
 		return bcryptHash(encoded), nil
 	case "scrypt":
 		return parseScrypt(encoded)
-	case "pbkdf2-sha256":
+	case "pbkdf2-sha256", "pbkdf2-sha512":
 		return parsePBKDF2(encoded)
 	case "firebase-scrypt":
 		return parseFirebase(encoded)
+	case "argon2i":
+		return parseArgon2i(encoded)
 	case "argon2id":
 		return nil, fmt.Errorf("%w: argon2id is not an imported format", ErrUnsupportedHash)
 	}
@@ -185,55 +212,112 @@ func parseScrypt(encoded string) (importedHash, error) {
 	return scryptHash{logN: logN, r: r, p: p, salt: salt, key: key}, nil
 }
 
-// pbkdf2Hash is a PBKDF2-HMAC-SHA256 key of the password and salt.
+// pbkdf2Hash is a PBKDF2-HMAC key (SHA-256 or SHA-512) of the password and
+// salt.
 type pbkdf2Hash struct {
+	sha512    bool
 	iter      int
 	salt, key []byte
 }
 
 func (h pbkdf2Hash) verify(password string) (bool, error) {
-	got, err := pbkdf2.Key(sha256.New, password, h.salt, h.iter, len(h.key))
+	var got []byte
+	var err error
+	if h.sha512 {
+		got, err = pbkdf2.Key(sha512.New, password, h.salt, h.iter, len(h.key))
+	} else {
+		got, err = pbkdf2.Key(sha256.New, password, h.salt, h.iter, len(h.key))
+	}
 	if err != nil {
 		return false, fmt.Errorf("%w: %v", ErrMalformedHash, err)
 	}
 	return subtle.ConstantTimeCompare(got, h.key) == 1, nil
 }
 
-// passlibB64 is passlib's adapted base64: standard, unpadded, '.' for '+'.
+// passlibB64 decodes passlib's adapted base64 (standard, unpadded, '.' for
+// '+'), and so also standard base64 without padding.
 func passlibB64(s string) ([]byte, error) {
 	return base64.RawStdEncoding.DecodeString(strings.ReplaceAll(s, ".", "+"))
 }
 
+// parsePBKDF2 parses Django's form (pbkdf2_sha256$…, pbkdf2_sha512$…),
+// passlib's ($pbkdf2-sha256$29000$…) and PHC's ($pbkdf2-sha256$i=29000$…,
+// optionally ",l=" the key's length).
 func parsePBKDF2(encoded string) (importedHash, error) {
-	var iterStr, salt, key string
-	var saltBytes, keyBytes []byte
+	var h pbkdf2Hash
+	var iterStr string
 	var err1, err2 error
-	if rest, ok := strings.CutPrefix(encoded, "pbkdf2_sha256$"); ok {
+	if rest, ok := strings.CutPrefix(encoded, "pbkdf2_sha256$"); ok || strings.HasPrefix(encoded, "pbkdf2_sha512$") {
 		// Django: the salt is used as its text, the hash is padded base64.
+		if !ok {
+			rest, h.sha512 = strings.TrimPrefix(encoded, "pbkdf2_sha512$"), true
+		}
 		parts := strings.Split(rest, "$")
 		if len(parts) != 3 {
 			return nil, ErrMalformedHash
 		}
-		iterStr, salt, key = parts[0], parts[1], parts[2]
-		saltBytes = []byte(salt)
-		keyBytes, err2 = base64.StdEncoding.DecodeString(key)
+		iterStr, h.salt = parts[0], []byte(parts[1])
+		h.key, err2 = base64.StdEncoding.DecodeString(parts[2])
 	} else {
 		parts := strings.Split(encoded, "$")
 		if len(parts) != 5 {
 			return nil, ErrMalformedHash
 		}
-		iterStr, salt, key = parts[2], parts[3], parts[4]
-		saltBytes, err1 = passlibB64(salt)
-		keyBytes, err2 = passlibB64(key)
+		h.sha512 = parts[1] == "pbkdf2-sha512"
+		iterStr = parts[2]
+		keyLen := -1
+		if params, ok := strings.CutPrefix(parts[2], "i="); ok {
+			var lenStr string
+			iterStr, lenStr, _ = strings.Cut(params, ",")
+			if lenStr != "" {
+				n, err := strconv.Atoi(strings.TrimPrefix(lenStr, "l="))
+				if !strings.HasPrefix(lenStr, "l=") || err != nil {
+					return nil, ErrMalformedHash
+				}
+				keyLen = n
+			}
+		}
+		h.salt, err1 = passlibB64(parts[3])
+		h.key, err2 = passlibB64(parts[4])
+		if keyLen >= 0 && keyLen != len(h.key) {
+			return nil, ErrMalformedHash
+		}
 	}
 	iter, err := strconv.Atoi(iterStr)
 	if err != nil || iter <= 0 || iter > maxPBKDF2Iterations {
 		return nil, fmt.Errorf("%w: PBKDF2 iterations missing or above %d", ErrMalformedHash, maxPBKDF2Iterations)
 	}
-	if err1 != nil || err2 != nil || len(saltBytes) == 0 || len(keyBytes) < 16 {
+	if err1 != nil || err2 != nil || len(h.salt) == 0 || len(h.key) < 16 {
 		return nil, ErrMalformedHash
 	}
-	return pbkdf2Hash{iter: iter, salt: saltBytes, key: keyBytes}, nil
+	h.iter = iter
+	return h, nil
+}
+
+// argon2iHash is an argon2i (not argon2id) key, version 19.
+type argon2iHash argon2Hash
+
+func (h argon2iHash) verify(password string) (bool, error) {
+	p := h.params
+	got := argon2.Key([]byte(password), h.salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(h.want)))
+	return subtle.ConstantTimeCompare(got, h.want) == 1, nil
+}
+
+// parseArgon2i parses $argon2i$v=19$m=…,t=…,p=…$salt$hash, as argon2id's
+// PHC string with the other name, within the import's bounds.
+func parseArgon2i(encoded string) (importedHash, error) {
+	rest, ok := strings.CutPrefix(encoded, "$argon2i$")
+	if !ok {
+		return nil, ErrMalformedHash
+	}
+	a, err := parseArgon2("$argon2id$" + rest)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkArgon2Bounds(a.params); err != nil {
+		return nil, err
+	}
+	return argon2iHash(a), nil
 }
 
 // firebaseHash is Firebase Authentication's modified scrypt: the scrypt key

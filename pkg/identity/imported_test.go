@@ -36,6 +36,23 @@ var importedVectors = []struct {
 	// hashlib.pbkdf2_hmac("sha256", pw, sha256(b"\x02")[:16]..., 29000), passlib's ab64 ('.' for '+')
 	{"PBKDF2-SHA256, passlib's form", "pbkdf2-sha256", kaPassword,
 		"$pbkdf2-sha256$29000$bjQLnP.zepicpUTmu3gKLA$JGJZIVc.kNQaHeXIL2PyiUIv/0v1iOturWSWq9erQW8"},
+	// hashlib.pbkdf2_hmac("sha512", pw, b"pepperSalt2026", 210000): Django's
+	// shape with SHA-512, as custom hashers write it (Django itself has none).
+	{"PBKDF2-SHA512, Django's form", "pbkdf2-sha512", kaPassword,
+		"pbkdf2_sha512$210000$pepperSalt2026$rYvUVHAPOAcQuhw4doRWxxLDMo8PrF66noYnwJNlDNGDhaq7eTyUOY4iSVC/RjcLdwG+cVCv4/UtKkx8rg3QHQ=="},
+	// hashlib.pbkdf2_hmac("sha256", pw, bytes(range(16)), 29000), standard base64 unpadded
+	{"PBKDF2-SHA256, PHC form", "pbkdf2-sha256", kaPassword,
+		"$pbkdf2-sha256$i=29000$AAECAwQFBgcICQoLDA0ODw$m/kLywdyNwK9GV2kWntRGvZzmeiVsuqehNWlLst2eWY"},
+	// hashlib.pbkdf2_hmac("sha512", pw, bytes(range(16)), 25000), passlib's ab64
+	{"PBKDF2-SHA512, passlib's form", "pbkdf2-sha512", kaPassword,
+		"$pbkdf2-sha512$25000$AAECAwQFBgcICQoLDA0ODw$SD45rjg2efG3ODIHQeklcrq1rgpKrbMw16UwshxvBWLgNENeDWMvNiO.Lj6BUMRx4V/sPJndUTpKWVbG79Akig"},
+	// the same, 32 bytes, PHC form with the key's length
+	{"PBKDF2-SHA512, PHC form with l=", "pbkdf2-sha512", kaPassword,
+		"$pbkdf2-sha512$i=25000,l=32$AAECAwQFBgcICQoLDA0ODw$SD45rjg2efG3ODIHQeklcrq1rgpKrbMw16UwshxvBWI"},
+	// The reference implementation's README (github.com/P-H-C/phc-winner-argon2):
+	// echo -n password | argon2 somesalt -t 2 -m 16 -p 4 -l 24
+	{"argon2i, the reference implementation's example", "argon2i", "password",
+		"$argon2i$v=19$m=65536,t=2,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG"},
 	// github.com/firebase/scrypt README: signer key jxspr8…, separator Bw==,
 	// rounds 8, mem_cost 14, salt 42xEC+ixf3L2lw==, password user1password.
 	{"Firebase scrypt, the published vector", "firebase-scrypt", "user1password",
@@ -74,6 +91,12 @@ func TestImportedHashesMalformedOrUnboundedAreRefused(t *testing.T) {
 		"pbkdf2_sha256$99999999999$salt$ckpOZxEjD2YUXnmmplYAyw+Phzq1IzuUP7nmvKMBXpo=",
 		"$pbkdf2-sha256$29000$bjQLnP.zepicpUTmu3gKLA",
 		"$firebase-scrypt$ln=14,r=8$42xEC+ixf3L2lw==$Bw==$AAAA$AA==",
+		"$argon2i$v=19$m=1048576,t=2,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG",  // 1 GiB
+		"$argon2id$v=19$m=65536,t=200,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG", // 200 passes
+		"$argon2i$v=16$m=65536,t=2,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG",    // version 16
+		"$pbkdf2-sha512$i=25000,l=31$AAECAwQFBgcICQoLDA0ODw$SD45rjg2efG3ODIHQeklcrq1rgpKrbMw16UwshxvBWI",
+		"$pbkdf2-sha512$i=0$AAECAwQFBgcICQoLDA0ODw$SD45rjg2efG3ODIHQeklcrq1rgpKrbMw16UwshxvBWI",
+		"pbkdf2_sha1$260000$salt$ckpOZxEjD2YUXnmmplYAyw+Phzq1IzuUP7nmvKMBXpo=",
 	} {
 		if err := CheckImportedHash(bad); err == nil {
 			t.Errorf("%q accepted", bad)

@@ -24,6 +24,7 @@ import (
 type Store interface {
 	storage.Transactor
 	storage.MFAStore
+	storage.MFADeviceStore
 	GetUser(ctx context.Context, id string) (storage.User, error)
 	// DeletePasskeys removes the customer's passkeys (an operator's reset
 	// removes them with the other second factors).
@@ -49,6 +50,10 @@ type Options struct {
 	// "was this you?" mail once pkg/mail exists. It must not block.
 	OnRecoveryCodeUsed func(ctx context.Context, userID string, left int)
 	Logger             *slog.Logger
+	// RememberDevice is how long a browser is remembered for the second
+	// factor when the customer asks (mfa_remember_device_days); 0 offers
+	// no remembering.
+	RememberDevice time.Duration
 }
 
 // Service manages second factors.
@@ -61,6 +66,7 @@ type Service struct {
 	now      func() time.Time
 	onUsed   func(ctx context.Context, userID string, left int)
 	log      *slog.Logger
+	remember time.Duration
 }
 
 // New returns a Service.
@@ -68,6 +74,7 @@ func New(opts Options) *Service {
 	s := &Service{
 		store: opts.Store, events: opts.Events, secrets: opts.Secrets, throttle: opts.Throttle,
 		issuer: opts.Issuer, now: opts.Now, onUsed: opts.OnRecoveryCodeUsed, log: opts.Logger,
+		remember: opts.RememberDevice,
 	}
 	if s.issuer == "" {
 		s.issuer = "Gatehouse"
@@ -142,6 +149,9 @@ func (s *Service) remove(ctx context.Context, userID, reason string) error {
 		had, err := s.store.DeleteMFA(ctx, userID)
 		if err != nil {
 			return fmt.Errorf("mfa: remove: %w", err)
+		}
+		if _, err := s.store.DeleteMFADevices(ctx, userID); err != nil {
+			return fmt.Errorf("mfa: forget remembered devices: %w", err)
 		}
 		if reason == "reset" {
 			n, err := s.store.DeletePasskeys(ctx, userID)

@@ -82,6 +82,22 @@ func (s *Service) replaceRecoveryCodes(ctx context.Context, userID string) ([]st
 	return codes, nil
 }
 
+// FirstRecoveryCodes gives a customer who is enrolling their first second
+// factor of any kind (a passkey; ConfirmTOTP does the same for an
+// authenticator app) ten recovery codes, stored and recorded, returned to
+// be shown once; nil when they have unused codes already. It joins the
+// caller's transaction: the one that stores the second factor.
+func (s *Service) FirstRecoveryCodes(ctx context.Context, userID string) ([]string, error) {
+	left, err := s.store.CountRecoveryCodes(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("mfa: count recovery codes: %w", err)
+	}
+	if left > 0 {
+		return nil, nil
+	}
+	return s.replaceRecoveryCodes(ctx, userID)
+}
+
 // RegenerateRecoveryCodes replaces the customer's recovery codes with ten
 // new ones, returned to be shown once, and records user.mfa.enrolled
 // (method recovery_codes). ErrNotEnrolled for a customer without a

@@ -157,17 +157,10 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) (recover
 				}
 				return fmt.Errorf("mfa: confirm: %w", err)
 			}
-			left, err := s.store.CountRecoveryCodes(ctx, userID)
-			if err != nil {
-				return fmt.Errorf("mfa: confirm: %w", err)
-			}
 			if err := s.events.Record(ctx, events.New(ctx, events.UserMFAEnrolled, userID, events.MFAData{Method: MethodTOTP})); err != nil {
 				return err
 			}
-			if left > 0 {
-				return nil
-			}
-			recovery, err = s.replaceRecoveryCodes(ctx, userID)
+			recovery, err = s.FirstRecoveryCodes(ctx, userID)
 			return err
 		})
 	})

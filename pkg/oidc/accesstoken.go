@@ -130,11 +130,11 @@ func (t *jwtAccessTokens) claims(r fosite.Requester, jti string, now time.Time) 
 	if s.Claims.AuthenticationContextClassReference != "" {
 		claims["acr"] = s.Claims.AuthenticationContextClassReference
 	}
-	// The customer's roles, granted with the roles scope, are kept in the
-	// session's extra claims at issue time (RFC 9068 §2.2.3.1, RFC 7643
-	// §4.1.2); a token without them carries no roles claim.
-	if roles, ok := s.Claims.Extra["roles"]; ok {
-		claims["roles"] = roles
+	// The customer's roles, read when the grant was made and kept on the
+	// session (Session.Roles), go with the roles scope (RFC 9068
+	// §2.2.3.1, RFC 7643 §4.1.2); without the scope, no roles claim.
+	if roles := grantedRoles(r, s); roles != nil {
+		claims[rolesClaim] = roles
 	}
 	return claims
 }

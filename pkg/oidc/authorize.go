@@ -81,6 +81,9 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 			fosForm.Set("prompt", strings.Join(rest, " "))
 		}
 	}
+	// A copy: what fosite's request drops (id_token_hint, below) stays in
+	// the form that is stored for the way back.
+	fosForm = cloneValues(fosForm)
 	fr.Form, fr.PostForm = fosForm, url.Values{}
 	fr.URL.RawQuery = fosForm.Encode()
 
@@ -112,7 +115,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 	}
 	if !exactRedirectURI(ar, form.Get("redirect_uri")) {
 		// Never redirect to a URI that was not registered: a page instead.
-		p.pages.Error(w, r, http.StatusBadRequest, "error.invalid_request")
+		p.refuseAuthorize(w, r, ar, fosite.ErrInvalidRequest.WithHint("The redirect_uri is not one the client registered: only a native app may use any port of a loopback redirect URI."))
 		return
 	}
 	if name := repeatedParam(form); name != "" {
@@ -166,9 +169,20 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 			p.writeAuthorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("The id_token_hint is not an ID token issued by this server."))
 			return
 		}
-		if signedIn && p.subjectFor(ar.GetClient(), bs.UserID) != sub && !freshLogin {
-			if req.prompt["none"] {
+		// OpenID Connect Core §3.1.2.1: a token for the customer the hint
+		// names, or none. Another customer's session is not used, nor
+		// stepped up: with prompt=none that is login_required; otherwise
+		// the person is asked to sign in (as the hinted customer), and a
+		// sign-in made for this request as someone else is
+		// login_required too.
+		if signedIn && p.subjectFor(ar.GetClient(), bs.UserID) != sub {
+			switch {
+			case req.prompt["none"]:
 				p.writeAuthorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("Another customer is signed in."))
+				return
+			case freshLogin:
+				p.finishPending(ctx, pending)
+				p.writeAuthorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("The customer who signed in is not the one the id_token_hint names."))
 				return
 			}
 			signedIn = false
@@ -225,6 +239,11 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 		p.writeAuthorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err).WithDebug("reading the signed-in customer: "+err.Error()))
 		return
 	}
+	if user.Disabled {
+		// Disabling ended the customer's sessions; this one raced it.
+		p.writeAuthorizeError(w, r, ar, fosite.ErrAccessDenied.WithHint("The sign-in was refused."))
+		return
+	}
 	// Consent: a decision made on the consent page for this request wins;
 	// otherwise a remembered consent that covers every requested scope.
 	decision := ""
@@ -264,6 +283,15 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, form url.Va
 		ar.GrantAudience(aud)
 	}
 	sess := p.newIDSession(user, bs, requestedAt, ar, req, demand.ACRFor(acr.Of(bs)))
+	if ar.GetGrantedScopes().Has(RolesScope) {
+		// Read once, here: the code's tokens and ID token carry them.
+		names, err := p.store.RoleNames(ctx, user.ID, client.ID)
+		if err != nil {
+			p.writeAuthorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err).WithDebug("reading the customer's roles: "+err.Error()))
+			return
+		}
+		sess.setRoles(names)
+	}
 	resp, err := p.oauth.NewAuthorizeResponse(ctx, ar, sess)
 	if err != nil {
 		p.writeAuthorizeError(w, r, ar, err)
@@ -306,7 +334,7 @@ func (p *Provider) newIDSession(u storage.User, bs storage.BrowserSession, reque
 		idTokenScopes = ar.GetGrantedScopes()
 	}
 	if ar.GetGrantedScopes().Has("openid") {
-		for name, v := range userClaims(u, idTokenScopes, req.claims.IDToken) {
+		for name, v := range userClaims(u, idTokenScopes, ar.GetGrantedScopes(), req.claims.IDToken, p.attrs) {
 			extra[name] = v
 		}
 		s.UserinfoClaims = req.claims.UserInfo
@@ -372,10 +400,12 @@ var errUnmetAuthenticationRequirements = &fosite.RFC6749Error{
 // which requires one; answers leave it out, as the request did.
 const absentState = "gatehouse:no-state-sent"
 
-// writeAuthorizeError answers an authorization error: a friendly page when
-// the client or redirect URI cannot be trusted (RFC 6749 §4.1.2.1: never
-// redirect then), otherwise a redirect to the client with error,
-// error_description, state and iss (RFC 9207).
+// writeAuthorizeError answers an authorization error: a page that says
+// what was wrong when the client or redirect URI cannot be trusted (RFC
+// 6749 §4.1.2.1: never redirect then; refuseAuthorize), otherwise a
+// redirect to the client with error, error_description, state and iss
+// (RFC 9207, OpenID Connect Core §3.1.2.6). Either way the request's log
+// line names the error, its description and the client_id.
 //
 // A failure of the store is neither: the customer sees the "try again in
 // a moment" page (503), and the app is not told the request failed.
@@ -388,14 +418,16 @@ func (p *Provider) writeAuthorizeError(w http.ResponseWriter, r *http.Request, a
 		p.log.ErrorContext(r.Context(), "authorization failed", "error", rfc.ErrorField, "cause", rfc.GetDescription()+" "+rfc.DebugField)
 	}
 	if ar == nil || !ar.IsRedirectURIValid() {
-		p.pages.Error(w, r, http.StatusBadRequest, "error.invalid_request")
+		p.refuseAuthorize(w, r, ar, err)
 		return
 	}
 	params := url.Values{}
 	params.Set("error", rfc.ErrorField)
-	if d := rfc.GetDescription(); d != "" {
+	d := describe(rfc.GetDescription())
+	if d != "" {
 		params.Set("error_description", d)
 	}
+	annotateProtocolError(w, rfc.ErrorField, d, ar.GetClient().GetID())
 	if st := ar.GetState(); st != "" && st != absentState {
 		params.Set("state", st)
 	}

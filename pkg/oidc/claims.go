@@ -3,7 +3,9 @@ package oidc
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
+	"github.com/gatehouse-id/gatehouse/pkg/attributes"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -44,18 +46,23 @@ var scopeClaims = map[string][]string{
 	"phone":   {"phone_number", "phone_number_verified"},
 }
 
-// supportedClaims lists every claim this server can return, for discovery.
-func supportedClaims() []string {
+// supportedClaims lists every claim this server can return, for
+// discovery: the standard ones and the declared attributes released under
+// a scope.
+func supportedClaims(attrs *attributes.Set) []string {
 	out := []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid", "at_hash", "c_hash"}
 	for _, scope := range []string{"profile", "email", "address", "phone"} {
 		out = append(out, scopeClaims[scope]...)
 	}
-	return out
+	return append(append(out, rolesClaim), attrs.Claims()...)
 }
 
-// userClaims returns the claims of the customer that the granted scopes and
-// the explicitly requested claims allow, leaving out those with no value.
-func userClaims(u storage.User, scopes []string, requested map[string]*ClaimRequest) map[string]any {
+// userClaims returns the claims of the customer that the scopes and the
+// explicitly requested claims allow, leaving out those with no value.
+// scopes are those whose claims this token carries; granted are all the
+// grant's scopes. A declared attribute is released under its scope
+// (attributeClaims).
+func userClaims(u storage.User, scopes, granted []string, requested map[string]*ClaimRequest, attrs *attributes.Set) map[string]any {
 	all := map[string]any{}
 	set := func(name string, v any, present bool) {
 		if present {
@@ -87,6 +94,30 @@ func userClaims(u storage.User, scopes []string, requested map[string]*ClaimRequ
 	for name := range requested {
 		if v, ok := all[name]; ok {
 			out[name] = v
+		}
+	}
+	for name, claim := range attributeClaims(u, attrs, scopes, granted, requested) {
+		out[name] = claim
+	}
+	return out
+}
+
+// attributeClaims returns the customer's attributes that are released to
+// this token: those whose scope is among scopes (where the standard
+// scopes' claims go, OpenID Connect Core §5.4), and those asked for by
+// name (§5.5) whose scope is among the granted ones. Unlike a standard
+// claim, an attribute asked for by name without its scope granted is not
+// released: its scope is what the customer consented to.
+func attributeClaims(u storage.User, attrs *attributes.Set, scopes, granted []string, requested map[string]*ClaimRequest) map[string]any {
+	out := map[string]any{}
+	for _, d := range attrs.All() {
+		v, has := u.Attributes[d.Name]
+		if !has || d.Scope == "" {
+			continue
+		}
+		_, asked := requested[d.Name]
+		if slices.Contains(scopes, d.Scope) || (asked && slices.Contains(granted, d.Scope)) {
+			out[d.Name] = d.Claim(v)
 		}
 	}
 	return out

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/ory/fosite"
 )
@@ -32,7 +33,44 @@ func writeError(w http.ResponseWriter, status int, code, description string) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse", charset="UTF-8"`)
 	}
-	writeJSON(w, status, protocolError{Error: code, Description: description})
+	writeJSON(w, status, protocolError{Error: code, Description: describe(description)})
+}
+
+// describe fits a description to the characters error_description may hold
+// (RFC 6749 §4.1.2.1 and §5.2: %x20-21 / %x23-5B / %x5D-7E, printable
+// ASCII without the double quote and the backslash): a double quote
+// becomes a single one, a tab or line break a space, "§" the word
+// "section", and anything else outside the set is dropped.
+func describe(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if !descriptionChar(s[i]) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, c := range s {
+		switch {
+		case c == '"':
+			b.WriteByte('\'')
+		case c == '\t' || c == '\n' || c == '\r':
+			b.WriteByte(' ')
+		case c == '§':
+			b.WriteString("section ")
+		case c < 0x80 && descriptionChar(byte(c)):
+			b.WriteRune(c)
+		}
+	}
+	return strings.ReplaceAll(b.String(), "section  ", "section ")
+}
+
+// descriptionChar reports whether c may appear in an error_description.
+func descriptionChar(c byte) bool {
+	return c == 0x20 || c == 0x21 || (c >= 0x23 && c <= 0x5B) || (c >= 0x5D && c <= 0x7E)
 }
 
 // writeFositeError writes a fosite error with its registered code, status

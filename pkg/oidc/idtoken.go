@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 
 	jose "github.com/go-jose/go-jose/v4"
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/gatehouse-id/gatehouse/storage"
 )
 
 // idTokenClaims are the claims Gatehouse reads back from its own ID tokens.
@@ -50,4 +53,27 @@ func (p *Provider) verifyIDTokenHint(ctx context.Context, token string) (string,
 		return "", err
 	}
 	return c.Subject, nil
+}
+
+// HintNamesOther reports whether the stored authorization request carries
+// an id_token_hint of this server's naming another customer than userID
+// (the subject as the request's client knows it, pairwise or not). The
+// sign-in page then asks for a sign-in rather than stepping up the
+// browser's session of the other customer (OpenID Connect Core §3.1.2.1).
+// A hint that does not verify names no one: the authorization endpoint
+// refused it already.
+func (p *Provider) HintNamesOther(ctx context.Context, ar storage.AuthRequest, userID string) bool {
+	form, err := url.ParseQuery(ar.Form)
+	if err != nil || form.Get("id_token_hint") == "" {
+		return false
+	}
+	sub, err := p.verifyIDTokenHint(ctx, form.Get("id_token_hint"))
+	if err != nil {
+		return false
+	}
+	client, err := p.store.LookupClient(ctx, ar.ClientID)
+	if err != nil {
+		return false
+	}
+	return p.subjectFor(&client, userID) != sub
 }

@@ -78,6 +78,10 @@ type introspectionResponse struct {
 	Sub       string   `json:"sub,omitempty"`
 	Aud       []string `json:"aud,omitempty"`
 	Iss       string   `json:"iss"`
+	// Roles is the roles claim of a token granted the scope roles (an
+	// empty list for a customer without roles), read from the token's
+	// session.
+	Roles []string `json:"roles,omitzero"`
 }
 
 // The subject is the one the token's client knows (pairwise for a pairwise
@@ -95,6 +99,9 @@ func (p *Provider) introspectionResponse(tu fosite.TokenUse, ar fosite.Requester
 		Sub:      sess.GetSubject(),
 		Aud:      ar.GetGrantedAudience(),
 		Iss:      p.issuer,
+	}
+	if s, ok := sess.(*Session); ok {
+		out.Roles = grantedRoles(ar, s)
 	}
 	if out.Sub != "" && out.Sub != tokenClient.GetID() {
 		// A customer's token, not a client-credentials one.

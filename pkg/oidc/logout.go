@@ -83,6 +83,9 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	bs, err := p.sessions.Current(ctx, r)
 	signedIn := err == nil
 	if err != nil && !errors.Is(err, session.ErrNoSession) {
+		if p.unavailablePage(w, r, endpointEndSession, err) {
+			return
+		}
 		p.log.ErrorContext(ctx, "reading browser session", "error", err.Error())
 		p.pages.Error(w, r, http.StatusInternalServerError, "error.server")
 		return
@@ -111,9 +114,15 @@ func (p *Provider) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		"confirm": "yes",
 		"csrf":    p.sessions.CSRFToken(w, r, logoutCSRFPurpose),
 	}
+	if client != nil {
+		// The page shows the app (its logo, Cancel back to its
+		// client_uri); posted back, it changes nothing without a
+		// registered post_logout_redirect_uri.
+		hidden["client_id"] = client.ID
+	}
 	var formActions []string
 	if registered {
-		hidden["client_id"], hidden["post_logout_redirect_uri"] = client.ID, redirect
+		hidden["post_logout_redirect_uri"] = redirect
 		if st := form.Get("state"); st != "" {
 			hidden["state"] = st
 		}

@@ -28,6 +28,7 @@ import (
 	"github.com/ory/fosite/token/jwt"
 
 	"github.com/gatehouse-id/gatehouse/internal/outage"
+	"github.com/gatehouse-id/gatehouse/pkg/attributes"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
 	"github.com/gatehouse-id/gatehouse/pkg/outbound"
@@ -73,6 +74,11 @@ type Pages interface {
 	LogoutConfirm(w http.ResponseWriter, r *http.Request, clientName string, hidden map[string]string, formActions ...string)
 	// LoggedOut says the customer is signed out.
 	LoggedOut(w http.ResponseWriter, r *http.Request)
+	// RequestRefused explains, with status 400, why an authorization
+	// request is refused on a page instead of at the app: messageID's
+	// words filled with data ("ClientID", "ClientName", "Param"), and the
+	// redirect URI it sent ("RedirectURI") as text, never as a link.
+	RequestRefused(w http.ResponseWriter, r *http.Request, messageID string, data map[string]string)
 }
 
 // Options configure a Provider.
@@ -135,6 +141,10 @@ type Options struct {
 	// browser ("?auth=ID" appended); "" when sign-up is off, and then
 	// create is not among prompt_values_supported and is refused.
 	SignUpPath string
+	// Attributes are the declared customer attributes: those with a
+	// scope are released as claims of their names to clients granted it,
+	// and discovery lists the scopes and claims. nil declares none.
+	Attributes *attributes.Set
 }
 
 // Provider serves the protocol endpoints.
@@ -162,6 +172,7 @@ type Provider struct {
 	outage        *outage.Reporter
 	acr           acr.Rules
 	access        *tokenStrategy // the access tokens' strategy, for lookups
+	attrs         *attributes.Set
 }
 
 // New composes fosite with Gatehouse's store and strategies.
@@ -296,6 +307,7 @@ func New(opts Options) (*Provider, error) {
 		outage:        opts.Outage,
 		acr:           opts.ACR,
 		access:        access,
+		attrs:         opts.Attributes,
 	}, nil
 }
 

@@ -71,7 +71,14 @@ func (p *Provider) handleRegistration(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.registration == RegistrationInitialAccessToken {
 		token := bearerToken(r)
-		if token == "" || p.store.UseRegistrationToken(ctx, p.clients.RegistrationTokenID(token), time.Now()) != nil {
+		var err error
+		if token != "" {
+			err = p.store.UseRegistrationToken(ctx, p.clients.RegistrationTokenID(token), time.Now())
+			if p.unavailable(w, r, endpointRegistration, err) {
+				return
+			}
+		}
+		if token == "" || err != nil {
 			p.bearerError(w, http.StatusUnauthorized, "invalid_token", "A valid initial access token is required.")
 			return
 		}
@@ -85,12 +92,12 @@ func (p *Provider) handleRegistration(w http.ResponseWriter, r *http.Request) {
 		err = p.checkSectorIdentifier(ctx, spec)
 	}
 	if err != nil {
-		p.writeMetadataError(w, err)
+		p.writeMetadataError(w, r, err)
 		return
 	}
 	reg, err := p.clients.Create(ctx, spec)
 	if err != nil {
-		p.writeMetadataError(w, err)
+		p.writeMetadataError(w, r, err)
 		return
 	}
 	out := p.metadataOf(reg.Client)
@@ -106,6 +113,9 @@ func (p *Provider) handleClientConfiguration(w http.ResponseWriter, r *http.Requ
 	ctx := r.Context()
 	id := mux.Vars(r)["client_id"]
 	c, err := p.store.LookupClient(ctx, id)
+	if p.unavailable(w, r, endpointRegistration, err) {
+		return
+	}
 	// RFC 7592 §2: an unknown client and a wrong token look the same.
 	if err != nil || !p.clients.CheckRegistrationToken(c, bearerToken(r)) {
 		p.bearerError(w, http.StatusUnauthorized, "invalid_token", "The registration access token is invalid.")
@@ -118,6 +128,9 @@ func (p *Provider) handleClientConfiguration(w http.ResponseWriter, r *http.Requ
 		writeJSON(w, http.StatusOK, p.metadataOf(c))
 	case http.MethodDelete:
 		if err := p.clients.Delete(ctx, id); err != nil {
+			if p.unavailable(w, r, endpointRegistration, err) {
+				return
+			}
 			p.log.ErrorContext(ctx, "deleting a registered client", "error", err.Error())
 			writeError(w, http.StatusInternalServerError, "server_error", "The client could not be deleted.")
 			return
@@ -144,12 +157,12 @@ func (p *Provider) handleClientConfiguration(w http.ResponseWriter, r *http.Requ
 			err = p.checkSectorIdentifier(ctx, spec)
 		}
 		if err != nil {
-			p.writeMetadataError(w, err)
+			p.writeMetadataError(w, r, err)
 			return
 		}
 		updated, err := p.clients.Update(ctx, id, spec)
 		if err != nil {
-			p.writeMetadataError(w, err)
+			p.writeMetadataError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, p.metadataOf(updated))
@@ -289,8 +302,11 @@ func specFromMetadata(md clients.Metadata) (clients.Spec, error) {
 // writeMetadataError answers a refused registration with the registered
 // code: invalid_redirect_uri for a redirect URI, invalid_client_metadata
 // for everything else, naming the field.
-func (p *Provider) writeMetadataError(w http.ResponseWriter, err error) {
+func (p *Provider) writeMetadataError(w http.ResponseWriter, r *http.Request, err error) {
 	var ie *clients.InvalidError
+	if p.unavailable(w, r, endpointRegistration, err) {
+		return
+	}
 	if !errors.As(err, &ie) {
 		p.log.Error("registering a client", "error", err.Error())
 		writeError(w, http.StatusInternalServerError, "server_error", "The client could not be stored.")

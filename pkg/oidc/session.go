@@ -14,14 +14,57 @@ import (
 
 // Session is what Gatehouse keeps with every code and token: fosite's
 // OpenID Connect session (ID token claims, expiries, subject) plus the
-// claims the claims parameter asked the userinfo endpoint for. Its JSON is
-// that of openid.DefaultSession with one more member, so rows written with a
-// plain DefaultSession read back unchanged.
+// claims the claims parameter asked the userinfo endpoint for and the
+// customer's roles. Its JSON is that of openid.DefaultSession with more
+// members, so rows written with a plain DefaultSession read back unchanged.
 type Session struct {
 	openid.DefaultSession
 	// UserinfoClaims are the members of the claims parameter's "userinfo"
 	// object (OpenID Connect Core §5.5).
 	UserinfoClaims map[string]*ClaimRequest `json:"userinfo_claims,omitempty"`
+	// Roles is the one place the token's roles claim is kept: the names of
+	// the customer's global roles and of the token's client's own
+	// (docs/roles.md), read when the code or token was issued and again at
+	// each refresh (setRoles). Set, possibly empty, only when the scope
+	// roles was granted; nil otherwise. Userinfo, introspection and the
+	// ID token read it from here, never from the store, and so should any
+	// other token format that carries the claim.
+	Roles []string `json:"roles,omitzero"`
+}
+
+// RolesScope is the scope that asks for the roles claim.
+const RolesScope = "roles"
+
+// rolesClaim is the claim's name in the ID token, userinfo and
+// introspection.
+const rolesClaim = "roles"
+
+// grantedRoles returns the roles claim of a token whose scopes include
+// roles (never nil), and nil for any other.
+func grantedRoles(ar fosite.Requester, s *Session) []string {
+	if !ar.GetGrantedScopes().Has(RolesScope) {
+		return nil
+	}
+	if s.Roles == nil {
+		return []string{}
+	}
+	return s.Roles
+}
+
+// setRoles records the customer's role names on the session and in its ID
+// token claims (when it has them): what every token issued from the
+// session carries.
+func (s *Session) setRoles(names []string) {
+	if names == nil {
+		names = []string{}
+	}
+	s.Roles = names
+	if s.Claims != nil {
+		if s.Claims.Extra == nil {
+			s.Claims.Extra = map[string]any{}
+		}
+		s.Claims.Extra[rolesClaim] = names
+	}
 }
 
 // newSession returns an empty session ready for fosite.
@@ -39,6 +82,7 @@ func (s *Session) Clone() fosite.Session {
 		c.DefaultSession = *d
 	}
 	c.UserinfoClaims = maps.Clone(s.UserinfoClaims)
+	c.Roles = slices.Clone(s.Roles)
 	return c
 }
 
@@ -85,6 +129,9 @@ func (s *Session) AppendJSON(dst []byte) ([]byte, error) {
 		if dst, err = jsonw.Value(dst, s.UserinfoClaims); err != nil {
 			return nil, err
 		}
+	}
+	if s.Roles != nil {
+		dst = jsonw.Strings(jsonw.Key(dst, "roles"), s.Roles)
 	}
 	return append(dst, '}'), nil
 }

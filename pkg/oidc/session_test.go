@@ -38,11 +38,12 @@ type referenceSession struct {
 	Username       string                         `json:"username,omitzero"`
 	Subject        string                         `json:"subject,omitzero"`
 	UserinfoClaims map[string]*ClaimRequest       `json:"userinfo_claims,omitzero"`
+	Roles          []string                       `json:"roles,omitzero"`
 }
 
 func referenceJSON(t *testing.T, s *Session) []byte {
 	t.Helper()
-	ref := referenceSession{ExpiresAt: s.ExpiresAt, Username: s.Username, Subject: s.Subject, UserinfoClaims: s.UserinfoClaims}
+	ref := referenceSession{ExpiresAt: s.ExpiresAt, Username: s.Username, Subject: s.Subject, UserinfoClaims: s.UserinfoClaims, Roles: s.Roles}
 	if s.Claims != nil {
 		c := referenceClaims(*s.Claims)
 		ref.Claims = &c
@@ -73,13 +74,17 @@ func TestSessionJSON(t *testing.T) {
 			Subject:   "user-1",
 		},
 		UserinfoClaims: map[string]*ClaimRequest{"email": {Essential: true}, "name": nil},
+		Roles:          []string{"admin", "r\"&<"},
 	}
+	noRoles := newSession()
+	noRoles.Subject = "user-2"
+	noRoles.Roles = []string{}
 	machine := newSession()
 	machine.Claims.RequestedAt = now
 	machine.ExpiresAt = map[fosite.TokenType]time.Time{fosite.AccessToken: now.Add(time.Hour)}
 	machine.Subject = "client-1"
 
-	for name, s := range map[string]*Session{"full": full, "client credentials": machine, "empty": newSession(), "no claims": {}} {
+	for name, s := range map[string]*Session{"full": full, "client credentials": machine, "empty": newSession(), "no claims": {}, "roles granted, none held": noRoles} {
 		t.Run(name, func(t *testing.T) {
 			got, err := json.Marshal(s)
 			if err != nil {

@@ -1,7 +1,9 @@
 package oidc
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -79,6 +81,14 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 				writeError(w, http.StatusBadRequest, "invalid_scope", "The scope "+strconv.Quote(scope)+" was not granted to this refresh token.")
 				return
 			}
+		}
+	}
+	if gt := ar.GetGrantTypes(); gt.ExactOne("authorization_code") || gt.ExactOne("refresh_token") {
+		if err := p.checkCustomer(r, ar); err != nil {
+			if !p.unavailable(w, r, endpointToken, err) {
+				p.writeTokenError(w, r, err)
+			}
+			return
 		}
 	}
 	if err := narrowToResources(r.PostForm, ar); err != nil {
@@ -187,10 +197,46 @@ func (p *Provider) revokeRaceWinner(r *http.Request, ar fosite.AccessRequester) 
 }
 
 // writeTokenError writes a token endpoint error, logging server faults.
+// A refused authorization code's description says why (codeRefusal). The
+// request's log line names the error, its description and the client_id.
 func (p *Provider) writeTokenError(w http.ResponseWriter, r *http.Request, err error) {
 	rfc := fosite.ErrorToRFC6749Error(err)
 	if rfc.StatusCode() >= 500 {
 		p.log.ErrorContext(r.Context(), "token endpoint failed", "error", rfc.ErrorField, "cause", rfc.GetDescription()+" "+rfc.DebugField)
 	}
-	writeFositeError(w, err)
+	description := rfc.GetDescription()
+	if rfc.ErrorField == fosite.ErrInvalidGrant.ErrorField && r.PostForm.Get("grant_type") == "authorization_code" {
+		if why := p.codeRefusal(r.Context(), err, rfc); why != "" {
+			description = why
+		}
+	}
+	annotateProtocolError(w, rfc.ErrorField, describe(description), formClientID(r))
+	writeError(w, rfc.StatusCode(), rfc.ErrorField, description)
+}
+
+// codeRefusal says why an authorization code was refused with
+// invalid_grant (RFC 6749 §5.2; RFC 7636 §4.6 for PKCE): unknown, already
+// used, expired, issued to another client, another redirect_uri, or a
+// code_verifier that does not match. fosite v0.49 gives an unknown or
+// expired code only its generic description, and the redirect_uri reason
+// in double quotes, which error_description may not hold. "" keeps
+// fosite's description (its other PKCE hints name the rule broken).
+func (p *Provider) codeRefusal(ctx context.Context, err error, rfc *fosite.RFC6749Error) string {
+	hint := rfc.HintField
+	switch {
+	case errors.Is(err, fosite.ErrTokenExpired) || errors.Is(err, storage.ErrExpired):
+		return fmt.Sprintf("The authorization code has expired: a code must be exchanged within %d seconds of its issue.",
+			int(p.oauth.Config.GetAuthorizeCodeLifespan(ctx).Seconds()))
+	case strings.HasPrefix(hint, "The authorization code has already been used."):
+		return "The authorization code has already been used; the tokens issued for it are revoked (RFC 6749 section 4.1.2)."
+	case strings.Contains(hint, "Client ID from this request does not match"):
+		return "The authorization code was issued to another client."
+	case strings.Contains(hint, "redirect_uri"):
+		return "The redirect_uri differs from the one of the authorization request (RFC 6749 section 4.1.3)."
+	case hint == "The PKCE code challenge did not match the code verifier.":
+		return "The code_verifier does not match the code_challenge of the authorization request (RFC 7636 section 4.6)."
+	case errors.Is(err, fosite.ErrNotFound):
+		return "The authorization code is unknown: this server did not issue it, or it expired and was removed."
+	}
+	return ""
 }

@@ -13,6 +13,8 @@ const (
 	endpointRevocation    = "revocation"
 	endpointUserinfo      = "userinfo"
 	endpointAuthorize     = "authorize"
+	endpointRegistration  = "registration"
+	endpointEndSession    = "end_session"
 )
 
 // unavailable answers a protocol request that failed because the store
@@ -24,7 +26,7 @@ const (
 // §11.4; §5.2 registers no code for a server that cannot answer now) and
 // Retry-After (RFC 9110 §15.6.4, §10.2.3).
 func (p *Provider) unavailable(w http.ResponseWriter, r *http.Request, endpoint string, err error) bool {
-	if !outage.Is(err) {
+	if err == nil || !outage.Is(err) {
 		return false
 	}
 	p.outage.Report(r.Context(), endpoint, err)
@@ -37,7 +39,7 @@ func (p *Provider) unavailable(w http.ResponseWriter, r *http.Request, endpoint 
 // in a moment" page, with 503 and Retry-After. A redirect to the client
 // would tell the app the request failed for good.
 func (p *Provider) unavailablePage(w http.ResponseWriter, r *http.Request, endpoint string, err error) bool {
-	if !outage.Is(err) {
+	if err == nil || !outage.Is(err) {
 		return false
 	}
 	p.outage.Report(r.Context(), endpoint, err)

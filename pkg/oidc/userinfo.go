@@ -73,8 +73,11 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	if c, ok := ar.GetClient().(*storage.Client); !ok || !slices.Contains(c.CORSOrigins(), r.Header.Get("Origin")) {
 		w.Header().Del("Access-Control-Allow-Origin")
 	}
-	claims := userClaims(user, ar.GetGrantedScopes(), sess.UserinfoClaims)
+	claims := userClaims(user, ar.GetGrantedScopes(), ar.GetGrantedScopes(), sess.UserinfoClaims, p.attrs)
 	claims["sub"] = p.subjectFor(ar.GetClient(), user.ID)
+	if roles := grantedRoles(ar, sess); roles != nil {
+		claims[rolesClaim] = roles
+	}
 	// A client registered with userinfo_signed_response_alg gets the claims
 	// as a signed JWT with iss and aud (OpenID Connect Core §5.3.2).
 	if c, ok := ar.GetClient().(*storage.Client); ok && c.UserinfoSignedResponseAlg == "RS256" {

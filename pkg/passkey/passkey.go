@@ -72,6 +72,9 @@ type Store interface {
 	storage.Transactor
 	storage.PasskeyStore
 	GetUser(ctx context.Context, id string) (storage.User, error)
+	// DeleteMFADevices forgets the browsers remembered for the second
+	// factor (removing a passkey forgets them).
+	DeleteMFADevices(ctx context.Context, userID string) (int, error)
 }
 
 // Options are a Service's dependencies.
@@ -90,6 +93,10 @@ type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// RecoveryCodes, when set, runs in the transaction that stores a
+	// customer's first second factor (no TOTP, no passkey before) and
+	// returns the recovery codes to show once (mfa.FirstRecoveryCodes).
+	RecoveryCodes func(ctx context.Context, userID string) ([]string, error)
 }
 
 // Service runs passkey ceremonies and keeps passkeys.
@@ -100,6 +107,7 @@ type Service struct {
 	lifetime time.Duration
 	now      func() time.Time
 	log      *slog.Logger
+	recovery func(ctx context.Context, userID string) ([]string, error)
 }
 
 // New returns a Service for the issuer, or ErrUnavailable when the issuer's
@@ -124,7 +132,7 @@ func New(opts Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("passkey: %w", err)
 	}
-	s := &Service{store: opts.Store, events: opts.Events, wa: wa, lifetime: opts.Lifetime, now: opts.Now, log: opts.Logger}
+	s := &Service{store: opts.Store, events: opts.Events, wa: wa, lifetime: opts.Lifetime, now: opts.Now, log: opts.Logger, recovery: opts.RecoveryCodes}
 	if s.lifetime <= 0 {
 		s.lifetime = 5 * time.Minute
 	}

@@ -46,47 +46,70 @@ func (s *Service) BeginRegistration(ctx context.Context, userID, device string) 
 	return s.begin(ctx, kindRegister, device, userID, sd, creation.Response)
 }
 
+// Registered is a passkey just stored, and the recovery codes to show
+// once when it was the customer's first second factor (nil otherwise).
+type Registered struct {
+	Passkey       storage.Passkey
+	RecoveryCodes []string
+}
+
 // FinishRegistration verifies the browser's answer to a registration
 // (WebAuthn §7.1) and stores the passkey under name, recording
-// user.mfa.enrolled (method passkey) in the same transaction. ErrInvalid
-// for an answer that does not verify or a ceremony that is not this
-// browser's.
-func (s *Service) FinishRegistration(ctx context.Context, userID, device, ceremonyID, name string, response []byte) (storage.Passkey, error) {
+// user.mfa.enrolled (method passkey) in the same transaction — with, when
+// it is the customer's first second factor, their recovery codes
+// (Options.RecoveryCodes). ErrInvalid for an answer that does not verify
+// or a ceremony that is not this browser's.
+func (s *Service) FinishRegistration(ctx context.Context, userID, device, ceremonyID, name string, response []byte) (Registered, error) {
 	sd, err := s.take(ctx, ceremonyID, kindRegister, device, userID)
 	if err != nil {
-		return storage.Passkey{}, err
+		return Registered{}, err
 	}
 	wu, _, err := s.customer(ctx, userID)
 	if err != nil {
-		return storage.Passkey{}, err
+		return Registered{}, err
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
-		return storage.Passkey{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return Registered{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	cred, err := s.wa.CreateCredential(wu, sd, parsed)
 	if err != nil {
-		return storage.Passkey{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return Registered{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	enc, err := json.Marshal(cred)
 	if err != nil {
-		return storage.Passkey{}, fmt.Errorf("passkey: encode credential: %w", err)
+		return Registered{}, fmt.Errorf("passkey: encode credential: %w", err)
 	}
 	p := storage.Passkey{
 		ID: credentialID(cred.ID), UserID: userID, Name: cleanName(name), Credential: enc,
 		SignCount: cred.Authenticator.SignCount, BackupEligible: cred.Flags.BackupEligible,
 	}
+	out := Registered{Passkey: p}
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		u, err := s.store.GetUser(ctx, userID)
+		if err != nil {
+			return fmt.Errorf("passkey: read customer: %w", err)
+		}
 		if err := s.store.CreatePasskey(ctx, p); err != nil {
 			return fmt.Errorf("passkey: store: %w", err)
 		}
-		return s.events.Record(ctx, events.New(ctx, events.UserMFAEnrolled, userID, events.MFAData{Method: Method}))
+		if err := s.events.Record(ctx, events.New(ctx, events.UserMFAEnrolled, userID, events.MFAData{Method: Method})); err != nil {
+			return err
+		}
+		if u.MFA || s.recovery == nil {
+			return nil
+		}
+		out.RecoveryCodes, err = s.recovery(ctx, userID)
+		return err
 	})
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		// §7.1 step 26: a credential ID registered already is refused.
-		return storage.Passkey{}, fmt.Errorf("%w: the credential is registered already", ErrInvalid)
+		return Registered{}, fmt.Errorf("%w: the credential is registered already", ErrInvalid)
 	}
-	return p, err
+	if err != nil {
+		return Registered{}, err
+	}
+	return out, nil
 }
 
 // cleanName trims a passkey's name to one line of at most maxName

@@ -20,6 +20,9 @@ type SignUp struct {
 	// AuthRequestID is the authorization request the customer came from,
 	// "" for none.
 	AuthRequestID string
+	// Attributes are the customer-editable attributes the form gave, as
+	// text by name ("" for none given).
+	Attributes map[string]string
 }
 
 // SignUp creates the customer (email not verified) and queues the
@@ -29,13 +32,18 @@ type SignUp struct {
 // both, and SignUp returns the same (an empty user ID for the second).
 // The password is checked against the policy, and hashed, in both cases,
 // so neither answer nor time tells the two apart. A password the policy
-// refuses, or a malformed email, is identity's *InvalidError.
+// refuses, or a malformed email, is identity's *InvalidError; a missing
+// or refused attribute an *attributes.ValueError.
 func (s *Service) SignUp(ctx context.Context, in SignUp) (userID string, err error) {
 	email, err := identity.NormalizeEmail(in.Email)
 	if err != nil {
 		return "", err
 	}
-	n := identity.NewUser{Email: email, Password: in.Password, Name: in.Name, Locale: in.Language}
+	attrs, err := s.accounts.CheckSignUpAttributes(in.Attributes)
+	if err != nil {
+		return "", err
+	}
+	n := identity.NewUser{Email: email, Password: in.Password, Name: in.Name, Locale: in.Language, Attributes: attrs}
 	u, err := s.accounts.SignUp(ctx, n, func(ctx context.Context, u storage.User) error {
 		return s.sendVerification(ctx, u, in.AuthRequestID, in.Language)
 	})

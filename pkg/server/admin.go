@@ -65,6 +65,8 @@ func newClientService(cfg config.Config, store clients.Store, secrets *secret.Ke
 		Events:          sink,
 		ReservedScopes:  cfg.ReservedScopeList(),
 		CheckFetchedURL: outboundURLCheck(cfg),
+
+		AllowHTTPPageURLs: cfg.DevAllowLoopbackURLs,
 	})
 }
 

@@ -165,7 +165,7 @@ func TestAdminAPIMatchesOpenAPI(t *testing.T) {
 	})
 
 	gormstoretest.Each(t, func(t *testing.T, db gormstoretest.Database) {
-		s := startServer(t, db.URL)
+		s := startServerWith(t, db.URL, declareAttributes)
 		tok := adminToken(t, s)
 		weak := machineToken(t, s, "api:read")
 		ctx := context.Background()
@@ -173,7 +173,7 @@ func TestAdminAPIMatchesOpenAPI(t *testing.T) {
 		t.Run("every operation answers 401 and 403 as documented", func(t *testing.T) {
 			for key, op := range ops {
 				method, path, _ := strings.Cut(key, " ")
-				concrete := fill(path, map[string]string{"client_id": "x", "customer_id": "x", "sid": "x", "kid": "x", "token_id": "x", "webhook_id": "x"})
+				concrete := fill(path, map[string]string{"client_id": "x", "customer_id": "x", "sid": "x", "kid": "x", "token_id": "x", "webhook_id": "x", "role_id": "x"})
 				var body any
 				if _, ok := op["requestBody"]; ok {
 					body = map[string]any{}
@@ -257,10 +257,20 @@ func TestAdminAPIMatchesOpenAPI(t *testing.T) {
 			}
 			importCall("application/x-ndjson", "?on_conflict=update", `{"email":"doc@example.com","name":"Doc"}`+"\n"+`{"email":"imported@example.com","password_hash":"$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"}`+"\nnot json\n").want(t, http.StatusOK)
 			importCall("application/jsonl", "?dry_run=true", `{"email":"dry@example.com"}`).want(t, http.StatusOK)
+			if r := importCall("application/jsonl", "?create_roles=true", `{"email":"roles@example.com","roles":["imported-role"]}`).want(t, http.StatusOK); r.body["created"] != float64(1) {
+				t.Errorf("import with create_roles: %s", r.raw)
+			}
+			if r := importCall("application/jsonl", "", `{"email":"noroles@example.com","roles":["no-such-role"]}`).want(t, http.StatusOK); r.body["failed"] != float64(1) {
+				t.Errorf("import naming an unknown role: %s", r.raw)
+			}
 			importCall("application/jsonl", "?on_conflict=merge", `{}`).want(t, http.StatusBadRequest)
 			importCall("application/json", "", `{}`).want(t, http.StatusUnsupportedMediaType)
 			call("GET", "/customers/{customer_id}", nil)
 			call("PATCH", "/customers/{customer_id}", map[string]any{"given_name": "Doc", "address": map[string]any{"country": "NZ"}})
+			call("GET", "/attributes", nil)
+			call("PATCH", "/customers/{customer_id}/attributes", map[string]any{"loyalty_tier": "gold", "points": 3})
+			call("PATCH", "/customers/{customer_id}/attributes", map[string]any{"loyalty_tier": "platinum"}) // 400
+			call("GET", "/customers/{customer_id}", nil)
 
 			now := time.Now()
 			for _, id := range []string{"one", "two"} {
@@ -301,6 +311,26 @@ func TestAdminAPIMatchesOpenAPI(t *testing.T) {
 			call("GET", "/webhooks/{webhook_id}/deliveries", nil)
 			call("DELETE", "/webhooks/{webhook_id}", nil)
 			call("GET", "/webhooks/{webhook_id}", nil) // 404
+
+			params["role_id"] = str(call("POST", "/roles", map[string]any{"name": "editor", "client_id": params["client_id"], "description": "edits"}), "id")
+			call("POST", "/roles", map[string]any{"name": "editor", "client_id": params["client_id"]}) // 409
+			call("POST", "/roles", map[string]any{"name": "no spaces please"})                         // 400
+			call("GET", "/roles", nil)
+			call("GET", "/roles/{role_id}", nil)
+			call("POST", "/customers/{customer_id}/roles", map[string]any{"role_id": params["role_id"]})
+			call("POST", "/customers/{customer_id}/roles", map[string]any{"name": "editor"}) // 422: not a global role
+			call("GET", "/customers/{customer_id}/roles", nil)
+			byRole := adminCall(t, s, "GET", "/customers?role=editor&client_id="+params["client_id"], tok, nil)
+			doc.check(t, "GET /customers", ops["GET /customers"], byRole)
+			if len(byRole.items(t)) != 1 {
+				t.Errorf("customers with the role: %s", byRole.raw)
+			}
+			call("DELETE", "/customers/{customer_id}/roles/{role_id}", nil)
+			call("DELETE", "/customers/{customer_id}/roles/{role_id}", nil) // 404
+			call("POST", "/customers/{customer_id}/disable", nil)
+			call("POST", "/customers/{customer_id}/enable", nil)
+			call("DELETE", "/roles/{role_id}", nil)
+			call("GET", "/roles/{role_id}", nil) // 404
 
 			call("DELETE", "/customers/{customer_id}", nil)
 			call("GET", "/customers/{customer_id}", nil) // 404

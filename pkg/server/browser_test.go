@@ -30,11 +30,18 @@ const chromiumPath = "/usr/bin/chromium"
 // assertion depends on it.
 func newChromium(t *testing.T) context.Context {
 	t.Helper()
+	const browserDeadline = 2 * time.Minute
+	return newChromiumWithin(t, browserDeadline)
+}
+
+// newChromiumWithin is newChromium with the whole browser bounded by
+// deadline instead, for a longer walk (the screenshots).
+func newChromiumWithin(t *testing.T, deadline time.Duration) context.Context {
+	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("no chromium at %s (apt-get install chromium): skipping the real-browser test", chromiumPath)
 	}
-	const browserDeadline = 2 * time.Minute
-	parent, cancel := context.WithTimeout(context.Background(), browserDeadline)
+	parent, cancel := context.WithTimeout(context.Background(), deadline)
 	t.Cleanup(cancel)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath),
@@ -122,6 +129,9 @@ func TestBrowserPasskeySignIn(t *testing.T) {
 			chromedp.WaitVisible("#passkey-register"),
 			chromedp.SetValue("#passkey-name", "Chromium"),
 			chromedp.Click("#passkey-register button"),
+			// Alice's first second factor: her recovery codes, once.
+			chromedp.WaitVisible("#recovery-codes"),
+			chromedp.Click("#recovery-continue"),
 			chromedp.WaitVisible("#passkeys-notice"),
 			chromedp.WaitVisible(`li.passkey`),
 		}},

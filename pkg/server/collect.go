@@ -68,8 +68,9 @@ func (s *Server) Collect(ctx context.Context, now time.Time) storage.CollectResu
 		}
 	}
 	// The audit log and the webhook attempts are kept for event_retention
-	// (0: forever), in the same bounded batches.
-	if s.cfg.EventRetention > 0 {
+	// (0: forever), in the same bounded batches, by the replica that holds
+	// the collection's turn (on PostgreSQL one at a time, as the store's).
+	if s.cfg.EventRetention > 0 && !res.Skipped {
 		before := now.Add(-s.cfg.EventRetention)
 		if res.Removed == nil {
 			res.Removed = map[string]int64{}

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/config"
+	"github.com/gatehouse-id/gatehouse/pkg/accounts"
 	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/storage"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore/gormstoretest"
@@ -222,6 +223,32 @@ func TestJWTAccessTokenOfACustomer(t *testing.T) {
 			}
 			if _, ok := c["roles"]; ok {
 				t.Errorf("roles %v without the roles scope", c["roles"])
+			}
+		})
+		t.Run("with the roles scope: the customer's global roles and this client's own", func(t *testing.T) {
+			ctx := context.Background()
+			acct := s.Services().Accounts
+			alice, err := s.Store().GetUserByEmail(ctx, "alice@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, clientID := range []string{"", rp.reg.Client.ID} {
+				r, err := acct.CreateRole(ctx, accounts.NewRole{Name: "editor" + clientID[:min(len(clientID), 4)], ClientID: clientID})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := acct.AssignRole(ctx, alice.ID, r.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rp.oauth.Scopes = append(rp.oauth.Scopes, "roles")
+			defer func() { rp.oauth.Scopes = rp.oauth.Scopes[:len(rp.oauth.Scopes)-1] }()
+			f := newFlow()
+			tok, _ := rp.exchange(f, rp.signIn(f, oauth2.SetAuthURLParam("resource", apiAudience)).Get("code"))
+			_, c := verifyWithJWKS(t, s, tok.AccessToken)
+			roles, _ := c["roles"].([]any)
+			if len(roles) != 2 {
+				t.Errorf("roles %v, want the global role and the client's", c["roles"])
 			}
 		})
 		t.Run("userinfo accepts it", func(t *testing.T) {

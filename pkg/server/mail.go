@@ -13,27 +13,30 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/storage"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
-	"github.com/gatehouse-id/gatehouse/templates"
 )
 
 // mailMemoryCounters caps the per-recipient mail counters kept in memory
 // on SQLite.
 const mailMemoryCounters = 10000
 
-// newMail builds the mail service: the templates of templates/mail
-// (checked now, so a broken one stops the start), SMTP when smtp_host is
+// newMail builds the mail service: the templates of templates/mail, or
+// of templates_dir over them (checked now, so a broken one stops the
+// start), SMTP when smtp_host is
 // set and the outbox folder otherwise, and the per-recipient limit. On
 // PostgreSQL its counters are the database's, shared by the replicas that
 // run mail jobs; on SQLite they are in memory.
 func newMail(cfg config.Config, store *gormstore.Store, secrets *secret.Keys, log *slog.Logger) (*mail.Service, error) {
-	assets := templates.FS()
+	assets, err := templateTree(cfg)
+	if err != nil {
+		return nil, err
+	}
 	bundle, err := i18n.New(assets)
 	if err != nil {
-		return nil, fmt.Errorf("loading messages: %w", err)
+		return nil, templatesErr(cfg, "loading messages", err)
 	}
 	renderer, err := mail.NewRenderer(assets, bundle)
 	if err != nil {
-		return nil, fmt.Errorf("loading mail templates: %w", err)
+		return nil, templatesErr(cfg, "loading mail templates", err)
 	}
 	var transport mail.Transport = mail.NewOutbox(cfg.MailOutboxPath())
 	if cfg.SMTPHost != "" {

@@ -42,7 +42,13 @@ type statusWriter struct {
 	status int
 	bytes  int
 	route  string
+	// attrs are what the handler added to the request's log line
+	// (reqlog.Annotate).
+	attrs []slog.Attr
 }
+
+// AddLogAttrs adds attributes to the request's log line (reqlog.Annotator).
+func (w *statusWriter) AddLogAttrs(attrs ...slog.Attr) { w.attrs = append(w.attrs, attrs...) }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
@@ -121,7 +127,7 @@ func observe(next http.Handler, log *slog.Logger, m *metrics, ips *clientip.Reso
 			if sw.status >= 500 {
 				level = slog.LevelError
 			}
-			log.LogAttrs(ctx, level, "request",
+			log.LogAttrs(ctx, level, "request", append([]slog.Attr{
 				slog.String("request_id", id),
 				slog.String("method", r.Method),
 				slog.String("route", sw.route),
@@ -129,7 +135,7 @@ func observe(next http.Handler, log *slog.Logger, m *metrics, ips *clientip.Reso
 				slog.Int("status", sw.status),
 				slog.Int("bytes", sw.bytes),
 				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-			)
+			}, sw.attrs...)...)
 			if abort {
 				panic(http.ErrAbortHandler)
 			}

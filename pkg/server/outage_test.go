@@ -128,6 +128,11 @@ func testOutage(t *testing.T, dbName string, cacheTTL time.Duration) {
 			t.Fatalf("set-up: pages at %s and %s", loginPage.URL, consentPage.URL)
 		}
 
+		ops := adminToken(t, s)
+		dynamic := webClient(true)
+		dynamic.Dynamic = true // it gets a registration access token (RFC 7592)
+		registered := s.createClient(t, dynamic)
+
 		if proxy != nil {
 			proxy.Down()
 		} else {
@@ -197,10 +202,36 @@ func testOutage(t *testing.T, dbName string, cacheTTL time.Duration) {
 			page := asking.login(loginPage, "alice@example.com", alicePassword)
 			wantUnavailablePage(t, "password sign-in", page, "en")
 		})
+		t.Run("the admin API answers 503 problem details, not 401", func(t *testing.T) {
+			r := adminCall(t, s, http.MethodGet, "/admin/v1/customers", ops, nil)
+			wantProblem(t, r, http.StatusServiceUnavailable)
+			if r.header.Get("Retry-After") == "" {
+				t.Error("no Retry-After")
+			}
+		})
+		t.Run("client configuration (RFC 7592) gets 503, not invalid_token", func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, s.URL+"/oauth2/register/"+registered.Client.ID, nil)
+			req.Header.Set("Authorization", "Bearer "+registered.RegistrationAccessToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body map[string]any
+			_ = json.NewDecoder(resp.Body).Decode(&body)
+			wantTemporarilyUnavailable(t, "client configuration", resp, body)
+		})
+		t.Run("signing out shows the try-again page", func(t *testing.T) {
+			page, err := rp.browser.Get(s.URL + "/oauth2/logout")
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantUnavailablePage(t, "end session", page, "en")
+		})
 		t.Run("every such answer is counted by endpoint", func(t *testing.T) {
 			rec := httptest.NewRecorder()
 			s.ManagementHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-			for endpoint, n := range map[string]int{"token": 3, "introspection": 1, "revocation": 1, "userinfo": 1, "authorize": 1, "login": 3, "consent": 1, "account": 1} {
+			for endpoint, n := range map[string]int{"token": 3, "introspection": 1, "revocation": 1, "userinfo": 1, "authorize": 1, "login": 3, "consent": 1, "account": 1, "registration": 1, "end_session": 1} {
 				line := fmt.Sprintf("gatehouse_storage_unavailable_total{endpoint=%q} %d\n", endpoint, n)
 				if !strings.Contains(rec.Body.String(), line) {
 					t.Errorf("metrics lack %q", strings.TrimSpace(line))

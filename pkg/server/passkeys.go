@@ -5,24 +5,32 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/config"
 	"github.com/gatehouse-id/gatehouse/pkg/events"
 	"github.com/gatehouse-id/gatehouse/pkg/mfa"
 	"github.com/gatehouse-id/gatehouse/pkg/passkey"
+	"github.com/gatehouse-id/gatehouse/pkg/ratelimit"
 	"github.com/gatehouse-id/gatehouse/pkg/signin"
 	"github.com/gatehouse-id/gatehouse/pkg/signin/acr"
+	"github.com/gatehouse-id/gatehouse/pkg/ui"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
 )
 
 // newPasskeys returns the passkey service, or nil when passkeys are off:
 // by configuration, or because the issuer is on an IP address, which
 // WebAuthn refuses (the log says so, once, at start-up).
-func newPasskeys(cfg config.Config, store *gormstore.Store, sink events.Sink, log *slog.Logger) (*passkey.Service, error) {
+func newPasskeys(cfg config.Config, store *gormstore.Store, sink events.Sink, second *mfa.Service, log *slog.Logger) (*passkey.Service, error) {
 	if !cfg.Passkeys {
 		return nil, nil
 	}
-	svc, err := passkey.New(passkey.Options{Store: store, Events: sink, Issuer: cfg.Issuer, Logger: log})
+	svc, err := passkey.New(passkey.Options{
+		Store: store, Events: sink, Issuer: cfg.Issuer, Logger: log,
+		// A first passkey brings recovery codes, as a first authenticator
+		// app does.
+		RecoveryCodes: second.FirstRecoveryCodes,
+	})
 	if errors.Is(err, passkey.ErrUnavailable) {
 		log.Warn("passkeys are off: the issuer is on an IP address, which WebAuthn refuses as a relying party ID; use a domain name (for development http://localhost:PORT)",
 			"issuer", cfg.Issuer)
@@ -52,4 +60,14 @@ func passkeySecondFactor(svc *passkey.Service) signin.SecondFactor {
 // reachableWithPasskeys are the classes a sign-in reaches with passkeys on.
 func reachableWithPasskeys() []string {
 	return []string{acr.Single, acr.Multi, acr.PhishingResistant}
+}
+
+// withPasskeyRules adds the rules of passkey ceremonies begun, per address
+// and per browser for an hour, with the configured waits: each stores a
+// challenge until it expires.
+func withPasskeyRules(rules ratelimit.Rules, cfg config.Config) ratelimit.Rules {
+	rule := ratelimit.Rule{Free: int(cfg.ThrottlePasskeyBegins), Base: cfg.ThrottleBackoffBase, Max: cfg.ThrottleBackoffMax, Window: time.Hour}
+	rules[ui.PasskeyBeginIP] = rule
+	rules[ui.PasskeyBeginDevice] = rule
+	return rules
 }

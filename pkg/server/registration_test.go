@@ -122,6 +122,7 @@ func TestDynamicRegistration(t *testing.T) {
 			{"an unsupported ID token signing algorithm", "invalid_client_metadata", "id_token_signed_response_alg", map[string]any{"redirect_uris": []string{"https://app.example/cb"}, "id_token_signed_response_alg": "HS256"}},
 			{"a logo_uri that is not a URL", "invalid_client_metadata", "logo_uri", map[string]any{"redirect_uris": []string{"https://app.example/cb"}, "logo_uri": "not a url"}},
 			{"a member of the wrong type", "invalid_client_metadata", "", map[string]any{"redirect_uris": "https://app.example/cb"}},
+			{"an http logo_uri (client_uri, policy_uri and tos_uri alike: pkg/clients)", "invalid_client_metadata", "logo_uri", map[string]any{"redirect_uris": []string{"https://app.example/cb"}, "logo_uri": "http://app.example/logo.png"}},
 		}
 		for _, tc := range rejections {
 			t.Run("refuses "+tc.name, func(t *testing.T) {

@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/config"
 	"github.com/gatehouse-id/gatehouse/internal/outage"
 	"github.com/gatehouse-id/gatehouse/pkg/backchannel"
+	"github.com/gatehouse-id/gatehouse/pkg/geoip"
 	"github.com/gatehouse-id/gatehouse/pkg/i18n"
 	"github.com/gatehouse-id/gatehouse/pkg/jobs"
 	"github.com/gatehouse-id/gatehouse/pkg/keys"
@@ -35,6 +36,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/signin/acr"
 	"github.com/gatehouse-id/gatehouse/pkg/ui"
 	"github.com/gatehouse-id/gatehouse/pkg/webhooks"
+	"github.com/gatehouse-id/gatehouse/storage"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
 	"github.com/gatehouse-id/gatehouse/templates"
 )
@@ -77,6 +79,8 @@ type Server struct {
 	// draining is set when Serve starts to stop: /readyz fails and every
 	// answer closes its connection.
 	draining atomic.Bool
+	// places is the GeoIP database the account page reads; nil for none.
+	places *geoip.Reader
 }
 
 // OpenStore opens the database the configuration names. It does not
@@ -86,8 +90,12 @@ func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*gorms
 	if err != nil {
 		return nil, err
 	}
+	attrs, err := cfg.AttributeSet()
+	if err != nil {
+		return nil, fmt.Errorf("attributes: %w", err)
+	}
 	opts := gormstore.Options{ClientCacheTTL: cfg.ClientCacheTTL, Logger: log, WALMaxBytes: cfg.SQLiteWALMaxBytes,
-		TokenCacheTTL: cfg.TokenCacheTTL}
+		TokenCacheTTL: cfg.TokenCacheTTL, SearchableAttributes: attrs.Searchable()}
 	switch db.Kind {
 	case config.DatabaseSQLite:
 		opts.Kind, opts.Path = gormstore.SQLite, db.Path
@@ -169,16 +177,23 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 	}
 	base := strings.TrimSuffix(issuer.Path, "/")
 
-	assets := templates.FS()
+	assets, err := templateTree(cfg)
+	if err != nil {
+		return nil, err
+	}
 	bundle, err := i18n.New(assets)
 	if err != nil {
-		return nil, fmt.Errorf("loading messages: %w", err)
+		return nil, templatesErr(cfg, "loading messages", err)
 	}
-	renderer, err := ui.NewRenderer(assets, bundle, ui.WithStaticPrefix(base+templates.StaticPrefix))
+	brand, err := branding(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("loading templates: %w", err)
+		return nil, err
 	}
-	static, err := templates.StaticFS()
+	renderer, err := ui.NewRenderer(assets, bundle, ui.WithStaticPrefix(base+templates.StaticPrefix), ui.WithBranding(brand))
+	if err != nil {
+		return nil, templatesErr(cfg, "loading templates", err)
+	}
+	static, err := templates.StaticFSOf(assets)
 	if err != nil {
 		return nil, fmt.Errorf("static assets: %w", err)
 	}
@@ -201,7 +216,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		signin.TOTP.Name:         {Method: signin.TOTP, Verify: services.MFA.VerifyTOTP},
 		signin.RecoveryCode.Name: {Method: signin.RecoveryCode, Verify: services.MFA.UseRecoveryCode},
 	}
-	passkeys, err := newPasskeys(cfg, store, services.Events, log)
+	passkeys, err := newPasskeys(cfg, store, services.Events, services.MFA, log)
 	if err != nil {
 		return nil, err
 	}
@@ -226,6 +241,13 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Logger:       log,
 		OnNewDevice:  newDeviceAlert(cfg, store, selfService),
 	})
+	var places ui.Places
+	if cfg.GeoIPDatabase != "" {
+		if s.places, err = geoip.Open(cfg.GeoIPDatabase); err != nil {
+			return nil, err
+		}
+		places = s.places
+	}
 	pages := ui.New(ui.Options{
 		Store:       store,
 		Identity:    people,
@@ -250,6 +272,12 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Issuer:         cfg.Issuer,
 		EmailChangeTTL: cfg.EmailChangeLinkTTL,
 		Passkeys:       passkeys,
+		// The provider is built below, with the pages; the sign-in page
+		// asks it only once requests arrive.
+		HintNamesOther: func(ctx context.Context, ar storage.AuthRequest, userID string) bool {
+			return s.provider.HintNamesOther(ctx, ar, userID)
+		},
+		Places: places,
 	})
 	out, err := newOutbound(cfg, log, o.outbound...)
 	if err != nil {
@@ -284,6 +312,7 @@ func assemble(ctx context.Context, cfg config.Config, log *slog.Logger, store *g
 		Throttle:                  s.limiter,
 		Outage:                    outages,
 		ACR:                       rules,
+		Attributes:                services.Accounts.Attributes(),
 	})
 	if err != nil {
 		return nil, err
@@ -445,5 +474,12 @@ func (s *Server) httpServer(h http.Handler) *http.Server {
 	}
 }
 
-// Close releases the store after its pending writes finish.
-func (s *Server) Close() error { return s.store.Close() }
+// Close releases the store after its pending writes finish, and the GeoIP
+// database.
+func (s *Server) Close() error {
+	err := s.store.Close()
+	if s.places != nil {
+		err = errors.Join(err, s.places.Close())
+	}
+	return err
+}

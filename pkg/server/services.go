@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"time"
@@ -62,10 +63,14 @@ func NewServices(cfg config.Config, store *gormstore.Store, secrets *secret.Keys
 	if err != nil {
 		return nil, err
 	}
+	attrs, err := cfg.AttributeSet()
+	if err != nil {
+		return nil, fmt.Errorf("attributes: %w", err)
+	}
 	return &Services{
 		Events:   rec,
 		Identity: people,
-		Accounts: accounts.New(accounts.Options{Store: store, Events: rec, Secrets: secrets, Identity: people, Notify: notify, Mail: mailer}),
+		Accounts: accounts.New(accounts.Options{Store: store, Events: rec, Secrets: secrets, Identity: people, Notify: notify, Mail: mailer, Attributes: attrs}),
 		Clients:  newClientService(cfg, store, secrets, rec),
 		Keys:     keys.NewManager(store, secrets, keys.Options{RefreshInterval: cfg.KeysRefreshInterval, Logger: log, Events: rec}),
 		Webhooks: hooks,
@@ -86,6 +91,7 @@ func newMFA(cfg config.Config, store *gormstore.Store, sink events.Sink, secrets
 		// The hook for the "a recovery code was used" mail, once pkg/mail
 		// exists; the use is logged and recorded as an event already.
 		OnRecoveryCodeUsed: nil,
+		RememberDevice:     time.Duration(cfg.MFARememberDeviceDays) * 24 * time.Hour,
 	})
 }
 

@@ -44,7 +44,7 @@ func newLimiter(cfg config.Config, store *gormstore.Store, secrets *secret.Keys,
 		Counters:   counters,
 		Devices:    store,
 		SubjectKey: mac.Sum(nil),
-		Rules: withSelfServiceRules(ratelimit.Limits{
+		Rules: withPasskeyRules(withSelfServiceRules(ratelimit.Limits{
 			AccountFailures:      int(cfg.ThrottleAccountFailures),
 			AccountIPFailures:    int(cfg.ThrottleAccountIPFailures),
 			IPFailures:           int(cfg.ThrottleIPFailures),
@@ -54,7 +54,7 @@ func newLimiter(cfg config.Config, store *gormstore.Store, secrets *secret.Keys,
 			SecondFactorFailures: int(cfg.ThrottleMFAFailures),
 			BackoffBase:          cfg.ThrottleBackoffBase,
 			BackoffMax:           cfg.ThrottleBackoffMax,
-		}.Rules(), cfg),
+		}.Rules(), cfg), cfg),
 		OnThrottled: func(k ratelimit.Kind) { m.throttled.WithLabelValues(string(k)).Inc() },
 	}), memory
 }

@@ -160,7 +160,7 @@ func (m *Manager) Begin(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		CreatedAt:  now,
 		LastSeenAt: now,
 		ExpiresAt:  now.Add(m.opts.Lifetime),
-		UserAgent:  truncate(r.UserAgent(), maxUserAgent),
+		UserAgent:  UserAgent(r),
 		IP:         clientip.String(ctx),
 	}
 	if err := m.store.CreateSession(ctx, s); err != nil {
@@ -296,6 +296,11 @@ func (m *Manager) VerifyDecision(r *http.Request, authID, decision, sig string) 
 
 // maxUserAgent is how much of a User-Agent header a session keeps.
 const maxUserAgent = 256
+
+// UserAgent is the request's User-Agent header as Gatehouse keeps it with
+// a session or a remembered browser: at most maxUserAgent bytes, cut on a
+// rune boundary.
+func UserAgent(r *http.Request) string { return truncate(r.UserAgent(), maxUserAgent) }
 
 // truncate cuts s to at most n bytes, on a rune boundary.
 func truncate(s string, n int) string {

@@ -21,6 +21,10 @@ type Pending struct {
 	AuthRequestID string
 	// Enrol says the page must enrol a second factor.
 	Enrol bool
+	// RememberDays, when not 0, is how long the page may offer to
+	// remember this browser for the second factor (an app's sign-in
+	// only, where a remembered browser counts).
+	RememberDays int
 }
 
 // Pending reads a pending sign-in's token for this browser; ErrExpired
@@ -30,15 +34,21 @@ func (s *Service) Pending(token string, b Browser) (Pending, error) {
 	if err != nil {
 		return Pending{}, err
 	}
-	return Pending{UserID: p.UserID, AuthRequestID: p.AuthID, Enrol: p.Enrol}, nil
+	out := Pending{UserID: p.UserID, AuthRequestID: p.AuthID, Enrol: p.Enrol}
+	if p.AuthID != "" && s.mfa != nil {
+		out.RememberDays = s.mfa.RememberDays()
+	}
+	return out, nil
 }
 
 // SecondFactor checks the second factor named method (a SecondFactors
 // key) of a pending sign-in and, when right, finishes it. A wrong proof is
 // recorded (user.login.failed, reason invalid_code) and returned as the
 // Verifier's error (mfa.ErrInvalidCode, *mfa.ThrottledError); the sign-in
-// stays pending, and no session exists.
-func (s *Service) SecondFactor(ctx context.Context, b Browser, token, method, proof string) (Next, error) {
+// stays pending, and no session exists. remember asks that this browser be
+// remembered for the second factor (Pending.RememberDays), in the
+// transaction that starts the session.
+func (s *Service) SecondFactor(ctx context.Context, b Browser, token, method, proof string, remember bool) (Next, error) {
 	p, err := s.open(token, b.Device())
 	if err != nil {
 		return Next{}, err
@@ -62,7 +72,7 @@ func (s *Service) SecondFactor(ctx context.Context, b Browser, token, method, pr
 		}
 		return Next{}, err
 	}
-	return s.finish(ctx, b, p, acr.Single, m)
+	return s.finish(ctx, b, p, acr.Single, m, remember && p.AuthID != "")
 }
 
 // StepUp asks the missing factor of a live session that meets an
@@ -132,7 +142,7 @@ func (s *Service) ConfirmEnrolment(ctx context.Context, b Browser, token, code s
 	if err != nil {
 		return Next{}, err
 	}
-	next, err := s.finish(ctx, b, p, acr.Single, TOTP)
+	next, err := s.finish(ctx, b, p, acr.Single, TOTP, false)
 	next.RecoveryCodes = codes
 	return next, err
 }

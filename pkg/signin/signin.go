@@ -66,6 +66,13 @@ var (
 	// place of a password (RFC 8176 "otp"). A first factor only: it is
 	// never among Options.SecondFactors (NIST SP 800-63B §5.1.3.1).
 	EmailCode = Method{Name: "email_code", AMR: []string{"otp"}, Class: acr.Single}
+	// RememberedDevice stands in for the second factor in a browser the
+	// customer asked to be remembered after one (mfa_remember_device_days).
+	// It has no AMR: this sign-in checked no second factor, and amr lists
+	// the methods used in this authentication (RFC 8176 §1, OpenID Connect
+	// Core §2), so it claims neither "otp" nor "mfa". The session still
+	// reaches acr.Multi, as docs/mfa.md defines class 2.
+	RememberedDevice = Method{Name: mfa.MethodRememberedDevice}
 )
 
 // amrMFA is RFC 8176's "mfa": more than one factor was used.
@@ -100,6 +107,9 @@ type Browser interface {
 	Device() string
 	// IP is the browser's address, for events.
 	IP() string
+	// UserAgent is the browser's User-Agent (session.UserAgent), kept
+	// with a remembered browser.
+	UserAgent() string
 	// Current returns the browser's live session, or session.ErrNoSession.
 	Current(ctx context.Context) (storage.BrowserSession, error)
 	// Begin ends the browser's previous session and starts a new one
@@ -246,6 +256,7 @@ type FirstFactor struct {
 // FirstFactor continues a sign-in after its first factor: the customer,
 // the app's demand and the policy decide whether a second factor is
 // asked, enrolled, or not needed, in which case the session starts. A
+// disabled customer is refused with ErrDisabled, whatever the method. A
 // customer without a second factor whom nothing demands one of costs no
 // read beyond the ones a sign-in made before (the customer's row says
 // whether they enrolled).
@@ -265,18 +276,68 @@ func (s *Service) FirstFactor(ctx context.Context, b Browser, in FirstFactor) (N
 	if err != nil {
 		return Next{}, err
 	}
+	if u.Disabled {
+		s.refuseDisabled(ctx, b, u.ID, clientID, in)
+		return Next{}, ErrDisabled
+	}
 	p.ClientID = clientID
 	class := in.Method.Class
 	switch {
 	case u.MFA && rankAtLeast(class, acr.Multi):
 		// A method strong on its own (a user-verifying passkey).
 	case u.MFA:
+		remembered, err := s.remembered(ctx, b, u.ID, in.AuthRequestID, demand)
+		if err != nil {
+			return Next{}, err
+		}
+		if remembered {
+			return s.finish(ctx, b, p, class, RememberedDevice, false)
+		}
 		return s.ask(p, b, AskSecondFactor), nil
 	case !demand.Satisfied(class):
 		p.Enrol = true
 		return s.ask(p, b, AskEnrolment), nil
 	}
-	return s.finish(ctx, b, p, class, Method{})
+	return s.finish(ctx, b, p, class, Method{}, false)
+}
+
+// remembered says a sign-in may skip the second factor because the
+// customer asked this browser to be remembered after one: only for an
+// app's request (the account page, where second factors are removed,
+// always asks), never for a demand above acr.Multi (phishing resistance
+// needs the passkey now), never for prompt=login, and never when the
+// second factor on this browser is older than max_age (OpenID Connect
+// Core §3.1.2.1: the app asked for an authentication that recent, both
+// factors of it).
+func (s *Service) remembered(ctx context.Context, b Browser, userID, authID string, demand acr.Demand) (bool, error) {
+	if authID == "" || s.mfa == nil || demand.Login || !demand.Satisfied(acr.Multi) {
+		return false, nil
+	}
+	age, ok, err := s.mfa.RememberedFor(ctx, userID, b.Device())
+	if err != nil || !ok {
+		return false, err
+	}
+	if demand.MaxAge >= 0 && age > time.Duration(demand.MaxAge)*time.Second {
+		return false, nil
+	}
+	return true, nil
+}
+
+// ErrDisabled refuses the sign-in of a customer an operator disabled
+// (accounts.DisableCustomer). Pages show a neutral message that does not
+// say whether the first factor was right: the password form answers as
+// for a wrong password.
+var ErrDisabled = errors.New("signin: the customer is disabled")
+
+// refuseDisabled records the refused sign-in as user.login.failed with
+// the reason "disabled"; a failure to record it is only logged.
+func (s *Service) refuseDisabled(ctx context.Context, b Browser, userID, clientID string, in FirstFactor) {
+	err := s.accounts.SignInFailed(accounts.Actor(ctx, ""), userID, "", "disabled", accounts.SignIn{
+		Method: in.Method.Name, Provider: in.IDP, ClientID: clientID, IP: b.IP(),
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "recording a refused sign-in", "error", err.Error())
+	}
 }
 
 func rankAtLeast(class, than string) bool { return acr.Demand{Level: than}.Satisfied(class) }
@@ -318,8 +379,9 @@ func (s *Service) ask(p pending, b Browser, step Step) Next {
 // finish starts the session (or steps up the live one) with every method
 // used, records user.login.succeeded in the same transaction, confirms a
 // pending link, ties the session to the authorization request, and says
-// where to go. second is the second factor's method, zero for none.
-func (s *Service) finish(ctx context.Context, b Browser, p pending, class string, second Method) (Next, error) {
+// where to go. second is the second factor's method, zero for none;
+// remember asks that this browser be remembered for it.
+func (s *Service) finish(ctx context.Context, b Browser, p pending, class string, second Method, remember bool) (Next, error) {
 	amr := slices.Clone(p.AMR)
 	idp := p.IDP
 	linked := false
@@ -344,8 +406,10 @@ func (s *Service) finish(ctx context.Context, b Browser, p pending, class string
 		amr, idp = appendNew(live.AMR, amr...), live.IDP
 	}
 	if second.Name != "" {
-		amr = appendNew(amr, second.AMR...)
-		amr = appendNew(amr, amrMFA)
+		if len(second.AMR) > 0 {
+			amr = appendNew(amr, second.AMR...)
+			amr = appendNew(amr, amrMFA)
+		}
 		if !rankAtLeast(class, acr.Multi) {
 			class = acr.Multi
 		}
@@ -358,6 +422,11 @@ func (s *Service) finish(ctx context.Context, b Browser, p pending, class string
 	err := s.accounts.SignedIn(accounts.Actor(ctx, p.UserID), p.UserID, in, func(ctx context.Context) (err error) {
 		if p.NewDevice && s.newDevice != nil {
 			if err := s.newDevice(ctx, p.UserID, b.IP()); err != nil {
+				return err
+			}
+		}
+		if remember && s.mfa != nil {
+			if err := s.mfa.RememberDevice(ctx, p.UserID, b.Device(), b.UserAgent(), b.IP()); err != nil {
 				return err
 			}
 		}

@@ -62,6 +62,8 @@ func (b *testBrowser) Device() string {
 
 func (b *testBrowser) IP() string { return "192.0.2.1" }
 
+func (b *testBrowser) UserAgent() string { return "Firefox/140" }
+
 func (b *testBrowser) Current(ctx context.Context) (storage.BrowserSession, error) {
 	_, r := b.request()
 	return b.sessions.Current(ctx, r)
@@ -219,7 +221,7 @@ func TestEveryWayInEndsAlike(t *testing.T) {
 							if _, err := b.Current(ctx); !errors.Is(err, session.ErrNoSession) {
 								t.Fatal("a session exists before the second factor")
 							}
-							next, err = f.svc.SecondFactor(ctx, b, next.Pending, "totp", code(t, key, f.now))
+							next, err = f.svc.SecondFactor(ctx, b, next.Pending, "totp", code(t, key, f.now), false)
 							must(t, err)
 							wantAMR, wantACR, second = append(slices.Clone(way.method.AMR), "otp", "mfa"), acr.Multi, "totp"
 						}
@@ -259,18 +261,18 @@ func TestPendingState(t *testing.T) {
 		must(t, err)
 		t.Run("another browser cannot use it", func(t *testing.T) {
 			other := &testBrowser{sessions: f.sess}
-			if _, err := f.svc.SecondFactor(ctx, other, next.Pending, "totp", code(t, key, f.now)); !errors.Is(err, signin.ErrExpired) {
+			if _, err := f.svc.SecondFactor(ctx, other, next.Pending, "totp", code(t, key, f.now), false); !errors.Is(err, signin.ErrExpired) {
 				t.Fatalf("err = %v, want ErrExpired", err)
 			}
 		})
 		t.Run("an altered token is refused", func(t *testing.T) {
 			bad := strings.Replace(next.Pending, next.Pending[:4], "AAAA", 1)
-			if _, err := f.svc.SecondFactor(ctx, b, bad, "totp", code(t, key, f.now)); !errors.Is(err, signin.ErrExpired) {
+			if _, err := f.svc.SecondFactor(ctx, b, bad, "totp", code(t, key, f.now), false); !errors.Is(err, signin.ErrExpired) {
 				t.Fatalf("err = %v, want ErrExpired", err)
 			}
 		})
 		t.Run("a wrong code leaves it pending and records the failure", func(t *testing.T) {
-			if _, err := f.svc.SecondFactor(ctx, b, next.Pending, "totp", code(t, key, f.now.Add(time.Hour))); !errors.Is(err, mfa.ErrInvalidCode) {
+			if _, err := f.svc.SecondFactor(ctx, b, next.Pending, "totp", code(t, key, f.now.Add(time.Hour)), false); !errors.Is(err, mfa.ErrInvalidCode) {
 				t.Fatalf("err = %v", err)
 			}
 			es, err := f.store.ListEvents(ctx, storage.EventFilter{Type: events.UserLoginFailed, Subject: u.ID}, storage.Page{})
@@ -282,12 +284,12 @@ func TestPendingState(t *testing.T) {
 		t.Run("it expires", func(t *testing.T) {
 			f.now = f.now.Add(11 * time.Minute)
 			defer func() { f.now = f.now.Add(-11 * time.Minute) }()
-			if _, err := f.svc.SecondFactor(ctx, b, next.Pending, "totp", code(t, key, f.now)); !errors.Is(err, signin.ErrExpired) {
+			if _, err := f.svc.SecondFactor(ctx, b, next.Pending, "totp", code(t, key, f.now), false); !errors.Is(err, signin.ErrExpired) {
 				t.Fatalf("err = %v, want ErrExpired", err)
 			}
 		})
 		t.Run("an unknown method is refused", func(t *testing.T) {
-			if _, err := f.svc.SecondFactor(ctx, b, next.Pending, "sms", "123456"); !errors.Is(err, signin.ErrUnknownMethod) {
+			if _, err := f.svc.SecondFactor(ctx, b, next.Pending, "sms", "123456", false); !errors.Is(err, signin.ErrUnknownMethod) {
 				t.Fatalf("err = %v", err)
 			}
 		})

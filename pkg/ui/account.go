@@ -55,6 +55,10 @@ type AccountPage struct {
 	// PasskeysURL is the page of the customer's passkeys; "" when
 	// passkeys are off.
 	PasskeysURL string
+	// SecondFactor says the customer has a second factor of any kind (an
+	// authenticator app or a passkey): their recovery codes are shown and
+	// can be made anew.
+	SecondFactor bool
 }
 
 // AccountIdentity is one linked upstream account on the account page.
@@ -138,6 +142,7 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 		}
 		origins = fed.AuthOrigins()
 	}
+	page.SecondFactor = user.MFA
 	if err := h.accountMFAFields(r, &page, user.ID); err != nil {
 		h.serverError(w, r, "reading second factors", err)
 		return
@@ -212,9 +217,11 @@ func (h *Handler) accountLogin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	next, err := h.opts.SignIn.FirstFactor(ctx, h.browser(w, r), signin.FirstFactor{
-		User: &user, Method: signin.Password, LinkToken: linkToken(page.Link),
-	})
+	in := signin.FirstFactor{User: &user, Method: signin.Password, LinkToken: linkToken(page.Link)}
+	if !h.verifiedFirst(w, r, &in, lang, actions) {
+		return
+	}
+	next, err := h.opts.SignIn.FirstFactor(ctx, h.browser(w, r), in)
 	h.goNext(w, r, next, err)
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/pkg/accounts"
+	"github.com/gatehouse-id/gatehouse/pkg/attributes"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
@@ -46,19 +47,35 @@ func (h *Handler) accountProfile(w http.ResponseWriter, r *http.Request) {
 	page.Name, page.GivenName, page.FamilyName = posted.Name, posted.GivenName, posted.FamilyName
 	page.Picture, page.PhoneNumber, page.Locale = posted.Picture, posted.PhoneNumber, posted.Locale
 	page.Locales = h.localeOptions(posted.Locale)
+	attrs, lang := h.opts.Accounts.Attributes(), h.language(w, r, "")
+	postedAttrs := postedAttributes(f)
+	page.Attributes = attributeFields(attrs, postedAttrs, lang, false, "")
 	err := h.checkProfileForm(posted)
 	if err == nil {
+		// The profile and the attributes change together: one
+		// transaction, one user.updated naming both.
 		_, err = h.opts.Accounts.UpdateCustomer(accounts.Actor(ctx, user.ID), user.ID, func(u storage.User) (storage.User, error) {
 			if u.PhoneNumber != posted.PhoneNumber {
 				u.PhoneNumberVerified = false
 			}
 			u.Name, u.GivenName, u.FamilyName = posted.Name, posted.GivenName, posted.FamilyName
 			u.Locale, u.Picture, u.PhoneNumber = posted.Locale, posted.Picture, posted.PhoneNumber
+			values, _, err := attrs.Apply(u.Attributes, attributeChange(postedAttrs), attributes.EditorCustomer)
+			if err != nil {
+				return u, err
+			}
+			u.Attributes = values
 			return u, identity.CheckProfile(u)
 		})
 	}
 	var fe *errProfileField
 	var ie *identity.InvalidError
+	if id, data, attr, ok := attributeError(err, attrs, lang); ok {
+		page.ErrorID, page.ErrorData, page.Field = id, data, attributeFieldPrefix+attr
+		page.Attributes = attributeFields(attrs, postedAttrs, lang, false, attr)
+		h.renderSection(w, r, http.StatusBadRequest, "account_profile", page)
+		return
+	}
 	switch {
 	case err == nil:
 		h.redirectWith(w, r, h.URL(PathAccountProfile), noticeParam, "profile_saved")
@@ -80,7 +97,8 @@ func (h *Handler) profilePage(r *http.Request, u storage.User) AccountProfilePag
 		Action:         h.URL(PathAccountProfile), EmailAction: h.URL(PathAccountEmail),
 		Name: u.Name, GivenName: u.GivenName, FamilyName: u.FamilyName, Locale: u.Locale,
 		Picture: u.Picture, PhoneNumber: u.PhoneNumber, Email: u.Email, EmailVerified: u.EmailVerified,
-		Locales: h.localeOptions(u.Locale),
+		Locales:    h.localeOptions(u.Locale),
+		Attributes: attributeFields(h.opts.Accounts.Attributes(), u.Attributes, h.opts.Bundle.Negotiate(r.URL.Query().Get("lang"), h.opts.Sessions.Language(r), r.Header.Get("Accept-Language")), false, ""),
 	}
 }
 

@@ -34,6 +34,9 @@ const (
 	PathAccountData         = "/account/data"
 	PathAccountDataDownload = "/account/data/download"
 	PathAccountDelete       = "/account/delete"
+	// PathAccountDevicesForget forgets a browser remembered for the
+	// second factor (POST).
+	PathAccountDevicesForget = "/account/devices/forget"
 )
 
 // registerAccountSelfService mounts the account's self-service pages.
@@ -53,20 +56,24 @@ func (h *Handler) registerAccountSelfService(r *mux.Router) {
 	r.HandleFunc(b+PathAccountData, h.accountData).Methods(http.MethodGet)
 	r.HandleFunc(b+PathAccountDataDownload, h.accountDataDownload).Methods(http.MethodPost)
 	r.HandleFunc(b+PathAccountDelete, h.accountDelete).Methods(http.MethodPost)
+	if h.opts.MFA != nil {
+		r.HandleFunc(b+PathAccountDevicesForget, h.accountDevicesForget).Methods(http.MethodPost)
+	}
 }
 
 // sectionNotices maps the notice parameter of the self-service pages to
 // their messages.
 func sectionNotices() map[string]notice {
 	return map[string]notice{
-		"profile_saved":   {"account.notice.profile_saved", true},
-		"email_sent":      {"account.notice.email_sent", true},
-		"password_saved":  {"account.notice.password_saved", true},
-		"session_ended":   {"account.notice.session_ended", true},
-		"sessions_ended":  {"account.notice.sessions_ended", true},
-		"app_revoked":     {"account.notice.app_revoked", true},
-		"delete_unsure":   {"account.error.delete_unconfirmed", false},
-		"session_missing": {"account.error.session_missing", false},
+		"profile_saved":    {"account.notice.profile_saved", true},
+		"email_sent":       {"account.notice.email_sent", true},
+		"password_saved":   {"account.notice.password_saved", true},
+		"session_ended":    {"account.notice.session_ended", true},
+		"sessions_ended":   {"account.notice.sessions_ended", true},
+		"app_revoked":      {"account.notice.app_revoked", true},
+		"delete_unsure":    {"account.error.delete_unconfirmed", false},
+		"session_missing":  {"account.error.session_missing", false},
+		"device_forgotten": {"account.notice.device_forgotten", true},
 	}
 }
 

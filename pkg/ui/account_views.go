@@ -31,6 +31,8 @@ type AccountProfilePage struct {
 	Field string
 	// Locales are the languages to choose from.
 	Locales []LocaleOption
+	// Attributes are the customer-editable attributes.
+	Attributes []AttributeField
 }
 
 // LocaleOption is one choice of the profile's language.
@@ -59,6 +61,25 @@ type AccountSessionsPage struct {
 	Sessions  []AccountSessionItem
 	// Others says there are sessions besides this one.
 	Others bool
+	// Devices are the browsers remembered for the second factor;
+	// ForgetAction takes the form that forgets one.
+	Devices      []AccountDeviceItem
+	ForgetAction string
+}
+
+// AccountDeviceItem is one browser remembered for the second factor.
+type AccountDeviceItem struct {
+	// ID is posted to forget it.
+	ID string
+	// Device describes the browser, "" when unknown; IP is its address
+	// when it was remembered.
+	Device string
+	IP     string
+	// Since is when the second factor was checked there, Until when the
+	// remembering ends; both shown in UTC.
+	Since, Until time.Time
+	// Current is this browser.
+	Current bool
 }
 
 // AccountSessionItem is one browser session.
@@ -72,6 +93,9 @@ type AccountSessionItem struct {
 	Started, LastSeen time.Time
 	// Current is this browser's session.
 	Current bool
+	// Place is the address's approximate place ("City, Country"), ""
+	// without a GeoIP database or for an unknown address.
+	Place string
 }
 
 // AccountAppsPage lists the apps the customer allowed
@@ -150,7 +174,8 @@ func accountSamplePages(page string) []any {
 		return []any{AccountPasswordPage{}, AccountPasswordPage{AccountSection: s, Action: "/account/password", HasPassword: true, Email: "a@example.com"}}
 	case "account_sessions":
 		return []any{AccountSessionsPage{}, AccountSessionsPage{AccountSection: s, EndAction: "/account/sessions/end", Others: true, Sessions: []AccountSessionItem{
-			{SID: "s", Device: "Firefox · Linux", IP: "192.0.2.1", Started: now, LastSeen: now, Current: true}, {SID: "t", Started: now, LastSeen: now}}}}
+			{SID: "s", Device: "Firefox · Linux", IP: "192.0.2.1", Started: now, LastSeen: now, Current: true, Place: "Berlin, Deutschland"}, {SID: "t", Started: now, LastSeen: now}},
+			ForgetAction: "/account/devices/forget", Devices: []AccountDeviceItem{{ID: "d", Device: "Firefox · Linux", IP: "192.0.2.1", Since: now, Until: now, Current: true}}}}
 	case "account_apps":
 		return []any{AccountAppsPage{}, AccountAppsPage{AccountSection: s, RevokeAction: "/account/apps/revoke", Apps: []AccountApp{
 			{ClientID: "c", Name: "App", Since: now, Scopes: []ScopeItem{{Scope: "openid", MessageID: "scope.openid"}, {Scope: "x", MessageID: "scope.other"}}}}}}

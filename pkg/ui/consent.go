@@ -11,7 +11,7 @@ import (
 )
 
 // knownScopes have a sentence of their own on the consent page.
-var knownScopes = map[string]bool{"openid": true, "profile": true, "email": true, "address": true, "phone": true, "offline_access": true}
+var knownScopes = map[string]bool{"openid": true, "profile": true, "email": true, "address": true, "phone": true, "offline_access": true, "roles": true}
 
 // consent asks the customer to allow a client (GET) and records the answer
 // (POST).
@@ -68,7 +68,7 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 			}
 			page.Scopes = append(page.Scopes, ScopeItem{Scope: s, MessageID: id})
 		}
-		h.render(w, r, http.StatusOK, "consent", lang, csrf, page, redirectOrigin(client, form))
+		h.renderApp(w, r, http.StatusOK, "consent", lang, csrf, page, appOf(client, name), redirectOrigin(client, form))
 		return
 	}
 

@@ -74,10 +74,16 @@ func (h *Handler) emailCode(w http.ResponseWriter, r *http.Request) {
 			if err := guard.Succeeded(context.WithoutCancel(ctx)); err != nil {
 				h.log.ErrorContext(ctx, "remembering the signed-in device", "error", err.Error())
 			}
-			next, err := h.opts.SignIn.FirstFactor(ctx, h.browser(w, r), signin.FirstFactor{
+			in := signin.FirstFactor{
 				User: &user, Method: signin.EmailCode, AuthRequestID: authID,
 				NewDevice: h.opts.Throttle != nil && !guard.KnownDevice() && h.opts.SelfServiceSettings.NewDeviceAlert,
-			})
+			}
+			// Codes go to verified emails only; the gate holds should the
+			// email have changed meanwhile.
+			if !h.verifiedFirst(w, r, &in, lang, actions) {
+				return
+			}
+			next, err := h.opts.SignIn.FirstFactor(ctx, h.browser(w, r), in)
 			h.goNext(w, r, next, err)
 			return
 		}

@@ -246,6 +246,12 @@ func (h *Handler) federatedSignIn(w http.ResponseWriter, r *http.Request, res fe
 	if res.Purpose == storage.FederationLogin {
 		in.AuthRequestID = res.AuthRequestID
 	}
+	// A provider that vouched for the customer's email marked it verified
+	// already (federation.Service's rules); any other customer whose email
+	// is unconfirmed confirms it first, as after a password.
+	if !h.verifiedFirst(w, r, &in, h.language(w, r, ""), h.appActions(r.Context(), in.AuthRequestID)) {
+		return
+	}
 	next, err := h.opts.SignIn.FirstFactor(r.Context(), h.browser(w, r), in)
 	if err == nil && next.Step == signin.Done && res.Purpose != storage.FederationLogin && res.ConfirmedLink != "" {
 		h.redirectWith(w, r, h.URL(PathAccount), noticeParam, "linked")

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gatehouse-id/gatehouse/pkg/signin"
@@ -26,7 +27,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	lang := h.language(w, r, form.Get("ui_locales"))
 	// A client deleted meanwhile leaves the name empty; the authorization
 	// endpoint refuses the request when the browser comes back.
-	client, _ := h.opts.Store.LookupClient(ctx, pending.ClientID)
+	client, clientErr := h.opts.Store.LookupClient(ctx, pending.ClientID)
 	page := LoginPage{
 		Action:        h.URL(PathLogin),
 		AuthRequestID: pending.ID,
@@ -38,11 +39,19 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	h.passkeyLogin(r, &page)
 	csrf := h.opts.Sessions.CSRFToken(w, r, loginCSRFPurpose)
 	app := h.loginFormActions(redirectOrigin(client, form))
+	var shown *App
+	if clientErr == nil {
+		shown = appOf(client, page.ClientName)
+	}
 	if r.Method == http.MethodGet {
 		// A session that is recent enough but too weak for the app needs
 		// only the missing factor (step-up), not the password again.
 		if page.Link == nil {
-			if bs, err := h.opts.Sessions.Current(ctx, r); err == nil {
+			if bs, err := h.opts.Sessions.Current(ctx, r); err == nil && h.hintNamesOther(ctx, pending, bs.UserID) {
+				// The app asked for another customer than this
+				// browser's: a sign-in, never a step-up of the other one.
+				page.ErrorID = "login.other_account"
+			} else if err == nil {
 				next, ok, err := h.opts.SignIn.StepUp(ctx, h.browser(w, r), bs, pending.ID, pending.SessionID == bs.ID)
 				if err != nil {
 					h.serverError(w, r, "starting a step-up", err)
@@ -54,7 +63,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		}
-		h.render(w, r, http.StatusOK, "login", lang, csrf, page, app...)
+		h.renderApp(w, r, http.StatusOK, "login", lang, csrf, page, shown, app...)
 		return
 	}
 
@@ -66,25 +75,25 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	page.Email = email
 	if email == "" || password == "" {
 		page.ErrorID = "login.error.required"
-		h.render(w, r, http.StatusBadRequest, "login", lang, csrf, page, app...)
+		h.renderApp(w, r, http.StatusBadRequest, "login", lang, csrf, page, shown, app...)
 		return
 	}
 	newDevice := false
 	user, ok := h.checkPassword(w, r, passwordForm{
 		email: email, password: password, clientID: pending.ClientID,
-		page: &page, lang: lang, csrf: csrf, actions: app, newDevice: &newDevice,
+		page: &page, lang: lang, csrf: csrf, actions: app, newDevice: &newDevice, app: shown,
 	})
 	if !ok {
 		return
 	}
-	if h.mustVerifyFirst(user) {
-		h.askVerification(w, r, user, pending.ID, lang, app)
-		return
-	}
-	next, err := h.opts.SignIn.FirstFactor(ctx, h.browser(w, r), signin.FirstFactor{
+	in := signin.FirstFactor{
 		User: &user, Method: signin.Password, AuthRequestID: pending.ID, LinkToken: linkToken(page.Link),
 		NewDevice: newDevice && h.opts.SelfServiceSettings.NewDeviceAlert,
-	})
+	}
+	if !h.verifiedFirst(w, r, &in, lang, app) {
+		return
+	}
+	next, err := h.opts.SignIn.FirstFactor(ctx, h.browser(w, r), in)
 	h.goNext(w, r, next, err)
 }
 
@@ -102,4 +111,10 @@ func displayName(c storage.Client, lang string) string {
 		return n
 	}
 	return c.ID
+}
+
+// hintNamesOther says the pending request's id_token_hint names another
+// customer than userID.
+func (h *Handler) hintNamesOther(ctx context.Context, ar storage.AuthRequest, userID string) bool {
+	return h.opts.HintNamesOther != nil && h.opts.HintNamesOther(ctx, ar, userID)
 }

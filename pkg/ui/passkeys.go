@@ -5,12 +5,16 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/gatehouse-id/gatehouse/internal/clientip"
+	"github.com/gatehouse-id/gatehouse/internal/outage"
 	"github.com/gatehouse-id/gatehouse/pkg/accounts"
 	"github.com/gatehouse-id/gatehouse/pkg/passkey"
+	"github.com/gatehouse-id/gatehouse/pkg/ratelimit"
 	"github.com/gatehouse-id/gatehouse/pkg/signin"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
@@ -35,6 +39,14 @@ const (
 	PathAccountPasskeysBegin  = "/account/passkeys/begin"
 	PathAccountPasskeysRename = "/account/passkeys/rename"
 	PathAccountPasskeysRemove = "/account/passkeys/remove"
+)
+
+// Kinds of ratelimit counters of passkey ceremonies begun: each stores a
+// challenge until it expires, so the begin endpoints are throttled per
+// client address and per browser (its device cookie's hash).
+const (
+	PasskeyBeginIP     ratelimit.Kind = "passkey_begin_ip"
+	PasskeyBeginDevice ratelimit.Kind = "passkey_begin_device"
 )
 
 // passkeyFailedParam tells a sign-in page that a passkey sign-in failed.
@@ -108,6 +120,36 @@ func (h *Handler) passkeyLogin(r *http.Request, page *LoginPage) {
 	}
 }
 
+// beginThrottled counts a passkey ceremony begun against the address's
+// and the browser's budgets and, when one says wait, answers 429 with
+// Retry-After and the JSON the page's script shows ({"error":
+// "slow_down", "retry_after": seconds, "message": the localized text})
+// and reports true. Throttling fails open.
+func (h *Handler) beginThrottled(w http.ResponseWriter, r *http.Request) bool {
+	ctx := r.Context()
+	for _, key := range []ratelimit.Key{
+		{Kind: PasskeyBeginIP, Subject: clientip.String(ctx)},
+		{Kind: PasskeyBeginDevice, Subject: h.opts.Sessions.Device(w, r)},
+	} {
+		d, err := h.opts.Throttle.Take(ctx, key)
+		if err != nil && !outage.Is(err) {
+			h.log.ErrorContext(ctx, "throttling a passkey ceremony", "error", err.Error())
+		}
+		if d.Allowed {
+			continue
+		}
+		secs := retrySeconds(d.RetryAfter)
+		msg := h.opts.Bundle.Translate(h.language(w, r, ""), "passkeys.error.throttled", map[string]any{"Seconds": secs})
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		w.WriteHeader(http.StatusTooManyRequests)
+		_ = json.NewEncoder(w).Encode(map[string]any{"error": "slow_down", "retry_after": secs, "message": msg})
+		return true
+	}
+	return false
+}
+
 // writeCeremony answers a ceremony's options to the page's script.
 func (h *Handler) writeCeremony(w http.ResponseWriter, r *http.Request, c passkey.Ceremony, err error) {
 	if err != nil {
@@ -124,6 +166,9 @@ func (h *Handler) writeCeremony(w http.ResponseWriter, r *http.Request, c passke
 func (h *Handler) loginPasskeyBegin(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil || !h.opts.Sessions.CheckCSRF(w, r, loginCSRFPurpose, r.PostForm.Get("csrf")) {
 		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	if h.beginThrottled(w, r) {
 		return
 	}
 	c, err := h.opts.Passkeys.BeginLogin(r.Context(), h.opts.Sessions.Device(w, r))
@@ -166,9 +211,11 @@ func (h *Handler) loginPasskey(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, "signing in with a passkey", err)
 		return
 	}
-	next, err := h.opts.SignIn.FirstFactor(ctx, h.browser(w, r), signin.FirstFactor{
-		UserID: a.UserID, Method: signin.Passkey(a.AMR, a.UserVerified), AuthRequestID: authID,
-	})
+	in := signin.FirstFactor{UserID: a.UserID, Method: signin.Passkey(a.AMR, a.UserVerified), AuthRequestID: authID}
+	if !h.verifiedFirst(w, r, &in, h.language(w, r, ""), h.appActions(ctx, authID)) {
+		return
+	}
+	next, err := h.opts.SignIn.FirstFactor(ctx, h.browser(w, r), in)
 	h.goNext(w, r, next, err)
 }
 
@@ -181,6 +228,9 @@ func (h *Handler) mfaPasskeyBegin(w http.ResponseWriter, r *http.Request) {
 	p, err := h.opts.SignIn.Pending(r.PostForm.Get(pendingParam), h.browser(w, r))
 	if err != nil || p.Enrol {
 		http.Error(w, "the sign-in expired", http.StatusBadRequest)
+		return
+	}
+	if h.beginThrottled(w, r) {
 		return
 	}
 	c, err := h.opts.Passkeys.BeginSecondFactor(r.Context(), p.UserID, h.opts.Sessions.Device(w, r))
@@ -223,7 +273,7 @@ func (h *Handler) accountPasskeys(w http.ResponseWriter, r *http.Request) {
 			h.Error(w, r, http.StatusForbidden, "error.csrf")
 			return
 		}
-		_, err := h.opts.Passkeys.FinishRegistration(accounts.Actor(ctx, bs.UserID), bs.UserID, h.opts.Sessions.Device(w, r),
+		reg, err := h.opts.Passkeys.FinishRegistration(accounts.Actor(ctx, bs.UserID), bs.UserID, h.opts.Sessions.Device(w, r),
 			r.PostForm.Get(ceremonyField), r.PostForm.Get("name"), []byte(r.PostForm.Get(responseField)))
 		switch {
 		case errors.Is(err, passkey.ErrInvalid):
@@ -231,6 +281,11 @@ func (h *Handler) accountPasskeys(w http.ResponseWriter, r *http.Request) {
 			h.redirectWith(w, r, h.URL(PathAccountPasskeys), noticeParam, "passkey_failed")
 		case err != nil:
 			h.serverError(w, r, "registering a passkey", err)
+		case len(reg.RecoveryCodes) > 0:
+			// The first second factor: its recovery codes, shown once.
+			w.Header().Set("Cache-Control", "no-store")
+			done := h.URL(PathAccountPasskeys) + "?" + url.Values{noticeParam: {"passkey_added"}}.Encode()
+			h.render(w, r, http.StatusOK, "recovery_codes", h.language(w, r, ""), "", RecoveryCodesPage{Codes: reg.RecoveryCodes, ContinueURL: done})
 		default:
 			h.redirectWith(w, r, h.URL(PathAccountPasskeys), noticeParam, "passkey_added")
 		}
@@ -280,6 +335,9 @@ func (h *Handler) accountPasskeysBegin(w http.ResponseWriter, r *http.Request) {
 	bs, err := h.opts.Sessions.Current(r.Context(), r)
 	if err != nil {
 		http.Error(w, "not signed in", http.StatusUnauthorized)
+		return
+	}
+	if h.beginThrottled(w, r) {
 		return
 	}
 	c, err := h.opts.Passkeys.BeginRegistration(r.Context(), bs.UserID, h.opts.Sessions.Device(w, r))

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,6 +64,11 @@ type View struct {
 	// redirect origin here. Entries that are not plain http(s) origins are
 	// dropped.
 	FormActions []string
+	// Brand is the deployment's branding; Render sets it.
+	Brand Brand
+	// App is the app the page is for, nil for none. Its logo's origin is
+	// added to the page's img-src, so the page may show it.
+	App *App
 }
 
 // LangLink is one entry of the language switcher.
@@ -80,6 +86,7 @@ type RendererOption func(*rendererConfig)
 
 type rendererConfig struct {
 	staticPrefix string
+	branding     Branding
 }
 
 // WithStaticPrefix sets the URL path under which the server serves
@@ -101,6 +108,12 @@ type Renderer struct {
 	// that language; it is only read after NewRenderer.
 	pages map[string]map[string]*template.Template
 	bufs  sync.Pool
+	// brand is every page's View.Brand; imageOrigins the origins of its
+	// logo and icon, for img-src.
+	brand        Brand
+	imageOrigins []string
+	// theme is the generated stylesheet, nil for none.
+	theme []byte
 }
 
 // NewRenderer parses every page template from fsys (templates.FS()) and
@@ -147,10 +160,21 @@ func NewRenderer(fsys fs.FS, bundle *i18n.Bundle, opts ...RendererOption) (*Rend
 		base[page] = t
 	}
 
+	theme, themeURL, err := newTheme(cfg.branding, cfg.staticPrefix)
+	if err != nil {
+		return nil, err
+	}
+	b := cfg.branding
 	r := &Renderer{
 		bundle: bundle,
 		pages:  make(map[string]map[string]*template.Template, len(bundle.Languages())),
 		bufs:   sync.Pool{New: func() any { return new(bytes.Buffer) }},
+		brand: Brand{
+			ProductName: b.ProductName, LogoURL: b.LogoURL, FaviconURL: b.FaviconURL,
+			PrivacyURL: b.PrivacyURL, TermsURL: b.TermsURL, ThemeURL: themeURL,
+		},
+		imageOrigins: []string{b.LogoURL, b.FaviconURL},
+		theme:        theme,
 	}
 	for _, l := range bundle.Languages() {
 		bound := template.FuncMap{"t": translateFunc(bundle, l.Tag)}
@@ -164,8 +188,16 @@ func NewRenderer(fsys fs.FS, bundle *i18n.Bundle, opts ...RendererOption) (*Rend
 			// Execute once with sample data: this escapes the template now
 			// rather than on the first request, and catches a template that
 			// names a field its page struct lacks.
-			for _, sample := range samplePages(page) {
-				if err := c.ExecuteTemplate(io.Discard, rootTemplate, View{Lang: l.Tag, Page: sample}); err != nil {
+			for i, sample := range samplePages(page) {
+				// The empty sample goes with no branding and no app, the
+				// filled one with both.
+				sampleBrand, sampleApp := Brand{}, (*App)(nil)
+				if i > 0 {
+					sampleBrand = Brand{ProductName: "Acme", LogoURL: "/static/logo.svg", FaviconURL: "/static/icon.png",
+						PrivacyURL: "https://acme.example/privacy", TermsURL: "https://acme.example/terms", ThemeURL: "/static/theme.css"}
+					sampleApp = &App{Name: "App", LogoURI: "https://app.example/logo.png", URI: "https://app.example"}
+				}
+				if err := c.ExecuteTemplate(io.Discard, rootTemplate, View{Lang: l.Tag, Page: sample, Brand: sampleBrand, App: sampleApp}); err != nil {
 					return nil, fmt.Errorf("ui: page %q (%s) fails on sample data: %w", page, l.Tag, err)
 				}
 			}
@@ -198,7 +230,10 @@ func samplePages(page string) []any {
 			PolicyURI: "https://app.example/privacy", TOSURI: "https://app.example/terms",
 		}}
 	case "error":
-		return []any{ErrorPage{}, ErrorPage{TitleID: "error.title", MessageID: "error.generic"}}
+		return []any{ErrorPage{}, ErrorPage{TitleID: "error.title", MessageID: "error.generic"}, ErrorPage{
+			TitleID: "error.title", MessageID: "error.request.unregistered_redirect_uri",
+			MessageData: map[string]any{"ClientName": "App"}, RedirectURI: "https://app.example/cb",
+		}}
 	case "logout_confirm":
 		return []any{LogoutConfirmPage{}, LogoutConfirmPage{Action: "/logout", ClientName: "App", Hidden: map[string]string{"state": "s"}}}
 	case "account":
@@ -207,13 +242,13 @@ func samplePages(page string) []any {
 			Identities: []AccountIdentity{{Provider: "google", Name: "Google", Email: "a@gmail.example", CanUnlink: true}},
 			Available:  []ProviderButton{{ID: "github", Name: "GitHub"}}, LinkAction: "/account/link", UnlinkAction: "/account/unlink",
 			MFA: true, RecoveryCodesLeft: 3, EnrolURL: "/account/mfa", RemoveMFAAction: "/account/mfa/remove", RecoveryAction: "/account/mfa/recovery",
-			PasskeysURL: "/account/passkeys",
-		}}
+			PasskeysURL: "/account/passkeys", SecondFactor: true,
+		}, AccountPage{SecondFactor: true, RecoveryCodesLeft: 10, EnrolURL: "/account/mfa", RecoveryAction: "/account/mfa/recovery"}}
 	case "logged_out":
 		return []any{LoggedOutPage{}}
 	case "mfa":
 		return []any{MFAPage{}, MFAPage{Action: "/login/mfa", Pending: "p", ErrorID: "login.error.throttled", ErrorData: map[string]any{"Minutes": 2}, Recovery: true, StepUp: true,
-			Passkey: &PasskeyForm{Begin: "/login/mfa/passkey/begin", Action: "/login/mfa"}}}
+			Passkey: &PasskeyForm{Begin: "/login/mfa/passkey/begin", Action: "/login/mfa"}, RememberDays: 30, Remember: true}}
 	case "mfa_enrol":
 		return []any{EnrolPage{}, EnrolPage{Action: "/login/mfa/enrol", Pending: "p", QRURL: "/login/mfa/enrol/qr?pending=p", Secret: "ABCD EFGH", Required: true,
 			ErrorID: "mfa.error.invalid", CancelURL: "/account"}}
@@ -323,9 +358,9 @@ func initialFunc(s string) string {
 // Render executes page ("login", "consent", ...) into a buffer first, so a
 // template error never sends half a page, then writes it with status, the
 // HTML content type, Cache-Control: no-store and a Content-Security-Policy
-// that allows only same-origin styles, images from the page's own origin,
-// https and data: (client logos), no scripts at all, forms to the page's
-// origin and v.FormActions, and no framing. On a template error it writes a
+// that allows only same-origin styles and scripts, images from the page's
+// own origin, the configured logo's and icon's and v.App's logo's, forms
+// to the page's origin and v.FormActions, and no framing. On a template error it writes a
 // minimal 500 page and returns the error.
 func (r *Renderer) Render(w http.ResponseWriter, status int, page string, v View) error {
 	set, ok := r.pages[v.Lang]
@@ -339,6 +374,7 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, page string, v View
 		r.fail(w, v)
 		return err
 	}
+	v.Brand = r.brand
 	buf := r.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer r.bufs.Put(buf)
@@ -346,7 +382,11 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, page string, v View
 		r.fail(w, v)
 		return fmt.Errorf("ui: render %s (%s): %w", page, v.Lang, err)
 	}
-	setPageHeaders(w.Header(), v.FormActions)
+	images := r.imageOrigins
+	if v.App != nil && v.App.LogoURI != "" {
+		images = append(slices.Clip(images), v.App.LogoURI)
+	}
+	setPageHeaders(w.Header(), v.FormActions, images)
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	if _, err := w.Write(buf.Bytes()); err != nil {
@@ -376,29 +416,41 @@ func (r *Renderer) fail(w http.ResponseWriter, v View) {
 		b.WriteString(`</small></p>`)
 	}
 	b.WriteString("\n")
-	setPageHeaders(w.Header(), nil)
+	setPageHeaders(w.Header(), nil, nil)
 	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
 	w.WriteHeader(http.StatusInternalServerError)
 	_, _ = w.Write([]byte(b.String())) // the client is gone if this fails; the caller logs the render error
 }
 
 // setPageHeaders sets the headers of every rendered page.
-func setPageHeaders(h http.Header, formActions []string) {
+func setPageHeaders(h http.Header, formActions, images []string) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", contentSecurityPolicy(formActions))
+	h.Set("Content-Security-Policy", contentSecurityPolicy(formActions, images))
 	h.Set("X-Content-Type-Options", "nosniff")
 }
 
 // contentSecurityPolicy builds the pages' policy. With default-src 'none'
 // and script-src 'self', only the server's own script files run (the
 // passkey ceremonies, static/passkeys.js), never inline script; they may
-// fetch from the server alone (connect-src 'self').
-func contentSecurityPolicy(formActions []string) string {
+// fetch from the server alone (connect-src 'self'). Images come from the
+// server and from the origins of images (the configured logo and icon,
+// the app's logo_uri) and nowhere else.
+func contentSecurityPolicy(formActions, images []string) string {
 	var b strings.Builder
-	b.WriteString("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' https: data:; form-action 'self'")
-	seen := make(map[string]bool, len(formActions))
-	for _, a := range formActions {
+	b.WriteString("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'")
+	writeOrigins(&b, images)
+	b.WriteString("; form-action 'self'")
+	writeOrigins(&b, formActions)
+	b.WriteString("; frame-ancestors 'none'; base-uri 'none'")
+	return b.String()
+}
+
+// writeOrigins appends the distinct http(s) origins of urls, each after a
+// space; anything else (a path on this server, "") adds nothing.
+func writeOrigins(b *strings.Builder, urls []string) {
+	seen := make(map[string]bool, len(urls))
+	for _, a := range urls {
 		o, ok := formOrigin(a)
 		if !ok || seen[o] {
 			continue
@@ -407,9 +459,12 @@ func contentSecurityPolicy(formActions []string) string {
 		b.WriteByte(' ')
 		b.WriteString(o)
 	}
-	b.WriteString("; frame-ancestors 'none'; base-uri 'none'")
-	return b.String()
 }
+
+// Theme returns the generated stylesheet (the primary colour and the
+// custom CSS of WithBranding), served at View.Brand.ThemeURL; nil when
+// the branding needs none.
+func (r *Renderer) Theme() []byte { return r.theme }
 
 // formOrigin returns the scheme://host[:port] of an http(s) URL, or false if s
 // is anything else (so nothing can smuggle a directive into the policy).

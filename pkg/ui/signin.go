@@ -45,6 +45,9 @@ func (h *Handler) browser(w http.ResponseWriter, r *http.Request) signin.Browser
 
 func (b browser) Device() string { return b.h.opts.Sessions.Device(b.w, b.r) }
 func (b browser) IP() string     { return clientip.String(b.r.Context()) }
+func (b browser) UserAgent() string {
+	return session.UserAgent(b.r)
+}
 func (b browser) Current(ctx context.Context) (storage.BrowserSession, error) {
 	return b.h.opts.Sessions.Current(ctx, b.r)
 }
@@ -57,6 +60,10 @@ func (h *Handler) goNext(w http.ResponseWriter, r *http.Request, next signin.Nex
 	switch {
 	case errors.Is(err, signin.ErrExpired), errors.Is(err, storage.ErrNotFound):
 		h.Error(w, r, http.StatusBadRequest, "error.expired_request")
+		return
+	case errors.Is(err, signin.ErrDisabled):
+		// Neutral: the page does not say why, nor that the proof was right.
+		h.Error(w, r, http.StatusForbidden, "error.signin_refused")
 		return
 	case err != nil:
 		h.serverError(w, r, "signing in", err)
@@ -83,7 +90,10 @@ func (h *Handler) mfaSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	lang := h.language(w, r, "")
 	csrf := h.opts.Sessions.CSRFToken(w, r, mfaCSRFPurpose)
-	page := MFAPage{Action: h.URL(PathMFA), Pending: token, StepUp: h.isStepUp(ctx, r, p), Passkey: h.mfaPasskeyOffered(r, p.UserID)}
+	page := MFAPage{
+		Action: h.URL(PathMFA), Pending: token, StepUp: h.isStepUp(ctx, r, p), Passkey: h.mfaPasskeyOffered(r, p.UserID),
+		RememberDays: p.RememberDays,
+	}
 	actions := h.appActions(ctx, p.AuthRequestID)
 	if r.Method == http.MethodGet {
 		h.render(w, r, http.StatusOK, "mfa", lang, csrf, page, actions...)
@@ -99,7 +109,8 @@ func (h *Handler) mfaSignIn(w http.ResponseWriter, r *http.Request) {
 	if method == signin.PasskeyName {
 		proof = h.passkeyProof(w, r)
 	}
-	next, err := h.opts.SignIn.SecondFactor(ctx, b, token, method, proof)
+	page.Remember = r.PostForm.Get("remember") == "1"
+	next, err := h.opts.SignIn.SecondFactor(ctx, b, token, method, proof, page.Remember)
 	if status, ok := h.codeError(w, err, &page.ErrorID, &page.ErrorData); ok {
 		h.render(w, r, status, "mfa", lang, csrf, page, actions...)
 		return

@@ -25,6 +25,8 @@ func (h *Handler) signUp(w http.ResponseWriter, r *http.Request) {
 		Action: h.URL(PathSignUp), AuthRequestID: authID, ClientName: clientName,
 		NameRequired: set.NameRequired, TermsURL: set.TermsURL, SignInURL: h.signInURL(authID),
 	}
+	attrs := h.opts.Accounts.Attributes()
+	page.Attributes = attributeFields(attrs, nil, lang, true, "")
 	csrf := h.opts.Sessions.CSRFToken(w, r, selfServiceCSRFPurpose)
 	actions := h.appActions(ctx, authID)
 	if r.Method == http.MethodGet {
@@ -33,6 +35,8 @@ func (h *Handler) signUp(w http.ResponseWriter, r *http.Request) {
 	}
 	page.Email, page.Name = strings.TrimSpace(r.PostForm.Get("email")), strings.TrimSpace(r.PostForm.Get("name"))
 	password := r.PostForm.Get("password")
+	posted := postedAttributes(r.PostForm)
+	page.Attributes = attributeFields(attrs, posted, lang, true, "")
 	status := http.StatusBadRequest
 	switch {
 	case page.Email == "" || password == "" || (set.NameRequired && page.Name == ""):
@@ -46,9 +50,13 @@ func (h *Handler) signUp(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			userID, err = h.opts.SelfService.SignUp(ctx, selfservice.SignUp{
 				Email: page.Email, Password: password, Name: page.Name, Language: lang, AuthRequestID: authID,
+				Attributes: posted,
 			})
 		}
-		if s, ok := h.selfServiceError(w, err, &page.ErrorID, &page.ErrorData); ok {
+		if id, data, attr, ok := attributeError(err, attrs, lang); ok {
+			page.ErrorID, page.ErrorData = id, data
+			page.Attributes = attributeFields(attrs, posted, lang, true, attr)
+		} else if s, ok := h.selfServiceError(w, err, &page.ErrorID, &page.ErrorData); ok {
 			status = s
 		} else if err != nil {
 			h.serverError(w, r, "signing up", err)
@@ -77,6 +85,32 @@ func (h *Handler) showCheckEmailStatus(w http.ResponseWriter, r *http.Request, s
 // sign in yet (unverified_sign_in off).
 func (h *Handler) mustVerifyFirst(u storage.User) bool {
 	return h.opts.SelfService != nil && !h.opts.SelfServiceSettings.UnverifiedSignIn && !u.EmailVerified && u.Email != ""
+}
+
+// verifiedFirst lets a verified first factor on to the pipeline unless
+// the customer must confirm their email first (unverified_sign_in off):
+// then it answers the "check your inbox" page and reports false. Every
+// first factor passes it — a password on an app's or the account's
+// sign-in page, a passkey, a mailed code, a provider — so none is a way
+// around the setting. It reads the customer into in.User when only the
+// ID is known; a read that fails is answered too.
+func (h *Handler) verifiedFirst(w http.ResponseWriter, r *http.Request, in *signin.FirstFactor, lang string, actions []string) bool {
+	if h.opts.SelfService == nil || h.opts.SelfServiceSettings.UnverifiedSignIn {
+		return true
+	}
+	if in.User == nil {
+		u, err := h.opts.Store.GetUser(r.Context(), in.UserID)
+		if err != nil {
+			h.goNext(w, r, signin.Next{}, err)
+			return false
+		}
+		in.User = &u
+	}
+	if !h.mustVerifyFirst(*in.User) {
+		return true
+	}
+	h.askVerification(w, r, *in.User, in.AuthRequestID, lang, actions)
+	return false
 }
 
 // askVerification answers a sign-in that waits for the email to be

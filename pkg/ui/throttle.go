@@ -31,6 +31,8 @@ type passwordForm struct {
 	// newDevice, when set, learns whether the browser never signed in to
 	// the customer before (known only while throttling is on).
 	newDevice *bool
+	// app is the app the customer signs in to, nil on the account page.
+	app *App
 }
 
 // checkPassword checks a posted email and password through the throttle.
@@ -61,10 +63,17 @@ func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, f passwo
 			"account", redact.Email(account), "kind", string(d.Kind), "retry_after_s", retrySeconds(d.RetryAfter))
 		f.page.ErrorID, f.page.ErrorData = waitMessage(d.RetryAfter)
 		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(d.RetryAfter)))
-		h.render(w, r, http.StatusTooManyRequests, "login", f.lang, f.csrf, *f.page, f.actions...)
+		h.renderApp(w, r, http.StatusTooManyRequests, "login", f.lang, f.csrf, *f.page, f.app, f.actions...)
 		return storage.User{}, false
 	}
 	user, err := h.opts.Identity.Authenticate(ctx, f.email, f.password)
+	reason := "invalid_credentials"
+	if err == nil && user.Disabled {
+		// A disabled customer's right password is answered as a wrong
+		// one, so the refusal does not confirm it (pkg/signin refuses
+		// them on every other way in).
+		err, reason = identity.ErrInvalidCredentials, "disabled"
+	}
 	switch {
 	case errors.Is(err, identity.ErrInvalidCredentials):
 		if err := guard.Failed(ctx); err != nil {
@@ -75,12 +84,12 @@ func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, f passwo
 		// user is empty for an unknown email, and holds only the ID of a
 		// customer whose password was wrong; the event's data is the same
 		// for both.
-		h.signInFailed(ctx, user.ID, redact.Email(account), "invalid_credentials", accounts.SignIn{
+		h.signInFailed(ctx, user.ID, redact.Email(account), reason, accounts.SignIn{
 			Method: accounts.MethodPassword, ClientID: f.clientID,
 		})
 		// The same message for an unknown email and a wrong password.
 		f.page.ErrorID = "login.error.invalid"
-		h.render(w, r, http.StatusUnauthorized, "login", f.lang, f.csrf, *f.page, f.actions...)
+		h.renderApp(w, r, http.StatusUnauthorized, "login", f.lang, f.csrf, *f.page, f.app, f.actions...)
 		return storage.User{}, false
 	case err != nil && ctx.Err() != nil:
 		// The browser gave up while the sign-in waited for a hashing slot.

@@ -5,6 +5,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -83,6 +84,20 @@ type Options struct {
 	// Passkeys registers passkeys and checks them, as a first or second
 	// factor; nil when passkeys are off.
 	Passkeys *passkey.Service
+	// HintNamesOther reports whether a pending authorization request's
+	// id_token_hint names another customer than userID (pkg/oidc's
+	// Provider.HintNamesOther): the sign-in page then asks for a sign-in
+	// instead of stepping up the browser's session. nil checks nothing.
+	HintNamesOther func(ctx context.Context, ar storage.AuthRequest, userID string) bool
+	// Places names the approximate place of a session's address on the
+	// account page (pkg/geoip); nil shows only the address.
+	Places Places
+}
+
+// Places names where an address is, roughly ("City, Country"), in the
+// page's language; "" when unknown.
+type Places interface {
+	Place(ip, lang string) string
 }
 
 // Handler serves the hosted pages.
@@ -110,6 +125,9 @@ func (h *Handler) Register(r *mux.Router) {
 	h.registerSelfService(r)
 	h.registerAccountSelfService(r)
 	h.registerPasskeys(r)
+	if theme := h.opts.Renderer.Theme(); theme != nil {
+		r.Handle(b+PathStatic+themeName, serveTheme(theme)).Methods(http.MethodGet, http.MethodHead)
+	}
 	r.PathPrefix(b + PathStatic).Handler(http.StripPrefix(b+PathStatic, staticHandler(h.opts.Static)))
 }
 
@@ -141,6 +159,12 @@ func (h *Handler) language(w http.ResponseWriter, r *http.Request, uiLocales str
 // redirect URI after sign-in or consent): browsers apply the page's
 // form-action policy to those redirects too.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, page, lang, csrf string, data any, formActions ...string) {
+	h.renderApp(w, r, status, page, lang, csrf, data, nil, formActions...)
+}
+
+// renderApp is render for a page about an app: it shows the app's logo
+// (View.App).
+func (h *Handler) renderApp(w http.ResponseWriter, r *http.Request, status int, page, lang, csrf string, data any, app *App, formActions ...string) {
 	v := View{
 		Lang:        lang,
 		Languages:   h.opts.Renderer.LanguageLinks(pageURL(r), lang),
@@ -148,6 +172,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 		RequestID:   requestID(w),
 		Page:        data,
 		FormActions: formActions,
+		App:         app,
 	}
 	if err := h.opts.Renderer.Render(w, status, page, v); err != nil {
 		h.log.ErrorContext(r.Context(), "rendering page", "page", page, "error", err.Error())
@@ -182,6 +207,18 @@ func (h *Handler) Error(w http.ResponseWriter, r *http.Request, status int, mess
 	h.render(w, r, status, "error", lang, "", ErrorPage{TitleID: "error.title", MessageID: messageID})
 }
 
+// RequestRefused explains why an authorization request is refused here
+// rather than at the app (oidc.Pages): messageID's words filled with data,
+// and the redirect URI the request sent ("RedirectURI" in data), as text.
+func (h *Handler) RequestRefused(w http.ResponseWriter, r *http.Request, messageID string, data map[string]string) {
+	lang := h.language(w, r, r.Form.Get("ui_locales"))
+	page := ErrorPage{TitleID: "error.title", MessageID: messageID, MessageData: map[string]any{}, RedirectURI: data["RedirectURI"]}
+	for k, v := range data {
+		page.MessageData[k] = v
+	}
+	h.render(w, r, http.StatusBadRequest, "error", lang, "", page)
+}
+
 // LogoutConfirm asks whether to sign out (oidc.Pages).
 func (h *Handler) LogoutConfirm(w http.ResponseWriter, r *http.Request, clientName string, hidden map[string]string, formActions ...string) {
 	lang := h.language(w, r, r.Form.Get("ui_locales"))
@@ -195,9 +232,22 @@ func (h *Handler) LogoutConfirm(w http.ResponseWriter, r *http.Request, clientNa
 	if l := r.Form.Get("ui_locales"); l != "" {
 		rest["ui_locales"] = l
 	}
-	h.render(w, r, http.StatusOK, "logout_confirm", lang, csrf, LogoutConfirmPage{
-		Action: r.URL.Path, ClientName: clientName, Hidden: rest,
-	}, formActions...)
+	page := LogoutConfirmPage{Action: r.URL.Path, ClientName: clientName, Hidden: rest}
+	var app *App
+	if id := hidden["client_id"]; id != "" {
+		// The app that asked: its logo, and Cancel back to its client_uri.
+		if c, err := h.opts.Store.LookupClient(r.Context(), id); err == nil {
+			app = appOf(c, clientName)
+			page.CancelURL = c.ClientURI
+		}
+	}
+	h.renderApp(w, r, http.StatusOK, "logout_confirm", lang, csrf, page, app, formActions...)
+}
+
+// appOf is the App of a client, named name (its name in the page's
+// language).
+func appOf(c storage.Client, name string) *App {
+	return &App{Name: name, LogoURI: c.LogoURI, URI: c.ClientURI}
 }
 
 // LoggedOut says the customer is signed out (oidc.Pages).

@@ -88,6 +88,11 @@ type ErrorPage struct {
 	// TitleID and MessageID are message IDs.
 	TitleID   string
 	MessageID string
+	// MessageData fills the message's placeholders ({{.ClientName}}).
+	MessageData map[string]any
+	// RedirectURI is the redirect URI a refused authorization request
+	// sent, shown as text (never a link), or "".
+	RedirectURI string
 }
 
 // LogoutConfirmPage asks whether to sign out (templates/logout_confirm.html).
@@ -97,6 +102,10 @@ type LogoutConfirmPage struct {
 	ClientName string
 	// Hidden are form fields to post back unchanged.
 	Hidden map[string]string
+	// CancelURL, when set, is where Cancel leads: the app's registered
+	// client_uri. Without one the page has no Cancel (closing the tab
+	// is the way out).
+	CancelURL string
 }
 
 // LoggedOutPage says the customer is signed out (templates/logged_out.html).
@@ -120,6 +129,11 @@ type MFAPage struct {
 	// Passkey offers the customer's passkeys as the second factor; nil
 	// when they have none.
 	Passkey *PasskeyForm
+	// RememberDays, when not 0, offers the checkbox "remember" that skips
+	// the second factor in this browser for that many days; Remember is
+	// its last posted value.
+	RememberDays int
+	Remember     bool
 }
 
 // EnrolPage enrols an authenticator app (templates/mfa_enrol.html): the
@@ -165,6 +179,9 @@ type SignUpPage struct {
 	SignInURL string
 	ErrorID   string
 	ErrorData map[string]any
+	// Attributes are the customer-editable attributes to fill in, those
+	// required at sign-up marked.
+	Attributes []AttributeField
 }
 
 // CheckEmailPage says a mail is on its way and takes its code

@@ -21,7 +21,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/pkg/accounts"
-	"github.com/gatehouse-id/gatehouse/storage"
 )
 
 // Defaults and bounds.
@@ -53,7 +52,9 @@ type Options struct {
 	MaxErrors int
 	// Progress, when set, is called after each batch with the summary so
 	// far and the bytes of input read.
-	Progress func(s Summary, bytesRead int64)
+	Progress func(s Summary, bytesRead int64) // CreateRoles creates the global roles the roles members name that do
+	// not exist; without it such a line fails.
+	CreateRoles bool
 }
 
 // LineError is a line that failed, with why.
@@ -79,25 +80,34 @@ type Summary struct {
 // Lines is the number of records the run handled.
 func (s Summary) Lines() int { return s.Created + s.Updated + s.Skipped + s.Failed }
 
-// record is one line of the file. Unknown members fail the line, so a
-// misspelt member is not silently dropped.
-type record struct {
-	Email         string          `json:"email"`
-	EmailVerified *bool           `json:"email_verified"`
-	Name          string          `json:"name"`
-	GivenName     string          `json:"given_name"`
-	FamilyName    string          `json:"family_name"`
-	Locale        string          `json:"locale"`
-	PhoneNumber   string          `json:"phone_number"`
-	ExternalID    string          `json:"external_id"`
-	PasswordHash  string          `json:"password_hash"`
-	Identities    []identityEntry `json:"identities"`
-	CreatedAt     *time.Time      `json:"created_at"`
+// Line is one line of the format (docs/import.md): what an import reads
+// and an export writes. Unknown members fail the line, so a misspelt
+// member is not silently dropped.
+type Line struct {
+	Email         string         `json:"email,omitempty"`
+	EmailVerified *bool          `json:"email_verified,omitempty"`
+	Name          string         `json:"name,omitempty"`
+	GivenName     string         `json:"given_name,omitempty"`
+	FamilyName    string         `json:"family_name,omitempty"`
+	Locale        string         `json:"locale,omitempty"`
+	PhoneNumber   string         `json:"phone_number,omitempty"`
+	ExternalID    string         `json:"external_id,omitempty"`
+	PasswordHash  string         `json:"password_hash,omitempty"`
+	Identities    []LineIdentity `json:"identities,omitempty"`
+	CreatedAt     *time.Time     `json:"created_at,omitempty"`
+	// ID keeps the old system's subject as the customer's ID.
+	ID string `json:"id,omitempty"`
+	// Roles names global roles to give the customer (docs/import.md).
+	Roles []string `json:"roles,omitempty"`
+	// Attributes are customer attribute values by name, typed as declared.
+	Attributes map[string]any `json:"attributes,omitempty"`
 }
 
-type identityEntry struct {
+// LineIdentity is a linked upstream account in a Line.
+type LineIdentity struct {
 	Provider string `json:"provider"`
 	Subject  string `json:"subject"`
+	Email    string `json:"email,omitempty"`
 }
 
 // Run reads r to its end and imports what it holds. It returns the
@@ -139,6 +149,7 @@ func Run(ctx context.Context, r io.Reader, imp Importer, opts Options) (Summary,
 		batchNo++
 		results, err := imp.ImportCustomers(ctx, batch, accounts.ImportOptions{
 			OnConflict: onConflict, DryRun: opts.DryRun, ImportID: sum.ImportID, Batch: batchNo,
+			CreateRoles: opts.CreateRoles,
 		})
 		if err != nil {
 			return fmt.Errorf("import lines %d-%d: %w", batch[0].Line, batch[len(batch)-1].Line, err)
@@ -219,7 +230,7 @@ func Run(ctx context.Context, r io.Reader, imp Importer, opts Options) (Summary,
 func parse(line []byte, n int) (accounts.ImportRecord, error) {
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
-	var rec record
+	var rec Line
 	if err := dec.Decode(&rec); err != nil {
 		return accounts.ImportRecord{}, fmt.Errorf("not a JSON object of the import format: %s", jsonReason(err))
 	}
@@ -229,13 +240,13 @@ func parse(line []byte, n int) (accounts.ImportRecord, error) {
 	out := accounts.ImportRecord{
 		Line: n, Email: rec.Email, EmailVerified: rec.EmailVerified, Name: rec.Name, GivenName: rec.GivenName,
 		FamilyName: rec.FamilyName, Locale: rec.Locale, PhoneNumber: rec.PhoneNumber, ExternalID: rec.ExternalID,
-		PasswordHash: rec.PasswordHash,
+		PasswordHash: rec.PasswordHash, ID: rec.ID, Roles: rec.Roles, Attributes: rec.Attributes,
 	}
 	if rec.CreatedAt != nil {
 		out.CreatedAt = rec.CreatedAt.UTC()
 	}
 	for _, id := range rec.Identities {
-		out.Identities = append(out.Identities, storage.IdentityKey{Provider: id.Provider, Subject: id.Subject})
+		out.Identities = append(out.Identities, accounts.ImportIdentity{Provider: id.Provider, Subject: id.Subject, Email: id.Email})
 	}
 	return out, nil
 }
@@ -270,6 +281,9 @@ func keysOf(r accounts.ImportRecord) []string {
 	}
 	if r.ExternalID != "" {
 		out = append(out, "x:"+r.ExternalID)
+	}
+	if r.ID != "" {
+		out = append(out, "id:"+r.ID)
 	}
 	for _, id := range r.Identities {
 		out = append(out, "i:"+id.Provider+"\x00"+id.Subject)

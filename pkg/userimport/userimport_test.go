@@ -31,7 +31,7 @@ type fixture struct {
 }
 
 // newFixture opens a fresh database of db's kind for one test.
-func newFixture(t *testing.T, db gormstoretest.Database) *fixture {
+func newFixture(t testing.TB, db gormstoretest.Database) *fixture {
 	t.Helper()
 	url := gormstoretest.SQLiteURL(t)
 	if db.Name == "postgres" {

@@ -63,6 +63,10 @@ func testCollect(t *testing.T, s storage.Store) {
 	must(t, err)
 	must(t, s.RememberDevice(ctx, "acct", "dev-old", now.Add(-time.Hour)))
 	must(t, s.RememberDevice(ctx, "acct", "dev-live", now.Add(time.Hour)))
+	must(t, s.PutWebAuthnChallenge(ctx, storage.WebAuthnChallenge{ID: "wa-old", Device: "d", Kind: "login", Data: []byte("{}"), ExpiresAt: now.Add(-time.Minute)}))
+	must(t, s.PutMFADevice(ctx, storage.MFADevice{ID: "md-old", UserID: "u", VerifiedAt: now.Add(-time.Hour), ExpiresAt: now.Add(-time.Minute)}))
+	must(t, s.PutMFADevice(ctx, storage.MFADevice{ID: "md-live", UserID: "u", VerifiedAt: now, ExpiresAt: now.Add(time.Hour)}))
+	must(t, s.PutWebAuthnChallenge(ctx, storage.WebAuthnChallenge{ID: "wa-live", Device: "d", Kind: "login", Data: []byte("{}"), ExpiresAt: now.Add(time.Minute)}))
 
 	res, err := s.Collect(ctx, now)
 	must(t, err)
@@ -75,13 +79,15 @@ func testCollect(t *testing.T, s storage.Store) {
 		storage.CollectPendingLinks:       1,
 		storage.CollectThrottleCounters:   1,
 		storage.CollectKnownDevices:       1,
+		storage.CollectWebAuthnChallenges: 1,
+		storage.CollectMFADevices:         1,
 	}
 	for kind, n := range want {
 		if res.Removed[kind] != n {
 			t.Errorf("removed %d %s, want %d", res.Removed[kind], kind, n)
 		}
 	}
-	if res.Skipped || res.Total() != collectExpiredTokens+7 {
+	if res.Skipped || res.Total() != collectExpiredTokens+9 {
 		t.Errorf("result %+v, total %d", res, res.Total())
 	}
 
@@ -114,6 +120,12 @@ func testCollect(t *testing.T, s storage.Store) {
 	}
 	if ok, err := s.IsKnownDevice(ctx, "acct", "dev-live", now); err != nil || !ok {
 		t.Errorf("live device: %v, %v", ok, err)
+	}
+	if _, err := s.TakeWebAuthnChallenge(ctx, "wa-live", now); err != nil {
+		t.Errorf("live passkey ceremony collected: %v", err)
+	}
+	if _, err := s.GetMFADevice(ctx, "u", "md-live", now); err != nil {
+		t.Errorf("live remembered device collected: %v", err)
 	}
 
 	// A second pass finds nothing.

@@ -13,7 +13,8 @@ import (
 )
 
 // RunTests runs the whole suite. newStore must return a fresh, migrated,
-// empty store; the suite closes it.
+// empty store that indexes the customer attribute SearchableAttribute;
+// the suite closes it.
 func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Helper()
 	run := func(t *testing.T, name string, fn func(t *testing.T, s storage.Store)) {
@@ -44,6 +45,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		run(t, "concurrent access tokens are all committed", testAccessTokenConcurrent)
 		run(t, "an invalidated code is returned with ErrInvalidatedAuthorizeCode", testCodeInvalidate)
 		run(t, "a code cannot be invalidated twice", testCodeInvalidateTwice)
+		run(t, "an expired code is ErrExpired, which is ErrNotFound", testCodeExpired)
 		run(t, "rotation deactivates the old refresh token and drops its access tokens", testRefreshRotate)
 		run(t, "of two concurrent rotations exactly one wins", testRefreshConcurrentRotate)
 		run(t, "revocation acts on the whole family", testRevokeFamily)
@@ -93,4 +95,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("second factors", func(t *testing.T) { mfaTests(t, run) })
 	t.Run("email tokens", func(t *testing.T) { emailTokenTests(t, run) })
 	t.Run("passkeys", func(t *testing.T) { passkeyTests(t, run) })
+	t.Run("roles", func(t *testing.T) { roleTests(t, run) })
+	t.Run("attributes", func(t *testing.T) { attributeTests(t, run) })
+	t.Run("remembered devices", func(t *testing.T) { mfaDeviceTests(t, run) })
 }

@@ -21,6 +21,42 @@ func importTests(t *testing.T, run func(t *testing.T, name string, fn func(t *te
 	run(t, "a batch larger than one statement's placeholders is stored", testCreateUsersLarge)
 	run(t, "a prefix matching thousands pages in id order like a rare one", testListUsersBroadPrefix)
 	run(t, "a prefix with quotes, backslashes or NUL is matched literally", testListUsersPrefixQuoting)
+	run(t, "customers are found by id, and the links of a page of customers listed in order", testFindUsersByIDsAndTheirLinks)
+}
+
+func testFindUsersByIDsAndTheirLinks(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	must(t, s.CreateUsers(ctx, []storage.User{
+		{ID: "auth0|a1", Email: "a@example.com"}, {ID: "b2", Email: "b@example.com"}, {ID: "c3", Email: "c@example.com"},
+	}, []storage.Identity{
+		{Provider: "google", Subject: "g-a", UserID: "auth0|a1", Email: "a@gmail.example"},
+		{Provider: "facebook", Subject: "f-a", UserID: "auth0|a1"},
+		{Provider: "google", Subject: "g-c", UserID: "c3"},
+	}))
+	found, err := s.FindUsersByIDs(ctx, []string{"c3", "", "missing", "auth0|a1"})
+	must(t, err)
+	ids := userIDs(found)
+	slices.Sort(ids)
+	if !slices.Equal(ids, []string{"auth0|a1", "c3"}) {
+		t.Fatalf("found %v", ids)
+	}
+	if none, err := s.FindUsersByIDs(ctx, nil); err != nil || len(none) != 0 {
+		t.Fatalf("no ids: %v, %v", none, err)
+	}
+	must(t, s.CreateClient(ctx, storage.Client{ID: "client-x", Name: "X"}))
+	if got, err := s.FindClientIDs(ctx, []string{"b2", "client-x", "nobody"}); err != nil || !slices.Equal(got, []string{"client-x"}) {
+		t.Fatalf("client ids %v, %v", got, err)
+	}
+	links, err := s.ListIdentitiesOfUsers(ctx, []string{"c3", "auth0|a1", "b2"})
+	must(t, err)
+	var got []string
+	for _, l := range links {
+		got = append(got, l.UserID+"/"+l.Provider+"/"+l.Subject+"/"+l.Email)
+	}
+	want := []string{"auth0|a1/facebook/f-a/", "auth0|a1/google/g-a/a@gmail.example", "c3/google/g-c/"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("links %v, want %v", got, want)
+	}
 }
 
 func testListUsersPrefixQuoting(t *testing.T, s storage.Store) {

@@ -161,6 +161,17 @@ func testCodeInvalidate(t *testing.T, s storage.Store) {
 	}
 }
 
+func testCodeExpired(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	_, req := clientAndRequest(t, s, "code-expired")
+	req.Session.SetExpiresAt(fosite.AuthorizeCode, time.Now().UTC().Add(-time.Second).Truncate(time.Second))
+	must(t, s.CreateAuthorizeCodeSession(ctx, "expired-sig", req))
+	_, err := s.GetAuthorizeCodeSession(ctx, "expired-sig", newSession())
+	if !errors.Is(err, storage.ErrExpired) || !errors.Is(err, fosite.ErrNotFound) {
+		t.Errorf("expired code: err = %v, want storage.ErrExpired matching fosite.ErrNotFound", err)
+	}
+}
+
 func testCodeInvalidateTwice(t *testing.T, s storage.Store) {
 	ctx := context.Background()
 	_, req := clientAndRequest(t, s, "code2")

@@ -2,6 +2,8 @@ package gormstore
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -21,7 +23,12 @@ func (s *Store) ListUsers(ctx context.Context, filter storage.UserFilter, page s
 	filtered := filter.EmailPrefix != "" || filter.NamePrefix != ""
 	var rows []userRow
 	var err error
-	if s.kind == Postgres && filtered {
+	if a := filter.Attribute; a.Name != "" {
+		if filtered || !s.searchable[a.Name] {
+			return nil, fmt.Errorf("gormstore: list users by attribute %q: %w", a.Name, storage.ErrNotSearchable)
+		}
+		rows, err = s.listUsersByAttribute(ctx, a, page.After, limit)
+	} else if s.kind == Postgres && filtered {
 		rows, err = s.listUsersPostgres(ctx, filter, page.After, limit)
 	} else {
 		rows, err = s.listUsers(ctx, filter, page.After, limit)
@@ -165,10 +172,21 @@ func likePrefix(prefix string) string {
 
 // DeleteUser removes the customer with everything that hangs off them, in
 // one transaction: sessions and their clients, consents, identities,
-// federation sign-ins and pending links in progress, and every token whose
-// subject they are.
+// federation sign-ins and pending links in progress, every token whose
+// subject they are, and their role assignments.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		var attrs sql.NullString
+		if err := tx.Raw("SELECT attributes FROM users WHERE id = ?", id).Scan(&attrs).Error; err != nil {
+			return err
+		}
+		old, err := decodeAttributes(attrs)
+		if err != nil {
+			return err
+		}
+		if err := s.syncAttributeIndex(tx, id, old, nil); err != nil {
+			return err
+		}
 		res := tx.Where("id = ?", id).Delete(&userRow{})
 		if res.Error != nil {
 			return res.Error
@@ -188,6 +206,8 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 			"DELETE FROM mfa_recovery_codes WHERE user_id = ?",
 			"DELETE FROM email_tokens WHERE user_id = ?",
 			"DELETE FROM webauthn_credentials WHERE user_id = ?",
+			"DELETE FROM role_assignments WHERE user_id = ?",
+			"DELETE FROM mfa_devices WHERE user_id = ?",
 		} {
 			if err := tx.Exec(stmt, id).Error; err != nil {
 				return err

@@ -278,7 +278,10 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 		if res.RowsAffected == 0 {
 			return gorm.ErrRecordNotFound
 		}
-		return tx.Exec("DELETE FROM tokens WHERE client_id = ?", id).Error
+		if err := tx.Exec("DELETE FROM tokens WHERE client_id = ?", id).Error; err != nil {
+			return err
+		}
+		return deleteRolesOf(tx, id)
 	})
 	s.clients.forget(id)
 	s.forgetAccessTokens(ctx, "")

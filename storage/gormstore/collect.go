@@ -58,6 +58,8 @@ func expiringKinds() []expiring {
 		{kind: storage.CollectKnownDevices, table: "known_devices", key: "account, device", expired: "expires_at < ?", cutoff: before},
 		{kind: storage.CollectEmailTokens, table: "email_tokens", key: "hash", expired: "expires_at < ?", cutoff: before},
 		{kind: storage.CollectEmailChanges, table: "email_changes", key: "user_id", expired: "expires_at < ?", cutoff: before},
+		{kind: storage.CollectWebAuthnChallenges, table: "webauthn_challenges", key: "id", expired: "expires_at < ?", cutoff: before},
+		{kind: storage.CollectMFADevices, table: "mfa_devices", key: "id", expired: "expires_at < ?", cutoff: before},
 	}
 }
 

@@ -61,6 +61,9 @@ type Options struct {
 	// revocation made by another replica may go unseen here (one made
 	// through this Store is seen at once). Zero disables the cache.
 	TokenCacheTTL time.Duration
+	// SearchableAttributes names the customer attributes whose values the
+	// store indexes for ListUsers (see storage.UserFilter.Attribute).
+	SearchableAttributes []string
 }
 
 // Store implements storage.Store on GORM.
@@ -75,6 +78,8 @@ type Store struct {
 	health  *writeHealth
 	// accessTokens caches access-token reads (tokencache.go).
 	accessTokens *tokenCache
+	// searchable is the set of attributes whose values are indexed.
+	searchable map[string]bool
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -97,7 +102,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		}
 	}
 	s := &Store{kind: opts.Kind, log: log, clients: newClientCache(opts.ClientCacheTTL), health: &writeHealth{},
-		accessTokens: newTokenCache(opts.TokenCacheTTL)}
+		accessTokens: newTokenCache(opts.TokenCacheTTL), searchable: searchableSet(opts.SearchableAttributes)}
 	walMax := opts.WALMaxBytes
 	if walMax <= 0 {
 		walMax = DefaultWALMaxBytes

@@ -49,7 +49,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 // openMigrated opens a store on a database URL and migrates it.
 func openMigrated(t testing.TB, url string) *gormstore.Store {
 	t.Helper()
-	opts := gormstore.Options{ClientCacheTTL: time.Minute}
+	opts := gormstore.Options{ClientCacheTTL: time.Minute, SearchableAttributes: []string{conformance.SearchableAttribute}}
 	if path, ok := strings.CutPrefix(url, "sqlite://"); ok {
 		opts.Kind, opts.Path = gormstore.SQLite, path
 	} else {

@@ -4,32 +4,26 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
 
+	"github.com/gatehouse-id/gatehouse/internal/jsonw"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
-
-// importChunk is the rows of one multi-row INSERT on SQLite. The driver
-// matches each placeholder to its argument by a linear search of them all
-// (glebarez/go-sqlite's bind), so a statement's binding costs the square
-// of its placeholders: at 500 rows (7,500 placeholders) binding took half
-// of an import's CPU; at 32 rows (480) it is a few per cent, and the
-// statement is still long enough that parsing it costs little more a row.
-const importChunk = 32
 
 // userColumns are the users table's columns in the order the bulk
 // inserts bind them.
 const userColumns = "id, email, email_verified, password_hash, name, given_name, family_name, picture, locale, " +
-	"phone_number, phone_number_verified, address, created_at, updated_at, external_id"
+	"phone_number, phone_number_verified, address, created_at, updated_at, external_id, attributes"
 
 // insertUsersArraysSQL inserts customers on PostgreSQL from one array per
 // column: one statement whatever the batch size.
 const insertUsersArraysSQL = "INSERT INTO users (" + userColumns + ") SELECT * FROM unnest(" +
 	"$1::text[], $2::text[], $3::boolean[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], " +
-	"$10::text[], $11::boolean[], $12::text[], $13::timestamptz[], $14::timestamptz[], $15::text[])"
+	"$10::text[], $11::boolean[], $12::text[], $13::timestamptz[], $14::timestamptz[], $15::text[], $16::text[])"
 
 const identityColumns = "provider, subject, user_id, email, created_at, last_used_at"
 
@@ -39,29 +33,88 @@ const insertIdentitiesArraysSQL = "INSERT INTO identities (" + identityColumns +
 // FindUsersForImport returns the customers with one of the external IDs
 // or (lower-cased) emails.
 func (s *Store) FindUsersForImport(ctx context.Context, externalIDs, emails []string) ([]storage.User, error) {
-	ext := nonEmpty(externalIDs, false)
-	mails := nonEmpty(emails, true)
-	if len(ext) == 0 && len(mails) == 0 {
+	var conds []string
+	var args []any
+	for _, list := range []struct {
+		column string
+		keys   []string
+	}{{"external_id", nonEmpty(externalIDs, false)}, {"email", nonEmpty(emails, true)}} {
+		if len(list.keys) > 0 {
+			cond, arg := s.inKeys(list.column, list.keys)
+			conds, args = append(conds, cond), append(args, arg)
+		}
+	}
+	if len(conds) == 0 {
 		return nil, nil
 	}
-	q := s.reader(ctx)
-	switch {
-	case len(ext) > 0 && len(mails) > 0:
-		q = q.Where("external_id IN ? OR email IN ?", ext, mails)
-	case len(ext) > 0:
-		q = q.Where("external_id IN ?", ext)
-	default:
-		q = q.Where("email IN ?", mails)
+	return findUsers("gormstore: find users for import", s.reader(ctx).Where(strings.Join(conds, " OR "), args...))
+}
+
+// FindUsersByIDs returns the customers with one of the IDs, in no
+// particular order.
+func (s *Store) FindUsersByIDs(ctx context.Context, ids []string) ([]storage.User, error) {
+	ids = nonEmpty(ids, false)
+	if len(ids) == 0 {
+		return nil, nil
 	}
+	cond, arg := s.inKeys("id", ids)
+	return findUsers("gormstore: find users by ids", s.reader(ctx).Where(cond, arg))
+}
+
+// ListIdentitiesOfUsers returns the links of the customers, ordered by
+// customer and provider.
+func (s *Store) ListIdentitiesOfUsers(ctx context.Context, userIDs []string) ([]storage.Identity, error) {
+	if len(userIDs) == 0 {
+		return nil, nil
+	}
+	cond, arg := s.inKeys("user_id", userIDs)
+	var rows []identityRow
+	if err := s.reader(ctx).Where(cond, arg).Order("user_id, provider").Find(&rows).Error; err != nil {
+		return nil, mapError("gormstore: list identities of users", err)
+	}
+	out := make([]storage.Identity, len(rows))
+	for i, r := range rows {
+		out[i] = r.toIdentity()
+	}
+	return out, nil
+}
+
+// FindClientIDs returns those of ids that are clients' IDs.
+func (s *Store) FindClientIDs(ctx context.Context, ids []string) ([]string, error) {
+	ids = nonEmpty(ids, false)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	cond, arg := s.inKeys("id", ids)
+	var out []string
+	if err := s.reader(ctx).Table("clients").Where(cond, arg).Pluck("id", &out).Error; err != nil {
+		return nil, mapError("gormstore: find client ids", err)
+	}
+	return out, nil
+}
+
+// inKeys is a condition that column is one of keys, and its one argument.
+// On SQLite the list is one JSON parameter: the driver prepares every
+// statement anew and binds placeholders by a linear search, so a thousand
+// placeholders cost more than the look-up they serve.
+func (s *Store) inKeys(column string, keys []string) (string, any) {
+	if s.kind == SQLite {
+		return column + " IN (SELECT value FROM json_each(?))", string(jsonw.Strings(nil, keys))
+	}
+	return column + " IN ?", keys
+}
+
+// findUsers runs q and returns its customers.
+func findUsers(op string, q *gorm.DB) ([]storage.User, error) {
 	var rows []userRow
 	if err := q.Find(&rows).Error; err != nil {
-		return nil, mapError("gormstore: find users for import", err)
+		return nil, mapError(op, err)
 	}
 	out := make([]storage.User, 0, len(rows))
 	for _, r := range rows {
 		u, err := r.toUser()
 		if err != nil {
-			return nil, mapError("gormstore: find users for import", err)
+			return nil, mapError(op, err)
 		}
 		out = append(out, u)
 	}
@@ -105,7 +158,8 @@ func (s *Store) FindIdentities(ctx context.Context, keys []storage.IdentityKey) 
 
 // CreateUsers stores the customers and links with multi-row inserts that
 // bypass GORM's reflection: one statement per table on PostgreSQL (arrays
-// through unnest), one per importChunk rows on SQLite.
+// through unnest), one per sqliteJSONChunk bytes of JSON on SQLite; the
+// searchable attributes' index rows in batches of attributeIndexBatch.
 func (s *Store) CreateUsers(ctx context.Context, users []storage.User, identities []storage.Identity) error {
 	now := time.Now().UTC()
 	rows := make([]userRow, len(users))
@@ -142,6 +196,11 @@ func (s *Store) CreateUsers(ctx context.Context, users []storage.User, identitie
 		} else {
 			err = insertUsersSQLite(ctx, conn, rows, links)
 		}
+		if err == nil {
+			if index := s.indexRowsOf(users); len(index) > 0 {
+				err = tx.CreateInBatches(index, attributeIndexBatch).Error
+			}
+		}
 		// The raw statements bypass GORM's error translation.
 		if t, ok := tx.Dialector.(gorm.ErrorTranslator); ok && err != nil {
 			err = t.Translate(err)
@@ -155,18 +214,18 @@ func insertUsersPostgres(ctx context.Context, conn gorm.ConnPool, rows []userRow
 	if n := len(rows); n > 0 {
 		ids, hashes, names, given, family, pictures, locales, phones, addrs := make([]string, n), make([]string, n), make([]string, n),
 			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		emails, ext := make([]*string, n), make([]*string, n)
+		emails, ext, attrs := make([]*string, n), make([]*string, n), make([]*string, n)
 		verified, phoneVerified := make([]bool, n), make([]bool, n)
 		created, updated := make([]time.Time, n), make([]time.Time, n)
 		for i := range rows {
 			r := &rows[i]
 			ids[i], hashes[i], names[i], given[i], family[i] = r.ID, r.PasswordHash, r.Name, r.GivenName, r.FamilyName
 			pictures[i], locales[i], phones[i], addrs[i] = r.Picture, r.Locale, r.PhoneNumber, r.Address
-			emails[i], ext[i] = nullable(r.Email), nullable(r.ExternalID)
+			emails[i], ext[i], attrs[i] = nullable(r.Email), nullable(r.ExternalID), nullable(r.Attributes)
 			verified[i], phoneVerified[i], created[i], updated[i] = r.EmailVerified, r.PhoneNumberVerified, r.CreatedAt, r.UpdatedAt
 		}
 		if _, err := conn.ExecContext(ctx, insertUsersArraysSQL, ids, emails, verified, hashes, names, given, family, pictures,
-			locales, phones, phoneVerified, addrs, created, updated, ext); err != nil {
+			locales, phones, phoneVerified, addrs, created, updated, ext, attrs); err != nil {
 			return err
 		}
 	}
@@ -190,45 +249,127 @@ func nullable(s sql.NullString) *string {
 	return &s.String
 }
 
+// sqliteTimeLayout is how glebarez/go-sqlite writes a bound time.Time (its
+// default write format); times written into JSON for insertUsersSQLite
+// take the same form, so they read back and sort like bound ones.
+const sqliteTimeLayout = "2006-01-02 15:04:05.999999999-07:00"
+
+// insertUsersSQLiteSQL inserts customers on SQLite from one JSON array of
+// rows (each an array in userColumns' order), and insertIdentitiesSQLiteSQL
+// their links. glebarez/go-sqlite prepares a statement anew at every
+// execution, so one short statement a batch costs far less than multi-row
+// VALUES, whose parsing and 16 registers a row dominated the import's
+// CPU. OR FAIL instead of the default ABORT spares a statement journal:
+// a failure rolls the whole transaction back anyway.
+const (
+	insertUsersSQLiteSQL = "INSERT OR FAIL INTO users (" + userColumns + ") SELECT " +
+		"value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, " +
+		"value->>9, value->>10, value->>11, value->>12, value->>13, value->>14, value->>15 FROM json_each(?)"
+	insertIdentitiesSQLiteSQL = "INSERT OR FAIL INTO identities (" + identityColumns + ") SELECT " +
+		"value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each(?)"
+)
+
+// sqliteJSONChunk bounds the JSON text of one statement. SQLite's
+// allocator (modernc.org/memory) maps every block above 16 KiB on its own
+// and unmaps it when freed: a batch's whole JSON in one statement spent a
+// tenth of the import's CPU in munmap.
+const sqliteJSONChunk = 12 << 10
+
+// attributeIndexBatch bounds the rows of one insert into the searchable
+// attributes' index (3 parameters a row, far below SQLite's limit).
+const attributeIndexBatch = 500
+
 func insertUsersSQLite(ctx context.Context, conn gorm.ConnPool, rows []userRow, links []identityRow) error {
-	for len(rows) > 0 {
-		chunk := rows[:min(len(rows), importChunk)]
-		rows = rows[len(chunk):]
-		args := make([]any, 0, 15*len(chunk))
-		for i := range chunk {
-			r := &chunk[i]
-			args = append(args, r.ID, r.Email, r.EmailVerified, r.PasswordHash, r.Name, r.GivenName, r.FamilyName, r.Picture,
-				r.Locale, r.PhoneNumber, r.PhoneNumberVerified, r.Address, r.CreatedAt, r.UpdatedAt, r.ExternalID)
+	w := jsonChunks{ctx: ctx, conn: conn, query: insertUsersSQLiteSQL}
+	for i := range rows {
+		r := &rows[i]
+		buf := w.row()
+		buf = jsonw.String(buf, r.ID)
+		buf = appendNullable(buf, r.Email)
+		buf = strconv.AppendBool(append(buf, ','), r.EmailVerified)
+		for _, v := range []string{r.PasswordHash, r.Name, r.GivenName, r.FamilyName, r.Picture, r.Locale, r.PhoneNumber} {
+			buf = jsonw.String(append(buf, ','), v)
 		}
-		if _, err := conn.ExecContext(ctx, valuesInsert("users", userColumns, 15, len(chunk)), args...); err != nil {
+		buf = strconv.AppendBool(append(buf, ','), r.PhoneNumberVerified)
+		buf = jsonw.String(append(buf, ','), r.Address)
+		buf = appendSQLiteTime(buf, r.CreatedAt)
+		buf = appendSQLiteTime(buf, r.UpdatedAt)
+		buf = appendNullable(buf, r.ExternalID)
+		buf = appendNullable(buf, r.Attributes)
+		if err := w.end(buf); err != nil {
 			return err
 		}
 	}
-	for len(links) > 0 {
-		chunk := links[:min(len(links), importChunk)]
-		links = links[len(chunk):]
-		args := make([]any, 0, 6*len(chunk))
-		for _, l := range chunk {
-			args = append(args, l.Provider, l.Subject, l.UserID, l.Email, l.CreatedAt, l.LastUsedAt)
+	if err := w.flush(); err != nil {
+		return err
+	}
+	w = jsonChunks{ctx: ctx, conn: conn, query: insertIdentitiesSQLiteSQL}
+	for _, l := range links {
+		buf := w.row()
+		buf = jsonw.String(buf, l.Provider)
+		for _, v := range []string{l.Subject, l.UserID, l.Email} {
+			buf = jsonw.String(append(buf, ','), v)
 		}
-		if _, err := conn.ExecContext(ctx, valuesInsert("identities", identityColumns, 6, len(chunk)), args...); err != nil {
+		buf = appendSQLiteTime(buf, l.CreatedAt)
+		buf = appendSQLiteTime(buf, l.LastUsedAt)
+		if err := w.end(buf); err != nil {
 			return err
 		}
 	}
-	return nil
+	return w.flush()
 }
 
-// valuesInsert is a multi-row INSERT … VALUES of n rows of cols columns.
-func valuesInsert(table, columns string, cols, n int) string {
-	row := "(" + strings.Repeat("?,", cols-1) + "?)"
-	var b strings.Builder
-	b.Grow(len(table) + len(columns) + n*(len(row)+1) + 32)
-	b.WriteString("INSERT INTO " + table + " (" + columns + ") VALUES ")
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
+// jsonChunks gathers rows as a JSON array of arrays and executes query
+// with it whenever it reaches sqliteJSONChunk bytes, and at the end.
+type jsonChunks struct {
+	ctx   context.Context
+	conn  gorm.ConnPool
+	query string
+	buf   []byte
+}
+
+// row starts a row and returns the buffer to append its values to.
+func (w *jsonChunks) row() []byte {
+	if len(w.buf) == 0 {
+		if w.buf == nil {
+			w.buf = make([]byte, 0, sqliteJSONChunk+2<<10)
 		}
-		b.WriteString(row)
+		return append(w.buf, '[', '[')
 	}
-	return b.String()
+	return append(w.buf, ',', '[')
+}
+
+// end ends the row in buf, executing the chunk when it is full.
+func (w *jsonChunks) end(buf []byte) error {
+	w.buf = append(buf, ']')
+	if len(w.buf) < sqliteJSONChunk {
+		return nil
+	}
+	return w.flush()
+}
+
+// flush executes the rows gathered so far.
+func (w *jsonChunks) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	_, err := w.conn.ExecContext(w.ctx, w.query, string(append(w.buf, ']')))
+	w.buf = w.buf[:0]
+	return err
+}
+
+// appendNullable appends a comma and s as a JSON string, or null.
+func appendNullable(dst []byte, s sql.NullString) []byte {
+	dst = append(dst, ',')
+	if !s.Valid {
+		return append(dst, "null"...)
+	}
+	return jsonw.String(dst, s.String)
+}
+
+// appendSQLiteTime appends a comma and t as the driver would have bound it.
+func appendSQLiteTime(dst []byte, t time.Time) []byte {
+	dst = append(dst, ',', '"')
+	dst = t.AppendFormat(dst, sqliteTimeLayout)
+	return append(dst, '"')
 }

@@ -445,6 +445,93 @@ var migrations = []migration{
 			`CREATE INDEX email_changes_expires_at ON email_changes (expires_at)`,
 		},
 	},
+	{
+		version: 14,
+		name:    "customer attributes: their values on the customer's row, an index of the searchable ones",
+		statements: []string{
+			// A compact JSON object of the customer's attribute values
+			// ({"tier":"gold"}), NULL for none: a customer without
+			// attributes costs nothing, and a token's claims are read with
+			// the row the grant reads anyway.
+			`ALTER TABLE users ADD COLUMN attributes TEXT`,
+		},
+		// The values of searchable attributes only, one row per (name,
+		// value, customer): the primary key serves an exact lookup by
+		// value in customer order (a page after a cursor) from the index
+		// alone. Rows are removed by the same key, from the old values
+		// on the customer's row, so no index by customer is needed.
+		dialect: map[string][]string{
+			SQLite: {`CREATE TABLE user_attribute_index (
+				name TEXT NOT NULL,
+				value TEXT NOT NULL,
+				user_id TEXT NOT NULL,
+				PRIMARY KEY (name, value, user_id)
+			) WITHOUT ROWID`},
+			Postgres: {`CREATE TABLE user_attribute_index (
+				name TEXT NOT NULL,
+				value TEXT NOT NULL,
+				user_id TEXT NOT NULL,
+				PRIMARY KEY (name, value, user_id)
+			)`},
+		},
+	},
+	{
+		version: 15,
+		name:    "roles and their assignments; disabled customers",
+		statements: []string{
+			// client_id is '' for a global role, so that one unique index
+			// keeps names unique among the global roles and within each
+			// client; CreateRole keeps a client role from taking a global
+			// role's name.
+			`CREATE TABLE roles (
+				id TEXT PRIMARY KEY,
+				name TEXT NOT NULL,
+				client_id TEXT NOT NULL,
+				description TEXT NOT NULL,
+				default_role BOOLEAN NOT NULL,
+				created_at {{time}} NOT NULL
+			)`,
+			`CREATE UNIQUE INDEX roles_client_name ON roles (client_id, name)`,
+			`CREATE INDEX roles_name ON roles (name)`,
+			// Indexed both ways: by customer (the primary key: the roles
+			// claim, a deletion) and by role (the search, a role's deletion).
+			`CREATE TABLE role_assignments (
+				user_id TEXT NOT NULL,
+				role_id TEXT NOT NULL,
+				created_at {{time}} NOT NULL,
+				PRIMARY KEY (user_id, role_id)
+			)`,
+			`CREATE INDEX role_assignments_role ON role_assignments (role_id, user_id)`,
+			// A disabled customer cannot sign in (accounts.DisableCustomer).
+			`ALTER TABLE users ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT FALSE`,
+		},
+	},
+	{
+		version: 16,
+		name:    "browsers remembered for the second factor; passkey ceremonies collected by expiry",
+		statements: []string{
+			// id is pkg/mfa's SHA-256 of the customer and the hash of the
+			// browser's device cookie.
+			`CREATE TABLE mfa_devices (
+				id TEXT PRIMARY KEY,
+				user_id TEXT NOT NULL,
+				user_agent TEXT NOT NULL,
+				ip TEXT NOT NULL,
+				verified_at {{time}} NOT NULL,
+				expires_at {{time}} NOT NULL
+			)`,
+			`CREATE INDEX mfa_devices_user_id ON mfa_devices (user_id)`,
+			`CREATE INDEX mfa_devices_expires_at ON mfa_devices (expires_at)`,
+			`CREATE INDEX webauthn_challenges_expires_at ON webauthn_challenges (expires_at)`,
+		},
+	},
+	{
+		version: 17,
+		name:    "drop logout_deliveries, emptied into jobs by migration 7",
+		statements: []string{
+			`DROP TABLE logout_deliveries`,
+		},
+	},
 }
 
 var dialectTypes = map[string]*strings.Replacer{

@@ -151,16 +151,12 @@ func (s *Store) DeletePasskeys(ctx context.Context, userID string) (int, error) 
 	return n, mapError("gormstore: delete passkeys", err)
 }
 
-// PutWebAuthnChallenge stores a ceremony's state and drops expired ones.
+// PutWebAuthnChallenge stores a ceremony's state; Collect removes the
+// expired ones in bounded batches.
 func (s *Store) PutWebAuthnChallenge(ctx context.Context, c storage.WebAuthnChallenge) error {
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Exec("DELETE FROM webauthn_challenges WHERE expires_at < ?", time.Now().UTC()).Error; err != nil {
-			return err
-		}
-		return tx.Create(&challengeRow{
-			ID: c.ID, Device: c.Device, UserID: c.UserID, Kind: c.Kind, Data: c.Data, ExpiresAt: c.ExpiresAt.UTC(),
-		}).Error
-	})
+	err := s.writer(ctx).Create(&challengeRow{
+		ID: c.ID, Device: c.Device, UserID: c.UserID, Kind: c.Kind, Data: c.Data, ExpiresAt: c.ExpiresAt.UTC(),
+	}).Error
 	return mapError("gormstore: put webauthn challenge", err)
 }
 

@@ -170,7 +170,7 @@ func (s *Store) getToken(ctx context.Context, kind, signature string, session fo
 		// Codes and their PKCE/OIDC data past their expiry are as good as
 		// gone. (Access and refresh tokens are checked by fosite, which
 		// answers with the precise error.)
-		return nil, false, fmt.Errorf("gormstore: get %s: expired: %w", kind, storage.ErrNotFound)
+		return nil, false, fmt.Errorf("gormstore: get %s: %w", kind, storage.ErrExpired)
 	}
 	req, err := s.toRequest(ctx, row, session)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -33,6 +34,8 @@ type userRow struct {
 	CreatedAt           time.Time      `gorm:"column:created_at"`
 	UpdatedAt           time.Time      `gorm:"column:updated_at"`
 	ExternalID          sql.NullString `gorm:"column:external_id"`
+	Disabled            bool           `gorm:"column:disabled"`
+	Attributes          sql.NullString `gorm:"column:attributes"`
 }
 
 func (userRow) TableName() string { return "users" }
@@ -42,6 +45,10 @@ func normalizeEmail(email string) string { return strings.ToLower(email) }
 
 func toUserRow(u storage.User) (userRow, error) {
 	addr, err := json.Marshal(u.Address)
+	if err != nil {
+		return userRow{}, err
+	}
+	attrs, err := encodeAttributes(u.Attributes)
 	if err != nil {
 		return userRow{}, err
 	}
@@ -63,6 +70,8 @@ func toUserRow(u storage.User) (userRow, error) {
 		CreatedAt:           u.CreatedAt.UTC(),
 		UpdatedAt:           u.UpdatedAt.UTC(),
 		ExternalID:          sql.NullString{String: u.ExternalID, Valid: u.ExternalID != ""},
+		Disabled:            u.Disabled,
+		Attributes:          attrs,
 	}, nil
 }
 
@@ -70,6 +79,10 @@ func (r userRow) toUser() (storage.User, error) {
 	var addr storage.Address
 	if err := json.Unmarshal([]byte(r.Address), &addr); err != nil {
 		return storage.User{}, fmt.Errorf("user %s address: %w", r.ID, err)
+	}
+	attrs, err := decodeAttributes(r.Attributes)
+	if err != nil {
+		return storage.User{}, fmt.Errorf("user %s attributes: %w", r.ID, err)
 	}
 	return storage.User{
 		ID:                  r.ID,
@@ -88,6 +101,8 @@ func (r userRow) toUser() (storage.User, error) {
 		CreatedAt:           r.CreatedAt.UTC(),
 		UpdatedAt:           r.UpdatedAt.UTC(),
 		ExternalID:          r.ExternalID.String,
+		Disabled:            r.Disabled,
+		Attributes:          attrs,
 	}, nil
 }
 
@@ -105,7 +120,16 @@ func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
 	if err != nil {
 		return fmt.Errorf("gormstore: create user: %w", err)
 	}
-	return mapError("gormstore: create user", s.writer(ctx).Create(&row).Error)
+	if !s.indexesAny(u.Attributes) {
+		return mapError("gormstore: create user", s.writer(ctx).Create(&row).Error)
+	}
+	err = s.inTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return s.syncAttributeIndex(tx, u.ID, nil, u.Attributes)
+	})
+	return mapError("gormstore: create user", err)
 }
 
 // GetUser returns the customer with the ID.
@@ -146,7 +170,11 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(storage.U
 		if err != nil {
 			return err
 		}
-		updated, err := update(old)
+		// The function gets its own copy of the attributes, so that a
+		// change it makes in place does not change old too.
+		cur := old
+		cur.Attributes = maps.Clone(old.Attributes)
+		updated, err := update(cur)
 		if err != nil {
 			updateErr = err
 			return err
@@ -158,7 +186,10 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(storage.U
 		if err != nil {
 			return err
 		}
-		return tx.Select("*").Save(&newRow).Error
+		if err := tx.Select("*").Save(&newRow).Error; err != nil {
+			return err
+		}
+		return s.syncAttributeIndex(tx, id, old.Attributes, updated.Attributes)
 	})
 	if updateErr != nil {
 		return updateErr

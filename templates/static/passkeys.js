@@ -6,7 +6,9 @@
 // the begin URL, which answers {id, publicKey}; the browser's
 // navigator.credentials runs it; the form is then submitted with the
 // fields "ceremony" (the id) and "response" (the credential's JSON, or
-// "code" for the second factor). A form with data-passkey-autofill also
+// "code" for the second factor). A begin URL that answers 429 (too many
+// ceremonies) sends {"error":"slow_down","retry_after":N,"message":TEXT}:
+// the form's error shows TEXT. A form with data-passkey-autofill also
 // asks for the browser's passkey autofill (conditional mediation).
 // Without WebAuthn the passkey controls stay hidden and password sign-in
 // works as before.
@@ -33,6 +35,14 @@
       headers: {"Content-Type": "application/x-www-form-urlencoded"},
       body: body
     }).then(function (res) {
+      if (res.status === 429) {
+        // Throttled: the answer carries the localized wait to show.
+        return res.json().then(function (body) {
+          var err = new Error((body && body.message) || "begin: 429");
+          err.throttled = true;
+          throw err;
+        });
+      }
       if (!res.ok) {
         throw new Error("begin: " + res.status);
       }
@@ -47,9 +57,12 @@
     HTMLFormElement.prototype.submit.call(form);
   }
 
-  function showError(form) {
+  function showError(form, err) {
     var msg = form.querySelector("[data-passkey-error]");
     if (msg) {
+      if (err && err.throttled && err.message) {
+        msg.textContent = err.message;
+      }
       msg.hidden = false;
     }
   }
@@ -65,8 +78,8 @@
       return call.then(function (credential) {
         finish(form, ceremony, credential);
       });
-    }).catch(function () {
-      showError(form);
+    }).catch(function (err) {
+      showError(form, err);
     });
   }
 
