@@ -255,11 +255,14 @@ type pageFacts struct {
 	Text        string `json:"text"`
 	ScrollWidth int    `json:"scrollWidth"`
 	ClientWidth int    `json:"clientWidth"`
+	// HiddenShown are elements marked hidden that the stylesheet shows
+	// anyway (a display rule that beats the attribute).
+	HiddenShown []string `json:"hiddenShown"`
 }
 
 // readFacts collects the page's visible text and the words of its
 // attributes a person meets (alt, title, aria-label, placeholder), and
-// its widths.
+// its widths, and the elements marked hidden that show all the same.
 const readFacts = `(() => {
   const words = [document.title, document.body.innerText];
   for (const el of document.querySelectorAll("[alt], [title], [aria-label], [placeholder]")) {
@@ -267,7 +270,8 @@ const readFacts = `(() => {
       if (el.hasAttribute(a)) words.push(el.getAttribute(a));
     }
   }
-  return {text: words.join("\n"), scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth};
+  const hiddenShown = [...document.querySelectorAll("[hidden]")].filter(el => getComputedStyle(el).display !== "none").map(el => el.outerHTML.slice(0, 80));
+  return {text: words.join("\n"), scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth, hiddenShown};
 })()`
 
 // messageIDs are the English message ids, none of which may show.
@@ -326,6 +330,9 @@ func walk(t *testing.T, ctx context.Context, site *tourSite, views []viewport, s
 				if strings.Contains(facts.Text, id) {
 					t.Errorf("%s, %s: shows the raw message id %q", v.name, step.page, id)
 				}
+			}
+			for _, el := range facts.HiddenShown {
+				t.Errorf("%s, %s: an element marked hidden shows: %s", v.name, step.page, el)
 			}
 			if v.width <= phoneWidth && facts.ScrollWidth > facts.ClientWidth {
 				t.Errorf("%s, %s: %dpx wide on a %dpx phone", v.name, step.page, facts.ScrollWidth, facts.ClientWidth)

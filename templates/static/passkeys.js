@@ -112,11 +112,13 @@
     });
   }
 
+  // What goes with the passkey forms (their buttons, the "or" line
+  // between them and the password form) shows once WebAuthn is here.
+  document.querySelectorAll("[data-passkey-hidden]").forEach(function (el) {
+    el.hidden = false;
+  });
   document.querySelectorAll("form[data-passkey]").forEach(function (form) {
     form.hidden = false;
-    form.querySelectorAll("[data-passkey-hidden]").forEach(function (el) {
-      el.hidden = false;
-    });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       if (autofillAbort) {
