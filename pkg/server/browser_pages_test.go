@@ -319,8 +319,16 @@ func walk(t *testing.T, ctx context.Context, site *tourSite, views []viewport, s
 		email := site.newCustomer(t, n)
 		for _, step := range site.steps(t, email, n) {
 			seen[step.page] = true
-			if err := chromedp.Do(ctx, step.actions...); err != nil {
-				t.Fatalf("%s, %s: reaching the page: %v", v.name, step.page, err)
+			// Each page within its own minute, so a page that never shows
+			// what the step waits for names itself and where the browser
+			// is, rather than using up the whole browser's deadline.
+			stepCtx, cancel := context.WithTimeout(ctx, time.Minute)
+			err := chromedp.Do(stepCtx, step.actions...)
+			cancel()
+			if err != nil {
+				at, _ := chromedp.Run(ctx, chromedp.Location())
+				body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 300) : ""`))
+				t.Fatalf("%s, %s: reaching the page: %v (the browser is at %s: %q)", v.name, step.page, err, at, body)
 			}
 			facts, err := chromedp.Run(ctx, chromedp.Evaluate[pageFacts](readFacts))
 			if err != nil {
@@ -375,7 +383,9 @@ func requiredPagesForTour() []string {
 // message id, no horizontal overflow, nothing from another origin than
 // the server's and the logos'.
 func TestBrowserPages(t *testing.T) {
-	ctx := newChromium(t)
+	// 22 pages in one browser: more than newChromium's two minutes when
+	// CI runs other packages' tests beside it.
+	ctx := newChromiumWithin(t, 6*time.Minute)
 	site := startTourSite(t)
 	walk(t, ctx, site, []viewport{{"phone", phoneWidth, 844, true, "light"}}, nil)
 }

@@ -30,7 +30,7 @@ const chromiumPath = "/usr/bin/chromium"
 // assertion depends on it.
 func newChromium(t *testing.T) context.Context {
 	t.Helper()
-	const browserDeadline = 2 * time.Minute
+	const browserDeadline = 4 * time.Minute
 	return newChromiumWithin(t, browserDeadline)
 }
 
