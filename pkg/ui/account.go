@@ -276,16 +276,8 @@ func (h *Handler) accountUnlink(w http.ResponseWriter, r *http.Request) {
 // provider must be enabled (enabled); to unlink it may be one that no
 // longer is.
 func (h *Handler) accountChange(w http.ResponseWriter, r *http.Request, enabled bool) (storage.BrowserSession, *federation.Service, string, bool) {
-	if err := r.ParseForm(); err != nil {
-		h.Error(w, r, http.StatusBadRequest, "error.invalid_request")
-		return storage.BrowserSession{}, nil, "", false
-	}
-	bs, ok := h.accountSession(w, r)
+	bs, ok := h.accountForm(w, r)
 	if !ok {
-		return bs, nil, "", false
-	}
-	if !h.opts.Sessions.CheckCSRF(w, r, accountCSRFPurpose, r.PostForm.Get("csrf")) {
-		h.Error(w, r, http.StatusForbidden, "error.csrf")
 		return bs, nil, "", false
 	}
 	fed := h.opts.Federation

@@ -84,8 +84,7 @@ func (h *Handler) accountMFA(w http.ResponseWriter, r *http.Request) {
 	lang := h.language(w, r, "")
 	csrf := h.opts.Sessions.CSRFToken(w, r, accountCSRFPurpose)
 	if r.Method == http.MethodPost {
-		if !h.opts.Sessions.CheckCSRF(w, r, accountCSRFPurpose, r.PostForm.Get("csrf")) {
-			h.Error(w, r, http.StatusForbidden, "error.csrf")
+		if !h.checkAccountCSRF(w, r) {
 			return
 		}
 		codes, err := h.opts.MFA.ConfirmTOTP(accounts.Actor(ctx, user.ID), user.ID, r.PostForm.Get("code"))
@@ -161,16 +160,8 @@ func (h *Handler) accountMFAQR(w http.ResponseWriter, r *http.Request) {
 // reauthentication age; without the last, the browser is sent to sign in
 // again. It reports whether the change may go ahead.
 func (h *Handler) freshAccountChange(w http.ResponseWriter, r *http.Request) (storage.BrowserSession, bool) {
-	if err := r.ParseForm(); err != nil {
-		h.Error(w, r, http.StatusBadRequest, "error.invalid_request")
-		return storage.BrowserSession{}, false
-	}
-	bs, ok := h.accountSession(w, r)
+	bs, ok := h.accountForm(w, r)
 	if !ok {
-		return bs, false
-	}
-	if !h.opts.Sessions.CheckCSRF(w, r, accountCSRFPurpose, r.PostForm.Get("csrf")) {
-		h.Error(w, r, http.StatusForbidden, "error.csrf")
 		return bs, false
 	}
 	if !h.opts.SignIn.Fresh(bs) {

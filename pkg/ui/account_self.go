@@ -117,6 +117,21 @@ func (h *Handler) renderSection(w http.ResponseWriter, r *http.Request, status i
 	h.render(w, r, status, page, lang, csrf, data)
 }
 
+// accountForm reads a form posted from the account page: its fields, the
+// browser's session and the form's CSRF token. On false an answer was
+// written.
+func (h *Handler) accountForm(w http.ResponseWriter, r *http.Request) (storage.BrowserSession, bool) {
+	if err := r.ParseForm(); err != nil {
+		h.Error(w, r, http.StatusBadRequest, "error.invalid_request")
+		return storage.BrowserSession{}, false
+	}
+	bs, ok := h.accountSession(w, r)
+	if !ok || !h.checkAccountCSRF(w, r) {
+		return bs, false
+	}
+	return bs, true
+}
+
 // checkAccountCSRF checks a self-service form's CSRF token; on false an
 // answer was written.
 func (h *Handler) checkAccountCSRF(w http.ResponseWriter, r *http.Request) bool {

@@ -73,16 +73,8 @@ func (h *Handler) rememberedDevices(w http.ResponseWriter, r *http.Request, page
 // (the field "id"): its next sign-in asks for the second factor again.
 // Forgetting gives up a convenience, so no recent sign-in is needed.
 func (h *Handler) accountDevicesForget(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		h.Error(w, r, http.StatusBadRequest, "error.invalid_request")
-		return
-	}
-	bs, ok := h.accountSession(w, r)
+	bs, ok := h.accountForm(w, r)
 	if !ok {
-		return
-	}
-	if !h.opts.Sessions.CheckCSRF(w, r, accountCSRFPurpose, r.PostForm.Get("csrf")) {
-		h.Error(w, r, http.StatusForbidden, "error.csrf")
 		return
 	}
 	err := h.opts.MFA.ForgetDevice(accounts.Actor(r.Context(), bs.UserID), bs.UserID, r.PostForm.Get("id"))

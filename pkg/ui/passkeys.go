@@ -269,8 +269,7 @@ func (h *Handler) accountPasskeys(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodPost {
-		if !h.opts.Sessions.CheckCSRF(w, r, accountCSRFPurpose, r.PostForm.Get("csrf")) {
-			h.Error(w, r, http.StatusForbidden, "error.csrf")
+		if !h.checkAccountCSRF(w, r) {
 			return
 		}
 		reg, err := h.opts.Passkeys.FinishRegistration(accounts.Actor(ctx, bs.UserID), bs.UserID, h.opts.Sessions.Device(w, r),
@@ -346,16 +345,8 @@ func (h *Handler) accountPasskeysBegin(w http.ResponseWriter, r *http.Request) {
 
 // accountPasskeysRename renames a passkey.
 func (h *Handler) accountPasskeysRename(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		h.Error(w, r, http.StatusBadRequest, "error.invalid_request")
-		return
-	}
-	bs, ok := h.accountSession(w, r)
+	bs, ok := h.accountForm(w, r)
 	if !ok {
-		return
-	}
-	if !h.opts.Sessions.CheckCSRF(w, r, accountCSRFPurpose, r.PostForm.Get("csrf")) {
-		h.Error(w, r, http.StatusForbidden, "error.csrf")
 		return
 	}
 	err := h.opts.Passkeys.Rename(r.Context(), bs.UserID, r.PostForm.Get("id"), r.PostForm.Get("name"))
