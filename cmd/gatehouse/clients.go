@@ -82,15 +82,11 @@ func (a *app) clientsCreate(ctx context.Context, args []string) error {
 	if strings.TrimSpace(*name) == "" && len(redirects) > 0 {
 		return usagef("clients create needs --name for a client with redirect URIs: the sign-in and consent pages show it to customers")
 	}
-	cfg, log, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	store, svc, err := a.openServices(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	svc, err := a.services(cfg, store, secrets, log)
-	if err != nil {
-		return err
-	}
 	reg, err := svc.Clients.Create(ctx, clients.Spec{
 		Name:                    *name,
 		RedirectURIs:            redirects,
@@ -209,15 +205,11 @@ func (a *app) clientsDelete(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, log, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	store, svc, err := a.openServices(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	svc, err := a.services(cfg, store, secrets, log)
-	if err != nil {
-		return err
-	}
 	if err := svc.Clients.Delete(ctx, id); errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("no client %q", id)
 	} else if err != nil {

@@ -22,15 +22,11 @@ func (a *app) clientsRotateSecret(ctx context.Context, args []string) error {
 	if err := checkOutput(*output); err != nil {
 		return err
 	}
-	cfg, log, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	store, svc, err := a.openServices(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	svc, err := a.services(cfg, store, secrets, log)
-	if err != nil {
-		return err
-	}
 	plain, err := svc.Clients.RotateSecret(ctx, id)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):

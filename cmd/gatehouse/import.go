@@ -67,15 +67,11 @@ func (a *app) usersImport(ctx context.Context, args []string) error {
 	}
 	defer in.Close()
 
-	cfg, log, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	store, svc, err := a.openServices(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	svc, err := a.services(cfg, store, secrets, log)
-	if err != nil {
-		return err
-	}
 	progress, done := a.importProgress(size)
 	sum, err := userimport.Run(ctx, in, svc.Accounts, userimport.Options{
 		OnConflict: conflict, DryRun: *dryRun, BatchSize: *batchSize, Progress: progress,

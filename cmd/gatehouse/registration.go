@@ -49,15 +49,11 @@ func (a *app) registrationTokensCreate(ctx context.Context, args []string) error
 	if *uses == 0 || *uses < -1 {
 		return usagef("--uses must be a positive number, or -1 for unlimited (got %d)", *uses)
 	}
-	cfg, log, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	store, svc, err := a.openServices(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	svc, err := a.services(cfg, store, secrets, log)
-	if err != nil {
-		return err
-	}
 	token, t, err := svc.Clients.NewRegistrationToken(ctx, store, *expiresIn, *uses)
 	if err != nil {
 		return err

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/pkg/accounts"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
-	"github.com/gatehouse-id/gatehouse/pkg/server"
 	"github.com/gatehouse-id/gatehouse/storage"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
 )
@@ -53,21 +52,6 @@ func toRoleJSON(r storage.Role) roleJSON {
 	return roleJSON{ID: r.ID, Name: r.Name, ClientID: r.ClientID, Description: r.Description, Default: r.Default, CreatedAt: r.CreatedAt}
 }
 
-// withServices opens the store and the services a command changes things
-// through, runs fn and closes the store.
-func (a *app) withServices(ctx context.Context, cfgPath string, fn func(store *gormstore.Store, svc *server.Services) error) error {
-	cfg, log, store, secrets, err := a.openCommandStore(ctx, cfgPath)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	svc, err := a.services(cfg, store, secrets, log)
-	if err != nil {
-		return err
-	}
-	return fn(store, svc)
-}
-
 func (a *app) rolesCreate(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("roles create")
 	cfgPath := configFlag(fs)
@@ -85,22 +69,25 @@ func (a *app) rolesCreate(ctx context.Context, args []string) error {
 	if *name == "" {
 		return usagef("roles create needs --name")
 	}
-	return a.withServices(ctx, *cfgPath, func(_ *gormstore.Store, svc *server.Services) error {
-		r, err := svc.Accounts.CreateRole(ctx, accounts.NewRole{Name: *name, ClientID: *client, Description: *description, Default: *isDefault})
-		switch {
-		case identity.IsInvalid(err):
-			return usagef("%v", err)
-		case errors.Is(err, storage.ErrAlreadyExists):
-			return fmt.Errorf("the name %q is taken (by a role of the same client, or a global role and a client's cannot share it)", *name)
-		case err != nil:
-			return err
-		}
-		if *output == "json" {
-			return writeJSON(a.stdout, toRoleJSON(r))
-		}
-		fmt.Fprintf(a.stdout, "id:   %s\nname: %s\n", r.ID, r.Name)
-		return nil
-	})
+	store, svc, err := a.openServices(ctx, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	r, err := svc.Accounts.CreateRole(ctx, accounts.NewRole{Name: *name, ClientID: *client, Description: *description, Default: *isDefault})
+	switch {
+	case identity.IsInvalid(err):
+		return usagef("%v", err)
+	case errors.Is(err, storage.ErrAlreadyExists):
+		return fmt.Errorf("the name %q is taken (by a role of the same client, or a global role and a client's cannot share it)", *name)
+	case err != nil:
+		return err
+	}
+	if *output == "json" {
+		return writeJSON(a.stdout, toRoleJSON(r))
+	}
+	fmt.Fprintf(a.stdout, "id:   %s\nname: %s\n", r.ID, r.Name)
+	return nil
 }
 
 func (a *app) rolesList(ctx context.Context, args []string) error {
@@ -151,15 +138,18 @@ func (a *app) rolesDelete(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return a.withServices(ctx, *cfgPath, func(_ *gormstore.Store, svc *server.Services) error {
-		if err := svc.Accounts.DeleteRole(ctx, id); errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("no role %q", id)
-		} else if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "deleted role %s; tokens issued before keep it until they are refreshed\n", id)
-		return nil
-	})
+	store, svc, err := a.openServices(ctx, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := svc.Accounts.DeleteRole(ctx, id); errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no role %q", id)
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "deleted role %s; tokens issued before keep it until they are refreshed\n", id)
+	return nil
 }
 
 // usersRolesChange gives a customer a role ("users add-role") or takes
@@ -176,25 +166,28 @@ func (a *app) usersRolesChange(ctx context.Context, verb string, args []string) 
 		return usagef("users %s takes USER_ID and ROLE_NAME (got %q)\n\n%s", verb, positional, usersUsage)
 	}
 	userID, name := positional[0], positional[1]
-	return a.withServices(ctx, *cfgPath, func(store *gormstore.Store, svc *server.Services) error {
-		role, err := store.FindRole(ctx, name, *client)
-		if errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("no role %q%s", name, clientSuffix(*client))
-		} else if err != nil {
-			return err
-		}
-		change, done := svc.Accounts.AssignRole, "gave"
-		if verb == "remove-role" {
-			change, done = svc.Accounts.UnassignRole, "took"
-		}
-		if err := change(ctx, userID, role.ID); errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("no user %q, or (remove) they do not have the role", userID)
-		} else if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "%s role %s%s (%s) for user %s; it shows from their next token\n", done, name, clientSuffix(*client), role.ID, userID)
-		return nil
-	})
+	store, svc, err := a.openServices(ctx, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	role, err := store.FindRole(ctx, name, *client)
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no role %q%s", name, clientSuffix(*client))
+	} else if err != nil {
+		return err
+	}
+	change, done := svc.Accounts.AssignRole, "gave"
+	if verb == "remove-role" {
+		change, done = svc.Accounts.UnassignRole, "took"
+	}
+	if err := change(ctx, userID, role.ID); errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no user %q, or (remove) they do not have the role", userID)
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "%s role %s%s (%s) for user %s; it shows from their next token\n", done, name, clientSuffix(*client), role.ID, userID)
+	return nil
 }
 
 func clientSuffix(clientID string) string {
@@ -244,19 +237,22 @@ func (a *app) usersSetDisabled(ctx context.Context, verb string, args []string) 
 	if err != nil {
 		return err
 	}
-	return a.withServices(ctx, *cfgPath, func(_ *gormstore.Store, svc *server.Services) error {
-		change, done := svc.Accounts.DisableCustomer, "disabled user %s: sign-in refused, sessions ended, tokens revoked\n"
-		if verb == "enable" {
-			change, done = svc.Accounts.EnableCustomer, "enabled user %s: they can sign in again\n"
-		}
-		if _, err := change(ctx, id); errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("no user %q", id)
-		} else if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, done, id)
-		return nil
-	})
+	store, svc, err := a.openServices(ctx, *cfgPath)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	change, done := svc.Accounts.DisableCustomer, "disabled user %s: sign-in refused, sessions ended, tokens revoked\n"
+	if verb == "enable" {
+		change, done = svc.Accounts.EnableCustomer, "enabled user %s: they can sign in again\n"
+	}
+	if _, err := change(ctx, id); errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no user %q", id)
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, done, id)
+	return nil
 }
 
 // roleFilterFlags are users list's --role and --client.

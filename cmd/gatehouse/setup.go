@@ -105,3 +105,19 @@ func (a *app) openCommandStore(ctx context.Context, cfgPath string) (config.Conf
 func (a *app) services(cfg config.Config, store *gormstore.Store, secrets *secret.Keys, log *slog.Logger) (*server.Services, error) {
 	return server.NewServices(cfg, store, secrets, log, nil)
 }
+
+// openServices opens the store and the services a command changes things
+// through, as openCommandStore and services do; the caller closes the
+// store.
+func (a *app) openServices(ctx context.Context, cfgPath string) (*gormstore.Store, *server.Services, error) {
+	cfg, log, store, secrets, err := a.openCommandStore(ctx, cfgPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := a.services(cfg, store, secrets, log)
+	if err != nil {
+		_ = store.Close()
+		return nil, nil, err
+	}
+	return store, svc, nil
+}

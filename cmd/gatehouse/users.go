@@ -86,15 +86,11 @@ func (a *app) usersCreate(ctx context.Context, args []string) error {
 	if *email == "" || *password == "" {
 		return usagef("users create needs --email and --password")
 	}
-	cfg, log, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	store, svc, err := a.openServices(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	svc, err := a.services(cfg, store, secrets, log)
-	if err != nil {
-		return err
-	}
 	u, err := svc.Accounts.CreateCustomer(ctx, identity.NewUser{Email: *email, Password: *password, Name: *name, EmailVerified: *verified})
 	var pe *identity.PasswordError
 	if errors.As(err, &pe) {

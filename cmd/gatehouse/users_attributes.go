@@ -41,15 +41,11 @@ func (a *app) usersAttributes(ctx context.Context, args []string) error {
 	for _, name := range unset {
 		change[name] = nil
 	}
-	cfg, log, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	store, svc, err := a.openServices(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	svc, err := a.services(cfg, store, secrets, log)
-	if err != nil {
-		return err
-	}
 	var u storage.User
 	if len(change) > 0 {
 		u, err = svc.Accounts.SetAttributes(ctx, id, change, attributes.EditorOperator)

@@ -130,15 +130,11 @@ func (a *app) usersMFAReset(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, log, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	store, svc, err := a.openServices(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	svc, err := a.services(cfg, store, secrets, log)
-	if err != nil {
-		return err
-	}
 	if err := svc.MFA.Reset(ctx, id); errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("no user %q", id)
 	} else if err != nil {

@@ -78,15 +78,11 @@ func (a *app) usersUpdate(ctx context.Context, args []string) error {
 		return u, identity.CheckProfile(u)
 	}
 
-	cfg, log, store, secrets, err := a.openCommandStore(ctx, *cfgPath)
+	store, svc, err := a.openServices(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	svc, err := a.services(cfg, store, secrets, log)
-	if err != nil {
-		return err
-	}
 	var u storage.User
 	if hasPassword {
 		u, err = svc.Accounts.UpdateCustomerAndPassword(ctx, id, update, newPassword)
