@@ -52,7 +52,8 @@ type Options struct {
 	MaxErrors int
 	// Progress, when set, is called after each batch with the summary so
 	// far and the bytes of input read.
-	Progress func(s Summary, bytesRead int64) // CreateRoles creates the global roles the roles members name that do
+	Progress func(s Summary, bytesRead int64)
+	// CreateRoles creates the global roles the roles members name that do
 	// not exist; without it such a line fails.
 	CreateRoles bool
 }
@@ -137,68 +138,107 @@ func Run(ctx context.Context, r io.Reader, imp Importer, opts Options) (Summary,
 			sum.ErrorsTruncated = true
 		}
 	}
-	counter := &countingReader{r: r}
-	br := bufio.NewReaderSize(counter, 64<<10)
-	var batch []accounts.ImportRecord
-	keys := map[string]bool{} // the batch's emails, external IDs and upstream accounts
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan chunk, 1)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		readErr <- readChunks(ctx, r, batchSize, chunks)
+	}()
 	batchNo := 0
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+	for c := range chunks {
+		for _, e := range c.failed {
+			fail(e.Line, e.Reason)
 		}
-		batchNo++
-		results, err := imp.ImportCustomers(ctx, batch, accounts.ImportOptions{
-			OnConflict: onConflict, DryRun: opts.DryRun, ImportID: sum.ImportID, Batch: batchNo,
-			CreateRoles: opts.CreateRoles,
-		})
-		if err != nil {
-			return fmt.Errorf("import lines %d-%d: %w", batch[0].Line, batch[len(batch)-1].Line, err)
-		}
-		for _, res := range results {
-			switch res.Outcome {
-			case accounts.ImportCreated:
-				sum.Created++
-			case accounts.ImportUpdated:
-				sum.Updated++
-			case accounts.ImportSkipped:
-				sum.Skipped++
-			default:
-				fail(res.Line, res.Reason)
+		if len(c.records) > 0 {
+			batchNo++
+			results, err := imp.ImportCustomers(ctx, c.records, accounts.ImportOptions{
+				OnConflict: onConflict, DryRun: opts.DryRun, ImportID: sum.ImportID, Batch: batchNo,
+				CreateRoles: opts.CreateRoles,
+			})
+			if err != nil {
+				return sum, fmt.Errorf("import lines %d-%d: %w", c.records[0].Line, c.records[len(c.records)-1].Line, err)
+			}
+			for _, res := range results {
+				switch res.Outcome {
+				case accounts.ImportCreated:
+					sum.Created++
+				case accounts.ImportUpdated:
+					sum.Updated++
+				case accounts.ImportSkipped:
+					sum.Skipped++
+				default:
+					fail(res.Line, res.Reason)
+				}
 			}
 		}
-		batch, keys = batch[:0], map[string]bool{}
-		if opts.Progress != nil {
-			opts.Progress(sum, counter.n-int64(br.Buffered()))
+		if opts.Progress != nil && (len(c.records) > 0 || c.last) {
+			opts.Progress(sum, c.offset)
 		}
+	}
+	if err := <-readErr; err != nil {
+		return sum, err
+	}
+	return sum, ctx.Err()
+}
+
+// chunk is what readChunks hands on: a batch of parsed records, the lines
+// before its end that failed to parse, and how far into the input it ends.
+type chunk struct {
+	records []accounts.ImportRecord
+	failed  []LineError
+	offset  int64
+	// last marks the input's final chunk.
+	last bool
+}
+
+// readChunks reads r to its end, parsing its lines into batches of up to
+// batchSize records, and sends them in order on out, so that the next
+// batch is parsed while the database writes this one. A batch ends early
+// before a record that names a customer (email, external ID, upstream
+// account) another record of the batch names: that record waits for the
+// first to be committed, so it is matched against it.
+func readChunks(ctx context.Context, r io.Reader, batchSize int, out chan<- chunk) error {
+	counter := &countingReader{r: r}
+	br := bufio.NewReaderSize(counter, 64<<10)
+	var cur chunk
+	keys := map[string]bool{} // the batch's emails, external IDs and upstream accounts
+	send := func(last bool) error {
+		cur.offset, cur.last = counter.n-int64(br.Buffered()), last
+		select {
+		case out <- cur:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		cur, keys = chunk{records: make([]accounts.ImportRecord, 0, batchSize)}, map[string]bool{}
 		return nil
 	}
 	for line := 1; ; line++ {
 		if err := ctx.Err(); err != nil {
-			return sum, err
+			return err
 		}
 		raw, tooLong, err := readLine(br)
 		if err != nil && !errors.Is(err, io.EOF) {
-			return sum, fmt.Errorf("read line %d: %w", line, err)
+			return fmt.Errorf("read line %d: %w", line, err)
 		}
 		eof := errors.Is(err, io.EOF)
 		switch trimmed := bytes.TrimSpace(raw); {
 		case tooLong:
-			fail(line, fmt.Sprintf("the line is longer than %d bytes", MaxLineBytes))
+			cur.failed = append(cur.failed, LineError{Line: line, Reason: fmt.Sprintf("the line is longer than %d bytes", MaxLineBytes)})
 		case len(trimmed) == 0:
 			// Blank lines are allowed, and skipped without a count.
 		default:
 			rec, err := parse(trimmed, line)
 			if err != nil {
-				fail(line, err.Error())
+				cur.failed = append(cur.failed, LineError{Line: line, Reason: err.Error()})
 				break
 			}
 			recKeys := keysOf(rec)
 			for _, k := range recKeys {
 				if keys[k] {
-					// A second record about the same customer waits for the
-					// first to be committed, so it is matched against it.
-					if err := flush(); err != nil {
-						return sum, err
+					if err := send(false); err != nil {
+						return err
 					}
 					break
 				}
@@ -206,24 +246,17 @@ func Run(ctx context.Context, r io.Reader, imp Importer, opts Options) (Summary,
 			for _, k := range recKeys {
 				keys[k] = true
 			}
-			batch = append(batch, rec)
-			if len(batch) >= batchSize {
-				if err := flush(); err != nil {
-					return sum, err
+			cur.records = append(cur.records, rec)
+			if len(cur.records) >= batchSize {
+				if err := send(false); err != nil {
+					return err
 				}
 			}
 		}
 		if eof {
-			break
+			return send(true)
 		}
 	}
-	if err := flush(); err != nil {
-		return sum, err
-	}
-	if opts.Progress != nil && batchNo == 0 {
-		opts.Progress(sum, counter.n)
-	}
-	return sum, nil
 }
 
 // parse decodes one line into a record.
