@@ -5,7 +5,7 @@
 //
 //	gatehouse-load client-credentials --issuer URL --client-id ID --client-secret S [-n 20000] [-c 50]
 //	gatehouse-load sign-in --issuer URL --client-id ID --client-secret S --redirect-uri URI \
-//	    --email E --password P [-n 300] [-c 8] [--consent] [--server-pid PID [--hashes 40] \
+//	    --email E --password P [-n 300] [-c 8] [--consent] [--tokens-out FILE] [--server-pid PID [--hashes 40] \
 //	    [--argon2-memory-kib 19456] [--argon2-iterations 2] [--argon2-parallelism 1]]
 //	gatehouse-load guess --issuer URL --client-id ID --client-secret S --redirect-uri URI \
 //	    --email E --password P [--duration 1m] [--every 5s] [-c 4]
@@ -21,7 +21,8 @@
 // introspection endpoint as the client --client-id (Basic) and wants
 // "active":true; userinfo gets /userinfo with --token as the bearer
 // token. --token may be given several times (comma-separated), used in
-// turn. Against the no-op, run client-credentials at the same -c.
+// turn; sign-in --tokens-out FILE writes customers' access tokens for it.
+// Against the no-op, run client-credentials at the same -c.
 //
 // noop serves the floor that token endpoint figures are compared with: a
 // net/http handler that parses the form and writes a fixed token-shaped JSON
@@ -92,6 +93,22 @@ type options struct {
 	consent                                                             bool // sign-in: post the consent form
 	serverPID, hashes                                                   int
 	argon2                                                              argon2Params
+	// tokensOut, when set, gets each sign-in's access token, a line each.
+	tokensOut *lineWriter
+}
+
+// lineWriter writes lines from many goroutines.
+type lineWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// line writes s and a newline.
+func (l *lineWriter) line(s string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, err := io.WriteString(l.w, s+"\n")
+	return err
 }
 
 func run(args []string) error {
@@ -124,6 +141,7 @@ func run(args []string) error {
 	fs.BoolVar(&o.consent, "consent", false, "the client asks for consent: post the consent form, not remembered (sign-in)")
 	fs.IntVar(&o.serverPID, "server-pid", 0, "the server's process id: print its CPU a sign-in against one hash's, and its peak RSS (sign-in)")
 	fs.IntVar(&o.hashes, "hashes", 40, "how many bare argon2id hashes to time (sign-in with --server-pid)")
+	tokensOut := fs.String("tokens-out", "", "write each sign-in's access token to `FILE`, a line each, for userinfo (sign-in)")
 	var memory, iterations, parallelism uint
 	fs.UintVar(&memory, "argon2-memory-kib", 19456, "the server's argon2_memory_kib")
 	fs.UintVar(&iterations, "argon2-iterations", 2, "the server's argon2_iterations")
@@ -170,6 +188,14 @@ func run(args []string) error {
 			return errors.New("sign-in needs --redirect-uri, --email (or --seeded) and --password")
 		}
 		o.requests, o.concurrency = orDefault(o.requests, 300), orDefault(o.concurrency, 8)
+		if *tokensOut != "" {
+			f, err := os.Create(*tokensOut)
+			if err != nil {
+				return fmt.Errorf("--tokens-out: %w", err)
+			}
+			defer f.Close()
+			o.tokensOut = &lineWriter{w: f}
+		}
 		if o.serverPID != 0 {
 			return o.signInCost()
 		}
@@ -433,6 +459,9 @@ func (o options) signInWith(c *http.Client, b *browser.Browser, prompt string) e
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("userinfo answered %d", resp.StatusCode)
+	}
+	if o.tokensOut != nil {
+		return o.tokensOut.line(tok.AccessToken)
 	}
 	return nil
 }
