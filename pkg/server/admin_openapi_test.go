@@ -242,8 +242,10 @@ func TestAdminAPIMatchesOpenAPI(t *testing.T) {
 
 			params["customer_id"] = str(call("POST", "/customers", map[string]any{
 				"email": "doc@example.com", "password": "correct horse battery", "name": "Doc",
+				"attributes": map[string]any{"loyalty_tier": "gold", "shoe_size": 42},
 			}), "id")
-			call("POST", "/customers", map[string]any{"email": "doc@example.com", "password": "correct horse battery"}) // 409
+			call("POST", "/customers", map[string]any{"email": "doc@example.com", "password": "correct horse battery", "attributes": map[string]any{"shoe_size": 42}})     // 409
+			call("POST", "/customers", map[string]any{"email": "doc2@example.com", "password": "correct horse battery", "attributes": map[string]any{"shoe_size": "big"}}) // 400
 			call("GET", "/customers", nil)
 			importCall := func(contentType, query, body string) adminResponse {
 				t.Helper()
