@@ -10,7 +10,7 @@
 //	gatehouse-load guess --issuer URL --client-id ID --client-secret S --redirect-uri URI \
 //	    --email E --password P [--duration 1m] [--every 5s] [-c 4]
 //	gatehouse-load noop [--addr 127.0.0.1:9090]
-//	gatehouse-load seed-users [--count 1000000] [--out FILE] [--password P]
+//	gatehouse-load seed-users [--count 1000000] [--out FILE] [--password P] [--attributes-out FILE]
 //	gatehouse-load sign-in … --seeded N --password P   (random customers of seed-users' first N)
 //	gatehouse-load admin-get --issuer URL --token T --path '/admin/v1/customers?email_prefix=ada' [-n 200] [-c 1]
 //	gatehouse-load introspect --issuer URL --client-id ID --client-secret S --token T [-n 20000] [-c 50]

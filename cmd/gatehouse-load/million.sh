@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The million-customer benchmark (docs/benchmarks.md, "A million customers"):
-# one command per database that builds Gatehouse, seeds COUNT customers,
-# imports them and measures what the issue asks for, printing one
-# "figure: value" line each (and the size tables).
+# one command per database that builds Gatehouse, seeds COUNT customers
+# (with attributes and roles: docs/import.md, "Test data"), imports them
+# and measures what the issue asks for, printing one "figure: value" line
+# each (and the size tables).
 #
 #   cmd/gatehouse-load/million.sh sqlite   [COUNT]   # COUNT defaults to 1000000
 #   cmd/gatehouse-load/million.sh postgres [COUNT]   # PGURL, default postgres://postgres@127.0.0.1:5432/postgres
@@ -50,7 +51,11 @@ if curl -fs -o /dev/null "$ISSUER/healthz"; then
 fi
 cd "$WORK"
 (cd "$REPO" && go build -o "$WORK/gatehouse" ./cmd/gatehouse && go build -o "$WORK/gatehouse-load" ./cmd/gatehouse-load)
-./gatehouse-load seed-users --count "$COUNT" --out customers.jsonl
+# The lines carry attributes, declared in the file seed-users writes
+# beside them, for the imports and the server alike; and global roles,
+# created by the imports (--create-roles).
+./gatehouse-load seed-users --count "$COUNT" --out customers.jsonl --attributes-out "$WORK/attributes.yaml"
+export GATEHOUSE_ATTRIBUTES_FILE=$WORK/attributes.yaml
 head -n "$BASELINE" customers.jsonl >baseline.jsonl
 
 # fresh_db points GATEHOUSE_DATABASE_URL at an empty, migrated database.
@@ -80,7 +85,7 @@ db_bytes() {
 sizes() {
 	if [ "$DB" = sqlite ]; then
 		sqlite3 -header -column "$WORK/db/gh.db" \
-			"SELECT name, CASE WHEN name IN (SELECT name FROM sqlite_schema WHERE type='table') THEN 'table' ELSE 'index' END AS kind,
+			"SELECT name, CASE WHEN name = 'sqlite_schema' OR name IN (SELECT name FROM sqlite_schema WHERE type='table') THEN 'table' ELSE 'index' END AS kind,
 			        SUM(pgsize) AS bytes, ROUND(SUM(pgsize) * 1.0 / $COUNT, 1) AS bytes_a_customer
 			   FROM dbstat GROUP BY name HAVING bytes > 8192 ORDER BY bytes DESC"
 	else
@@ -153,7 +158,7 @@ say "== $DB, $COUNT customers (baseline $BASELINE), $(nproc) cores, load average
 
 # The baseline: start-up and sign-in at 10,000 customers.
 fresh_db
-./gatehouse users import baseline.jsonl --output json >/dev/null
+./gatehouse users import baseline.jsonl --create-roles --output json >/dev/null
 web_client
 restart
 say "startup_ms_at_${BASELINE}: $STARTUP_MS"
@@ -164,7 +169,7 @@ stop
 fresh_db
 EMPTY=$(db_bytes)
 start=$(ms_now)
-./gatehouse users import customers.jsonl --output json >import.json
+./gatehouse users import customers.jsonl --create-roles --output json >import.json
 elapsed=$(($(ms_now) - start))
 say "import: $(jq -c '{created, skipped, failed}' import.json) in ${elapsed} ms"
 say "import_rate: $((COUNT * 1000 / elapsed)) customers/s"
@@ -183,15 +188,33 @@ say "signin_p50_at_${COUNT}: $(signin_p50 "$FIRST")"
 
 # Searches through the admin API.
 ./gatehouse clients create --name bench-admin --admin --output json >admin.json
-TOKEN=$(curl -fs -u "$(jq -r .client_id admin.json):$(jq -r .client_secret admin.json)" \
-	-d 'grant_type=client_credentials&scope=gatehouse:admin' "$ISSUER/oauth2/token" | jq -r .access_token)
+# admin_token prints a fresh admin token (tokens live a minute here).
+admin_token() {
+	curl -fs -u "$(jq -r .client_id admin.json):$(jq -r .client_secret admin.json)" \
+		-d 'grant_type=client_credentials&scope=gatehouse:admin' "$ISSUER/oauth2/token" </dev/null | jq -r .access_token
+}
 LOCAL=${FIRST%@*}
-for q in "email=$FIRST" "email_prefix=${LOCAL:0:11}" "name_prefix=$(head -n 1 customers.jsonl | jq -r '.name | ascii_downcase | .[0:8]' | sed 's/ /%20/g')"; do
-	# Attribute and role searches join here when those filters exist.
-	path="/admin/v1/customers?limit=100&${q/email=/email_prefix=}"
-	p50=$(./gatehouse-load admin-get --issuer "$ISSUER" --token "$TOKEN" --path "$path" -n 200 -c 1 | awk '/latency/ {print $3}')
-	say "search_p50 ${q%%=*}: $p50"
-done
+NAME8=$(head -n 1 customers.jsonl | jq -r '.name | ascii_downcase | .[0:8]' | sed 's/ /%20/g')
+LOYALTY=$(jq -rn 'first(inputs | .attributes.loyalty_number // empty)' baseline.jsonl)
+# Each search: its label, then its query. A role and an attribute each by
+# a rare and a common value (seed-users: support 2%, beta 10%; plan pro
+# 4%, free 75%), and a value one customer has (loyalty_number).
+while read -r label q; do
+	path="/admin/v1/customers?limit=100&$q"
+	TOKEN=$(admin_token)
+	p50=$(./gatehouse-load admin-get --issuer "$ISSUER" --token "$TOKEN" --path "$path" -n 200 -c 1 </dev/null | awk '/latency/ {print $3}')
+	matches=$(curl -fs -H "Authorization: Bearer $TOKEN" "$ISSUER$path" </dev/null | jq '.items | length')
+	say "search_p50 $label: $p50 (first page $matches)"
+done <<SEARCHES
+email email_prefix=$FIRST
+email_prefix email_prefix=${LOCAL:0:11}
+name_prefix name_prefix=$NAME8
+role=support role=support
+role=beta role=beta
+plan=pro attribute_name=plan&attribute_value=pro
+plan=free attribute_name=plan&attribute_value=free
+loyalty_number attribute_name=loyalty_number&attribute_value=$LOYALTY
+SEARCHES
 say "rss_after_load_mb: $(rss_mb)"
 
 # Sustained client-credentials grants (1-minute tokens, the collection

@@ -17,17 +17,25 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/scrypt"
+	"gopkg.in/yaml.v3"
 
+	"github.com/gatehouse-id/gatehouse/pkg/attributes"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 )
 
 // seed-users writes customers for `gatehouse import users` (docs/import.md):
 // realistic names and emails, a mix of imported password hash formats,
-// some linked upstream accounts, sign-up times over six years. Customer i
-// is the same on every run, and seededEmail(i) names them, so that
-// `sign-in --seeded N` can sign in random customers of the set.
+// some linked upstream accounts, sign-up times over six years, customer
+// attributes and global roles. Customer i is the same on every run, and
+// seededEmail(i) names them, so that `sign-in --seeded N` can sign in
+// random customers of the set.
 //
-//	gatehouse-load seed-users --count 1000000 --out customers.jsonl [--password P]
+//	gatehouse-load seed-users --count 1000000 --out customers.jsonl [--password P] [--attributes-out attributes.yaml]
+//
+// --attributes-out writes the declarations of the attributes the lines
+// carry (seedAttributeDeclarations), for GATEHOUSE_ATTRIBUTES_FILE: the
+// import refuses a line whose attributes are not declared. The lines'
+// roles do not exist before the import: import them with --create-roles.
 
 // seedPassword is every seeded customer's password unless --password says
 // otherwise.
@@ -83,6 +91,102 @@ type seedRecord struct {
 	PasswordHash  string         `json:"password_hash,omitempty"`
 	Identities    []seedIdentity `json:"identities,omitempty"`
 	CreatedAt     time.Time      `json:"created_at"`
+	Roles         []string       `json:"roles,omitempty"`
+	Attributes    *seedAttrs     `json:"attributes,omitempty"`
+}
+
+// seedAttrs are a seeded customer's attribute values, as declared by
+// seedAttributeDeclarations; a value left out is not set.
+type seedAttrs struct {
+	Plan          string `json:"plan,omitempty"`
+	LoyaltyNumber string `json:"loyalty_number,omitempty"`
+	Newsletter    *bool  `json:"newsletter,omitempty"`
+}
+
+// The seeded attributes and roles, with the share of customers that have
+// each (per mille, so that the rare ones are exact).
+const (
+	// seedPlanFree, seedPlanPlus and seedPlanPro share out plan, a
+	// searchable one-of attribute; the rest (6%) have no plan.
+	seedPlanFree = 750
+	seedPlanPlus = 150
+	seedPlanPro  = 40
+	// seedLoyaltyNumber have loyalty_number, a searchable string unique
+	// to each customer (the card an operator finds a customer by).
+	seedLoyaltyNumber = 400
+	// seedNewsletter have newsletter, a boolean the customer may change
+	// and nobody searches (a value on the row only); a quarter of them
+	// false.
+	seedNewsletter = 400
+	// seedSupport and seedBeta have the global roles support and beta,
+	// drawn apart (a customer may have both).
+	seedSupport = 20
+	seedBeta    = 100
+)
+
+// seedAttributeDeclarations declares the attributes seedUser gives
+// customers, as GATEHOUSE_ATTRIBUTES_FILE declares them (docs/customers.md).
+func seedAttributeDeclarations() []attributes.Declaration {
+	return []attributes.Declaration{
+		{Name: "plan", Type: attributes.TypeOneOf, Values: []string{"free", "plus", "pro"}, Searchable: true,
+			Label: map[string]string{"en": "Plan"}},
+		{Name: "loyalty_number", Type: attributes.TypeString, Searchable: true,
+			Label: map[string]string{"en": "Loyalty card number"}},
+		{Name: "newsletter", Type: attributes.TypeBoolean, EditableBy: attributes.EditorCustomer,
+			Label: map[string]string{"en": "Send me the newsletter"}},
+	}
+}
+
+// writeSeedAttributes writes the declarations as YAML to path.
+func writeSeedAttributes(path string) error {
+	text, err := yaml.Marshal(seedAttributeDeclarations())
+	if err != nil {
+		return fmt.Errorf("attributes: %w", err)
+	}
+	header := "# The customer attributes of gatehouse-load seed-users (GATEHOUSE_ATTRIBUTES_FILE).\n"
+	if err := os.WriteFile(path, append([]byte(header), text...), 0o644); err != nil {
+		return fmt.Errorf("attributes: %w", err)
+	}
+	return nil
+}
+
+// seededLoyaltyNumber is customer i's loyalty card number: ten digits, a
+// bijection of i (below 10^10), so unique, and not in the customers' order.
+func seededLoyaltyNumber(i int) string {
+	return fmt.Sprintf("%010d", (uint64(i)*7_919_000_003+1_234_567_891)%10_000_000_000)
+}
+
+// seedExtras sets customer i's attributes and roles, each from a hash of
+// its own (salts 8 to 12), so that the fields the lines had before keep
+// their values and shares.
+func seedExtras(i int, rec *seedRecord) {
+	u := uint64(i)
+	permille := func(salt uint64) uint64 { return splitmix(u, salt) % 1000 }
+	var a seedAttrs
+	switch p := permille(8); {
+	case p < seedPlanFree:
+		a.Plan = "free"
+	case p < seedPlanFree+seedPlanPlus:
+		a.Plan = "plus"
+	case p < seedPlanFree+seedPlanPlus+seedPlanPro:
+		a.Plan = "pro"
+	}
+	if permille(9) < seedLoyaltyNumber {
+		a.LoyaltyNumber = seededLoyaltyNumber(i)
+	}
+	if p := permille(10); p < seedNewsletter {
+		subscribed := p >= seedNewsletter/4
+		a.Newsletter = &subscribed
+	}
+	if a != (seedAttrs{}) {
+		rec.Attributes = &a
+	}
+	if permille(11) < seedSupport {
+		rec.Roles = append(rec.Roles, "support")
+	}
+	if permille(12) < seedBeta {
+		rec.Roles = append(rec.Roles, "beta")
+	}
 }
 
 type seedIdentity struct {
@@ -151,6 +255,7 @@ func seedUser(i int, h seedHashes) seedRecord {
 	if r.IntN(100) < 7 {
 		rec.Identities = append(rec.Identities, seedIdentity{Provider: "facebook", Subject: strconv.FormatUint(splitmix(u, 7)%10000000000000000, 10)})
 	}
+	seedExtras(i, &rec)
 	return rec
 }
 
@@ -170,29 +275,48 @@ func seedUsers(args []string) error {
 	count := fs.Int("count", 1_000_000, "how many customers")
 	out := fs.String("out", "-", "the JSON Lines file to write, - for standard output")
 	password := fs.String("password", seedPassword, "every customer's password")
+	attrsOut := fs.String("attributes-out", "", "also write the declarations of the lines' attributes to this YAML `FILE` (for GATEHOUSE_ATTRIBUTES_FILE)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *attrsOut != "" {
+		if err := writeSeedAttributes(*attrsOut); err != nil {
+			return err
+		}
 	}
 	hashes, err := newSeedHashes(*password)
 	if err != nil {
 		return err
 	}
-	var w io.Writer = os.Stdout
-	if *out != "-" {
-		f, err := os.Create(*out)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
+	if *out == "-" {
+		return writeSeed(os.Stdout, *count, hashes)
 	}
+	f, err := os.Create(*out)
+	if err != nil {
+		return fmt.Errorf("seed-users: %w", err)
+	}
+	if err := writeSeed(f, *count, hashes); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("seed-users: %w", err)
+	}
+	return nil
+}
+
+// writeSeed writes customers 0 to count-1 to w, one JSON line each.
+func writeSeed(w io.Writer, count int, hashes seedHashes) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	for i := range *count {
+	for i := range count {
 		if err := enc.Encode(seedUser(i, hashes)); err != nil {
-			return err
+			return fmt.Errorf("seed-users: customer %d: %w", i, err)
 		}
 	}
-	return bw.Flush()
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("seed-users: %w", err)
+	}
+	return nil
 }

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/pkg/attributes"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
 const usersUsage = `Usage:
-  gatehouse users create --email EMAIL --password PASSWORD [--name NAME] [--email-verified] [--output json|text]
+  gatehouse users create --email EMAIL --password PASSWORD [--name NAME] [--email-verified]
+                         [--attribute NAME=VALUE]... [--output json|text]
   gatehouse users list   [--email-prefix P] [--name-prefix P] [--attribute NAME=VALUE] [--output json|text]
   gatehouse users get    USER_ID [--output json|text]
   gatehouse users update USER_ID [--name NAME] [--given-name NAME] [--family-name NAME] [--locale LOCALE]
@@ -77,6 +79,8 @@ func (a *app) usersCreate(ctx context.Context, args []string) error {
 	password := fs.String("password", "", "the customer's password: at least password_min_length characters (default 8), at most 256, neither common nor containing the email")
 	name := fs.String("name", "", "the customer's full name")
 	verified := fs.Bool("email-verified", false, "mark the email address as verified")
+	var attrFlags stringList
+	fs.Var(&attrFlags, "attribute", "give the customer an attribute: `NAME=VALUE` (repeatable); the value as text, checked against its declaration (those required at sign-up are required here too)")
 	if err := parseNoArgs(fs, args[1:]); err != nil {
 		return err
 	}
@@ -86,12 +90,26 @@ func (a *app) usersCreate(ctx context.Context, args []string) error {
 	if *email == "" || *password == "" {
 		return usagef("users create needs --email and --password")
 	}
+	change, err := attributeFlags("--attribute", attrFlags)
+	if err != nil {
+		return err
+	}
 	store, svc, err := a.openServices(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	u, err := svc.Accounts.CreateCustomer(ctx, identity.NewUser{Email: *email, Password: *password, Name: *name, EmailVerified: *verified})
+	// The attributes are checked before the customer is created: a
+	// refused value creates nothing.
+	attrs, err := svc.Accounts.CheckNewCustomerAttributes(change)
+	var ve *attributes.ValueError
+	if errors.As(err, &ve) {
+		return usagef("--attribute: %v", ve)
+	}
+	if err != nil {
+		return err
+	}
+	u, err := svc.Accounts.CreateCustomer(ctx, identity.NewUser{Email: *email, Password: *password, Name: *name, EmailVerified: *verified, Attributes: attrs})
 	var pe *identity.PasswordError
 	if errors.As(err, &pe) {
 		return usagef("the password %s (rule %s)", pe.Error(), pe.Rule)
@@ -103,7 +121,11 @@ func (a *app) usersCreate(ctx context.Context, args []string) error {
 		return err
 	}
 	if *output == "json" {
-		return writeJSON(a.stdout, toUserJSON(u))
+		j := toUserJSON(u)
+		if len(u.Attributes) > 0 {
+			j.Attributes = svc.Accounts.Attributes().JSON(u.Attributes)
+		}
+		return writeJSON(a.stdout, j)
 	}
 	fmt.Fprintf(a.stdout, "id:    %s\nemail: %s\n", u.ID, u.Email)
 	return nil
@@ -116,6 +138,10 @@ type userJSON struct {
 	Name          string    `json:"name,omitempty"`
 	CreatedAt     time.Time `json:"created_at"`
 	Disabled      bool      `json:"disabled,omitempty"`
+	// Attributes are the customer's attribute values, typed by their
+	// declarations; only users create fills them in (users attributes
+	// reads them).
+	Attributes map[string]any `json:"attributes,omitempty"`
 }
 
 func toUserJSON(u storage.User) userJSON {

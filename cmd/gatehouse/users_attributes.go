@@ -77,6 +77,24 @@ func (a *app) usersAttributes(ctx context.Context, args []string) error {
 	return tw.Flush()
 }
 
+// attributeFlags turns repeatable NAME=VALUE flags (named flag in
+// messages) into a change of attributes, each value as text for its
+// declaration to parse. A name given twice is a usage error.
+func attributeFlags(flag string, kvs []string) (attributes.Change, error) {
+	change := attributes.Change{}
+	for _, kv := range kvs {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || name == "" {
+			return nil, usagef("%s wants NAME=VALUE (got %q)", flag, kv)
+		}
+		if _, dup := change[name]; dup {
+			return nil, usagef("%s: %q is given twice", flag, name)
+		}
+		change[name] = value
+	}
+	return change, nil
+}
+
 // attributeFilter parses a --attribute NAME=VALUE flag of a listing into
 // the stored value it searches for; "" is no filter.
 func attributeFilter(cfg config.Config, flagValue string) (storage.AttributeValue, error) {

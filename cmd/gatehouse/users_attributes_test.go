@@ -103,3 +103,103 @@ func TestUsersAttributes(t *testing.T) {
 		})
 	})
 }
+
+func TestUsersCreateWithAttributes(t *testing.T) {
+	gormstoretest.Each(t, func(t *testing.T, db gormstoretest.Database) {
+		e := env{"GATEHOUSE_DATABASE_URL": db.URL}.with("GATEHOUSE_SECRET", testSecret, "GATEHOUSE_ARGON2_MEMORY_KIB", "8192",
+			"GATEHOUSE_ARGON2_ITERATIONS", "1", "GATEHOUSE_ATTRIBUTES_FILE", attributesFile(t))
+		create := func(email string, attrs ...string) result {
+			args := []string{"users", "create", "--email", email, "--password", "correct horse battery", "--output", "json"}
+			for _, kv := range attrs {
+				args = append(args, "--attribute", kv)
+			}
+			return run(t, e, args...)
+		}
+		// listed returns the ids of the customers whose email begins with prefix.
+		listed := func(args ...string) []string {
+			var found []userWire
+			decode(t, mustRun(t, e, append([]string{"users", "list", "--output", "json"}, args...)...), &found)
+			ids := make([]string, len(found))
+			for i, u := range found {
+				ids[i] = u.ID
+			}
+			return ids
+		}
+
+		t.Run("created with typed attributes, readable and searchable at once", func(t *testing.T) {
+			r := create("gil@example.com", "loyalty_tier=bronze", "points=3.0")
+			if r.code != exitOK {
+				t.Fatalf("%v", r)
+			}
+			var created struct {
+				ID         string         `json:"id"`
+				Attributes map[string]any `json:"attributes"`
+			}
+			decode(t, r, &created)
+			if created.Attributes["loyalty_tier"] != "bronze" || created.Attributes["points"] != float64(3) {
+				t.Fatalf("created = %+v", created)
+			}
+			var got map[string]any
+			decode(t, mustRun(t, e, "users", "attributes", created.ID, "--output", "json"), &got)
+			if len(got) != 2 || got["loyalty_tier"] != "bronze" || got["points"] != float64(3) {
+				t.Fatalf("read back = %v", got)
+			}
+			if ids := listed("--attribute", "loyalty_tier=bronze"); len(ids) != 1 || ids[0] != created.ID {
+				t.Fatalf("bronze = %v, want [%s]", ids, created.ID)
+			}
+		})
+
+		t.Run("a refused value is a usage error naming it, and creates nobody", func(t *testing.T) {
+			for _, attrs := range [][]string{
+				{"loyalty_tier=platinum"},
+				{"loyalty_tier=gold", "points=many"},
+				{"hat_size=7"},
+				{"points"},
+				{"points=1", "points=2"},
+			} {
+				r := create("hal@example.com", attrs...)
+				if r.code != exitUsage || !strings.Contains(r.stderr, "--attribute") {
+					t.Fatalf("--attribute %v: %v", attrs, r)
+				}
+			}
+			if r := create("hal@example.com", "loyalty_tier=platinum"); !strings.Contains(r.stderr, "loyalty_tier") {
+				t.Fatalf("the message does not name the attribute: %v", r)
+			}
+			if ids := listed("--email-prefix", "hal"); len(ids) != 0 {
+				t.Fatalf("a refused create created %v", ids)
+			}
+		})
+	})
+}
+
+func TestUsersCreateRequiredAttribute(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "attributes.yaml")
+	decls := `
+- name: shoe_size
+  type: number
+  editable_by: customer
+  required_at_signup: true
+`
+	if err := os.WriteFile(path, []byte(decls), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t).with("GATEHOUSE_SECRET", testSecret, "GATEHOUSE_ARGON2_MEMORY_KIB", "8192",
+		"GATEHOUSE_ARGON2_ITERATIONS", "1", "GATEHOUSE_ATTRIBUTES_FILE", path)
+	r := run(t, e, "users", "create", "--email", "ivy@example.com", "--password", "correct horse battery")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "shoe_size") || !strings.Contains(r.stderr, "required") {
+		t.Fatalf("without the required attribute: %v", r)
+	}
+	var none []userWire
+	decode(t, mustRun(t, e, "users", "list", "--output", "json"), &none)
+	if len(none) != 0 {
+		t.Fatalf("created without the required attribute: %+v", none)
+	}
+	var created userWire
+	decode(t, mustRun(t, e, "users", "create", "--email", "ivy@example.com", "--password", "correct horse battery",
+		"--attribute", "shoe_size=38.5", "--output", "json"), &created)
+	var got map[string]any
+	decode(t, mustRun(t, e, "users", "attributes", created.ID, "--output", "json"), &got)
+	if got["shoe_size"] != 38.5 {
+		t.Fatalf("shoe_size = %v", got)
+	}
+}

@@ -12,9 +12,10 @@ import (
 )
 
 // CreateCustomer validates a new customer and hashes their password
-// (outside any transaction), then stores them, gives them the default
-// roles and records user.created in one. A taken email is identity's *InvalidError for "email" (and
-// records nothing).
+// (outside any transaction), then stores them with their attributes (as
+// CheckNewCustomerAttributes returned them), gives them the default roles
+// and records user.created, naming the attributes, in one. A taken email
+// is identity's *InvalidError for "email" (and records nothing).
 func (s *Service) CreateCustomer(ctx context.Context, n identity.NewUser) (storage.User, error) {
 	u, err := s.identity.Prepare(ctx, n)
 	if err != nil {
@@ -33,7 +34,7 @@ func (s *Service) CreateCustomer(ctx context.Context, n identity.NewUser) (stora
 			return err
 		}
 		return s.events.Record(ctx, events.New(ctx, events.UserCreated, u.ID,
-			events.UserCreatedData{Email: u.Email, EmailVerified: u.EmailVerified, Roles: roles}))
+			events.UserCreatedData{Email: u.Email, EmailVerified: u.EmailVerified, Roles: roles, Attributes: attributeNames(u.Attributes)}))
 	})
 	if err != nil {
 		return storage.User{}, err

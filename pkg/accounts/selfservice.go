@@ -33,7 +33,7 @@ func (s *Service) SignUp(ctx context.Context, n identity.NewUser, then func(ctx 
 			return err
 		}
 		if err := s.events.Record(ctx, events.New(ctx, events.UserCreated, u.ID,
-			events.UserCreatedData{Email: u.Email, EmailVerified: u.EmailVerified, Roles: roles})); err != nil {
+			events.UserCreatedData{Email: u.Email, EmailVerified: u.EmailVerified, Roles: roles, Attributes: attributeNames(u.Attributes)})); err != nil {
 			return err
 		}
 		return then(ctx, u)

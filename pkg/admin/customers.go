@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/gatehouse-id/gatehouse/pkg/attributes"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
@@ -78,15 +79,28 @@ type customerCreate struct {
 	Name          string `json:"name"`
 	EmailVerified bool   `json:"email_verified"`
 	Locale        string `json:"locale"`
+	// Attributes are the new customer's attribute values by name, typed
+	// as declared (as PATCH /customers/{id}/attributes takes them).
+	Attributes map[string]any `json:"attributes"`
 }
 
+// createCustomer creates a customer with a password and, in the same
+// write, their attributes. The attributes are checked first (any declared
+// one, and those required at sign-up present): a refused value is a 400
+// problem naming attributes.NAME, and nothing is created.
 func (a *API) createCustomer(w http.ResponseWriter, r *http.Request) {
 	var req customerCreate
 	if !decodeBody(w, r, &req) {
 		return
 	}
+	attrs, err := a.accounts.CheckNewCustomerAttributes(attributes.Change(req.Attributes))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	u, err := a.accounts.CreateCustomer(r.Context(), identity.NewUser{
 		Email: req.Email, Password: req.Password, Name: req.Name, EmailVerified: req.EmailVerified, Locale: req.Locale,
+		Attributes: attrs,
 	})
 	if err != nil {
 		a.writeError(w, r, err)

@@ -190,7 +190,7 @@ func (a *API) listCustomersByRole(w http.ResponseWriter, r *http.Request, page s
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, pageOf(us, limit, func(u storage.User) string { return u.ID }, toCustomerJSON))
+	writeJSON(w, http.StatusOK, pageOf(us, limit, func(u storage.User) string { return u.ID }, a.customer))
 }
 
 // disableCustomer disables the customer: sign-in refused, sessions ended
@@ -201,7 +201,7 @@ func (a *API) disableCustomer(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toCustomerJSON(u))
+	writeJSON(w, http.StatusOK, a.customer(u))
 }
 
 // enableCustomer lets a disabled customer sign in again.
@@ -211,5 +211,5 @@ func (a *API) enableCustomer(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toCustomerJSON(u))
+	writeJSON(w, http.StatusOK, a.customer(u))
 }

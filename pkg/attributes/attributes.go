@@ -67,7 +67,8 @@ type Declaration struct {
 	// pages show them.
 	Values []string `yaml:"values,omitempty" json:"values,omitempty"`
 	// RequiredAtSignUp makes the sign-up form ask for it and refuse to
-	// go on without it. Only a customer-editable attribute may be.
+	// go on without it; an operator creating a customer one by one must
+	// give it too. Only a customer-editable attribute may be.
 	RequiredAtSignUp bool `yaml:"required_at_signup,omitempty" json:"required_at_signup"`
 	// EditableBy is EditorCustomer or EditorOperator (the default).
 	EditableBy string `yaml:"editable_by,omitempty" json:"editable_by"`

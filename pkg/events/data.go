@@ -15,6 +15,9 @@ type UserCreatedData struct {
 	Provider string `json:"provider,omitempty"`
 	// Roles are the names of the default roles the new customer got.
 	Roles []string `json:"roles,omitempty"`
+	// Attributes names the customer attributes the customer was created
+	// with (docs/customers.md#attributes), never their values.
+	Attributes []string `json:"attributes,omitempty"`
 }
 
 // UserUpdatedData is user.updated's data.

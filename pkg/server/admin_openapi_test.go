@@ -242,8 +242,10 @@ func TestAdminAPIMatchesOpenAPI(t *testing.T) {
 
 			params["customer_id"] = str(call("POST", "/customers", map[string]any{
 				"email": "doc@example.com", "password": "correct horse battery", "name": "Doc",
+				"attributes": map[string]any{"loyalty_tier": "gold", "shoe_size": 42},
 			}), "id")
-			call("POST", "/customers", map[string]any{"email": "doc@example.com", "password": "correct horse battery"}) // 409
+			call("POST", "/customers", map[string]any{"email": "doc@example.com", "password": "correct horse battery", "attributes": map[string]any{"shoe_size": 42}})     // 409
+			call("POST", "/customers", map[string]any{"email": "doc2@example.com", "password": "correct horse battery", "attributes": map[string]any{"shoe_size": "big"}}) // 400
 			call("GET", "/customers", nil)
 			importCall := func(contentType, query, body string) adminResponse {
 				t.Helper()
@@ -322,13 +324,19 @@ func TestAdminAPIMatchesOpenAPI(t *testing.T) {
 			call("GET", "/customers/{customer_id}/roles", nil)
 			byRole := adminCall(t, s, "GET", "/customers?role=editor&client_id="+params["client_id"], tok, nil)
 			doc.check(t, "GET /customers", ops["GET /customers"], byRole)
-			if len(byRole.items(t)) != 1 {
+			if items := byRole.items(t); len(items) != 1 {
 				t.Errorf("customers with the role: %s", byRole.raw)
+			} else if attrs, _ := items[0]["attributes"].(map[string]any); attrs["loyalty_tier"] != "gold" || attrs["shoe_size"] != float64(42) {
+				t.Errorf("a customer found by role lacks their attributes: %s", byRole.raw)
 			}
 			call("DELETE", "/customers/{customer_id}/roles/{role_id}", nil)
 			call("DELETE", "/customers/{customer_id}/roles/{role_id}", nil) // 404
-			call("POST", "/customers/{customer_id}/disable", nil)
-			call("POST", "/customers/{customer_id}/enable", nil)
+			for _, op := range []string{"disable", "enable"} {
+				r := call("POST", "/customers/{customer_id}/"+op, nil)
+				if attrs, _ := r.body["attributes"].(map[string]any); attrs["loyalty_tier"] != "gold" {
+					t.Errorf("%s answered the customer without their attributes: %s", op, r.raw)
+				}
+			}
 			call("DELETE", "/roles/{role_id}", nil)
 			call("GET", "/roles/{role_id}", nil) // 404
 

@@ -2,15 +2,19 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"html"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/config"
 	"github.com/gatehouse-id/gatehouse/internal/browser"
 	"github.com/gatehouse-id/gatehouse/pkg/attributes"
+	"github.com/gatehouse-id/gatehouse/pkg/events"
+	"github.com/gatehouse-id/gatehouse/storage"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore/gormstoretest"
 )
 
@@ -68,6 +72,14 @@ func TestSignUpAsksRequiredAttributes(t *testing.T) {
 			}
 			if len(u.Attributes) != 1 || u.Attributes["shoe_size"] != "38" {
 				t.Fatalf("attributes = %v", u.Attributes)
+			}
+			evs, err := s.Store().ListEvents(context.Background(), storage.EventFilter{Subject: u.ID, Type: events.UserCreated}, storage.Page{})
+			if err != nil || len(evs) != 1 {
+				t.Fatalf("user.created events = %v, %v", evs, err)
+			}
+			var data events.UserCreatedData
+			if err := json.Unmarshal(evs[0].Data, &data); err != nil || !slices.Equal(data.Attributes, []string{"shoe_size"}) || strings.Contains(string(evs[0].Data), "38") {
+				t.Fatalf("user.created data = %s (want the attribute's name, not its value)", evs[0].Data)
 			}
 		})
 	})

@@ -3,9 +3,11 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
@@ -164,7 +166,10 @@ func TestAdminAPIAttributes(t *testing.T) {
 
 		var ids []string
 		for _, email := range []string{"c1@example.com", "c2@example.com", "c3@example.com", "c4@example.com", "c5@example.com"} {
-			c := adminCall(t, s, http.MethodPost, "/customers", token, map[string]any{"email": email, "password": "a long enough passphrase"}).want(t, http.StatusCreated)
+			// shoe_size is required at sign-up, and so of an operator's new customer.
+			c := adminCall(t, s, http.MethodPost, "/customers", token, map[string]any{
+				"email": email, "password": "a long enough passphrase", "attributes": map[string]any{"shoe_size": 40},
+			}).want(t, http.StatusCreated)
 			ids = append(ids, c.body["id"].(string))
 		}
 		gold := []string{ids[0], ids[2], ids[3], ids[4]}
@@ -270,6 +275,73 @@ func TestAdminAPIAttributes(t *testing.T) {
 			page, err := s.Store().ListUsers(context.Background(), storage.UserFilter{Attribute: storage.AttributeValue{Name: "loyalty_tier", Value: "silver"}}, storage.Page{})
 			if err != nil || len(page) != 1 || page[0].ID != ids[1] {
 				t.Fatalf("silver = %v, %v", page, err)
+			}
+		})
+
+		t.Run("create with attributes: stored, answered, readable and searchable", func(t *testing.T) {
+			c := adminCall(t, s, http.MethodPost, "/customers", token, map[string]any{
+				"email": "newcomer@example.com", "password": "a long enough passphrase",
+				"attributes": map[string]any{"loyalty_tier": "bronze", "points": "007.50", "shoe_size": 41.5, "internal_note": "  met at the fair "},
+			}).want(t, http.StatusCreated)
+			id, _ := c.body["id"].(string)
+			want := map[string]any{"loyalty_tier": "bronze", "points": 7.5, "shoe_size": 41.5, "internal_note": "met at the fair"}
+			for _, got := range []adminResponse{c, adminCall(t, s, http.MethodGet, "/customers/"+id, token, nil).want(t, http.StatusOK)} {
+				attrs, _ := got.body["attributes"].(map[string]any)
+				if len(attrs) != len(want) {
+					t.Fatalf("attributes = %v, want %v", attrs, want)
+				}
+				for k, v := range want {
+					if attrs[k] != v {
+						t.Fatalf("attributes[%s] = %v, want %v (all: %v)", k, attrs[k], v, attrs)
+					}
+				}
+			}
+			found := adminCall(t, s, http.MethodGet, "/customers?attribute_name=loyalty_tier&attribute_value=bronze", token, nil).want(t, http.StatusOK).items(t)
+			if len(found) != 1 || found[0]["id"] != id {
+				t.Fatalf("bronze customers = %v, want only %s", found, id)
+			}
+			evs := adminCall(t, s, http.MethodGet, "/events?type=user.created&subject="+id, token, nil).want(t, http.StatusOK).items(t)
+			if len(evs) != 1 {
+				t.Fatalf("user.created events = %v", evs)
+			}
+			raw, _ := json.Marshal(evs[0]["data"])
+			var data struct {
+				Attributes []string `json:"attributes"`
+			}
+			if err := json.Unmarshal(raw, &data); err != nil || !slices.Equal(data.Attributes, []string{"internal_note", "loyalty_tier", "points", "shoe_size"}) {
+				t.Fatalf("user.created data = %s", raw)
+			}
+			if strings.Contains(string(raw), "bronze") || strings.Contains(string(raw), "fair") {
+				t.Fatalf("user.created carries attribute values: %s", raw)
+			}
+		})
+
+		t.Run("create with a refused attribute is a 400 naming it, and creates nobody", func(t *testing.T) {
+			for _, tc := range []struct {
+				attrs       map[string]any
+				field, rule string
+			}{
+				{map[string]any{"loyalty_tier": "platinum", "shoe_size": 40}, "attributes.loyalty_tier", "invalid"},
+				{map[string]any{"points": true, "shoe_size": 40}, "attributes.points", "invalid"},
+				{map[string]any{"hat_size": 7, "shoe_size": 40}, "attributes.hat_size", "unknown"},
+				{map[string]any{"loyalty_tier": "gold"}, "attributes.shoe_size", "required"},
+				{nil, "attributes.shoe_size", "required"},
+			} {
+				body := map[string]any{"email": "refused@example.com", "password": "a long enough passphrase"}
+				if tc.attrs != nil {
+					body["attributes"] = tc.attrs
+				}
+				r := adminCall(t, s, http.MethodPost, "/customers", token, body)
+				wantProblem(t, r, http.StatusBadRequest)
+				if r.body["field"] != tc.field || r.body["rule"] != tc.rule {
+					t.Fatalf("attributes %v: problem %s, want field %s rule %s", tc.attrs, r.raw, tc.field, tc.rule)
+				}
+			}
+			if got := adminCall(t, s, http.MethodGet, "/customers?email_prefix=refused", token, nil).want(t, http.StatusOK).items(t); len(got) != 0 {
+				t.Fatalf("a refused create created %v", got)
+			}
+			if _, err := s.Store().GetUserByEmail(context.Background(), "refused@example.com"); !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("the store has the refused customer: %v", err)
 			}
 		})
 	})

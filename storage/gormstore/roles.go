@@ -222,14 +222,22 @@ func (s *Store) RoleNames(ctx context.Context, userID, clientID string) ([]strin
 	return names, nil
 }
 
-// ListUsersByRole walks role_assignments_role (role_id, user_id) from the
-// cursor and joins each assignment to its customer by primary key: a page
-// costs its own rows whatever the number of customers or of the role's
-// holders. The cursor is a customer ID, as ListUsers' is.
+// ListUsersByRole takes the page's customer IDs from
+// role_assignments_role (role_id, user_id) after the cursor (an index-only
+// range) and then each customer by primary key: a page costs its own rows
+// whatever the number of customers or of the role's holders. The cursor is
+// a customer ID, as ListUsers' is.
 func (s *Store) ListUsersByRole(ctx context.Context, roleID string, page storage.Page) ([]storage.User, error) {
+	// The page is cut in the subquery, as listUsersByAttribute cuts it:
+	// joined whole, PostgreSQL chose a merge join that walked the users'
+	// primary key from its start to the page's last holder (at 100,000
+	// customers, 5,800 rows for a page of a 2% role, 16,500 for a page
+	// of a 10% role after a cursor: 7 and 22 ms, and growing with the
+	// customers), against 101 primary-key look-ups this way.
 	var rows []userRow
-	err := s.reader(ctx).Raw(`SELECT u.* FROM role_assignments a JOIN users u ON u.id = a.user_id
-		WHERE a.role_id = ? AND a.user_id > ? ORDER BY a.user_id LIMIT ?`, roleID, page.After, pageLimit(page)).Scan(&rows).Error
+	err := s.reader(ctx).Raw(`SELECT u.* FROM (SELECT user_id FROM role_assignments
+		WHERE role_id = ? AND user_id > ? ORDER BY user_id LIMIT ?) a
+		JOIN users u ON u.id = a.user_id ORDER BY u.id`, roleID, page.After, pageLimit(page)).Scan(&rows).Error
 	if err != nil {
 		return nil, mapError("gormstore: list users by role", err)
 	}
