@@ -8,6 +8,12 @@ type IdentityKey struct {
 	Subject  string
 }
 
+// RoleAssignment gives a customer a role.
+type RoleAssignment struct {
+	UserID string
+	RoleID string
+}
+
 // ImportStore writes customers in bulk, for imports (pkg/accounts
 // ImportCustomers). Its methods join the transaction in ctx (Transactor),
 // so a batch of customers, their identities and the batch's event commit
@@ -34,6 +40,12 @@ type ImportStore interface {
 	// ListIdentitiesOfUsers returns the links of the customers, ordered by
 	// customer and provider (an export reads them a page at a time).
 	ListIdentitiesOfUsers(ctx context.Context, userIDs []string) ([]Identity, error)
+	// AssignRoles gives each customer the role the assignment names, a few
+	// statements for the lot; an assignment the customer has already is
+	// left as it is. It returns how many were new. Unlike AssignRole it
+	// does not check that the customers and roles exist: an import
+	// resolves both in the transaction it writes them in.
+	AssignRoles(ctx context.Context, assignments []RoleAssignment) (int, error)
 	// FindClientIDs returns those of ids that are clients' IDs: a kept
 	// customer ID must not be one, since a client-credentials token's
 	// subject is its client's ID.

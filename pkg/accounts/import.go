@@ -376,16 +376,20 @@ func (s *Service) importBatch(ctx context.Context, records []ImportRecord, prepa
 	if err := s.store.CreateUsers(ctx, creates, newLinks); err != nil {
 		return err
 	}
+	var assignments []storage.RoleAssignment
 	for i, res := range results {
-		if len(records[i].Roles) == 0 || (res.Outcome != ImportCreated && res.Outcome != ImportUpdated) {
+		if res.Outcome != ImportCreated && res.Outcome != ImportUpdated {
 			continue
 		}
-		n, err := s.assignImportRoles(ctx, res.CustomerID, records[i], roles)
-		if err != nil {
-			return err
+		for _, name := range records[i].Roles {
+			assignments = append(assignments, storage.RoleAssignment{UserID: res.CustomerID, RoleID: roles[name].ID})
 		}
-		counts.RolesAssigned += n
 	}
+	n, err := s.store.AssignRoles(ctx, assignments)
+	if err != nil {
+		return fmt.Errorf("assign roles: %w", err)
+	}
+	counts.RolesAssigned = n
 	if opts.DryRun {
 		return nil
 	}

@@ -73,20 +73,3 @@ func unknownRole(rec ImportRecord, unknown map[string]bool) string {
 	}
 	return ""
 }
-
-// assignImportRoles gives a created or updated customer the roles their
-// record names (an update adds them; roles the customer has and the
-// record leaves out stay), and returns how many they did not have.
-func (s *Service) assignImportRoles(ctx context.Context, userID string, rec ImportRecord, roles map[string]storage.Role) (int, error) {
-	n := 0
-	for _, name := range rec.Roles {
-		added, err := s.store.AssignRole(ctx, userID, roles[name].ID)
-		if err != nil {
-			return n, fmt.Errorf("assign role %q: %w", name, err)
-		}
-		if added {
-			n++
-		}
-	}
-	return n, nil
-}

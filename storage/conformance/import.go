@@ -22,6 +22,49 @@ func importTests(t *testing.T, run func(t *testing.T, name string, fn func(t *te
 	run(t, "a prefix matching thousands pages in id order like a rare one", testListUsersBroadPrefix)
 	run(t, "a prefix with quotes, backslashes or NUL is matched literally", testListUsersPrefixQuoting)
 	run(t, "customers are found by id, and the links of a page of customers listed in order", testFindUsersByIDsAndTheirLinks)
+	run(t, "roles are assigned in bulk, those a customer has already left and not counted", testAssignRoles)
+}
+
+func testAssignRoles(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	const n = 1500 // more than one SQLite statement's chunk
+	users := make([]storage.User, n)
+	for i := range users {
+		users[i] = storage.User{ID: fmt.Sprintf("ar-%05d", i), Email: fmt.Sprintf("ar%05d@example.com", i)}
+	}
+	must(t, s.CreateUsers(ctx, users, nil))
+	must(t, s.CreateRole(ctx, storage.Role{ID: "r-beta", Name: "beta"}))
+	must(t, s.CreateRole(ctx, storage.Role{ID: "r-support", Name: "support"}))
+	if _, err := s.AssignRole(ctx, "ar-00001", "r-beta"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.AssignRoles(ctx, nil); err != nil || got != 0 {
+		t.Fatalf("no assignments: %d, %v", got, err)
+	}
+	var batch []storage.RoleAssignment
+	for _, u := range users {
+		batch = append(batch, storage.RoleAssignment{UserID: u.ID, RoleID: "r-beta"})
+	}
+	batch = append(batch, storage.RoleAssignment{UserID: "ar-00001", RoleID: "r-support"})
+	added, err := s.AssignRoles(ctx, batch)
+	must(t, err)
+	if added != n {
+		t.Errorf("added %d, want %d (ar-00001 had beta already)", added, n)
+	}
+	names, err := s.RoleNames(ctx, "ar-00001", "")
+	must(t, err)
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"beta", "support"}) {
+		t.Errorf("ar-00001's roles: %v", names)
+	}
+	last, err := s.RoleNames(ctx, fmt.Sprintf("ar-%05d", n-1), "")
+	must(t, err)
+	if !slices.Equal(last, []string{"beta"}) {
+		t.Errorf("the last customer's roles: %v", last)
+	}
+	if again, err := s.AssignRoles(ctx, batch); err != nil || again != 0 {
+		t.Errorf("the same assignments again: %d new, %v", again, err)
+	}
 }
 
 func testFindUsersByIDsAndTheirLinks(t *testing.T, s storage.Store) {

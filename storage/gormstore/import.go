@@ -173,7 +173,7 @@ func (s *Store) FindIdentities(ctx context.Context, keys []storage.IdentityKey) 
 // CreateUsers stores the customers and links with multi-row inserts that
 // bypass GORM's reflection: one statement per table on PostgreSQL (arrays
 // through unnest), one per sqliteJSONChunk bytes of JSON on SQLite; the
-// searchable attributes' index rows in batches of attributeIndexBatch.
+// searchable attributes' index rows alike.
 func (s *Store) CreateUsers(ctx context.Context, users []storage.User, identities []storage.Identity) error {
 	now := time.Now().UTC()
 	rows := make([]userRow, len(users))
@@ -211,9 +211,7 @@ func (s *Store) CreateUsers(ctx context.Context, users []storage.User, identitie
 			err = insertUsersSQLite(ctx, conn, rows, links)
 		}
 		if err == nil {
-			if index := s.indexRowsOf(users); len(index) > 0 {
-				err = tx.CreateInBatches(index, attributeIndexBatch).Error
-			}
+			err = s.insertAttributeIndex(ctx, conn, s.indexRowsOf(users))
 		}
 		// The raw statements bypass GORM's error translation.
 		if t, ok := tx.Dialector.(gorm.ErrorTranslator); ok && err != nil {
@@ -288,10 +286,6 @@ const (
 // and unmaps it when freed: a batch's whole JSON in one statement spent a
 // tenth of the import's CPU in munmap.
 const sqliteJSONChunk = 12 << 10
-
-// attributeIndexBatch bounds the rows of one insert into the searchable
-// attributes' index (3 parameters a row, far below SQLite's limit).
-const attributeIndexBatch = 500
 
 func insertUsersSQLite(ctx context.Context, conn gorm.ConnPool, rows []userRow, links []identityRow) error {
 	w := jsonChunks{ctx: ctx, conn: conn, query: insertUsersSQLiteSQL}
@@ -386,4 +380,100 @@ func appendSQLiteTime(dst []byte, t time.Time) []byte {
 	dst = append(dst, ',', '"')
 	dst = t.AppendFormat(dst, sqliteTimeLayout)
 	return append(dst, '"')
+}
+
+const (
+	insertAttributeIndexArraysSQL = "INSERT INTO user_attribute_index (name, value, user_id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])"
+	insertAttributeIndexSQLiteSQL = "INSERT OR FAIL INTO user_attribute_index (name, value, user_id) SELECT value->>0, value->>1, value->>2 FROM json_each(?)"
+)
+
+// insertAttributeIndex stores the searchable attributes' index rows of new
+// customers, as CreateUsers stores the customers.
+func (s *Store) insertAttributeIndex(ctx context.Context, conn gorm.ConnPool, rows []attributeIndexRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if s.kind == Postgres {
+		names, values, users := make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
+		for i, r := range rows {
+			names[i], values[i], users[i] = r.Name, r.Value, r.UserID
+		}
+		_, err := conn.ExecContext(ctx, insertAttributeIndexArraysSQL, names, values, users)
+		return err
+	}
+	w := jsonChunks{ctx: ctx, conn: conn, query: insertAttributeIndexSQLiteSQL}
+	for _, r := range rows {
+		buf := jsonw.String(w.row(), r.Name)
+		buf = jsonw.String(append(buf, ','), r.Value)
+		buf = jsonw.String(append(buf, ','), r.UserID)
+		if err := w.end(buf); err != nil {
+			return err
+		}
+	}
+	return w.flush()
+}
+
+const (
+	assignRolesArraysSQL = "INSERT INTO role_assignments (user_id, role_id, created_at) SELECT u, r, $3 FROM unnest($1::text[], $2::text[]) AS a(u, r) " +
+		"ON CONFLICT DO NOTHING"
+	// WHERE true: SQLite's parser would take ON for a join's without it.
+	assignRolesSQLiteSQL = "INSERT INTO role_assignments (user_id, role_id, created_at) SELECT value->>0, value->>1, ? FROM json_each(?) WHERE true " +
+		"ON CONFLICT DO NOTHING"
+)
+
+// AssignRoles stores the assignments in one statement on PostgreSQL and
+// one per sqliteJSONChunk bytes on SQLite, skipping those that exist.
+func (s *Store) AssignRoles(ctx context.Context, assignments []storage.RoleAssignment) (int, error) {
+	if len(assignments) == 0 {
+		return 0, nil
+	}
+	now := time.Now().UTC()
+	added := 0
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		conn := tx.Statement.ConnPool
+		exec := func(query string, args ...any) error {
+			res, err := conn.ExecContext(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			added += int(n)
+			return err
+		}
+		if s.kind == Postgres {
+			users, roles := make([]string, len(assignments)), make([]string, len(assignments))
+			for i, a := range assignments {
+				users[i], roles[i] = a.UserID, a.RoleID
+			}
+			return exec(assignRolesArraysSQL, users, roles, now)
+		}
+		var buf []byte
+		flush := func() error {
+			if len(buf) == 0 {
+				return nil
+			}
+			err := exec(assignRolesSQLiteSQL, now, string(append(buf, ']')))
+			buf = buf[:0]
+			return err
+		}
+		for _, a := range assignments {
+			if len(buf) == 0 {
+				buf = append(buf, '[')
+			} else {
+				buf = append(buf, ',')
+			}
+			buf = jsonw.String(append(buf, '['), a.UserID)
+			buf = append(jsonw.String(append(buf, ','), a.RoleID), ']')
+			if len(buf) >= sqliteJSONChunk {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		return flush()
+	})
+	if err != nil {
+		return 0, mapError("gormstore: assign roles", err)
+	}
+	return added, nil
 }
