@@ -12,6 +12,11 @@ type UserStore interface {
 	CreateUser(ctx context.Context, u User) error
 	// GetUser returns the customer with the ID, or ErrNotFound.
 	GetUser(ctx context.Context, id string) (User, error)
+	// GetUserRecent returns the customer as GetUser does, or as read a
+	// moment ago: a change made through this store is seen at once, one
+	// made by another replica within the store's cache TTL (the token
+	// cache's). For reads on every API call: the userinfo endpoint.
+	GetUserRecent(ctx context.Context, id string) (User, error)
 	// GetUserByEmail returns the customer with the (case-insensitive) email,
 	// or ErrNotFound.
 	GetUserByEmail(ctx context.Context, email string) (User, error)

@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/ory/fosite"
 
@@ -77,6 +79,23 @@ type jwtAccessTokens struct {
 	keys   KeySource
 	// subject is the sub a client sees for a customer (pairwise or not).
 	subject func(c fosite.Client, userID string) string
+	// verified remembers the tokens whose signature verify checked, by
+	// the SHA-256 of the whole token: a resource server asks about the
+	// same token on every API call, and one RSA verification costs more
+	// than the rest of an introspection. nil turns it off.
+	verified *lru.Cache[[sha256.Size]byte, verifiedJWT]
+}
+
+// maxVerifiedJWTs bounds jwtAccessTokens.verified (some 3 MiB).
+const maxVerifiedJWTs = 10000
+
+// verifiedJWT is a token whose signature was checked, with the key that
+// signed it: the token is taken as verified again only while that key is
+// still published, so a key rotated out takes its tokens with it.
+type verifiedJWT struct {
+	claims jwtAccessClaims
+	kid    string
+	alg    string
 }
 
 // generate signs the access token of a request and returns it with its
@@ -164,6 +183,20 @@ var errNotOurJWT = errors.New("not a valid access token of this server")
 // It does NOT look at the store: the caller checks that the token was not
 // revoked.
 func (t *jwtAccessTokens) verify(ctx context.Context, token string, now time.Time) (jwtAccessClaims, error) {
+	var sum [sha256.Size]byte
+	if t.verified != nil {
+		sum = sha256.Sum256([]byte(token))
+		if v, ok := t.verified.Get(sum); ok {
+			if _, alg, ok := t.keys.VerificationKey(ctx, v.kid); !ok || alg != v.alg {
+				t.verified.Remove(sum)
+				return jwtAccessClaims{}, fmt.Errorf("%w: unknown key", errNotOurJWT)
+			}
+			if !now.Before(v.claims.Expiry.Time()) {
+				return jwtAccessClaims{}, fmt.Errorf("%w: expired", errNotOurJWT)
+			}
+			return v.claims, nil
+		}
+	}
 	var c jwtAccessClaims
 	tok, err := josejwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
@@ -190,6 +223,9 @@ func (t *jwtAccessTokens) verify(ctx context.Context, token string, now time.Tim
 	}
 	if !now.Before(c.Expiry.Time()) {
 		return c, fmt.Errorf("%w: expired", errNotOurJWT)
+	}
+	if t.verified != nil {
+		t.verified.Add(sum, verifiedJWT{claims: c, kid: h.KeyID, alg: h.Algorithm})
 	}
 	return c, nil
 }

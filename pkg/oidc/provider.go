@@ -8,6 +8,7 @@ package oidc
 import (
 	"context"
 	"crypto"
+	"crypto/sha256"
 	"crypto/sha512"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	jose "github.com/go-jose/go-jose/v3"
 	"github.com/hashicorp/go-retryablehttp"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/compose"
 	"github.com/ory/fosite/handler/oauth2"
@@ -230,9 +232,11 @@ func New(opts Options) (*Provider, error) {
 		}
 		return k.JOSE(), nil
 	}
+	// New fails only for a size below 1.
+	verified, _ := lru.New[[sha256.Size]byte, verifiedJWT](maxVerifiedJWTs)
 	access := &tokenStrategy{
 		prefixedHMACStrategy: newPrefixedHMACStrategy(&hmac.HMACStrategy{Config: cfg}, cfg),
-		jwt: &jwtAccessTokens{issuer: opts.Issuer, keys: opts.Keys, subject: func(c fosite.Client, userID string) string {
+		jwt: &jwtAccessTokens{issuer: opts.Issuer, keys: opts.Keys, verified: verified, subject: func(c fosite.Client, userID string) string {
 			return subjectOf(opts.Secrets, c, userID)
 		}},
 	}

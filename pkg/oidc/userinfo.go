@@ -61,7 +61,10 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		p.bearerError(w, http.StatusForbidden, "insufficient_scope", "The access token was not granted the openid scope.")
 		return
 	}
-	user, err := p.store.GetUser(ctx, sess.Subject)
+	// The claims may be a moment old when another replica changed the
+	// customer (token_cache_ttl, as for a revocation); a disabled or
+	// deleted customer's tokens are revoked, which the look-up above sees.
+	user, err := p.store.GetUserRecent(ctx, sess.Subject)
 	if err != nil && p.unavailable(w, r, endpointUserinfo, err) {
 		return
 	}

@@ -62,6 +62,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		run(t, "lookup by email ignores case", testUserByEmail)
 		run(t, "users without an email do not collide", testUserWithoutEmail)
 		run(t, "update keeps the id and refuses a taken email", testUserUpdate)
+		run(t, "a recent read sees this store's update and delete at once", testUserRecent)
 		run(t, "a failing update changes nothing and returns the function's error", testUserUpdateAbort)
 	})
 	t.Run("imports", func(t *testing.T) {

@@ -178,3 +178,32 @@ func testUserUpdateAbort(t *testing.T, s storage.Store) {
 		t.Errorf("name = %q after a failed update", got.Name)
 	}
 }
+
+func testUserRecent(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	must(t, s.CreateUser(ctx, storage.User{ID: "recent", Email: "recent@example.com", Name: "Before", PasswordHash: "h"}))
+	if u, err := s.GetUserRecent(ctx, "recent"); err != nil || u.Name != "Before" {
+		t.Fatalf("first read: %+v, %v", u, err)
+	}
+	must(t, s.UpdateUser(ctx, "recent", func(u storage.User) (storage.User, error) {
+		u.Name = "After"
+		return u, nil
+	}))
+	if u, err := s.GetUserRecent(ctx, "recent"); err != nil || u.Name != "After" {
+		t.Errorf("after the update: %q, %v", u.Name, err)
+	}
+	// The same inside a transaction: seen once it commits.
+	must(t, s.InTx(ctx, func(ctx context.Context) error {
+		return s.UpdateUser(ctx, "recent", func(u storage.User) (storage.User, error) {
+			u.Name = "In a transaction"
+			return u, nil
+		})
+	}))
+	if u, err := s.GetUserRecent(ctx, "recent"); err != nil || u.Name != "In a transaction" {
+		t.Errorf("after the transaction: %q, %v", u.Name, err)
+	}
+	must(t, s.DeleteUser(ctx, "recent"))
+	if _, err := s.GetUserRecent(ctx, "recent"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("after the delete: %v, want ErrNotFound", err)
+	}
+}

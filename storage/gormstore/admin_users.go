@@ -175,6 +175,7 @@ func likePrefix(prefix string) string {
 // federation sign-ins and pending links in progress, every token whose
 // subject they are, and their role assignments.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	defer s.forgetUser(ctx, id)
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
 		var attrs sql.NullString
 		if err := tx.Raw("SELECT attributes FROM users WHERE id = ?", id).Scan(&attrs).Error; err != nil {

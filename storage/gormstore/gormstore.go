@@ -78,6 +78,8 @@ type Store struct {
 	health  *writeHealth
 	// accessTokens caches access-token reads (tokencache.go).
 	accessTokens *tokenCache
+	// users caches customers for GetUserRecent (usercache.go).
+	users *userCache
 	// searchable is the set of attributes whose values are indexed.
 	searchable map[string]bool
 }
@@ -102,7 +104,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		}
 	}
 	s := &Store{kind: opts.Kind, log: log, clients: newClientCache(opts.ClientCacheTTL), health: &writeHealth{},
-		accessTokens: newTokenCache(opts.TokenCacheTTL), searchable: searchableSet(opts.SearchableAttributes)}
+		accessTokens: newTokenCache(opts.TokenCacheTTL), users: newUserCache(opts.TokenCacheTTL), searchable: searchableSet(opts.SearchableAttributes)}
 	walMax := opts.WALMaxBytes
 	if walMax <= 0 {
 		walMax = DefaultWALMaxBytes

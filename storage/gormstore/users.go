@@ -160,6 +160,7 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (storage.User,
 // storage.ErrAlreadyExists. When update fails, its error is returned as it
 // is and nothing is written.
 func (s *Store) UpdateUser(ctx context.Context, id string, update func(storage.User) (storage.User, error)) error {
+	defer s.forgetUser(ctx, id)
 	var updateErr error
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
 		var row userRow
