@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -31,23 +30,25 @@ const insertIdentitiesArraysSQL = "INSERT INTO identities (" + identityColumns +
 	"$1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[])"
 
 // FindUsersForImport returns the customers with one of the external IDs
-// or (lower-cased) emails.
+// or (lower-cased) emails: one look-up by each key list, each key one
+// probe of its unique index.
 func (s *Store) FindUsersForImport(ctx context.Context, externalIDs, emails []string) ([]storage.User, error) {
-	var conds []string
-	var args []any
+	var out []storage.User
 	for _, list := range []struct {
 		column string
 		keys   []string
 	}{{"external_id", nonEmpty(externalIDs, false)}, {"email", nonEmpty(emails, true)}} {
-		if len(list.keys) > 0 {
-			cond, arg := s.inKeys(list.column, list.keys)
-			conds, args = append(conds, cond), append(args, arg)
+		if len(list.keys) == 0 {
+			continue
 		}
+		cond, arg := s.inKeys(list.column, list.keys)
+		found, err := findUsers("gormstore: find users for import", s.reader(ctx).Where(cond, arg))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, found...)
 	}
-	if len(conds) == 0 {
-		return nil, nil
-	}
-	return findUsers("gormstore: find users for import", s.reader(ctx).Where(strings.Join(conds, " OR "), args...))
+	return out, nil
 }
 
 // FindUsersByIDs returns the customers with one of the IDs, in no
@@ -93,15 +94,18 @@ func (s *Store) FindClientIDs(ctx context.Context, ids []string) ([]string, erro
 	return out, nil
 }
 
-// inKeys is a condition that column is one of keys, and its one argument.
-// On SQLite the list is one JSON parameter: the driver prepares every
-// statement anew and binds placeholders by a linear search, so a thousand
-// placeholders cost more than the look-up they serve.
+// inKeys is a condition that column is one of keys, and its one argument:
+// the keys as one JSON array, whose elements the database probes the
+// column's index with. On SQLite the driver prepares every statement anew
+// and binds placeholders by a linear search, so a thousand placeholders
+// cost more than the look-up they serve; on PostgreSQL a list of a
+// thousand placeholders took 2 ms to parse, bind and plan before the
+// probes (a batch of an import looks up 2,000 keys).
 func (s *Store) inKeys(column string, keys []string) (string, any) {
 	if s.kind == SQLite {
 		return column + " IN (SELECT value FROM json_each(?))", string(jsonw.Strings(nil, keys))
 	}
-	return column + " IN ?", keys
+	return column + " IN (SELECT jsonb_array_elements_text(?::jsonb))", string(jsonw.Strings(nil, keys))
 }
 
 // findUsers runs q and returns its customers.
