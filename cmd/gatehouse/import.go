@@ -14,7 +14,12 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/accounts"
 	"github.com/gatehouse-id/gatehouse/pkg/server"
 	"github.com/gatehouse-id/gatehouse/pkg/userimport"
+	"github.com/gatehouse-id/gatehouse/storage/gormstore"
 )
+
+// importParallelPostgres is how many batches an import writes at once on
+// PostgreSQL (docs/benchmarks.md: 2 on two cores).
+const importParallelPostgres = 2
 
 const importUsage = `Usage:
   gatehouse users import FILE [--on-conflict skip|update|fail] [--dry-run] [--batch-size N] [--create-roles] [--output json|text]
@@ -79,10 +84,16 @@ func (a *app) usersImport(ctx context.Context, args []string) error {
 		// collector at the default, for a heap of tens of megabytes.
 		defer debug.SetGCPercent(debug.SetGCPercent(server.GCPercent))
 	}
+	// PostgreSQL writes two batches at once: while one commits, the next
+	// is checked and sent. SQLite has one writer.
+	parallel := 1
+	if store.Kind() == gormstore.Postgres {
+		parallel = importParallelPostgres
+	}
 	progress, done := a.importProgress(size)
 	sum, err := userimport.Run(ctx, in, svc.Accounts, userimport.Options{
 		OnConflict: conflict, DryRun: *dryRun, BatchSize: *batchSize, Progress: progress,
-		CreateRoles: *createRoles,
+		CreateRoles: *createRoles, Parallel: parallel,
 	})
 	done()
 	if err != nil {

@@ -48,8 +48,15 @@ func (s *Service) importRoles(ctx context.Context, records []ImportRecord, prepa
 				r, err = s.CreateRole(ctx, NewRole{Name: name})
 				switch {
 				case errors.Is(err, storage.ErrAlreadyExists):
-					// A client's role has the name: no global one can.
-					unknown[name] = true
+					// A batch written beside this one created it, or a
+					// client's role has the name (then no global one can).
+					if r, err = s.store.FindRole(ctx, name, ""); err == nil {
+						roles[name] = r
+					} else if errors.Is(err, storage.ErrNotFound) {
+						unknown[name] = true
+					} else {
+						return nil, nil, fmt.Errorf("read role %q: %w", name, err)
+					}
 				case err != nil:
 					return nil, nil, fmt.Errorf("create role %q: %w", name, err)
 				default:

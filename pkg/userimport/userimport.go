@@ -56,6 +56,14 @@ type Options struct {
 	// CreateRoles creates the global roles the roles members name that do
 	// not exist; without it such a line fails.
 	CreateRoles bool
+	// Parallel is how many batches may be written at once, each in its own
+	// transaction; 0 or 1 writes them one after another. Worth it where
+	// the database has writers to spare (PostgreSQL), not on SQLite, which
+	// has one. Outcomes are counted in input order, and a batch that
+	// names a customer the batch before it names starts only after that
+	// one has committed, so a later line about a customer always sees the
+	// earlier one's result.
+	Parallel int
 }
 
 // LineError is a line that failed, with why.
@@ -138,49 +146,96 @@ func Run(ctx context.Context, r io.Reader, imp Importer, opts Options) (Summary,
 			sum.ErrorsTruncated = true
 		}
 	}
+	parallel := max(opts.Parallel, 1)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	chunks := make(chan chunk, 1)
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(chunks)
-		readErr <- readChunks(ctx, r, batchSize, chunks)
+		readErr <- readChunks(ctx, r, batchSize, parallel, chunks)
 	}()
-	batchNo := 0
-	for c := range chunks {
-		for _, e := range c.failed {
+	// Batches are written up to parallel at once and their outcomes
+	// counted in input order; a batch that names a customer the one before
+	// it names starts only after that one has committed.
+	var pending []*batchRun
+	var firstErr error
+	collect := func() {
+		b := pending[0]
+		pending = pending[1:]
+		<-b.done
+		if firstErr != nil {
+			return
+		}
+		if b.err != nil {
+			firstErr = b.err
+			cancel()
+			return
+		}
+		for _, e := range b.c.failed {
 			fail(e.Line, e.Reason)
 		}
-		if len(c.records) > 0 {
-			batchNo++
-			results, err := imp.ImportCustomers(ctx, c.records, accounts.ImportOptions{
-				OnConflict: onConflict, DryRun: opts.DryRun, ImportID: sum.ImportID, Batch: batchNo,
+		for _, res := range b.results {
+			switch res.Outcome {
+			case accounts.ImportCreated:
+				sum.Created++
+			case accounts.ImportUpdated:
+				sum.Updated++
+			case accounts.ImportSkipped:
+				sum.Skipped++
+			default:
+				fail(res.Line, res.Reason)
+			}
+		}
+		if opts.Progress != nil && (len(b.c.records) > 0 || b.c.last) {
+			opts.Progress(sum, b.c.offset)
+		}
+	}
+	batchNo := 0
+	for c := range chunks {
+		for len(pending) > 0 && (len(pending) >= parallel || c.afterPrevious || firstErr != nil) {
+			collect()
+		}
+		if firstErr != nil {
+			continue // drain the reader, which stops at the cancelled ctx
+		}
+		b := &batchRun{c: c, done: make(chan struct{})}
+		pending = append(pending, b)
+		if len(c.records) == 0 {
+			close(b.done)
+			continue
+		}
+		batchNo++
+		go func(no int) {
+			defer close(b.done)
+			b.results, b.err = imp.ImportCustomers(ctx, c.records, accounts.ImportOptions{
+				OnConflict: onConflict, DryRun: opts.DryRun, ImportID: sum.ImportID, Batch: no,
 				CreateRoles: opts.CreateRoles,
 			})
-			if err != nil {
-				return sum, fmt.Errorf("import lines %d-%d: %w", c.records[0].Line, c.records[len(c.records)-1].Line, err)
+			if b.err != nil {
+				b.err = fmt.Errorf("import lines %d-%d: %w", c.records[0].Line, c.records[len(c.records)-1].Line, b.err)
 			}
-			for _, res := range results {
-				switch res.Outcome {
-				case accounts.ImportCreated:
-					sum.Created++
-				case accounts.ImportUpdated:
-					sum.Updated++
-				case accounts.ImportSkipped:
-					sum.Skipped++
-				default:
-					fail(res.Line, res.Reason)
-				}
-			}
-		}
-		if opts.Progress != nil && (len(c.records) > 0 || c.last) {
-			opts.Progress(sum, c.offset)
-		}
+		}(batchNo)
 	}
-	if err := <-readErr; err != nil {
-		return sum, err
+	for len(pending) > 0 {
+		collect()
+	}
+	readFailure := <-readErr
+	switch {
+	case firstErr != nil:
+		return sum, firstErr
+	case readFailure != nil:
+		return sum, readFailure
 	}
 	return sum, ctx.Err()
+}
+
+// batchRun is a batch being written, and its outcome once done is closed.
+type batchRun struct {
+	c       chunk
+	done    chan struct{}
+	results []accounts.ImportResult
+	err     error
 }
 
 // chunk is what readChunks hands on: a batch of parsed records, the lines
@@ -191,25 +246,40 @@ type chunk struct {
 	offset  int64
 	// last marks the input's final chunk.
 	last bool
+	// afterPrevious marks a chunk with a customer that one of the chunks
+	// that may still be being written names too: it must be written after
+	// they have committed.
+	afterPrevious bool
 }
 
 // readChunks reads r to its end, parsing its lines into batches of up to
 // batchSize records, and sends them in order on out, so that the next
 // batch is parsed while the database writes this one. A batch ends early
-// before a record that names a customer (email, external ID, upstream
-// account) another record of the batch names: that record waits for the
-// first to be committed, so it is matched against it.
-func readChunks(ctx context.Context, r io.Reader, batchSize int, out chan<- chunk) error {
+// before a record that names a customer (email, external ID, kept ID,
+// upstream account) another record of the batch names: that record waits
+// for the first to be committed, so it is matched against it. With window
+// batches written at once, a batch naming a customer that one of the
+// window-1 batches before it names is marked afterPrevious.
+func readChunks(ctx context.Context, r io.Reader, batchSize, window int, out chan<- chunk) error {
 	counter := &countingReader{r: r}
 	br := bufio.NewReaderSize(counter, 64<<10)
 	var cur chunk
 	keys := map[string]bool{} // the batch's emails, external IDs and upstream accounts
+	// recent are the keys of the batches sent before this one that may
+	// still be being written beside it.
+	var recent []map[string]bool
 	send := func(last bool) error {
 		cur.offset, cur.last = counter.n-int64(br.Buffered()), last
 		select {
 		case out <- cur:
 		case <-ctx.Done():
 			return ctx.Err()
+		}
+		if window > 1 {
+			recent = append(recent, keys)
+			if len(recent) > window-1 {
+				recent = recent[1:]
+			}
 		}
 		cur, keys = chunk{records: make([]accounts.ImportRecord, 0, batchSize)}, map[string]bool{}
 		return nil
@@ -245,6 +315,11 @@ func readChunks(ctx context.Context, r io.Reader, batchSize int, out chan<- chun
 			}
 			for _, k := range recKeys {
 				keys[k] = true
+				for _, r := range recent {
+					if r[k] {
+						cur.afterPrevious = true
+					}
+				}
 			}
 			cur.records = append(cur.records, rec)
 			if len(cur.records) >= batchSize {

@@ -233,6 +233,50 @@ func TestImport(t *testing.T) {
 			}
 		})
 
+		t.Run("batches written in parallel: every customer once, and a later line about a customer of a batch in flight waits for it", func(t *testing.T) {
+			f := newFixture(t, db)
+			var b strings.Builder
+			for i := range 200 {
+				// Every batch names the role, which the first batches to
+				// get there create side by side.
+				fmt.Fprintf(&b, `{"email":"c%03d@example.com","name":"first","external_id":"x%03d","roles":["beta"]}`+"\n", i, i)
+				if i%7 == 3 {
+					// The same customer again, two or three batches of 5 later:
+					// sometimes in the batch written beside the first's.
+					fmt.Fprintf(&b, `{"email":"c%03d@example.com","name":"second %d","external_id":"x%03d"}`+"\n", i-2, i-2, i-2)
+				}
+			}
+			sum := f.run(t, b.String(), userimport.Options{BatchSize: 5, Parallel: 3, OnConflict: accounts.ConflictUpdate, CreateRoles: true})
+			updates := 0
+			for i := range 200 {
+				if i%7 == 3 {
+					updates++
+				}
+			}
+			wantCounts(t, sum, 200, updates, 0, 0)
+			for i := range 200 {
+				want := "first"
+				if (i+2)%7 == 3 && i+2 < 200 {
+					want = fmt.Sprintf("second %d", i)
+				}
+				u := f.user(t, fmt.Sprintf("c%03d@example.com", i))
+				if u.Name != want {
+					t.Errorf("c%03d: name %q, want %q", i, u.Name, want)
+				}
+				if names, err := f.store.RoleNames(context.Background(), u.ID, ""); err != nil || len(names) != 1 || names[0] != "beta" {
+					t.Errorf("c%03d's roles: %v, %v", i, names, err)
+				}
+			}
+			evs := f.imported(t)
+			batches := map[int]bool{}
+			for _, e := range evs {
+				batches[e.Batch] = true
+			}
+			if len(batches) != len(evs) || !batches[1] || !batches[len(evs)] {
+				t.Errorf("batch numbers of the events: %v", batches)
+			}
+		})
+
 		t.Run("a dry run reports the counts and stores nothing, no event", func(t *testing.T) {
 			f := newFixture(t, db)
 			input := `{"email":"ada@example.com"}

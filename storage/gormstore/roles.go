@@ -46,8 +46,11 @@ func (roleAssignmentRow) TableName() string { return "role_assignments" }
 const roleNamesLock = 7413
 
 // CreateRole stores a new role in one transaction that first checks the
-// name against the other kind of role: a client role may not take a
-// global role's name, nor a global role any client role's.
+// name: a global role may not take any role's name, a client role neither
+// a global role's nor one of its client's. Checked under the lock, a name
+// taken by a transaction that committed meanwhile is found by the query,
+// so the caller's transaction stays usable (a failed INSERT would abort
+// it on PostgreSQL).
 func (s *Store) CreateRole(ctx context.Context, r storage.Role) error {
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = time.Now()
@@ -60,10 +63,8 @@ func (s *Store) CreateRole(ctx context.Context, r storage.Role) error {
 			}
 		}
 		clash := tx.Model(&roleRow{}).Where("name = ?", r.Name)
-		if r.ClientID == "" {
-			clash = clash.Where("client_id <> ''")
-		} else {
-			clash = clash.Where("client_id = ''")
+		if r.ClientID != "" {
+			clash = clash.Where("client_id = '' OR client_id = ?", r.ClientID)
 		}
 		var n int64
 		if err := clash.Count(&n).Error; err != nil {
