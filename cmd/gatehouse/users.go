@@ -80,7 +80,7 @@ func (a *app) usersCreate(ctx context.Context, args []string) error {
 	name := fs.String("name", "", "the customer's full name")
 	verified := fs.Bool("email-verified", false, "mark the email address as verified")
 	var attrFlags stringList
-	fs.Var(&attrFlags, "attribute", "give the customer an attribute: `NAME=VALUE` (repeatable); the value as text, checked against its declaration (those required at sign-up are required here too)")
+	fs.Var(&attrFlags, "attribute", "give the customer an attribute: `NAME=VALUE` (repeatable); the value as text, checked against its declaration")
 	if err := parseNoArgs(fs, args[1:]); err != nil {
 		return err
 	}

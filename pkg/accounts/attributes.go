@@ -60,17 +60,14 @@ func (s *Service) CheckSignUpAttributes(given map[string]string) (map[string]str
 // CheckNewCustomerAttributes checks the attribute values an operator gives
 // a customer they create (admin API, command line): any declared
 // attribute, each value valid (text or typed JSON, see
-// attributes.Set.NormalizeJSON), and, as sign-up does, every attribute
-// required at sign-up present. It returns the values in their stored form
-// (nil for none), for identity.NewUser.Attributes, or the first
-// *attributes.ValueError. Call it before CreateCustomer: a refused value
-// creates nothing.
+// attributes.Set.NormalizeJSON). Like an import, an operator is not held to
+// required_at_signup, which is the sign-up form's rule. It returns the
+// values in their stored form (nil for none), for
+// identity.NewUser.Attributes, or the first *attributes.ValueError. Call it
+// before CreateCustomer: a refused value creates nothing.
 func (s *Service) CheckNewCustomerAttributes(given attributes.Change) (map[string]string, error) {
 	values, _, err := s.attrs.Apply(nil, given, attributes.EditorOperator)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.attrs.MissingAtSignUp(values); err != nil {
 		return nil, err
 	}
 	if len(values) == 0 {

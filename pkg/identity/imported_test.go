@@ -116,6 +116,9 @@ func (m usersInMemory) GetUser(_ context.Context, id string) (storage.User, erro
 	}
 	return storage.User{}, storage.ErrNotFound
 }
+func (m usersInMemory) GetUserRecent(ctx context.Context, id string) (storage.User, error) {
+	return m.GetUser(ctx, id)
+}
 func (m usersInMemory) GetUserByEmail(_ context.Context, email string) (storage.User, error) {
 	for _, u := range m {
 		if u.Email == email {
