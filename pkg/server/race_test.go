@@ -57,7 +57,7 @@ func TestConcurrentRedemptionsLoseWithInvalidGrant(t *testing.T) {
 				case a.status == http.StatusOK:
 					winners = append(winners, a.body["access_token"].(string))
 				case a.status != http.StatusBadRequest || a.body["error"] != "invalid_grant":
-					t.Errorf("a loser got %d %v, want 400 invalid_grant", a.status, a.body)
+					t.Errorf("a loser got %d %v, want 400 invalid_grant; the server's errors:\n%s", a.status, a.body, serverErrors(s))
 				}
 			}
 			if len(winners) > 1 {
@@ -84,4 +84,15 @@ func TestConcurrentRedemptionsLoseWithInvalidGrant(t *testing.T) {
 			}
 		})
 	})
+}
+
+// serverErrors returns the lines the server logged at level ERROR.
+func serverErrors(s *testServer) string {
+	var out []string
+	for _, line := range strings.Split(s.logs.String(), "\n") {
+		if strings.Contains(line, `"level":"ERROR"`) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -330,15 +330,54 @@ func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature str
 
 // RevokeRefreshToken deactivates every refresh token of the request.
 func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error {
+	if s.oneLockAtATime(ctx) {
+		err := s.eachTokenOf(ctx, kindRefresh, requestID, "UPDATE tokens SET active = ? WHERE kind = ? AND signature = ?", false, kindRefresh)
+		return mapError("gormstore: revoke refresh tokens", err)
+	}
 	err := s.writer(ctx).Exec("UPDATE tokens SET active = ? WHERE kind = ? AND request_id = ?", false, kindRefresh, requestID).Error
 	return mapError("gormstore: revoke refresh tokens", err)
 }
 
 // RevokeAccessToken deletes every access token of the request.
 func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
-	err := s.writer(ctx).Exec("DELETE FROM tokens WHERE kind = ? AND request_id = ?", kindAccess, requestID).Error
+	var err error
+	if s.oneLockAtATime(ctx) {
+		err = s.eachTokenOf(ctx, kindAccess, requestID, "DELETE FROM tokens WHERE kind = ? AND signature = ?", kindAccess)
+	} else {
+		err = s.writer(ctx).Exec("DELETE FROM tokens WHERE kind = ? AND request_id = ?", kindAccess, requestID).Error
+	}
 	s.forgetAccessTokens(ctx, requestID)
 	return mapError("gormstore: revoke access tokens", err)
+}
+
+// oneLockAtATime reports whether a revocation of a request's tokens
+// should change them one row a statement: on PostgreSQL, outside a
+// transaction. One statement that locks several rows can deadlock with a
+// transaction revoking the same family in another order (fosite's path
+// for a reused refresh token deletes the reused token, then revokes the
+// rest, while the loser of the same race revokes them all at once; seen
+// as 40P01 under load). A statement that holds one lock at a time cannot
+// be part of such a cycle. Inside a transaction the locks are held to its
+// end anyway, and SQLite has one writer.
+func (s *Store) oneLockAtATime(ctx context.Context) bool {
+	_, inTx := ctx.Value(txKey{}).(*gorm.DB)
+	return s.kind == Postgres && !inTx
+}
+
+// eachTokenOf runs stmt, whose last placeholder is a signature, once for
+// each token of the kind and request, each statement its own transaction.
+func (s *Store) eachTokenOf(ctx context.Context, kind, requestID, stmt string, args ...any) error {
+	var signatures []string
+	if err := s.write.WithContext(ctx).Raw("SELECT signature FROM tokens WHERE kind = ? AND request_id = ?", kind, requestID).
+		Scan(&signatures).Error; err != nil {
+		return err
+	}
+	for _, sig := range signatures {
+		if err := s.write.WithContext(ctx).Exec(stmt, append(args, sig)...).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // oidcKey turns the raw authorization code, under which fosite keeps the
