@@ -22,7 +22,7 @@ func TestTokenCache(t *testing.T) {
 		c := newTokenCache(time.Minute)
 		read := time.Now()
 		c.put(row, read)
-		c.revokeRequest("req")
+		c.change("req")
 		if _, ok := c.get("sig", time.Now()); ok {
 			t.Error("a revoked token is still used")
 		}
@@ -30,7 +30,7 @@ func TestTokenCache(t *testing.T) {
 	t.Run("a read that raced with the revocation is not used", func(t *testing.T) {
 		c := newTokenCache(time.Minute)
 		read := time.Now() // began before the revocation, stored after it
-		c.revokeRequest("req")
+		c.change("req")
 		c.put(row, read)
 		if _, ok := c.get("sig", time.Now()); ok {
 			t.Error("a read from before the revocation is used")
@@ -47,11 +47,11 @@ func TestTokenCache(t *testing.T) {
 		read := time.Now()
 		c.put(row, read)
 		c.put(other, read)
-		c.revokeRequest("req")
+		c.change("req")
 		if _, ok := c.get("sig2", time.Now()); !ok {
 			t.Error("revoking one request hid another's token")
 		}
-		c.revokeAll()
+		c.changeAll()
 		if _, ok := c.get("sig2", time.Now()); ok {
 			t.Error("revoking all left a token")
 		}

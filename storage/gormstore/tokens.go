@@ -204,9 +204,9 @@ func (s *Store) readToken(ctx context.Context, kind, signature string) (tokenRow
 // transaction in ctx commits, so that no read made before the commit is
 // used after it.
 func (s *Store) forgetAccessTokens(ctx context.Context, requestID string) {
-	forget := func() { s.accessTokens.revokeRequest(requestID) }
+	forget := func() { s.accessTokens.change(requestID) }
 	if requestID == "" {
-		forget = s.accessTokens.revokeAll
+		forget = s.accessTokens.changeAll
 	}
 	forget()
 	s.AfterCommit(ctx, forget)
