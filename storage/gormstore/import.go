@@ -337,7 +337,11 @@ type jsonChunks struct {
 	ctx   context.Context
 	conn  gorm.ConnPool
 	query string
-	buf   []byte
+	// args are bound before the JSON, the query's last parameter.
+	args []any
+	buf  []byte
+	// affected counts the rows the statements changed.
+	affected int64
 }
 
 // row starts a row and returns the buffer to append its values to.
@@ -365,8 +369,13 @@ func (w *jsonChunks) flush() error {
 	if len(w.buf) == 0 {
 		return nil
 	}
-	_, err := w.conn.ExecContext(w.ctx, w.query, string(append(w.buf, ']')))
+	res, err := w.conn.ExecContext(w.ctx, w.query, append(w.args[:len(w.args):len(w.args)], string(append(w.buf, ']')))...)
 	w.buf = w.buf[:0]
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	w.affected += n
 	return err
 }
 
@@ -432,52 +441,34 @@ func (s *Store) AssignRoles(ctx context.Context, assignments []storage.RoleAssig
 		return 0, nil
 	}
 	now := time.Now().UTC()
-	added := 0
+	var added int64
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
 		conn := tx.Statement.ConnPool
-		exec := func(query string, args ...any) error {
-			res, err := conn.ExecContext(ctx, query, args...)
-			if err != nil {
-				return err
-			}
-			n, err := res.RowsAffected()
-			added += int(n)
-			return err
-		}
 		if s.kind == Postgres {
 			users, roles := make([]string, len(assignments)), make([]string, len(assignments))
 			for i, a := range assignments {
 				users[i], roles[i] = a.UserID, a.RoleID
 			}
-			return exec(assignRolesArraysSQL, users, roles, now)
-		}
-		var buf []byte
-		flush := func() error {
-			if len(buf) == 0 {
-				return nil
+			res, err := conn.ExecContext(ctx, assignRolesArraysSQL, users, roles, now)
+			if err != nil {
+				return err
 			}
-			err := exec(assignRolesSQLiteSQL, now, string(append(buf, ']')))
-			buf = buf[:0]
+			added, err = res.RowsAffected()
 			return err
 		}
+		w := jsonChunks{ctx: ctx, conn: conn, query: assignRolesSQLiteSQL, args: []any{now}}
 		for _, a := range assignments {
-			if len(buf) == 0 {
-				buf = append(buf, '[')
-			} else {
-				buf = append(buf, ',')
-			}
-			buf = jsonw.String(append(buf, '['), a.UserID)
-			buf = append(jsonw.String(append(buf, ','), a.RoleID), ']')
-			if len(buf) >= sqliteJSONChunk {
-				if err := flush(); err != nil {
-					return err
-				}
+			buf := jsonw.String(w.row(), a.UserID)
+			if err := w.end(jsonw.String(append(buf, ','), a.RoleID)); err != nil {
+				return err
 			}
 		}
-		return flush()
+		err := w.flush()
+		added = w.affected
+		return err
 	})
 	if err != nil {
 		return 0, mapError("gormstore: assign roles", err)
 	}
-	return added, nil
+	return int(added), nil
 }
