@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"time"
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
@@ -113,4 +114,16 @@ type TokenStore interface {
 	// RevokeTokensOf revokes every access and refresh token issued to the
 	// client for the subject; an empty clientID means every client.
 	RevokeTokensOf(ctx context.Context, subject, clientID string) error
+
+	// RevokeSealedAccessToken records that the sealed access token with
+	// this id (a self-contained token the store never held, see
+	// pkg/oidc) is revoked. The record is kept until expiresAt, when the
+	// token has expired anyway. Revoking one twice is not an error.
+	RevokeSealedAccessToken(ctx context.Context, id string, expiresAt time.Time) error
+	// SealedAccessTokenRevoked reports whether RevokeSealedAccessToken
+	// recorded id. Like an access token's read it may be answered from a
+	// cache bounded by the store's token cache TTL: a revocation through
+	// this store is seen at once, one through another replica within the
+	// TTL.
+	SealedAccessTokenRevoked(ctx context.Context, id string) (bool, error)
 }

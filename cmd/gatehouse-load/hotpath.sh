@@ -3,6 +3,8 @@
 #   BIN=DIR cmd/gatehouse-load/hotpath.sh sqlite|postgres
 # DIR holds gatehouse and gatehouse-load; N requests per run (20000).
 # The PostgreSQL run creates and drops the database gh_jwt_bench.
+# introspect-opaque asks about sealed client-credentials tokens,
+# introspect-customer about stored ones (a customer's, from a sign-in).
 set -e
 B=$(cd "${BIN:-.}" && pwd); D=$(mktemp -d); cd "$D"
 export GATEHOUSE_HTTP_ADDR=127.0.0.1:18480 GATEHOUSE_ISSUER=http://127.0.0.1:18480 GATEHOUSE_METRICS_ADDR=off GATEHOUSE_LOG_LEVEL=warn
@@ -35,6 +37,7 @@ for round in 1 2; do
   $L introspect --issuer http://127.0.0.1:18480 --client-id $RS --client-secret $RSS --token "$OT" -n $N -c 50 | grep rate | sed 's/^/introspect-opaque /'
   $L introspect --issuer http://127.0.0.1:18480 --client-id $RS --client-secret $RSS --token "$JT" -n $N -c 50 | grep rate | sed 's/^/introspect-jwt /'
   $L userinfo --issuer http://127.0.0.1:18480 --token "$UT" -n $N -c 50 | grep rate | sed 's/^/userinfo /'
+  $L introspect --issuer http://127.0.0.1:18480 --client-id $RS --client-secret $RSS --token "$UT" -n $N -c 50 | grep rate | sed 's/^/introspect-customer /'
   $L client-credentials --issuer http://127.0.0.1:18480 --client-id $APP --client-secret $APPS --scope api:read -n $N -c 50 | grep rate | sed 's/^/client-credentials /'
   $L client-credentials --issuer http://127.0.0.1:19490 --client-id x --client-secret y -n $N -c 50 | grep rate | sed 's/^/noop /'
 done

@@ -23,14 +23,17 @@ import (
 const jwtAccessTokenType = "at+jwt"
 
 // tokenStrategy issues each client's access tokens in the format it
-// registered (storage.Client.AccessTokenFormat): the opaque tokens of
-// prefixedHMACStrategy, or RFC 9068 JWTs. Refresh tokens and codes are
-// always opaque. A JWT is stored like an opaque token, under its jti, so
-// that introspection, revocation (RFC 7009) and refresh-token rotation
-// treat both alike.
+// registered (storage.Client.AccessTokenFormat): opaque tokens, or RFC
+// 9068 JWTs. Refresh tokens and codes are always opaque. An opaque access
+// token is a sealed one (sealedAccessTokens) when the client-credentials
+// grant issues it, and otherwise one of prefixedHMACStrategy, stored under
+// its key. A JWT is stored like an opaque token, under its jti, so that
+// introspection, revocation (RFC 7009) and refresh-token rotation treat
+// both alike.
 type tokenStrategy struct {
 	*prefixedHMACStrategy
-	jwt *jwtAccessTokens
+	jwt    *jwtAccessTokens
+	sealed *sealedAccessTokens
 }
 
 // GenerateAccessToken returns a new access token and its storage key.
@@ -38,12 +41,19 @@ func (s *tokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Reques
 	if c, ok := r.GetClient().(*storage.Client); ok && c.IssuesJWTAccessTokens() {
 		return s.jwt.generate(ctx, r, time.Now())
 	}
+	if ar, ok := r.(fosite.AccessRequester); ok && ar.GetGrantTypes().ExactOne("client_credentials") {
+		return s.sealed.generate(r, time.Now())
+	}
 	return s.prefixedHMACStrategy.GenerateAccessToken(ctx, r)
 }
 
-// AccessTokenSignature returns an access token's storage key: a JWT's jti
-// once its signature verifies, "" (which matches nothing) otherwise.
+// AccessTokenSignature returns an access token's storage key: a sealed
+// token's body, a JWT's jti once its signature verifies, "" (which
+// matches nothing) otherwise.
 func (s *tokenStrategy) AccessTokenSignature(ctx context.Context, token string) string {
+	if isSealedToken(token) {
+		return sealedStorageKey(token)
+	}
 	if !isJWT(token) {
 		return s.prefixedHMACStrategy.AccessTokenSignature(ctx, token)
 	}
@@ -55,13 +65,28 @@ func (s *tokenStrategy) AccessTokenSignature(ctx context.Context, token string) 
 }
 
 // ValidateAccessToken checks an access token against its stored request:
-// a JWT's signature and expiry, an opaque token's HMAC and expiry.
+// a JWT's signature and expiry, an opaque token's HMAC and expiry, a
+// sealed token's expiry.
 func (s *tokenStrategy) ValidateAccessToken(ctx context.Context, r fosite.Requester, token string) error {
+	if isSealedToken(token) {
+		// The seal was checked when the request was read from it.
+		return checkAccessTokenExpiry(r)
+	}
 	if !isJWT(token) {
 		return s.prefixedHMACStrategy.ValidateAccessToken(ctx, r, token)
 	}
 	if _, err := s.jwt.verify(ctx, token, time.Now()); err != nil {
 		return fosite.ErrTokenExpired.WithWrap(err).WithDebug(err.Error())
+	}
+	return nil
+}
+
+// checkAccessTokenExpiry refuses an access token whose request's session
+// says it has expired, as fosite's HMAC strategy does.
+func checkAccessTokenExpiry(r fosite.Requester) error {
+	exp := r.GetSession().GetExpiresAt(fosite.AccessToken)
+	if !exp.IsZero() && !time.Now().Before(exp) {
+		return fosite.ErrTokenExpired.WithHintf("Access token expired at '%s'.", exp)
 	}
 	return nil
 }
@@ -289,7 +314,7 @@ func (p *Provider) lookupAccessToken(ctx context.Context, token string) (fosite.
 		if exp := sess.GetExpiresAt(fosite.AccessToken); !exp.IsZero() && !time.Now().Before(exp) {
 			return nil, nil, fmt.Errorf("%w: expired", errInactiveToken)
 		}
-	} else if err := p.access.prefixedHMACStrategy.ValidateAccessToken(ctx, ar, token); err != nil {
+	} else if err := p.access.ValidateAccessToken(ctx, ar, token); err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", errInactiveToken, err)
 	}
 	return ar, sess, nil

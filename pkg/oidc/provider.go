@@ -234,7 +234,15 @@ func New(opts Options) (*Provider, error) {
 	}
 	// New fails only for a size below 1.
 	verified, _ := lru.New[[sha256.Size]byte, verifiedJWT](maxVerifiedJWTs)
+	sealed, err := newSealedAccessTokens(opts.Secrets.SealedTokenKey())
+	if err != nil {
+		return nil, err
+	}
+	// fosite and the token lookups see sealed access tokens through the
+	// store (sealed.go).
+	store := &sealingStore{Store: opts.Store, sealed: sealed}
 	access := &tokenStrategy{
+		sealed:               sealed,
 		prefixedHMACStrategy: newPrefixedHMACStrategy(&hmac.HMACStrategy{Config: cfg}, cfg),
 		jwt: &jwtAccessTokens{issuer: opts.Issuer, keys: opts.Keys, verified: verified, subject: func(c fosite.Client, userID string) string {
 			return subjectOf(opts.Secrets, c, userID)
@@ -254,10 +262,10 @@ func New(opts Options) (*Provider, error) {
 	// its CPU time.
 	tokenURLs := []string{opts.Issuer + PathToken, opts.Issuer, opts.Issuer + PathIntrospection, opts.Issuer + PathRevocation}
 	machineCfg := *cfg
-	machine := composeFosite(&fositeConfig{Config: &machineCfg, tokenURLs: tokenURLs}, opts.Store, strategy,
+	machine := composeFosite(&fositeConfig{Config: &machineCfg, tokenURLs: tokenURLs}, store, strategy,
 		compose.OAuth2ClientCredentialsGrantFactory,
 	)
-	f := composeFosite(&fositeConfig{Config: cfg, tokenURLs: tokenURLs}, opts.Store, strategy,
+	f := composeFosite(&fositeConfig{Config: cfg, tokenURLs: tokenURLs}, store, strategy,
 		compose.OAuth2AuthorizeExplicitFactory,
 		compose.OAuth2AuthorizeImplicitFactory,
 		compose.OAuth2ClientCredentialsGrantFactory,
@@ -289,7 +297,7 @@ func New(opts Options) (*Provider, error) {
 	}
 	return &Provider{
 		issuer:        opts.Issuer,
-		store:         opts.Store,
+		store:         store,
 		keys:          opts.Keys,
 		oauth:         f,
 		machine:       machine,

@@ -35,6 +35,7 @@ const (
 	purposeRecovery   = "gatehouse/v1/recovery-code-hash"
 	purposeSignIn     = "gatehouse/v1/sign-in-pending"
 	purposeEmailToken = "gatehouse/v1/email-token-hash"
+	purposeSealToken  = "gatehouse/v1/sealed-access-token"
 )
 
 // ErrTooShort is returned for a system secret shorter than MinLength.
@@ -54,6 +55,7 @@ type Keys struct {
 	recovery   []byte
 	signIn     []byte
 	emailToken []byte
+	sealToken  []byte
 
 	clientMACs sync.Pool // of HMACs keyed with clientHash, reset before use
 }
@@ -103,7 +105,12 @@ func Derive(system []byte) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Keys{aead: aead, clientHash: clientHash, tokenHMAC: tokenHMAC, csrf: csrf, pairwise: pairwise, recovery: recovery, signIn: signIn, emailToken: emailToken}, nil
+	sealToken, err := derive(system, purposeSealToken)
+	if err != nil {
+		return nil, err
+	}
+	return &Keys{aead: aead, clientHash: clientHash, tokenHMAC: tokenHMAC, csrf: csrf, pairwise: pairwise, recovery: recovery, signIn: signIn,
+		emailToken: emailToken, sealToken: sealToken}, nil
 }
 
 func derive(system []byte, purpose string) ([]byte, error) {
@@ -166,6 +173,11 @@ func (k *Keys) SignInKey() []byte { return k.signIn }
 
 // TokenHMACKey returns the 32-byte key for fosite's opaque token HMACs.
 func (k *Keys) TokenHMACKey() []byte { return k.tokenHMAC }
+
+// SealedTokenKey returns the 32-byte key that encrypts and authenticates
+// sealed access tokens (pkg/oidc): self-contained tokens whose holder
+// cannot read or alter them.
+func (k *Keys) SealedTokenKey() []byte { return k.sealToken }
 
 // EmailTokenKey keys the hashes of mailed links and codes
 // (pkg/selfservice): the store keeps only those hashes.

@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/gatehouse-id/gatehouse/pkg/clients"
 	"github.com/gatehouse-id/gatehouse/storage"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore/gormstoretest"
 )
@@ -62,7 +63,7 @@ func readyz(t *testing.T, base string) int {
 func TestReadyzFailsWhileWritesFail(t *testing.T) {
 	gormstoretest.Each(t, func(t *testing.T, db gormstoretest.Database) {
 		s := startServer(t, db.URL)
-		reg := s.createClient(t, machineClient("api:read"))
+		reg := s.createClient(t, storedTokenClient())
 		form := url.Values{"grant_type": {"client_credentials"}, "scope": {"api:read"}}
 		if resp, _ := postForm(t, s.URL+"/oauth2/token", reg.Client.ID, reg.Secret, form); resp.StatusCode != http.StatusOK {
 			t.Fatalf("token: %d", resp.StatusCode)
@@ -98,6 +99,15 @@ func TestReadyzFailsWhileWritesFail(t *testing.T) {
 	})
 }
 
+// storedTokenClient is a client-credentials client whose tokens are
+// stored: JWT access tokens are kept under their jti, where the opaque
+// ones of this grant are sealed and written nowhere.
+func storedTokenClient() clients.Spec {
+	spec := machineClient("api:read")
+	spec.Audience, spec.AccessTokenFormat = []string{apiAudience}, storage.AccessTokenJWT
+	return spec
+}
+
 var appSeq atomic.Int64
 
 // TestServesAfterPostgresEndsItsConnections ends every connection of the
@@ -115,7 +125,7 @@ func TestServesAfterPostgresEndsItsConnections(t *testing.T) {
 	q.Set("application_name", app)
 	u.RawQuery = q.Encode()
 	s := startServer(t, u.String())
-	reg := s.createClient(t, machineClient("api:read"))
+	reg := s.createClient(t, storedTokenClient())
 	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"api:read"}}
 	raw := openRaw(t, base)
 	for round := range 3 {
@@ -141,7 +151,7 @@ func TestServesAfterPostgresEndsItsConnections(t *testing.T) {
 func TestCollectionPass(t *testing.T) {
 	gormstoretest.Each(t, func(t *testing.T, db gormstoretest.Database) {
 		s := startServer(t, db.URL)
-		reg := s.createClient(t, machineClient("api:read"))
+		reg := s.createClient(t, storedTokenClient())
 		ctx := context.Background()
 		client, err := s.Store().LookupClient(ctx, reg.Client.ID)
 		if err != nil {

@@ -55,6 +55,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		run(t, "openid connect and pkce sessions", testOIDCAndPKCE)
 		run(t, "a client assertion jti is accepted once", testClientAssertionJTI)
 		run(t, "revoking a subject's tokens spares other subjects and clients", testRevokeTokensOf)
+		run(t, "a sealed access token's revocation is recorded until it expires", testSealedRevocation)
 	})
 	t.Run("users", func(t *testing.T) {
 		run(t, "create then get returns the same user in UTC with the address", testUserRoundTrip)

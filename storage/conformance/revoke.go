@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/ory/fosite"
 
@@ -47,4 +48,41 @@ func testRevokeTokensOf(t *testing.T, s storage.Store) {
 	must(t, s.RevokeTokensOf(ctx, "alice", ""))
 	revoked("alice-b")
 	live("bob-a")
+}
+
+// testSealedRevocation checks the record of revoked sealed access tokens:
+// seen at once by the store that wrote it (its cache included, even with
+// a "not revoked" answer cached before), kept per id, idempotent, undone
+// by a rolled-back transaction, and collected once expired.
+func testSealedRevocation(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	later := time.Now().Add(time.Hour)
+	check := func(id string, want bool) {
+		t.Helper()
+		got, err := s.SealedAccessTokenRevoked(ctx, id)
+		if err != nil || got != want {
+			t.Fatalf("SealedAccessTokenRevoked(%s) = %v, %v; want %v", id, got, err, want)
+		}
+	}
+	check("one", false) // cached as not revoked
+	must(t, s.RevokeSealedAccessToken(ctx, "one", later))
+	check("one", true)
+	check("two", false)
+	must(t, s.RevokeSealedAccessToken(ctx, "one", later))
+	check("one", true)
+
+	txCtx, err := s.BeginTX(ctx)
+	must(t, err)
+	must(t, s.RevokeSealedAccessToken(txCtx, "three", later))
+	must(t, s.Rollback(txCtx))
+	check("three", false)
+
+	must(t, s.RevokeSealedAccessToken(ctx, "gone", time.Now().Add(-time.Minute)))
+	res, err := s.Collect(ctx, time.Now())
+	must(t, err)
+	if res.Removed[storage.CollectTokens] < 1 {
+		t.Errorf("collection removed %v, want the expired record among the tokens", res.Removed)
+	}
+	check("gone", false)
+	check("one", true)
 }

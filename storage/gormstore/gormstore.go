@@ -80,6 +80,8 @@ type Store struct {
 	accessTokens *tokenCache
 	// users caches customers for GetUserRecent (usercache.go).
 	users *userCache
+	// revocations caches the checks of sealed access tokens (sealed.go).
+	revocations *revocationCache
 	// searchable is the set of attributes whose values are indexed.
 	searchable map[string]bool
 }
@@ -104,7 +106,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		}
 	}
 	s := &Store{kind: opts.Kind, log: log, clients: newClientCache(opts.ClientCacheTTL), health: &writeHealth{},
-		accessTokens: newTokenCache(opts.TokenCacheTTL), users: newUserCache(opts.TokenCacheTTL), searchable: searchableSet(opts.SearchableAttributes)}
+		accessTokens: newTokenCache(opts.TokenCacheTTL), users: newUserCache(opts.TokenCacheTTL),
+		revocations: newRevocationCache(opts.TokenCacheTTL), searchable: searchableSet(opts.SearchableAttributes)}
 	walMax := opts.WALMaxBytes
 	if walMax <= 0 {
 		walMax = DefaultWALMaxBytes
