@@ -120,10 +120,11 @@ type TokenStore interface {
 	// pkg/oidc) is revoked. The record is kept until expiresAt, when the
 	// token has expired anyway. Revoking one twice is not an error.
 	RevokeSealedAccessToken(ctx context.Context, id string, expiresAt time.Time) error
-	// SealedAccessTokenRevoked reports whether RevokeSealedAccessToken
-	// recorded id. Like an access token's read it may be answered from a
-	// cache bounded by the store's token cache TTL: a revocation through
-	// this store is seen at once, one through another replica within the
-	// TTL.
-	SealedAccessTokenRevoked(ctx context.Context, id string) (bool, error)
+	// SealedAccessTokenRevoked reports whether the sealed access token id
+	// of clientID is revoked: RevokeSealedAccessToken recorded it, or the
+	// client no longer exists. Like an access token's read it may be
+	// answered from a cache bounded by the store's token cache TTL: a
+	// revocation or a client's deletion through this store is seen at
+	// once, one through another replica within the TTL.
+	SealedAccessTokenRevoked(ctx context.Context, id, clientID string) (bool, error)
 }

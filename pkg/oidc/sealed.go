@@ -32,8 +32,9 @@ import (
 //   - revocation (RFC 7009) records the token's id until the token expires
 //     (storage.TokenStore.RevokeSealedAccessToken), and every check asks
 //     the store whether it was recorded, within the token cache's bound;
-//   - a token of a client that was deleted is inactive, and so is one
-//     issued before a client of the same id was created.
+//   - a token of a client that was deleted is inactive (the same check,
+//     within the same bound), and so is one issued before a client of the
+//     same id was created.
 //
 // XChaCha20's 192-bit random nonces make a repeated nonce out of reach
 // however many tokens one key seals; AES-GCM's 96-bit ones would not be at
@@ -177,7 +178,7 @@ func (t *sealedAccessTokens) request(ctx context.Context, store storage.Store, k
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", storage.ErrNotFound, err)
 	}
-	revoked, err := store.SealedAccessTokenRevoked(ctx, c.ID)
+	revoked, err := store.SealedAccessTokenRevoked(ctx, c.ID, c.ClientID)
 	if err != nil {
 		return nil, err
 	}

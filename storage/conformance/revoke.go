@@ -53,29 +53,32 @@ func testRevokeTokensOf(t *testing.T, s storage.Store) {
 // testSealedRevocation checks the record of revoked sealed access tokens:
 // seen at once by the store that wrote it (its cache included, even with
 // a "not revoked" answer cached before), kept per id, idempotent, undone
-// by a rolled-back transaction, and collected once expired.
+// by a rolled-back transaction, and collected once expired; and that a
+// deleted client's tokens count as revoked.
 func testSealedRevocation(t *testing.T, s storage.Store) {
 	ctx := context.Background()
+	c, _ := clientAndRequest(t, s, "sealed")
+	other, _ := clientAndRequest(t, s, "sealed-other")
 	later := time.Now().Add(time.Hour)
-	check := func(id string, want bool) {
+	check := func(id, clientID string, want bool) {
 		t.Helper()
-		got, err := s.SealedAccessTokenRevoked(ctx, id)
+		got, err := s.SealedAccessTokenRevoked(ctx, id, clientID)
 		if err != nil || got != want {
-			t.Fatalf("SealedAccessTokenRevoked(%s) = %v, %v; want %v", id, got, err, want)
+			t.Fatalf("SealedAccessTokenRevoked(%s, %s) = %v, %v; want %v", id, clientID, got, err, want)
 		}
 	}
-	check("one", false) // cached as not revoked
+	check("one", c.ID, false) // cached as not revoked
 	must(t, s.RevokeSealedAccessToken(ctx, "one", later))
-	check("one", true)
-	check("two", false)
+	check("one", c.ID, true)
+	check("two", c.ID, false)
 	must(t, s.RevokeSealedAccessToken(ctx, "one", later))
-	check("one", true)
+	check("one", c.ID, true)
 
 	txCtx, err := s.BeginTX(ctx)
 	must(t, err)
 	must(t, s.RevokeSealedAccessToken(txCtx, "three", later))
 	must(t, s.Rollback(txCtx))
-	check("three", false)
+	check("three", c.ID, false)
 
 	must(t, s.RevokeSealedAccessToken(ctx, "gone", time.Now().Add(-time.Minute)))
 	res, err := s.Collect(ctx, time.Now())
@@ -83,6 +86,12 @@ func testSealedRevocation(t *testing.T, s storage.Store) {
 	if res.Removed[storage.CollectTokens] < 1 {
 		t.Errorf("collection removed %v, want the expired record among the tokens", res.Removed)
 	}
-	check("gone", false)
-	check("one", true)
+	check("gone", c.ID, false)
+	check("one", c.ID, true)
+
+	check("four", other.ID, false) // cached as not revoked
+	must(t, s.DeleteClient(ctx, other.ID))
+	check("four", other.ID, true)
+	check("two", c.ID, false)
+	check("five", "no-such-client", true)
 }

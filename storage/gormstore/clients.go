@@ -285,6 +285,9 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	})
 	s.clients.forget(id)
 	s.forgetAccessTokens(ctx, "")
+	forgetSealed := func() { s.revocations.change(id) }
+	forgetSealed()
+	s.AfterCommit(ctx, forgetSealed)
 	return mapError("gormstore: delete client", err)
 }
 

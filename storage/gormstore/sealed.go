@@ -20,18 +20,21 @@ const maxCachedRevocations = 50000
 // not. Caching the "not" is the point: a sealed token is looked up on
 // every API call of the resource server that holds it.
 type revocationCheck struct {
-	id      string
-	revoked bool
+	id, clientID string
+	revoked      bool
 }
 
 // revocationCache keeps recent answers of SealedAccessTokenRevoked
-// (recentCache): a revocation through this store is seen at once, one
-// through another replica once the entry is ttl old.
+// (recentCache), grouped by client: a client's deletion through this
+// store changes its group, a token's revocation (rare) every entry. So
+// both are seen at once here, and through another replica once the entry
+// is ttl old.
 type revocationCache = recentCache[revocationCheck]
 
 func newRevocationCache(ttl time.Duration) *revocationCache {
-	id := func(c revocationCheck) string { return c.id }
-	return newRecentCache(ttl, maxCachedRevocations, id, id)
+	return newRecentCache(ttl, maxCachedRevocations,
+		func(c revocationCheck) string { return c.id },
+		func(c revocationCheck) string { return c.clientID })
 }
 
 // RevokeSealedAccessToken records the revocation of a sealed access token.
@@ -42,23 +45,26 @@ func (s *Store) RevokeSealedAccessToken(ctx context.Context, id string, expiresA
 	if err != nil {
 		return mapError("gormstore: revoke sealed access token", err)
 	}
-	forget := func() { s.revocations.change(id) }
-	forget()
-	s.AfterCommit(ctx, forget)
+	s.revocations.changeAll()
+	s.AfterCommit(ctx, s.revocations.changeAll)
 	return nil
 }
 
+// sealedRevokedSQL is one read for both answers: a revocation record, or
+// no client.
+const sealedRevokedSQL = "SELECT EXISTS (SELECT 1 FROM tokens WHERE kind = ? AND signature = ?) OR NOT EXISTS (SELECT 1 FROM clients WHERE id = ?)"
+
 // SealedAccessTokenRevoked reports whether the sealed access token was
-// revoked.
-func (s *Store) SealedAccessTokenRevoked(ctx context.Context, id string) (bool, error) {
+// revoked or its client deleted.
+func (s *Store) SealedAccessTokenRevoked(ctx context.Context, id, clientID string) (bool, error) {
 	start := time.Now()
-	if c, ok := s.revocations.get(id, start); ok {
+	if c, ok := s.revocations.get(id, start); ok && c.clientID == clientID {
 		return c.revoked, nil
 	}
-	var n int64
-	if err := s.reader(ctx).Raw("SELECT COUNT(*) FROM tokens WHERE kind = ? AND signature = ?", kindSealedRevoked, id).Scan(&n).Error; err != nil {
+	var revoked bool
+	if err := s.reader(ctx).Raw(sealedRevokedSQL, kindSealedRevoked, id, clientID).Scan(&revoked).Error; err != nil {
 		return false, mapError("gormstore: check sealed access token", err)
 	}
-	s.revocations.put(revocationCheck{id: id, revoked: n > 0}, start)
-	return n > 0, nil
+	s.revocations.put(revocationCheck{id: id, clientID: clientID, revoked: revoked}, start)
+	return revoked, nil
 }
