@@ -115,11 +115,11 @@ type TokenStore interface {
 	// client for the subject; an empty clientID means every client.
 	RevokeTokensOf(ctx context.Context, subject, clientID string) error
 
-	// RevokeSealedAccessToken records that the sealed access token with
-	// this id (a self-contained token the store never held, see
-	// pkg/oidc) is revoked. The record is kept until expiresAt, when the
+	// RevokeSealedAccessToken records that the sealed access token id of
+	// clientID (a self-contained token the store never held, see
+	// pkg/oidc) is revoked. The record is kept until keepUntil, once the
 	// token has expired anyway. Revoking one twice is not an error.
-	RevokeSealedAccessToken(ctx context.Context, id string, expiresAt time.Time) error
+	RevokeSealedAccessToken(ctx context.Context, id, clientID string, keepUntil time.Time) error
 	// SealedAccessTokenRevoked reports whether the sealed access token id
 	// of clientID is revoked: RevokeSealedAccessToken recorded it, or the
 	// client no longer exists. Like an access token's read it may be

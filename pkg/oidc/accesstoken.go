@@ -26,8 +26,8 @@ const jwtAccessTokenType = "at+jwt"
 // registered (storage.Client.AccessTokenFormat): opaque tokens, or RFC
 // 9068 JWTs. Refresh tokens and codes are always opaque. An opaque access
 // token is a sealed one (sealedAccessTokens) when the client-credentials
-// grant issues it, and otherwise one of prefixedHMACStrategy, stored under
-// its key. A JWT is stored like an opaque token, under its jti, so that
+// grant issues it to a client that is not an admin client, and otherwise
+// one of prefixedHMACStrategy, stored under its key. A JWT is stored like an opaque token, under its jti, so that
 // introspection, revocation (RFC 7009) and refresh-token rotation treat
 // both alike.
 type tokenStrategy struct {
@@ -41,10 +41,18 @@ func (s *tokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Reques
 	if c, ok := r.GetClient().(*storage.Client); ok && c.IssuesJWTAccessTokens() {
 		return s.jwt.generate(ctx, r, time.Now())
 	}
-	if ar, ok := r.(fosite.AccessRequester); ok && ar.GetGrantTypes().ExactOne("client_credentials") {
+	if ar, ok := r.(fosite.AccessRequester); ok && ar.GetGrantTypes().ExactOne("client_credentials") && !isAdminClient(r.GetClient()) {
 		return s.sealed.generate(r, time.Now())
 	}
 	return s.prefixedHMACStrategy.GenerateAccessToken(ctx, r)
+}
+
+// isAdminClient reports whether c may use the admin API. Its tokens are
+// stored even from the client-credentials grant: with a sealed one, the
+// system secret alone would let its holder mint admin tokens offline.
+func isAdminClient(c fosite.Client) bool {
+	sc, ok := c.(*storage.Client)
+	return ok && sc.Admin
 }
 
 // AccessTokenSignature returns an access token's storage key: a sealed

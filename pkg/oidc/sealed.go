@@ -33,8 +33,11 @@ import (
 //     (storage.TokenStore.RevokeSealedAccessToken), and every check asks
 //     the store whether it was recorded, within the token cache's bound;
 //   - a token of a client that was deleted is inactive (the same check,
-//     within the same bound), and so is one issued before a client of the
-//     same id was created.
+//     within the same bound).
+//
+// An admin client's tokens are stored, not sealed (tokenStrategy): the
+// system secret alone must not be enough to mint a token the admin API
+// takes.
 //
 // XChaCha20's 192-bit random nonces make a repeated nonce out of reach
 // however many tokens one key seals; AES-GCM's 96-bit ones would not be at
@@ -62,9 +65,15 @@ const sealedVersion = 1
 const sealedKeyPrefix = "sealed:"
 
 // sealedIDPrefix starts the request ID of a sealed token's request, as
-// fosite's revocation handler hands it back: sealed:ID:EXPIRY (Unix
-// milliseconds), so that the revocation knows how long to keep its record.
+// fosite's revocation handler hands it back: sealed:EXPIRY:ID:CLIENT
+// (EXPIRY in Unix milliseconds), so that the revocation knows its token's
+// client and how long to keep its record.
 const sealedIDPrefix = "sealed:"
+
+// revocationMargin keeps a revocation record this long past its token's
+// expiry, so that a replica whose clock is behind the one that collects
+// expired rows still finds the record while it takes the token as live.
+const revocationMargin = 5 * time.Minute
 
 // sealedClaims is a sealed token's content. Times are Unix milliseconds.
 type sealedClaims struct {
@@ -147,36 +156,48 @@ func (t *sealedAccessTokens) open(key string) (sealedClaims, error) {
 }
 
 // sealedRequestID names a sealed token's request for fosite's revocation
-// handler: its id and its expiry.
+// handler: its expiry, id and client.
 func sealedRequestID(c sealedClaims) string {
-	return sealedIDPrefix + c.ID + ":" + strconv.FormatInt(c.Expires, 10)
+	return sealedIDPrefix + strconv.FormatInt(c.Expires, 10) + ":" + c.ID + ":" + c.ClientID
 }
 
-// parseSealedRequestID undoes sealedRequestID.
-func parseSealedRequestID(requestID string) (id string, expires time.Time, ok bool) {
+// parseSealedRequestID undoes sealedRequestID. The id is a UUID and has no
+// colon; the client's id, last, is taken whole.
+func parseSealedRequestID(requestID string) (c sealedClaims, ok bool) {
 	rest, ok := strings.CutPrefix(requestID, sealedIDPrefix)
 	if !ok {
-		return "", time.Time{}, false
+		return sealedClaims{}, false
 	}
-	id, ms, ok := strings.Cut(rest, ":")
-	exp, err := strconv.ParseInt(ms, 10, 64)
-	if !ok || id == "" || err != nil {
-		return "", time.Time{}, false
+	parts := strings.SplitN(rest, ":", 3)
+	if len(parts) != 3 || parts[1] == "" || parts[2] == "" {
+		return sealedClaims{}, false
 	}
-	return id, time.UnixMilli(exp).UTC(), true
+	exp, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil {
+		return sealedClaims{}, false
+	}
+	return sealedClaims{ID: parts[1], ClientID: parts[2], Expires: exp}, true
+}
+
+// revoke records the revocation of the sealed token c.
+func revokeSealed(ctx context.Context, store storage.Store, c sealedClaims) error {
+	return store.RevokeSealedAccessToken(ctx, c.ID, c.ClientID, time.UnixMilli(c.Expires).Add(revocationMargin))
 }
 
 // request rebuilds the request of the sealed token whose storage key is
 // key, as a stored token's row would: its client read from the store, its
 // session filled into session when that is a *Session (a fresh one
-// otherwise). A token that does not open, was revoked, or whose client is
-// gone or newer than the token is storage.ErrNotFound: inactive. An
-// expired one is returned with its expiry, which the strategy checks as
-// for any access token.
+// otherwise). A token that does not open, has expired (checked first, so
+// it costs no read), was revoked, or whose client is gone is
+// storage.ErrNotFound: inactive. A failure of the store is returned as
+// such, never as inactive or active.
 func (t *sealedAccessTokens) request(ctx context.Context, store storage.Store, key string, session fosite.Session) (fosite.Requester, error) {
 	c, err := t.open(key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", storage.ErrNotFound, err)
+	}
+	if !time.Now().Before(time.UnixMilli(c.Expires)) {
+		return nil, fmt.Errorf("oidc: sealed access token expired: %w", storage.ErrNotFound)
 	}
 	revoked, err := store.SealedAccessTokenRevoked(ctx, c.ID, c.ClientID)
 	if err != nil {
@@ -189,10 +210,6 @@ func (t *sealedAccessTokens) request(ctx context.Context, store storage.Store, k
 	if err != nil {
 		return nil, err
 	}
-	issued := time.UnixMilli(c.IssuedAt).UTC()
-	if sc, ok := client.(*storage.Client); ok && issued.Before(sc.CreatedAt.Truncate(time.Millisecond)) {
-		return nil, fmt.Errorf("oidc: sealed access token older than its client: %w", storage.ErrNotFound)
-	}
 	sess, ok := session.(*Session)
 	if !ok {
 		sess = newSession()
@@ -201,7 +218,7 @@ func (t *sealedAccessTokens) request(ctx context.Context, store storage.Store, k
 	sess.SetExpiresAt(fosite.AccessToken, time.UnixMilli(c.Expires).UTC())
 	req := fosite.NewRequest()
 	req.ID = sealedRequestID(c)
-	req.RequestedAt = issued
+	req.RequestedAt = time.UnixMilli(c.IssuedAt).UTC()
 	req.Client = client
 	req.Form = url.Values{}
 	req.Session = sess
@@ -244,7 +261,7 @@ func (s *sealingStore) DeleteAccessTokenSession(ctx context.Context, key string)
 		if err != nil {
 			return fmt.Errorf("%w: %w", storage.ErrNotFound, err)
 		}
-		return s.Store.RevokeSealedAccessToken(ctx, c.ID, time.UnixMilli(c.Expires))
+		return revokeSealed(ctx, s.Store, c)
 	}
 	return s.Store.DeleteAccessTokenSession(ctx, key)
 }
@@ -252,8 +269,8 @@ func (s *sealingStore) DeleteAccessTokenSession(ctx context.Context, key string)
 // RevokeAccessToken revokes the access tokens of a request; for a sealed
 // token's request, the token.
 func (s *sealingStore) RevokeAccessToken(ctx context.Context, requestID string) error {
-	if id, exp, ok := parseSealedRequestID(requestID); ok {
-		return s.Store.RevokeSealedAccessToken(ctx, id, exp)
+	if c, ok := parseSealedRequestID(requestID); ok {
+		return revokeSealed(ctx, s.Store, c)
 	}
 	return s.Store.RevokeAccessToken(ctx, requestID)
 }

@@ -110,15 +110,23 @@ func TestSealedAccessTokens(t *testing.T) {
 			t.Errorf("live: %v", err)
 		}
 	})
-	t.Run("the revocation's request ID carries the id and expiry", func(t *testing.T) {
+	t.Run("the revocation's request ID carries the id, client and expiry", func(t *testing.T) {
 		c, _ := sealer.open(key)
-		id, e, ok := parseSealedRequestID(sealedRequestID(c))
-		if !ok || id != ar.ID || !e.Equal(time.UnixMilli(exp.UnixMilli()).UTC()) {
-			t.Fatalf("parsed %q %v %v", id, e, ok)
+		got, ok := parseSealedRequestID(sealedRequestID(c))
+		if !ok || got.ID != ar.ID || got.ClientID != "machine" || got.Expires != exp.UnixMilli() {
+			t.Fatalf("parsed %+v %v", got, ok)
 		}
-		for _, bad := range []string{ar.ID, "sealed:", "sealed:x", "sealed::1", "sealed:x:y"} {
-			if _, _, ok := parseSealedRequestID(bad); ok {
+		for _, bad := range []string{ar.ID, "sealed:", "sealed:1:x", "sealed:1::c", "sealed:x:y:c", "sealed:1:x:"} {
+			if _, ok := parseSealedRequestID(bad); ok {
 				t.Errorf("%q parsed as a sealed request ID", bad)
+			}
+		}
+	})
+	t.Run("stored tokens, refresh tokens and codes are not taken for sealed ones", func(t *testing.T) {
+		for _, tok := range []string{"gate_at_AaJQ0DozjBx2yHfPqWsuwYBffOf-1rnwUb1WfpbtmNxL6wVkIHg.wBy8pYdaXp-5U1R9XwswndphA7-llIq72XA0RvGskJ8",
+			"gate_rt_" + strings.TrimPrefix(token, prefix("at")), "gate_ac_" + strings.TrimPrefix(token, prefix("at")), "gate_at_", "eyJhbGciOiJSUzI1NiJ9.e30.sig"} {
+			if isSealedToken(tok) {
+				t.Errorf("%.30s… is taken for a sealed token", tok)
 			}
 		}
 	})

@@ -121,9 +121,15 @@ func TestSealedClientCredentialsTokens(t *testing.T) {
 			}
 		})
 
-		t.Run("the admin API takes one, and refuses it once revoked", func(t *testing.T) {
+		t.Run("an admin client's tokens are stored, and refused once revoked", func(t *testing.T) {
+			// The system secret alone must not mint a token the admin API
+			// takes, so an admin client's tokens are not sealed.
 			ops := s.createClient(t, adminClient())
+			before := countTokens(t, s)
 			token := clientToken(t, s, ops, admin.Scope)
+			if n := countTokens(t, s); n != before+1 || !strings.Contains(token, ".") {
+				t.Errorf("an admin token is not stored (rows %d → %d, %.20s…)", before, n, token)
+			}
 			adminCall(t, s, http.MethodGet, "/clients", token, nil).want(t, http.StatusOK)
 			if resp, _ := postForm(t, s.URL+"/oauth2/revoke", ops.Client.ID, ops.Secret, url.Values{"token": {token}}); resp.StatusCode != http.StatusOK {
 				t.Fatalf("revoke: %d", resp.StatusCode)
@@ -146,4 +152,37 @@ func TestSealedClientCredentialsTokens(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestSealedTokenAcrossReplicas runs two replicas of one issuer on one
+// PostgreSQL database: the deletion of a client through one makes its
+// sealed tokens inactive on the other within token_cache_ttl, although the
+// other had its answer cached. (TestTokenCacheBoundAcrossReplicas does the
+// same for a revocation.)
+func TestSealedTokenAcrossReplicas(t *testing.T) {
+	dbURL := gormstoretest.PostgresURL(t)
+	a := startServerWith(t, dbURL, func(c *config.Config) { c.TokenCacheTTL = time.Second })
+	b := startServerWith(t, dbURL, func(c *config.Config) { c.TokenCacheTTL, c.Issuer = time.Second, a.URL })
+	app := a.createClient(t, machineClient("api:read"))
+	rs := a.createClient(t, machineClient())
+	_, body := grantWith(t, a, app, url.Values{})
+	token := body["access_token"].(string)
+	introspect := func(s *testServer) bool {
+		_, in := postForm(t, s.addr+"/oauth2/introspect", rs.Client.ID, rs.Secret, url.Values{"token": {token}})
+		return in["active"] == true
+	}
+	if !introspect(b) || !introspect(a) {
+		t.Fatal("the token is not active on both replicas")
+	}
+	deleted := time.Now()
+	if err := a.Store().DeleteClient(context.Background(), app.Client.ID); err != nil {
+		t.Fatal(err)
+	}
+	if introspect(a) {
+		t.Error("the replica that deleted the client still reports its token active")
+	}
+	time.Sleep(time.Second - time.Since(deleted))
+	if introspect(b) {
+		t.Error("a second after the client's deletion the other replica still reports its token active")
+	}
 }

@@ -68,19 +68,19 @@ func testSealedRevocation(t *testing.T, s storage.Store) {
 		}
 	}
 	check("one", c.ID, false) // cached as not revoked
-	must(t, s.RevokeSealedAccessToken(ctx, "one", later))
+	must(t, s.RevokeSealedAccessToken(ctx, "one", c.ID, later))
 	check("one", c.ID, true)
 	check("two", c.ID, false)
-	must(t, s.RevokeSealedAccessToken(ctx, "one", later))
+	must(t, s.RevokeSealedAccessToken(ctx, "one", c.ID, later))
 	check("one", c.ID, true)
 
 	txCtx, err := s.BeginTX(ctx)
 	must(t, err)
-	must(t, s.RevokeSealedAccessToken(txCtx, "three", later))
+	must(t, s.RevokeSealedAccessToken(txCtx, "three", c.ID, later))
 	must(t, s.Rollback(txCtx))
 	check("three", c.ID, false)
 
-	must(t, s.RevokeSealedAccessToken(ctx, "gone", time.Now().Add(-time.Minute)))
+	must(t, s.RevokeSealedAccessToken(ctx, "gone", c.ID, time.Now().Add(-time.Minute)))
 	res, err := s.Collect(ctx, time.Now())
 	must(t, err)
 	if res.Removed[storage.CollectTokens] < 1 {
@@ -90,6 +90,10 @@ func testSealedRevocation(t *testing.T, s storage.Store) {
 	check("one", c.ID, true)
 
 	check("four", other.ID, false) // cached as not revoked
+	check("six", other.ID, false)
+	must(t, s.RevokeSealedAccessToken(ctx, "six", other.ID, later))
+	check("six", other.ID, true)
+	check("two", c.ID, false)
 	must(t, s.DeleteClient(ctx, other.ID))
 	check("four", other.ID, true)
 	check("two", c.ID, false)

@@ -2,14 +2,20 @@ package gormstore
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/gatehouse-id/gatehouse/storage"
 )
 
 // kindSealedRevoked marks, in the tokens table, the revocation of a
 // sealed access token: a self-contained token the table never held
-// (pkg/oidc). Its signature and request ID are the token's id, and its
-// expiry the token's, so the expired-row collection removes it once the
-// token would be refused anyway.
+// (pkg/oidc). Its signature and request ID are the token's id, its
+// client_id the token's client (so deleting the client deletes it too),
+// and its expiry a while after the token's, so the expired-row collection
+// removes it once every replica refuses the token anyway.
 const kindSealedRevoked = "rv"
 
 // maxCachedRevocations bounds the cache of revocation checks: a few
@@ -25,10 +31,11 @@ type revocationCheck struct {
 }
 
 // revocationCache keeps recent answers of SealedAccessTokenRevoked
-// (recentCache), grouped by client: a client's deletion through this
-// store changes its group, a token's revocation (rare) every entry. So
+// (recentCache), grouped by client: a client's deletion or the revocation
+// of one of its tokens through this store changes the client's group, so
 // both are seen at once here, and through another replica once the entry
-// is ttl old.
+// is ttl old. (One client revoking its tokens in a loop empties only its
+// own entries.)
 type revocationCache = recentCache[revocationCheck]
 
 func newRevocationCache(ttl time.Duration) *revocationCache {
@@ -38,15 +45,24 @@ func newRevocationCache(ttl time.Duration) *revocationCache {
 }
 
 // RevokeSealedAccessToken records the revocation of a sealed access token.
-func (s *Store) RevokeSealedAccessToken(ctx context.Context, id string, expiresAt time.Time) error {
+func (s *Store) RevokeSealedAccessToken(ctx context.Context, id, clientID string, keepUntil time.Time) error {
 	now := time.Now().UTC()
-	err := s.writer(ctx).Exec("INSERT INTO tokens ("+tokenColumns+") VALUES (?, ?, ?, '', '', ?, ?, ?, '') ON CONFLICT DO NOTHING",
-		kindSealedRevoked, id, id, false, now, expiresAt.UTC()).Error
-	if err != nil {
-		return mapError("gormstore: revoke sealed access token", err)
+	res := s.writer(ctx).Exec("INSERT INTO tokens ("+tokenColumns+") VALUES (?, ?, ?, ?, '', ?, ?, ?, '') ON CONFLICT DO NOTHING",
+		kindSealedRevoked, id, id, clientID, false, now, keepUntil.UTC())
+	if res.Error != nil {
+		err := mapError("gormstore: revoke sealed access token", res.Error)
+		if errors.Is(err, storage.ErrUnavailable) {
+			s.health.report(err)
+		}
+		return err
 	}
-	s.revocations.changeAll()
-	s.AfterCommit(ctx, s.revocations.changeAll)
+	s.health.report(nil)
+	if res.RowsAffected == 0 {
+		return nil // revoked before
+	}
+	forget := func() { s.revocations.change(clientID) }
+	forget()
+	s.AfterCommit(ctx, forget)
 	return nil
 }
 
@@ -56,15 +72,23 @@ const sealedRevokedSQL = "SELECT EXISTS (SELECT 1 FROM tokens WHERE kind = ? AND
 
 // SealedAccessTokenRevoked reports whether the sealed access token was
 // revoked or its client deleted.
+// Inside a transaction it reads the database, as readToken does, and
+// caches nothing: a snapshot taken before a revocation must not be cached
+// after it.
 func (s *Store) SealedAccessTokenRevoked(ctx context.Context, id, clientID string) (bool, error) {
+	_, inTx := ctx.Value(txKey{}).(*gorm.DB)
 	start := time.Now()
-	if c, ok := s.revocations.get(id, start); ok && c.clientID == clientID {
-		return c.revoked, nil
+	if !inTx {
+		if c, ok := s.revocations.get(id, start); ok && c.clientID == clientID {
+			return c.revoked, nil
+		}
 	}
 	var revoked bool
 	if err := s.reader(ctx).Raw(sealedRevokedSQL, kindSealedRevoked, id, clientID).Scan(&revoked).Error; err != nil {
 		return false, mapError("gormstore: check sealed access token", err)
 	}
-	s.revocations.put(revocationCheck{id: id, clientID: clientID, revoked: revoked}, start)
+	if !inTx {
+		s.revocations.put(revocationCheck{id: id, clientID: clientID, revoked: revoked}, start)
+	}
 	return revoked, nil
 }
