@@ -153,36 +153,3 @@ func TestSealedClientCredentialsTokens(t *testing.T) {
 		})
 	})
 }
-
-// TestSealedTokenAcrossReplicas runs two replicas of one issuer on one
-// PostgreSQL database: the deletion of a client through one makes its
-// sealed tokens inactive on the other within token_cache_ttl, although the
-// other had its answer cached. (TestTokenCacheBoundAcrossReplicas does the
-// same for a revocation.)
-func TestSealedTokenAcrossReplicas(t *testing.T) {
-	dbURL := gormstoretest.PostgresURL(t)
-	a := startServerWith(t, dbURL, func(c *config.Config) { c.TokenCacheTTL = time.Second })
-	b := startServerWith(t, dbURL, func(c *config.Config) { c.TokenCacheTTL, c.Issuer = time.Second, a.URL })
-	app := a.createClient(t, machineClient("api:read"))
-	rs := a.createClient(t, machineClient())
-	_, body := grantWith(t, a, app, url.Values{})
-	token := body["access_token"].(string)
-	introspect := func(s *testServer) bool {
-		_, in := postForm(t, s.addr+"/oauth2/introspect", rs.Client.ID, rs.Secret, url.Values{"token": {token}})
-		return in["active"] == true
-	}
-	if !introspect(b) || !introspect(a) {
-		t.Fatal("the token is not active on both replicas")
-	}
-	deleted := time.Now()
-	if err := a.Store().DeleteClient(context.Background(), app.Client.ID); err != nil {
-		t.Fatal(err)
-	}
-	if introspect(a) {
-		t.Error("the replica that deleted the client still reports its token active")
-	}
-	time.Sleep(time.Second - time.Since(deleted))
-	if introspect(b) {
-		t.Error("a second after the client's deletion the other replica still reports its token active")
-	}
-}
