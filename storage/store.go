@@ -115,6 +115,14 @@ type TokenStore interface {
 	// client for the subject; an empty clientID means every client.
 	RevokeTokensOf(ctx context.Context, subject, clientID string) error
 
+	// GetAccessTokenShared returns an access token's request like
+	// GetAccessTokenSession, decoding its session into one newSession
+	// makes; but the request may be shared with other callers while the
+	// store's token cache keeps the token, so the caller must not change
+	// it or its session. For the read-only look-ups of a resource
+	// server's hot path (introspection, userinfo).
+	GetAccessTokenShared(ctx context.Context, signature string, newSession func() fosite.Session) (fosite.Requester, error)
+
 	// RevokeSealedAccessToken records that the sealed access token id of
 	// clientID (a self-contained token the store never held, see
 	// pkg/oidc) is revoked. The record is kept until keepUntil, once the

@@ -308,13 +308,18 @@ func (p *Provider) lookupAccessToken(ctx context.Context, token string) (fosite.
 	if key == "" {
 		return nil, nil, fmt.Errorf("%w: not an access token", errInactiveToken)
 	}
-	sess := newSession()
-	ar, err := p.store.GetAccessTokenSession(ctx, key, sess)
+	// The request may be shared with other look-ups of the token (the
+	// store's token cache): nothing here or in the callers changes it.
+	ar, err := p.store.GetAccessTokenShared(ctx, key, func() fosite.Session { return newSession() })
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil, fmt.Errorf("%w: unknown or revoked", errInactiveToken)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("oidc: look up access token: %w", err)
+	}
+	sess, ok := ar.GetSession().(*Session)
+	if !ok {
+		return nil, nil, fmt.Errorf("oidc: look up access token: a session of type %T", ar.GetSession())
 	}
 	if isJWT(token) {
 		// The stored expiry, as for an opaque token (the JWT's own was

@@ -253,6 +253,15 @@ func (s *sealingStore) GetAccessTokenSession(ctx context.Context, key string, se
 	return s.Store.GetAccessTokenSession(ctx, key, session)
 }
 
+// GetAccessTokenShared returns an access token's request for a read-only
+// look-up; a sealed token's is its own.
+func (s *sealingStore) GetAccessTokenShared(ctx context.Context, key string, newSession func() fosite.Session) (fosite.Requester, error) {
+	if strings.HasPrefix(key, sealedKeyPrefix) {
+		return s.sealed.request(ctx, s.Store, key, newSession())
+	}
+	return s.Store.GetAccessTokenShared(ctx, key, newSession)
+}
+
 // DeleteAccessTokenSession deletes an access token; a sealed one is
 // revoked.
 func (s *sealingStore) DeleteAccessTokenSession(ctx context.Context, key string) error {

@@ -43,6 +43,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("tokens", func(t *testing.T) {
 		run(t, "access token round trip keeps the request", testAccessTokenRoundTrip)
 		run(t, "concurrent access tokens are all committed", testAccessTokenConcurrent)
+		run(t, "a shared read is the stored request, and ends with a revocation", testAccessTokenShared)
 		run(t, "an invalidated code is returned with ErrInvalidatedAuthorizeCode", testCodeInvalidate)
 		run(t, "a code cannot be invalidated twice", testCodeInvalidateTwice)
 		run(t, "an expired code is ErrExpired, which is ErrNotFound", testCodeExpired)

@@ -83,6 +83,47 @@ func testAccessTokenRoundTrip(t *testing.T, s storage.Store) {
 	}
 }
 
+// testAccessTokenShared checks GetAccessTokenShared: the same request as
+// GetAccessTokenSession, decoded into a session of newSession's making,
+// read concurrently, and gone at once after a revocation through the
+// store even when it was shared a moment before.
+func testAccessTokenShared(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	_, req := clientAndRequest(t, s, "shared")
+	must(t, s.CreateAccessTokenSession(ctx, "sig-shared", req))
+	proto := func() fosite.Session { return newSession() }
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := s.GetAccessTokenShared(ctx, "sig-shared", proto)
+			if err != nil {
+				errs <- err
+				return
+			}
+			sess, ok := got.GetSession().(*openid.DefaultSession)
+			if !ok || got.GetID() != "shared" || sess.Subject != "alice" || fmt.Sprint(got.GetGrantedScopes()) != "[openid offline_access]" ||
+				!sess.GetExpiresAt(fosite.AccessToken).Equal(req.Session.GetExpiresAt(fosite.AccessToken)) {
+				errs <- fmt.Errorf("shared read: id %q session %#v", got.GetID(), got.GetSession())
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	must(t, s.RevokeAccessToken(ctx, "shared"))
+	if _, err := s.GetAccessTokenShared(ctx, "sig-shared", proto); !errors.Is(err, fosite.ErrNotFound) {
+		t.Errorf("after revocation: %v, want ErrNotFound", err)
+	}
+	if _, err := s.GetAccessTokenShared(ctx, "no-such-token", proto); !errors.Is(err, fosite.ErrNotFound) {
+		t.Errorf("unknown token: %v, want ErrNotFound", err)
+	}
+}
+
 func testAccessTokenConcurrent(t *testing.T, s storage.Store) {
 	ctx := context.Background()
 	_, req := clientAndRequest(t, s, "many")
