@@ -304,6 +304,9 @@ func (s *Store) GetAccessTokenShared(ctx context.Context, signature string, newS
 	if err != nil {
 		return nil, fmt.Errorf("gormstore: get %s: %w", kindAccess, err)
 	}
+	// fosite's sessions make their expiry map on first read: make it now,
+	// before the request is shared, so that no reader writes.
+	req.Session.GetExpiresAt(fosite.AccessToken)
 	if row.decoded != nil && !row.decoded.req.CompareAndSwap(nil, req) {
 		// Another caller decoded it first: share theirs.
 		return row.decoded.req.Load(), nil
