@@ -27,9 +27,9 @@ const jwtAccessTokenType = "at+jwt"
 // 9068 JWTs. Refresh tokens and codes are always opaque. An opaque access
 // token is a sealed one (sealedAccessTokens) when the client-credentials
 // grant issues it to a client that is not an admin client, and otherwise
-// one of prefixedHMACStrategy, stored under its key. A JWT is stored like an opaque token, under its jti, so that
-// introspection, revocation (RFC 7009) and refresh-token rotation treat
-// both alike.
+// one of prefixedHMACStrategy, stored under its key. A JWT is stored like
+// an opaque token, under its jti, so that introspection, revocation (RFC
+// 7009) and refresh-token rotation treat both alike.
 type tokenStrategy struct {
 	*prefixedHMACStrategy
 	jwt    *jwtAccessTokens
@@ -42,7 +42,7 @@ func (s *tokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Reques
 		return s.jwt.generate(ctx, r, time.Now())
 	}
 	if ar, ok := r.(fosite.AccessRequester); ok && ar.GetGrantTypes().ExactOne("client_credentials") && !isAdminClient(r.GetClient()) {
-		return s.sealed.generate(r, time.Now())
+		return s.sealed.generate(r)
 	}
 	return s.prefixedHMACStrategy.GenerateAccessToken(ctx, r)
 }
@@ -323,11 +323,12 @@ func (p *Provider) lookupAccessToken(ctx context.Context, token string) (fosite.
 	}
 	if isJWT(token) {
 		// The stored expiry, as for an opaque token (the JWT's own was
-		// checked with its signature).
-		if exp := sess.GetExpiresAt(fosite.AccessToken); !exp.IsZero() && !time.Now().Before(exp) {
-			return nil, nil, fmt.Errorf("%w: expired", errInactiveToken)
-		}
-	} else if err := p.access.ValidateAccessToken(ctx, ar, token); err != nil {
+		// checked with its signature above).
+		err = checkAccessTokenExpiry(ar)
+	} else {
+		err = p.access.ValidateAccessToken(ctx, ar, token)
+	}
+	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", errInactiveToken, err)
 	}
 	return ar, sess, nil

@@ -21,8 +21,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v3"
 	"github.com/hashicorp/go-retryablehttp"
-
 	lru "github.com/hashicorp/golang-lru/v2"
+
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/compose"
 	"github.com/ory/fosite/handler/oauth2"

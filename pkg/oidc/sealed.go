@@ -85,12 +85,12 @@ type sealedClaims struct {
 	Expires  int64    `json:"e"`
 }
 
-// additionalData binds a sealed body to its kind and version.
+// sealedAdditionalData binds a sealed body to its kind and version.
 var sealedAdditionalData = []byte(prefix("at") + strconv.Itoa(sealedVersion))
 
 // generate seals the access token of a client-credentials request and
 // returns it with its storage key.
-func (t *sealedAccessTokens) generate(r fosite.Requester, now time.Time) (token, key string, err error) {
+func (t *sealedAccessTokens) generate(r fosite.Requester) (token, key string, err error) {
 	exp := r.GetSession().GetExpiresAt(fosite.AccessToken)
 	if exp.IsZero() {
 		return "", "", errors.New("oidc: sealed access token: the request has no access token expiry")
@@ -124,7 +124,7 @@ func isSealedToken(token string) bool {
 	return ok && body != "" && !strings.Contains(body, ".")
 }
 
-// storageKey returns a sealed token's storage key.
+// sealedStorageKey returns a sealed token's storage key.
 func sealedStorageKey(token string) string {
 	return sealedKeyPrefix + strings.TrimPrefix(token, prefix("at"))
 }
@@ -179,7 +179,7 @@ func parseSealedRequestID(requestID string) (c sealedClaims, ok bool) {
 	return sealedClaims{ID: parts[1], ClientID: parts[2], Expires: exp}, true
 }
 
-// revoke records the revocation of the sealed token c.
+// revokeSealed records the revocation of the sealed token c.
 func revokeSealed(ctx context.Context, store storage.Store, c sealedClaims) error {
 	return store.RevokeSealedAccessToken(ctx, c.ID, c.ClientID, time.UnixMilli(c.Expires).Add(revocationMargin))
 }

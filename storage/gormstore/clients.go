@@ -285,9 +285,7 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	})
 	s.clients.forget(id)
 	s.forgetAccessTokens(ctx, "")
-	forgetSealed := func() { s.revocations.change(id) }
-	forgetSealed()
-	s.AfterCommit(ctx, forgetSealed)
+	s.changeCached(ctx, func() { s.revocations.change(id) })
 	return mapError("gormstore: delete client", err)
 }
 

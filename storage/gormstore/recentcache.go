@@ -1,16 +1,19 @@
 package gormstore
 
 import (
+	"context"
 	"sync"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"gorm.io/gorm"
 )
 
 // recentCache keeps values read recently from the database, so that a
 // value asked for on every API call costs one read a ttl, not one a call.
-// The access-token cache (tokencache.go) and userinfo's customer cache
-// (usercache.go) are its two uses.
+// Its uses: the access-token cache (tokencache.go), userinfo's customer
+// cache (usercache.go) and the revocation checks of sealed access tokens
+// (sealed.go).
 //
 // The bound on staleness is the contract: an entry is used for at most ttl
 // after the read that filled it began. A change made through this store
@@ -111,4 +114,20 @@ func (c *recentCache[V]) changeAll() {
 	clear(c.changed)
 	c.mu.Unlock()
 	c.entries.Purge()
+}
+
+// changeCached applies change, a change of a recentCache's groups, now and
+// again once the transaction in ctx commits (at once outside one), so that
+// no read made before the commit is used after it.
+func (s *Store) changeCached(ctx context.Context, change func()) {
+	change()
+	s.AfterCommit(ctx, change)
+}
+
+// inTransaction reports whether ctx carries a transaction (BeginTX, InTx).
+// Reads inside one neither use nor fill the caches: its snapshot may be
+// older than a change the cache has seen.
+func inTransaction(ctx context.Context) bool {
+	_, ok := ctx.Value(txKey{}).(*gorm.DB)
+	return ok
 }

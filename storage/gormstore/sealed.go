@@ -5,8 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -60,9 +58,7 @@ func (s *Store) RevokeSealedAccessToken(ctx context.Context, id, clientID string
 	if res.RowsAffected == 0 {
 		return nil // revoked before
 	}
-	forget := func() { s.revocations.change(clientID) }
-	forget()
-	s.AfterCommit(ctx, forget)
+	s.changeCached(ctx, func() { s.revocations.change(clientID) })
 	return nil
 }
 
@@ -71,12 +67,10 @@ func (s *Store) RevokeSealedAccessToken(ctx context.Context, id, clientID string
 const sealedRevokedSQL = "SELECT EXISTS (SELECT 1 FROM tokens WHERE kind = ? AND signature = ?) OR NOT EXISTS (SELECT 1 FROM clients WHERE id = ?)"
 
 // SealedAccessTokenRevoked reports whether the sealed access token was
-// revoked or its client deleted.
-// Inside a transaction it reads the database, as readToken does, and
-// caches nothing: a snapshot taken before a revocation must not be cached
-// after it.
+// revoked or its client deleted. Inside a transaction it reads the
+// database and caches nothing (inTransaction), as readToken does.
 func (s *Store) SealedAccessTokenRevoked(ctx context.Context, id, clientID string) (bool, error) {
-	_, inTx := ctx.Value(txKey{}).(*gorm.DB)
+	inTx := inTransaction(ctx)
 	start := time.Now()
 	if !inTx {
 		if c, ok := s.revocations.get(id, start); ok && c.clientID == clientID {

@@ -192,8 +192,7 @@ func (s *Store) getToken(ctx context.Context, kind, signature string, session fo
 
 // readToken reads a row, from the token cache when it may.
 func (s *Store) readToken(ctx context.Context, kind, signature string) (tokenRow, error) {
-	_, inTx := ctx.Value(txKey{}).(*gorm.DB)
-	cached := kind == kindAccess && !inTx
+	cached := kind == kindAccess && !inTransaction(ctx)
 	start := time.Now()
 	if cached {
 		if row, ok := s.accessTokens.get(signature, start); ok {
@@ -216,12 +215,11 @@ func (s *Store) readToken(ctx context.Context, kind, signature string) (tokenRow
 // transaction in ctx commits, so that no read made before the commit is
 // used after it.
 func (s *Store) forgetAccessTokens(ctx context.Context, requestID string) {
-	forget := func() { s.accessTokens.change(requestID) }
 	if requestID == "" {
-		forget = s.accessTokens.changeAll
+		s.changeCached(ctx, s.accessTokens.changeAll)
+		return
 	}
-	forget()
-	s.AfterCommit(ctx, forget)
+	s.changeCached(ctx, func() { s.accessTokens.change(requestID) })
 }
 
 func (s *Store) deleteToken(ctx context.Context, kind, signature string) error {
@@ -403,8 +401,7 @@ func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
 // be part of such a cycle. Inside a transaction the locks are held to its
 // end anyway, and SQLite has one writer.
 func (s *Store) oneLockAtATime(ctx context.Context) bool {
-	_, inTx := ctx.Value(txKey{}).(*gorm.DB)
-	return s.kind == Postgres && !inTx
+	return s.kind == Postgres && !inTransaction(ctx)
 }
 
 // eachTokenOf runs stmt, whose last placeholder is a signature, once for

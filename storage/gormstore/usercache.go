@@ -28,9 +28,7 @@ func newUserCache(ttl time.Duration) *userCache {
 // transaction in ctx commits, so that no read made before the commit is
 // used after it.
 func (s *Store) forgetUser(ctx context.Context, id string) {
-	forget := func() { s.users.change(id) }
-	forget()
-	s.AfterCommit(ctx, forget)
+	s.changeCached(ctx, func() { s.users.change(id) })
 }
 
 // GetUserRecent returns the customer as GetUser does, or as read at most
