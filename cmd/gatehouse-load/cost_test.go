@@ -86,11 +86,13 @@ func TestRatio(t *testing.T) {
 }
 
 func TestMeasureHash(t *testing.T) {
-	h, err := measureHash(argon2Params{memoryKiB: 64, iterations: 1, parallelism: 1}, 4, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h.hashes != 4 || h.workers != 2 || h.wall <= 0 {
-		t.Errorf("got %+v", h)
+	for name, newHasher := range map[string]func() hasher{"bare": bareHash, "kept memory": keptMemoryHash} {
+		h, err := measureHash(argon2Params{memoryKiB: 64, iterations: 1, parallelism: 1}, 4, 2, newHasher)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.hashes != 4 || h.workers != 2 || h.wall <= 0 {
+			t.Errorf("%s: got %+v", name, h)
+		}
 	}
 }

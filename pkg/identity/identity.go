@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/argon2"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -48,16 +49,19 @@ const maxPasswordBytes = 4 * MaxPasswordLength
 
 // Service creates and authenticates customers.
 //
-// At most GOMAXPROCS argon2id hashes run at once; the rest wait their turn
-// (or until their request is cancelled). A hash keeps a core busy per lane
-// (one at the default parallelism), so more at once would not finish
-// sooner, but each would hold its MemoryKiB: a burst of sign-ins (or an
-// attacker's) queues instead of exhausting memory.
+// At most GOMAXPROCS argon2id hashes run at once, one in each hashing
+// slot; the rest wait their turn (or until their request is cancelled). A
+// hash keeps one core busy (its lanes are computed one after the other),
+// so more at once would not finish sooner, but each would need its
+// MemoryKiB: a burst of sign-ins (or an attacker's) queues instead of
+// exhausting memory. Each slot keeps its work area of MemoryKiB from its
+// first hash on and reuses it (internal/argon2), so a hash allocates
+// nothing and leaves the garbage collector nothing to do.
 type Service struct {
 	users  storage.UserStore
 	params Argon2Params
 	policy PasswordPolicy
-	slots  chan struct{} // one token per hash allowed to run
+	slots  chan *argon2.Memory // the free hashing slots' work areas, nil until first used
 
 	dummyOnce sync.Once
 	dummy     string // a hash to verify against when the email is unknown
@@ -66,38 +70,49 @@ type Service struct {
 // NewService returns a Service hashing new passwords with params and
 // refusing those policy refuses.
 func NewService(users storage.UserStore, params Argon2Params, policy PasswordPolicy) *Service {
-	return &Service{users: users, params: params, policy: policy, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	slots := make(chan *argon2.Memory, runtime.GOMAXPROCS(0))
+	for range cap(slots) {
+		slots <- nil
+	}
+	return &Service{users: users, params: params, policy: policy, slots: slots}
 }
 
-// acquire waits for a hashing slot, or for ctx to end.
-func (s *Service) acquire(ctx context.Context) error {
+// acquire waits for a hashing slot, or for ctx to end, and returns the
+// slot's work area.
+func (s *Service) acquire(ctx context.Context) (*argon2.Memory, error) {
 	select {
-	case s.slots <- struct{}{}:
-		return nil
+	case mem := <-s.slots:
+		if mem == nil {
+			mem = argon2.NewMemory(s.params.MemoryKiB)
+		}
+		return mem, nil
 	case <-ctx.Done():
-		return fmt.Errorf("identity: waiting to hash a password: %w", ctx.Err())
+		return nil, fmt.Errorf("identity: waiting to hash a password: %w", ctx.Err())
 	}
 }
 
-func (s *Service) release() { <-s.slots }
+// release gives a slot and its work area back.
+func (s *Service) release(mem *argon2.Memory) { s.slots <- mem }
 
 // hash hashes a new password with the service's parameters, in a slot.
 func (s *Service) hash(ctx context.Context, password string) (string, error) {
-	if err := s.acquire(ctx); err != nil {
+	mem, err := s.acquire(ctx)
+	if err != nil {
 		return "", err
 	}
-	defer s.release()
-	return HashPassword(password, s.params)
+	defer s.release(mem)
+	return hashPassword(mem, password, s.params)
 }
 
 // verify checks a password against a stored hash, in a slot.
 func (s *Service) verify(ctx context.Context, password, encoded string) (ok, rehash bool, err error) {
-	if err := s.acquire(ctx); err != nil {
+	mem, err := s.acquire(ctx)
+	if err != nil {
 		return false, false, err
 	}
-	defer s.release()
+	defer s.release(mem)
 	if strings.HasPrefix(encoded, "$argon2id$") {
-		return VerifyPassword(password, encoded, s.params)
+		return verifyPassword(mem, password, encoded, s.params)
 	}
 	// An imported hash (bcrypt, scrypt, PBKDF2, argon2i, Firebase's scrypt) is
 	// replaced by argon2id at the first sign-in it lets through.
@@ -109,11 +124,12 @@ func (s *Service) verify(ctx context.Context, password, encoded string) (ok, reh
 // slot, so that an unknown email takes as long as a wrong password. The
 // dummy hash itself is made, once, inside the same slot.
 func (s *Service) verifyDummy(ctx context.Context, password string) error {
-	if err := s.acquire(ctx); err != nil {
+	mem, err := s.acquire(ctx)
+	if err != nil {
 		return err
 	}
-	defer s.release()
-	_, _, _ = VerifyPassword(password, s.dummyHash(), s.params)
+	defer s.release(mem)
+	_, _, _ = verifyPassword(mem, password, s.dummyHash(mem), s.params)
 	return nil
 }
 
@@ -256,9 +272,11 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (sto
 	return u, nil
 }
 
-func (s *Service) dummyHash() string {
+// dummyHash is the hash verifyDummy checks against, made in mem the
+// first time.
+func (s *Service) dummyHash(mem *argon2.Memory) string {
 	s.dummyOnce.Do(func() {
-		s.dummy, _ = HashPassword("gatehouse dummy password", s.params)
+		s.dummy, _ = hashPassword(mem, "gatehouse dummy password", s.params)
 	})
 	return s.dummy
 }

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"strings"
 
-	"golang.org/x/crypto/argon2"
+	"github.com/gatehouse-id/gatehouse/internal/argon2"
 )
 
 // Argon2Params are the argon2id parameters of new password hashes
@@ -34,11 +34,16 @@ var ErrMalformedHash = errors.New("identity: malformed password hash")
 // HashPassword returns the PHC string of an argon2id hash of password:
 // $argon2id$v=19$m=…,t=…,p=…$salt$hash.
 func HashPassword(password string, p Argon2Params) (string, error) {
+	return hashPassword(&argon2.Memory{}, password, p)
+}
+
+// hashPassword is HashPassword computing in mem.
+func hashPassword(mem *argon2.Memory, password string, p Argon2Params) (string, error) {
 	salt := make([]byte, saltBytes)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("identity: salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, keyBytes)
+	key := mem.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, keyBytes)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Iterations, p.Parallelism,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
@@ -80,12 +85,17 @@ func parseArgon2(encoded string) (argon2Hash, error) {
 // parameters are weaker). It verifies argon2id only; Service.Authenticate
 // also verifies imported hashes (CheckImportedHash).
 func VerifyPassword(password, encoded string, p Argon2Params) (ok, rehash bool, err error) {
+	return verifyPassword(&argon2.Memory{}, password, encoded, p)
+}
+
+// verifyPassword is VerifyPassword computing in mem.
+func verifyPassword(mem *argon2.Memory, password, encoded string, p Argon2Params) (ok, rehash bool, err error) {
 	a, err := parseArgon2(encoded)
 	if err != nil {
 		return false, false, err
 	}
 	h := a.params
-	got := argon2.IDKey([]byte(password), a.salt, h.Iterations, h.MemoryKiB, h.Parallelism, uint32(len(a.want)))
+	got := mem.IDKey([]byte(password), a.salt, h.Iterations, h.MemoryKiB, h.Parallelism, uint32(len(a.want)))
 	ok = subtle.ConstantTimeCompare(got, a.want) == 1
 	rehash = h.MemoryKiB < p.MemoryKiB || h.Iterations < p.Iterations || h.Parallelism < p.Parallelism
 	return ok, rehash, nil

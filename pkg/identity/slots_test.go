@@ -3,9 +3,12 @@ package identity
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/argon2"
 )
 
 // TestHashesWaitForASlot checks that no more than GOMAXPROCS hashes run at
@@ -17,10 +20,13 @@ func TestHashesWaitForASlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var taken []*argon2.Memory
 	for range runtime.GOMAXPROCS(0) {
-		if err := s.acquire(context.Background()); err != nil {
+		mem, err := s.acquire(context.Background())
+		if err != nil {
 			t.Fatal(err)
 		}
+		taken = append(taken, mem)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -31,12 +37,44 @@ func TestHashesWaitForASlot(t *testing.T) {
 		t.Fatalf("hash with every slot taken: %v, want the context's deadline", err)
 	}
 
-	s.release()
+	s.release(taken[0])
 	ok, _, err := s.verify(context.Background(), "correct horse", encoded)
 	if !ok || err != nil {
 		t.Fatalf("verify with a free slot: ok=%v err=%v", ok, err)
 	}
-	if got := len(s.slots); got != runtime.GOMAXPROCS(0)-1 {
-		t.Fatalf("%d slots taken after verify returned, want %d", got, runtime.GOMAXPROCS(0)-1)
+	if got := len(s.slots); got != 1 {
+		t.Fatalf("%d slots free after verify returned, want 1", got)
+	}
+	// The slot keeps its work area: the next hash in it gets the same one.
+	if mem, _ := s.acquire(context.Background()); mem != taken[0] {
+		t.Fatalf("the free slot's work area is %p, want the one it was released with (%p)", mem, taken[0])
+	}
+}
+
+// TestSlotWorkAreasAreReused checks that hashes made one after another in
+// reused work areas, and verified in them, are right: a work area holding
+// an earlier hash's blocks gives the same result as a fresh one.
+func TestSlotWorkAreasAreReused(t *testing.T) {
+	s := NewService(nil, fast, PasswordPolicy{})
+	ctx := context.Background()
+	var hashes []string
+	for i := range 4 {
+		h, err := s.hash(ctx, fmt.Sprintf("password %d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashes = append(hashes, h)
+	}
+	for i, h := range hashes {
+		for j := range hashes {
+			ok, _, err := s.verify(ctx, fmt.Sprintf("password %d", j), h)
+			if err != nil || ok != (i == j) {
+				t.Fatalf("hash %d against password %d: ok=%v err=%v", i, j, ok, err)
+			}
+		}
+		// VerifyPassword computes in memory of its own.
+		if ok, _, err := VerifyPassword(fmt.Sprintf("password %d", i), h, fast); !ok || err != nil {
+			t.Fatalf("VerifyPassword of hash %d: ok=%v err=%v", i, ok, err)
+		}
 	}
 }

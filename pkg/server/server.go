@@ -50,14 +50,12 @@ const GCPercent = 400
 
 // MemoryLimit is the soft memory limit `gatehouse serve` sets unless
 // GOMEMLIMIT is set, so that GCPercent does not let the heap grow to five
-// times a large live heap: during a burst of sign-ins each running argon2id
-// hash holds argon2_memory_kib, and the limit makes the collector work
-// harder there instead. It leaves room for GOMAXPROCS hashes (all that run
-// at once, see identity.Service) twice over plus 64 MiB, so the live heap
-// (the running hashes and a few MiB more) stays well below it and the
-// collector never has to run without pause.
+// times a large live heap. Each hashing slot (GOMAXPROCS of them, see
+// identity.Service) keeps an argon2_memory_kib work area once it has
+// hashed, which is live heap but no garbage; the limit is those areas plus
+// 64 MiB for everything else.
 func MemoryLimit(cfg config.Config) int64 {
-	return 64<<20 + 2*int64(runtime.GOMAXPROCS(0))*cfg.Argon2MemoryKiB<<10
+	return 64<<20 + int64(runtime.GOMAXPROCS(0))*cfg.Argon2MemoryKiB<<10
 }
 
 // Server is a configured Gatehouse.
