@@ -160,7 +160,7 @@ func (b *batchWriter) run() {
 		}
 		b.flush(batch, rows)
 		if b.wal != nil {
-			b.wal.check(b.conn, b.log)
+			b.wal.check(b.log)
 		}
 		lastFlush = time.Now()
 	}

@@ -48,13 +48,16 @@ const DefaultWALMaxBytes = 64 << 20
 // batches (walBound), so the bound holds whatever the write rate; this loop
 // checks every walPollInterval for the writes made in transactions. Writers
 // wait for the checkpoint (tens of milliseconds, docs/architecture.md); readers
-// do not.
+// do not. One checkpoint runs at a time (mu): a RESTART that found a
+// PASSIVE under way would give up, and the writes after it would grow the
+// log past its bound.
 type checkpointer struct {
 	db       *sql.DB // the checkpointer's own connection
 	writer   *sql.DB // the store's single write connection
 	walPath  string
 	maxBytes int64
 	log      *slog.Logger
+	mu       sync.Mutex // held by each checkpoint
 	stop     chan struct{}
 	done     sync.WaitGroup
 	closed   sync.Once
@@ -80,9 +83,7 @@ func (c *checkpointer) run() {
 			size := walSize(c.walPath, c.log)
 			switch {
 			case size > c.maxBytes/2:
-				if err := restartWAL(c.writer, c.log); err != nil {
-					c.log.Warn("sqlite checkpoint failed", "mode", "RESTART", "error", err.Error())
-				}
+				c.restart()
 				lastPassive = now
 			case now.Sub(lastPassive) >= checkpointInterval || size > c.maxBytes/8 && now.Sub(lastPassive) >= busyCheckpointInterval:
 				// Under load, copy frames back often, so that the RESTART
@@ -106,14 +107,23 @@ func walSize(path string, log *slog.Logger) int64 {
 	return fi.Size()
 }
 
+// restart restarts the log (restartWAL) once no other checkpoint runs.
+func (c *checkpointer) restart() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := restartWAL(c.writer, c.log); err != nil {
+		c.log.Warn("sqlite checkpoint failed", "mode", "RESTART", "error", err.Error())
+	}
+}
+
 // restartWAL runs a RESTART checkpoint on the write connection: it copies
 // what the passive checkpoints left and makes the next write start the log
 // over, at which SQLite cuts the file to journal_size_limit (half the
 // bound). RESTART rather than TRUNCATE: the file's blocks are written over
 // instead of freed and allocated again, which cost grants
-// (docs/benchmarks.md). A reader still using the log, or a PASSIVE
-// checkpoint under way, makes it give up (busy) rather than hold the
-// writers; the next check tries again.
+// (docs/benchmarks.md). It waits for readers still using the log up to
+// the connection's busy timeout, then gives up (busy) rather than hold the
+// writers longer; the next check tries again.
 func restartWAL(writer *sql.DB, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -135,19 +145,20 @@ func restartWAL(writer *sql.DB, log *slog.Logger) error {
 type walBound struct {
 	path      string
 	threshold int64
+	ckpt      *checkpointer
 }
 
 // check restarts the log when it has passed the threshold.
-func (w *walBound) check(writer *sql.DB, log *slog.Logger) {
+func (w *walBound) check(log *slog.Logger) {
 	if walSize(w.path, log) <= w.threshold {
 		return
 	}
-	if err := restartWAL(writer, log); err != nil {
-		log.Warn("sqlite checkpoint failed", "mode", "RESTART", "error", err.Error())
-	}
+	w.ckpt.restart()
 }
 
 func (c *checkpointer) checkpoint(db *sql.DB, mode string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var busy, logFrames, done int

@@ -184,7 +184,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	var wal *walBound
 	if s.kind == SQLite {
-		wal = &walBound{path: opts.Path + "-wal", threshold: walMax / 2}
+		wal = &walBound{path: opts.Path + "-wal", threshold: walMax / 2, ckpt: s.ckpt}
 	}
 	tokens, err := newBatchWriter(s.write, s.kind, pool, log, s.health, wal)
 	if err != nil {
