@@ -61,8 +61,16 @@ type Page struct {
 type ClientStore interface {
 	// CreateClient stores a new client; ErrAlreadyExists if the ID is taken.
 	CreateClient(ctx context.Context, c Client) error
-	// LookupClient returns the client with the ID, or ErrNotFound.
+	// LookupClient returns the client with the ID, or ErrNotFound, as
+	// stored now.
 	LookupClient(ctx context.Context, id string) (Client, error)
+	// CachedClient returns the client as the protocol endpoints see it,
+	// through the same cache as fosite's GetClient: a change shows at once
+	// on the replica that made it and within the client cache's TTL on the
+	// others. The pages and the sign-in pipeline read clients this way.
+	// The result shares its slices with the cache: callers must not modify
+	// them. ErrNotFound if there is none.
+	CachedClient(ctx context.Context, id string) (Client, error)
 	// ListClients returns clients ordered by ID.
 	ListClients(ctx context.Context, page Page) ([]Client, error)
 	// UpdateClient applies update to the stored client atomically.

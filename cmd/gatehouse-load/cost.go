@@ -120,20 +120,21 @@ type hasher func(p argon2Params, password, salt []byte)
 // bareHash is the reference the sign-in's cost is measured against:
 // golang.org/x/crypto/argon2's IDKey, which allocates its memory on each
 // call, as a program hashing a password with Go's argon2 package does.
-func bareHash() hasher {
+func bareHash(argon2Params) hasher {
 	return func(p argon2Params, password, salt []byte) {
 		argon2.IDKey(password, salt, p.iterations, p.memoryKiB, p.parallelism, 32)
 	}
 }
 
 // keptMemoryHash is the server's own hash (internal/argon2): the same
-// result, computed in a work area kept from one hash to the next.
-func keptMemoryHash() hasher {
-	var mem *gatehouseargon2.Memory
+// result, computed in a work area kept from one hash to the next. The
+// area is made, and used once so that its pages are in memory, when the
+// worker's hasher is, before the timing starts: as a server's hashing slot
+// has been after its first sign-in.
+func keptMemoryHash(p argon2Params) hasher {
+	mem := gatehouseargon2.NewMemory(p.memoryKiB)
+	mem.IDKey([]byte("warm-up"), []byte("warm-up salt"), p.iterations, p.memoryKiB, p.parallelism, 32)
 	return func(p argon2Params, password, salt []byte) {
-		if mem == nil {
-			mem = gatehouseargon2.NewMemory(p.memoryKiB)
-		}
 		mem.IDKey(password, salt, p.iterations, p.memoryKiB, p.parallelism, 32)
 	}
 }
@@ -142,10 +143,14 @@ func keptMemoryHash() hasher {
 // one hash per core at once), each worker with a hasher of newHasher's,
 // and returns the CPU time and the wall time a hash, the CPU time from
 // getrusage of this process (so the load must not be running).
-func measureHash(p argon2Params, n, workers int, newHasher func() hasher) (hashCost, error) {
+func measureHash(p argon2Params, n, workers int, newHasher func(argon2Params) hasher) (hashCost, error) {
 	salt := make([]byte, 16)
 	_, _ = rand.Read(salt)
 	password := []byte("correct horse battery staple")
+	hashers := make([]hasher, workers)
+	for i := range hashers {
+		hashers[i] = newHasher(p)
+	}
 	runtime.GC()
 	before, err := selfCPU()
 	if err != nil {
@@ -158,8 +163,7 @@ func measureHash(p argon2Params, n, workers int, newHasher func() hasher) (hashC
 		jobs <- struct{}{}
 	}
 	close(jobs)
-	for range workers {
-		hash := newHasher()
+	for _, hash := range hashers {
 		wg.Go(func() {
 			for range jobs {
 				hash(p, password, salt)

@@ -86,7 +86,7 @@ func TestRatio(t *testing.T) {
 }
 
 func TestMeasureHash(t *testing.T) {
-	for name, newHasher := range map[string]func() hasher{"bare": bareHash, "kept memory": keptMemoryHash} {
+	for name, newHasher := range map[string]func(argon2Params) hasher{"bare": bareHash, "kept memory": keptMemoryHash} {
 		h, err := measureHash(argon2Params{memoryKiB: 64, iterations: 1, parallelism: 1}, 4, 2, newHasher)
 		if err != nil {
 			t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	xargon2 "golang.org/x/crypto/argon2"
@@ -11,11 +12,13 @@ import (
 
 // TestMatchesXCrypto compares Argon2id and Argon2i with x/crypto's over
 // parameter sets that reach every branch: one and several lanes, one and
-// several passes, memory below the minimum and not a multiple of 4p,
-// outputs shorter and longer than 64 bytes, and a Memory reused across
-// hashes of different sizes (smaller and larger than it).
+// several passes, memory below the minimum (8 blocks a lane) and not a
+// multiple of 4p, segments longer than one block of addresses (128) with
+// several lanes and passes, outputs shorter and longer than 64 bytes and
+// across the 32-byte steps of H', and a Memory reused across hashes of
+// different sizes (smaller and larger than it).
 func TestMatchesXCrypto(t *testing.T) {
-	mem := NewMemory(256)
+	mem := NewMemory(2048)
 	for _, c := range []struct {
 		time, memory uint32
 		threads      uint8
@@ -24,6 +27,8 @@ func TestMatchesXCrypto(t *testing.T) {
 		{1, 8, 1, 32}, {1, 64, 1, 32}, {2, 64, 1, 32}, {3, 256, 1, 16},
 		{1, 64, 4, 32}, {3, 100, 3, 64}, {2, 37, 2, 65}, {4, 512, 4, 128},
 		{1, 1024, 1, 4}, {2, 300, 8, 33}, {1, 5, 2, 100}, {3, 256, 1, 32},
+		{2, 2048, 2, 32}, {3, 1100, 2, 96}, {1, 16, 16, 97}, {2, 0, 255, 16},
+		{2, 4096, 1, 1024}, {1, 600, 1, 31},
 	} {
 		for _, in := range []struct{ password, salt []byte }{
 			{[]byte("password"), []byte("somesaltsomesalt")},
@@ -65,6 +70,56 @@ func BenchmarkXCryptoIDKey(b *testing.B) {
 	}
 }
 
+// TestRandomParameters compares with x/crypto over random parameter sets
+// (a fixed seed), each in a kept Memory first filled with random words, so
+// that no result can depend on what the area held before.
+func TestRandomParameters(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9106, 19))
+	mem := NewMemory(1024)
+	for i := range 150 {
+		mode := []int{typeI, typeID}[rng.IntN(2)]
+		passes := 1 + rng.Uint32N(4)
+		lanes := uint8(1 + rng.IntN(6))
+		memory := rng.Uint32N(1500)
+		keyLen := 1 + rng.Uint32N(200)
+		password := make([]byte, rng.IntN(40))
+		salt := make([]byte, 8+rng.IntN(24))
+		for _, b := range [][]byte{password, salt} {
+			for j := range b {
+				b[j] = byte(rng.Uint32())
+			}
+		}
+		for j := range mem.blocks {
+			for k := range mem.blocks[j] {
+				mem.blocks[j][k] = rng.Uint64()
+			}
+		}
+		var got, want []byte
+		if mode == typeI {
+			got = mem.Key(password, salt, passes, memory, lanes, keyLen)
+			want = xargon2.Key(password, salt, passes, memory, lanes, keyLen)
+		} else {
+			got = mem.IDKey(password, salt, passes, memory, lanes, keyLen)
+			want = xargon2.IDKey(password, salt, passes, memory, lanes, keyLen)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("case %d (type %d, t=%d, m=%d, p=%d, T=%d): got %x, x/crypto %x", i, mode, passes, memory, lanes, keyLen, got, want)
+		}
+	}
+}
+
+// TestAreaClearedAfterHash checks that a hash leaves no block derived from
+// the password in the kept area.
+func TestAreaClearedAfterHash(t *testing.T) {
+	mem := NewMemory(64)
+	mem.IDKey([]byte("correct horse battery staple"), []byte("somesaltsomesalt"), 2, 64, 1, 32)
+	for i := range mem.blocks {
+		if mem.blocks[i] != (block{}) {
+			t.Fatalf("block %d of the work area is not zero after the hash", i)
+		}
+	}
+}
+
 // TestRFC9106Vectors checks the test vectors of RFC 9106 §5.2 (Argon2i)
 // and §5.3 (Argon2id): 32 KiB, 3 passes, 4 lanes, with a secret and
 // associated data.
@@ -89,5 +144,14 @@ func TestRFC9106Vectors(t *testing.T) {
 				t.Errorf("%s: tag %s, want %s", c.name, got, c.tag)
 			}
 		}
+	}
+}
+
+// BenchmarkClearArea is what clearing the work area after a hash costs, at
+// the server's default memory.
+func BenchmarkClearArea(b *testing.B) {
+	mem := NewMemory(benchMemory)
+	for b.Loop() {
+		clear(mem.blocks)
 	}
 }

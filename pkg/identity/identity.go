@@ -55,8 +55,8 @@ const maxPasswordBytes = 4 * MaxPasswordLength
 // so more at once would not finish sooner, but each would need its
 // MemoryKiB: a burst of sign-ins (or an attacker's) queues instead of
 // exhausting memory. Each slot keeps its work area of MemoryKiB from its
-// first hash on and reuses it (internal/argon2), so a hash allocates
-// nothing and leaves the garbage collector nothing to do.
+// first hash on and reuses it (internal/argon2), so a hash allocates no
+// hash memory and leaves the garbage collector no large garbage.
 type Service struct {
 	users  storage.UserStore
 	params Argon2Params
@@ -116,7 +116,7 @@ func (s *Service) verify(ctx context.Context, password, encoded string) (ok, reh
 	}
 	// An imported hash (bcrypt, scrypt, PBKDF2, argon2i, Firebase's scrypt) is
 	// replaced by argon2id at the first sign-in it lets through.
-	ok, err = verifyImported(password, encoded)
+	ok, err = verifyImported(mem, password, encoded)
 	return ok, ok, err
 }
 

@@ -104,11 +104,15 @@ func HashFormat(encoded string) string {
 	return ""
 }
 
-// verifyImported checks password against an imported (non-argon2id) hash.
-func verifyImported(password, encoded string) (bool, error) {
+// verifyImported checks password against an imported (non-argon2id) hash;
+// an argon2i one is computed in mem.
+func verifyImported(mem *argon2.Memory, password, encoded string) (bool, error) {
 	h, err := parseImported(encoded)
 	if err != nil {
 		return false, err
+	}
+	if a, ok := h.(argon2iHash); ok {
+		return a.verifyIn(mem, password), nil
 	}
 	return h.verify(password)
 }
@@ -299,9 +303,14 @@ func parsePBKDF2(encoded string) (importedHash, error) {
 type argon2iHash argon2Hash
 
 func (h argon2iHash) verify(password string) (bool, error) {
+	return h.verifyIn(&argon2.Memory{}, password), nil
+}
+
+// verifyIn is verify computing in mem.
+func (h argon2iHash) verifyIn(mem *argon2.Memory, password string) bool {
 	p := h.params
-	got := (&argon2.Memory{}).Key([]byte(password), h.salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(h.want)))
-	return subtle.ConstantTimeCompare(got, h.want) == 1, nil
+	got := mem.Key([]byte(password), h.salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(h.want)))
+	return subtle.ConstantTimeCompare(got, h.want) == 1
 }
 
 // parseArgon2i parses $argon2i$v=19$m=…,t=…,p=…$salt$hash, as argon2id's

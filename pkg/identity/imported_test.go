@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-id/gatehouse/internal/argon2"
 	"github.com/gatehouse-id/gatehouse/storage"
 )
 
@@ -70,10 +71,10 @@ func TestImportedHashesVerifyTheirKnownAnswers(t *testing.T) {
 			if err := CheckImportedHash(v.hash); err != nil {
 				t.Fatalf("CheckImportedHash: %v", err)
 			}
-			if ok, err := verifyImported(v.password, v.hash); !ok || err != nil {
+			if ok, err := verifyImported(&argon2.Memory{}, v.password, v.hash); !ok || err != nil {
 				t.Fatalf("the right password: ok=%v err=%v", ok, err)
 			}
-			if ok, err := verifyImported(v.password+"!", v.hash); ok || err != nil {
+			if ok, err := verifyImported(&argon2.Memory{}, v.password+"!", v.hash); ok || err != nil {
 				t.Fatalf("a wrong password: ok=%v err=%v", ok, err)
 			}
 		})
@@ -180,7 +181,7 @@ func BenchmarkVerifyImported(b *testing.B) {
 		}
 		b.Run(v.name, func(b *testing.B) {
 			for b.Loop() {
-				if ok, err := verifyImported(v.password, v.hash); !ok || err != nil {
+				if ok, err := verifyImported(&argon2.Memory{}, v.password, v.hash); !ok || err != nil {
 					b.Fatal(ok, err)
 				}
 			}

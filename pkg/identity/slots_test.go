@@ -78,3 +78,24 @@ func TestSlotWorkAreasAreReused(t *testing.T) {
 		}
 	}
 }
+
+// TestSlotsVerifyHashesMadeElsewhere verifies, through a service's hashing
+// slots, hashes that golang.org/x/crypto/argon2 made: an argon2id one with
+// a smaller memory cost than the slots' areas, and an imported argon2i one
+// with two lanes.
+func TestSlotsVerifyHashesMadeElsewhere(t *testing.T) {
+	s := NewService(nil, fast, PasswordPolicy{})
+	for _, encoded := range []string{
+		"$argon2id$v=19$m=64,t=1,p=1$Z2F0ZWhvdXNlLXNhbHQxNg$FK0ESY1/RUkzbCcCgH19NwkYOz0AWQ3GP3Ow/7tDU+I",
+		"$argon2i$v=19$m=128,t=2,p=2$Z2F0ZWhvdXNlLXNhbHQxNg$pip3M3yfaO79SpwJbvorb+WTlMbFkQmqMBWxGqI7/go",
+	} {
+		for range 2 { // the second time in a slot's kept area
+			if ok, _, err := s.verify(context.Background(), "correct horse", encoded); !ok || err != nil {
+				t.Fatalf("%s: ok=%v err=%v", encoded, ok, err)
+			}
+			if ok, _, err := s.verify(context.Background(), "correct horse!", encoded); ok || err != nil {
+				t.Fatalf("%s with a wrong password: ok=%v err=%v", encoded, ok, err)
+			}
+		}
+	}
+}

@@ -71,7 +71,7 @@ func (p *Provider) HintNamesOther(ctx context.Context, ar storage.AuthRequest, u
 	if err != nil {
 		return false
 	}
-	client, err := p.store.LookupClient(ctx, ar.ClientID)
+	client, err := p.store.CachedClient(ctx, ar.ClientID)
 	if err != nil {
 		return false
 	}

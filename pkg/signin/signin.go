@@ -97,7 +97,7 @@ type SecondFactor struct {
 type Store interface {
 	GetUser(ctx context.Context, id string) (storage.User, error)
 	GetAuthRequest(ctx context.Context, id string) (storage.AuthRequest, error)
-	LookupClient(ctx context.Context, id string) (storage.Client, error)
+	CachedClient(ctx context.Context, id string) (storage.Client, error)
 	SetAuthRequestSession(ctx context.Context, id, sessionID string) error
 }
 
@@ -355,7 +355,7 @@ func (s *Service) demandOf(ctx context.Context, authID string) (acr.Demand, stri
 		return acr.Demand{}, "", fmt.Errorf("signin: read authorization request: %w", err)
 	}
 	form, _ := url.ParseQuery(ar.Form)
-	client, err := s.store.LookupClient(ctx, ar.ClientID)
+	client, err := s.store.CachedClient(ctx, ar.ClientID)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return acr.Demand{}, "", fmt.Errorf("signin: read client: %w", err)
 	}

@@ -35,7 +35,7 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, "reading session", err)
 		return
 	}
-	client, err := h.opts.Store.LookupClient(ctx, pending.ClientID)
+	client, err := h.opts.Store.CachedClient(ctx, pending.ClientID)
 	if err != nil {
 		h.expired(w, r, err)
 		return

@@ -27,7 +27,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	lang := h.language(w, r, form.Get("ui_locales"))
 	// A client deleted meanwhile leaves the name empty; the authorization
 	// endpoint refuses the request when the browser comes back.
-	client, clientErr := h.opts.Store.LookupClient(ctx, pending.ClientID)
+	client, clientErr := h.opts.Store.CachedClient(ctx, pending.ClientID)
 	page := LoginPage{
 		Action:        h.URL(PathLogin),
 		AuthRequestID: pending.ID,

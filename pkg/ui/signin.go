@@ -159,7 +159,7 @@ func (h *Handler) appActions(ctx context.Context, authID string) []string {
 	if err != nil {
 		return nil
 	}
-	client, _ := h.opts.Store.LookupClient(ctx, ar.ClientID)
+	client, _ := h.opts.Store.CachedClient(ctx, ar.ClientID)
 	form, _ := url.ParseQuery(ar.Form)
 	return []string{redirectOrigin(client, form)}
 }

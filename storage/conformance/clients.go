@@ -90,6 +90,9 @@ func testClientNotFound(t *testing.T, s storage.Store) {
 	if _, err := s.LookupClient(ctx, "nope"); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("LookupClient: %v", err)
 	}
+	if _, err := s.CachedClient(ctx, "nope"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("CachedClient: %v", err)
+	}
 	if _, err := s.GetClient(ctx, "nope"); !errors.Is(err, fosite.ErrNotFound) {
 		t.Errorf("GetClient: %v", err)
 	}
@@ -152,6 +155,19 @@ func testClientUpdate(t *testing.T, s storage.Store) {
 	}
 	if fc.GetScopes()[len(fc.GetScopes())-1] != "api:write" {
 		t.Errorf("GetClient still serves the old client after an update through the same store")
+	}
+	cached, err := s.CachedClient(ctx, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cached, got) {
+		t.Errorf("CachedClient after an update through the same store: %+v, LookupClient: %+v", cached, got)
+	}
+	if err := s.DeleteClient(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CachedClient(ctx, "u"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("CachedClient after the client was deleted through the same store: %v, want ErrNotFound", err)
 	}
 }
 

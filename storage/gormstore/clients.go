@@ -200,8 +200,17 @@ func (s *Store) LookupClient(ctx context.Context, id string) (storage.Client, er
 	return row.toClient()
 }
 
-// GetClient implements fosite.ClientManager, through the client cache.
-func (s *Store) GetClient(ctx context.Context, id string) (_ fositeClient, err error) {
+// CachedClient returns the client through the client cache, as GetClient.
+func (s *Store) CachedClient(ctx context.Context, id string) (storage.Client, error) {
+	c, err := s.cachedClient(ctx, id)
+	if err != nil {
+		return storage.Client{}, err
+	}
+	return *c, nil
+}
+
+// cachedClient returns the cached client, reading it on a miss.
+func (s *Store) cachedClient(ctx context.Context, id string) (*storage.Client, error) {
 	if c := s.clients.get(id); c != nil {
 		return c, nil
 	}
@@ -211,6 +220,15 @@ func (s *Store) GetClient(ctx context.Context, id string) (_ fositeClient, err e
 	}
 	s.clients.put(&c)
 	return &c, nil
+}
+
+// GetClient implements fosite.ClientManager, through the client cache.
+func (s *Store) GetClient(ctx context.Context, id string) (fositeClient, error) {
+	c, err := s.cachedClient(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // ListClients returns clients ordered by ID.
