@@ -21,6 +21,10 @@ import (
 // PostgreSQL (docs/benchmarks.md: 2 on two cores).
 const importParallelPostgres = 2
 
+// importWriteCacheKiB is the SQLite write connection's page cache during
+// an import (gormstore.Store.UseBulkWriteCache): 64 MiB.
+const importWriteCacheKiB = 64 << 10
+
 const importUsage = `Usage:
   gatehouse users import FILE [--on-conflict skip|update|fail] [--dry-run] [--batch-size N] [--create-roles] [--output json|text]
   gatehouse import users FILE …   (the same command under its first name)
@@ -83,6 +87,9 @@ func (a *app) usersImport(ctx context.Context, args []string) error {
 		// The server's target: a fifth of the importer's CPU went to the
 		// collector at the default, for a heap of tens of megabytes.
 		defer debug.SetGCPercent(debug.SetGCPercent(server.GCPercent))
+	}
+	if err := store.UseBulkWriteCache(ctx, importWriteCacheKiB); err != nil {
+		return err
 	}
 	// PostgreSQL writes two batches at once: while one commits, the next
 	// is checked and sent. SQLite has one writer.

@@ -159,7 +159,7 @@ func (s *Store) FindIdentities(ctx context.Context, keys []storage.IdentityKey) 
 		pairs = append(jsonw.String(append(pairs, ','), k.Subject), ']')
 	}
 	pairs = append(pairs, ']')
-	cond := "(provider, subject) IN (SELECT value->>0, value->>1 FROM json_each(?))"
+	cond := "(provider, subject) IN (SELECT value->>0, value->>1 FROM jsonb_each(?))"
 	if s.kind == Postgres {
 		cond = "(provider, subject) IN (SELECT e->>0, e->>1 FROM jsonb_array_elements(?::jsonb) AS e)"
 	}
@@ -280,9 +280,9 @@ const sqliteTimeLayout = "2006-01-02 15:04:05.999999999-07:00"
 const (
 	insertUsersSQLiteSQL = "INSERT OR FAIL INTO users (" + userColumns + ") SELECT " +
 		"value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, " +
-		"value->>9, value->>10, value->>11, value->>12, value->>13, value->>14, value->>15 FROM json_each(?)"
+		"value->>9, value->>10, value->>11, value->>12, value->>13, value->>14, value->>15 FROM jsonb_each(?)"
 	insertIdentitiesSQLiteSQL = "INSERT OR FAIL INTO identities (" + identityColumns + ") SELECT " +
-		"value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each(?)"
+		"value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(?)"
 )
 
 // sqliteJSONChunk bounds the JSON text of one statement. SQLite's
@@ -397,7 +397,7 @@ func appendSQLiteTime(dst []byte, t time.Time) []byte {
 
 const (
 	insertAttributeIndexArraysSQL = "INSERT INTO user_attribute_index (name, value, user_id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])"
-	insertAttributeIndexSQLiteSQL = "INSERT OR FAIL INTO user_attribute_index (name, value, user_id) SELECT value->>0, value->>1, value->>2 FROM json_each(?)"
+	insertAttributeIndexSQLiteSQL = "INSERT OR FAIL INTO user_attribute_index (name, value, user_id) SELECT value->>0, value->>1, value->>2 FROM jsonb_each(?)"
 )
 
 // insertAttributeIndex stores the searchable attributes' index rows of new
@@ -430,7 +430,7 @@ const (
 	assignRolesArraysSQL = "INSERT INTO role_assignments (user_id, role_id, created_at) SELECT u, r, $3 FROM unnest($1::text[], $2::text[]) AS a(u, r) " +
 		"ON CONFLICT DO NOTHING"
 	// WHERE true: SQLite's parser would take ON for a join's without it.
-	assignRolesSQLiteSQL = "INSERT INTO role_assignments (user_id, role_id, created_at) SELECT value->>0, value->>1, ? FROM json_each(?) WHERE true " +
+	assignRolesSQLiteSQL = "INSERT INTO role_assignments (user_id, role_id, created_at) SELECT value->>0, value->>1, ? FROM jsonb_each(?) WHERE true " +
 		"ON CONFLICT DO NOTHING"
 )
 
