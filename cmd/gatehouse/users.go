@@ -139,8 +139,8 @@ type userJSON struct {
 	CreatedAt     time.Time `json:"created_at"`
 	Disabled      bool      `json:"disabled,omitempty"`
 	// Attributes are the customer's attribute values, typed by their
-	// declarations; only users create fills them in (users attributes
-	// reads them).
+	// declarations; users create and users get fill them in (users
+	// attributes reads and changes them), users list leaves them out.
 	Attributes map[string]any `json:"attributes,omitempty"`
 }
 

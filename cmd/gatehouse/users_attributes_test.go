@@ -52,6 +52,17 @@ func TestUsersAttributes(t *testing.T) {
 			if !strings.Contains(r.stdout, "loyalty_tier:") || !strings.Contains(r.stdout, "points:") || !strings.Contains(r.stdout, "12.5") {
 				t.Fatalf("text read:\n%s", r.stdout)
 			}
+			// users get shows them too, typed in JSON.
+			var shown struct {
+				Attributes map[string]any `json:"attributes"`
+			}
+			decode(t, mustRun(t, e, "users", "get", ada.ID, "--output", "json"), &shown)
+			if shown.Attributes["loyalty_tier"] != "gold" || shown.Attributes["points"] != 12.5 {
+				t.Fatalf("users get --output json: attributes %v", shown.Attributes)
+			}
+			if r := mustRun(t, e, "users", "get", ada.ID); !strings.Contains(r.stdout, "attribute loyalty_tier:") {
+				t.Fatalf("users get:\n%s", r.stdout)
+			}
 			got = nil // decoding into a map merges
 			decode(t, mustRun(t, e, "users", "attributes", ada.ID, "--unset", "points", "--output", "json"), &got)
 			if _, ok := got["points"]; ok || got["loyalty_tier"] != "gold" {

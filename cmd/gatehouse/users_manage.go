@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -66,11 +68,15 @@ func (a *app) usersGet(ctx context.Context, args []string) error {
 	if err := checkOutput(*output); err != nil {
 		return err
 	}
-	_, _, store, _, err := a.openCommandStore(ctx, *cfgPath)
+	cfg, _, store, _, err := a.openCommandStore(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	attrs, err := cfg.AttributeSet()
+	if err != nil {
+		return fmt.Errorf("attributes: %w", err)
+	}
 	u, err := store.GetUser(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("no user %q", id)
@@ -79,14 +85,21 @@ func (a *app) usersGet(ctx context.Context, args []string) error {
 		return err
 	}
 	j := toUserJSON(u)
+	if len(u.Attributes) > 0 {
+		j.Attributes = attrs.JSON(u.Attributes)
+	}
 	if *output == "json" {
 		return writeJSON(a.stdout, j)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	for _, row := range [][2]string{
+	rows := [][2]string{
 		{"id", j.ID}, {"email", j.Email}, {"email_verified", fmt.Sprint(j.EmailVerified)},
-		{"name", j.Name}, {"created_at", j.CreatedAt.Format(time.RFC3339)},
-	} {
+		{"name", j.Name}, {"created_at", j.CreatedAt.Format(time.RFC3339)}, {"disabled", fmt.Sprint(j.Disabled)},
+	}
+	for _, name := range slices.Sorted(maps.Keys(u.Attributes)) {
+		rows = append(rows, [2]string{"attribute " + name, u.Attributes[name]})
+	}
+	for _, row := range rows {
 		fmt.Fprintf(tw, "%s:\t%s\n", row[0], row[1])
 	}
 	return tw.Flush()
