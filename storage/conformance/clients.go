@@ -171,6 +171,65 @@ func testClientUpdate(t *testing.T, s storage.Store) {
 	}
 }
 
+// testClientChangeInTransaction changes and then deletes a client inside a
+// transaction while a read outside it, before the commit, still sees the
+// old row: after the commit the cached read must show the change, not the
+// old row that read would have cached.
+func testClientChangeInTransaction(t *testing.T, s storage.Store) {
+	mustCreateClient(t, s, "t")
+	ctx := context.Background()
+	if _, err := s.CachedClient(ctx, "t"); err != nil { // warm any cache
+		t.Fatal(err)
+	}
+	err := s.InTx(ctx, func(tx context.Context) error {
+		if err := s.UpdateClient(tx, "t", func(c storage.Client) (storage.Client, error) {
+			c.Name = "Renamed in a transaction"
+			return c, nil
+		}); err != nil {
+			return err
+		}
+		inside, err := s.CachedClient(tx, "t")
+		if err != nil {
+			return err
+		}
+		if inside.Name != "Renamed in a transaction" {
+			t.Errorf("CachedClient inside the transaction: %q, want its own change", inside.Name)
+		}
+		before, err := s.CachedClient(ctx, "t") // outside: the committed row
+		if err != nil {
+			return err
+		}
+		if before.Name == "Renamed in a transaction" {
+			t.Errorf("a read outside the transaction saw its change before the commit")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.CachedClient(ctx, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "Renamed in a transaction" {
+		t.Errorf("CachedClient after the commit: %q, want the committed change", got.Name)
+	}
+
+	err = s.InTx(ctx, func(tx context.Context) error {
+		if err := s.DeleteClient(tx, "t"); err != nil {
+			return err
+		}
+		_, err := s.CachedClient(ctx, "t") // outside: still there
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CachedClient(ctx, "t"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("CachedClient after a deletion committed: %v, want ErrNotFound", err)
+	}
+}
+
 func testClientUpdateAbort(t *testing.T, s storage.Store) {
 	mustCreateClient(t, s, "a")
 	ctx := context.Background()

@@ -31,6 +31,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		run(t, "unknown client is ErrNotFound", testClientNotFound)
 		run(t, "list pages by id", testClientList)
 		run(t, "update applies the function atomically", testClientUpdate)
+		run(t, "a change in a transaction shows in the cache once committed", testClientChangeInTransaction)
 		run(t, "a failing update changes nothing", testClientUpdateAbort)
 		run(t, "delete removes the client and its tokens", testClientDelete)
 	})

@@ -209,16 +209,26 @@ func (s *Store) CachedClient(ctx context.Context, id string) (storage.Client, er
 	return *c, nil
 }
 
-// cachedClient returns the cached client, reading it on a miss.
+// cachedClient returns the cached client, reading it on a miss. Inside a
+// transaction it reads the client in it and leaves the cache alone (see
+// inTransaction).
 func (s *Store) cachedClient(ctx context.Context, id string) (*storage.Client, error) {
+	if inTransaction(ctx) {
+		c, err := s.LookupClient(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return &c, nil
+	}
 	if c := s.clients.get(id); c != nil {
 		return c, nil
 	}
+	gen := s.clients.generation()
 	c, err := s.LookupClient(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	s.clients.put(&c)
+	s.clients.put(&c, gen)
 	return &c, nil
 }
 
@@ -282,7 +292,7 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(storage
 		}
 		return tx.Select("*").Save(&newRow).Error
 	})
-	s.clients.forget(id)
+	s.changeCached(ctx, func() { s.clients.forget(id) })
 	return mapError("gormstore: update client", err)
 }
 
@@ -301,7 +311,7 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 		}
 		return deleteRolesOf(tx, id)
 	})
-	s.clients.forget(id)
+	s.changeCached(ctx, func() { s.clients.forget(id) })
 	s.forgetAccessTokens(ctx, "")
 	s.changeCached(ctx, func() { s.revocations.change(id) })
 	return mapError("gormstore: delete client", err)
@@ -309,10 +319,16 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 
 // clientCache keeps clients for a bounded time. A change made through this
 // Store is seen at once; a change made by another replica within ttl.
+//
+// A change forgets the client when it is made and again when its
+// transaction commits (changeCached), and each forget starts a new
+// generation: a read that began before one does not put what it read
+// (perhaps the row as it was before the change) back after it.
 type clientCache struct {
 	ttl time.Duration
 	mu  sync.RWMutex
 	m   map[string]cachedClient
+	gen uint64 // forgets so far
 }
 
 type cachedClient struct {
@@ -337,12 +353,25 @@ func (c *clientCache) get(id string) *storage.Client {
 	return e.client
 }
 
-func (c *clientCache) put(cl *storage.Client) {
+// generation is the generation a read of a client starts in; put it back
+// to put.
+func (c *clientCache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+// put caches cl, read in generation gen, unless a client was forgotten
+// since.
+func (c *clientCache) put(cl *storage.Client, gen uint64) {
 	if c.ttl <= 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if len(c.m) >= maxCachedClients {
 		now := time.Now()
 		for id, e := range c.m {
@@ -360,6 +389,7 @@ func (c *clientCache) put(cl *storage.Client) {
 func (c *clientCache) forget(id string) {
 	c.mu.Lock()
 	delete(c.m, id)
+	c.gen++
 	c.mu.Unlock()
 }
 

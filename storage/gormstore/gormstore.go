@@ -248,7 +248,10 @@ func (s *Store) Kind() string { return s.kind }
 // customers changes pages all over the email, name and ID indexes, which
 // with the default spill to the log before the commit and are read back
 // again (docs/benchmarks.md, "Import throughput"). The server does not
-// use it, so its memory stays small. A no-op on PostgreSQL.
+// use it, so its memory stays small. The setting lasts as long as the
+// write connection: one opened anew (after five idle minutes, or after an
+// outage) has SQLite's default again, which costs speed, not correctness.
+// A no-op on PostgreSQL.
 func (s *Store) UseBulkWriteCache(ctx context.Context, kib int) error {
 	if s.kind != SQLite {
 		return nil
