@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -56,12 +58,21 @@ const maxPasswordBytes = 4 * MaxPasswordLength
 // MemoryKiB: a burst of sign-ins (or an attacker's) queues instead of
 // exhausting memory. Each slot keeps its work area of MemoryKiB from its
 // first hash on and reuses it (internal/argon2), so a hash allocates no
-// hash memory and leaves the garbage collector no large garbage.
+// hash memory and leaves the garbage collector no large garbage. Once no
+// hash has run for areaIdle, the free slots let their areas go: a server
+// whose sign-ins have stopped does not carry them as live heap, which
+// would leave the collector less room under the memory limit for the
+// token endpoints' garbage.
 type Service struct {
 	users  storage.UserStore
 	params Argon2Params
 	policy PasswordPolicy
 	slots  chan *argon2.Memory // the free hashing slots' work areas, nil until first used
+
+	idle      time.Duration // areaIdle; shorter in tests
+	lastUse   atomic.Int64  // when a slot was last released, Unix nanoseconds
+	timerMu   sync.Mutex
+	idleTimer *time.Timer // pending dropIdleAreas; nil when none
 
 	dummyOnce sync.Once
 	dummy     string // a hash to verify against when the email is unknown
@@ -74,8 +85,14 @@ func NewService(users storage.UserStore, params Argon2Params, policy PasswordPol
 	for range cap(slots) {
 		slots <- nil
 	}
-	return &Service{users: users, params: params, policy: policy, slots: slots}
+	return &Service{users: users, params: params, policy: policy, slots: slots, idle: areaIdle}
 }
+
+// areaIdle is how long the hashing slots keep their work areas after the
+// last hash (docs/benchmarks.md, "Sign-in: CPU per sign-in against one
+// hash"): long enough that a steady trickle of sign-ins reuses them, short
+// enough that the memory goes soon after a burst.
+const areaIdle = 10 * time.Second
 
 // acquire waits for a hashing slot, or for ctx to end, and returns the
 // slot's work area.
@@ -91,8 +108,46 @@ func (s *Service) acquire(ctx context.Context) (*argon2.Memory, error) {
 	}
 }
 
-// release gives a slot and its work area back.
-func (s *Service) release(mem *argon2.Memory) { s.slots <- mem }
+// release gives a slot and its work area back, and makes sure the areas
+// are let go once the slots have been idle for s.idle.
+func (s *Service) release(mem *argon2.Memory) {
+	s.lastUse.Store(time.Now().UnixNano())
+	s.slots <- mem
+	s.timerMu.Lock()
+	defer s.timerMu.Unlock()
+	if s.idleTimer == nil {
+		s.idleTimer = time.AfterFunc(s.idle, s.dropIdleAreas)
+	}
+}
+
+// dropIdleAreas lets the free slots' work areas go if no slot was released
+// for s.idle, and otherwise looks again when that will be so. A slot in
+// use keeps its area; its release schedules the next look.
+func (s *Service) dropIdleAreas() {
+	s.timerMu.Lock()
+	if wait := s.idle - time.Since(time.Unix(0, s.lastUse.Load())); wait > 0 {
+		s.idleTimer.Reset(wait)
+		s.timerMu.Unlock()
+		return
+	}
+	s.idleTimer = nil
+	s.timerMu.Unlock()
+	taken := 0
+drain:
+	for taken < cap(s.slots) {
+		select {
+		case <-s.slots:
+			taken++
+		default:
+			break drain
+		}
+	}
+	// Every slot is either in the channel or in use, so the taken ones fit
+	// back whatever was released meanwhile.
+	for range taken {
+		s.slots <- nil
+	}
+}
 
 // hash hashes a new password with the service's parameters, in a slot.
 func (s *Service) hash(ctx context.Context, password string) (string, error) {

@@ -99,3 +99,47 @@ func TestSlotsVerifyHashesMadeElsewhere(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleSlotsLetTheirAreasGo checks that the slots keep their work areas
+// while hashes keep coming and let them go once none has run for the idle
+// time; a hash after that gets a new area and still verifies.
+func TestIdleSlotsLetTheirAreasGo(t *testing.T) {
+	s := NewService(nil, fast, PasswordPolicy{})
+	s.idle = 50 * time.Millisecond
+	ctx := context.Background()
+	encoded, err := s.hash(ctx, "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := func() int {
+		var mems []*argon2.Memory
+		for range cap(s.slots) {
+			mem := <-s.slots
+			mems = append(mems, mem)
+		}
+		n := 0
+		for _, mem := range mems {
+			if mem != nil {
+				n++
+			}
+			s.slots <- mem
+		}
+		return n
+	}
+	if n := kept(); n != 1 {
+		t.Fatalf("%d slots hold an area right after one hash, want 1", n)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for kept() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the idle slots still hold their areas 10 s after the last hash")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if ok, _, err := s.verify(ctx, "correct horse", encoded); !ok || err != nil {
+		t.Fatalf("verify after the areas were let go: ok=%v err=%v", ok, err)
+	}
+	if n := kept(); n != 1 {
+		t.Fatalf("%d slots hold an area after a hash in a fresh one, want 1", n)
+	}
+}
