@@ -51,9 +51,10 @@ const (
 // Gatehouse does not verify.
 var ErrUnsupportedHash = errors.New("identity: unsupported password hash format")
 
-// importedHash is a parsed imported hash that can check a password.
+// importedHash is a parsed imported hash that can check a password. mem
+// is the hashing slot's argon2 work area, for the kinds that use one.
 type importedHash interface {
-	verify(password string) (bool, error)
+	verify(mem *argon2.Memory, password string) (bool, error)
 }
 
 // CheckImportedHash reports whether encoded is a password hash Gatehouse
@@ -111,10 +112,7 @@ func verifyImported(mem *argon2.Memory, password, encoded string) (bool, error) 
 	if err != nil {
 		return false, err
 	}
-	if a, ok := h.(argon2iHash); ok {
-		return a.verifyIn(mem, password), nil
-	}
-	return h.verify(password)
+	return h.verify(mem, password)
 }
 
 func parseImported(encoded string) (importedHash, error) {
@@ -146,7 +144,7 @@ func isBcrypt(s string) bool {
 // bcryptHash is a bcrypt hash; x/crypto compares in constant time.
 type bcryptHash string
 
-func (h bcryptHash) verify(password string) (bool, error) {
+func (h bcryptHash) verify(_ *argon2.Memory, password string) (bool, error) {
 	err := bcrypt.CompareHashAndPassword([]byte(h), []byte(password))
 	switch {
 	case err == nil:
@@ -164,7 +162,7 @@ type scryptHash struct {
 	salt, key  []byte
 }
 
-func (h scryptHash) verify(password string) (bool, error) {
+func (h scryptHash) verify(_ *argon2.Memory, password string) (bool, error) {
 	got, err := scrypt.Key([]byte(password), h.salt, 1<<h.logN, h.r, h.p, len(h.key))
 	if err != nil {
 		return false, fmt.Errorf("%w: %v", ErrMalformedHash, err)
@@ -225,7 +223,7 @@ type pbkdf2Hash struct {
 	salt, key []byte
 }
 
-func (h pbkdf2Hash) verify(password string) (bool, error) {
+func (h pbkdf2Hash) verify(_ *argon2.Memory, password string) (bool, error) {
 	var got []byte
 	var err error
 	if h.sha512 {
@@ -302,15 +300,10 @@ func parsePBKDF2(encoded string) (importedHash, error) {
 // argon2iHash is an argon2i (not argon2id) key, version 19.
 type argon2iHash argon2Hash
 
-func (h argon2iHash) verify(password string) (bool, error) {
-	return h.verifyIn(&argon2.Memory{}, password), nil
-}
-
-// verifyIn is verify computing in mem.
-func (h argon2iHash) verifyIn(mem *argon2.Memory, password string) bool {
+func (h argon2iHash) verify(mem *argon2.Memory, password string) (bool, error) {
 	p := h.params
 	got := mem.Key([]byte(password), h.salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(h.want)))
-	return subtle.ConstantTimeCompare(got, h.want) == 1
+	return subtle.ConstantTimeCompare(got, h.want) == 1, nil
 }
 
 // parseArgon2i parses $argon2i$v=19$m=…,t=…,p=…$salt$hash, as argon2id's
@@ -339,7 +332,7 @@ type firebaseHash struct {
 	salt, sep, signer, hashed []byte
 }
 
-func (h firebaseHash) verify(password string) (bool, error) {
+func (h firebaseHash) verify(_ *argon2.Memory, password string) (bool, error) {
 	salt := append(append([]byte{}, h.salt...), h.sep...)
 	dk, err := scrypt.Key([]byte(password), salt, 1<<h.logN, h.r, 1, 32)
 	if err != nil {

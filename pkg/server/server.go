@@ -51,9 +51,9 @@ const GCPercent = 400
 // MemoryLimit is the soft memory limit `gatehouse serve` sets unless
 // GOMEMLIMIT is set, so that GCPercent does not let the heap grow to five
 // times a large live heap. Each hashing slot (GOMAXPROCS of them, see
-// identity.Service) keeps an argon2_memory_kib work area once it has
-// hashed, which is live heap but no garbage; the limit is those areas plus
-// 64 MiB for everything else.
+// identity.Service) keeps an argon2_memory_kib work area from its first
+// hash until 10 s without one, which is live heap but no garbage; the
+// limit is those areas plus 64 MiB for everything else.
 func MemoryLimit(cfg config.Config) int64 {
 	return 64<<20 + int64(runtime.GOMAXPROCS(0))*cfg.Argon2MemoryKiB<<10
 }
