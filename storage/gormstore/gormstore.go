@@ -95,13 +95,18 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	// Each pool gets a configuration of its own: GORM keeps a pool's
-	// callbacks and plugins in it.
+	// callbacks and plugins in it. Prepared statements only on PostgreSQL:
+	// glebarez/go-sqlite prepares every statement anew anyway, and GORM
+	// prepares a new statement on the pool while holding its statement
+	// cache's lock, so with SQLite's single write connection held by a
+	// transaction that then needs the same lock, the writer deadlocked
+	// (seen once in TestConcurrentRedemptionsLoseWithInvalidGrant).
 	gcfg := func() *gorm.Config {
 		return &gorm.Config{
 			Logger:                 logger.Discard,
 			TranslateError:         true,
 			SkipDefaultTransaction: true,
-			PrepareStmt:            true,
+			PrepareStmt:            opts.Kind == Postgres,
 			NowFunc:                func() time.Time { return time.Now().UTC() },
 		}
 	}
