@@ -50,4 +50,14 @@ type ImportStore interface {
 	// customer ID must not be one, since a client-credentials token's
 	// subject is its client's ID.
 	FindClientIDs(ctx context.Context, ids []string) ([]string, error)
+	// InitialLoad runs load, then finish, in one write transaction when
+	// the database holds no customers and the store gains by it, and
+	// reports whether it did (SQLite: docs/import.md, "Initial load");
+	// otherwise it calls neither and returns false. While load runs, the
+	// customer tables' secondary indexes are gone: load only creates
+	// customers whose keys no customer has (its caller makes sure), with
+	// CreateUsers and AssignRoles, and must not look customers up. The
+	// indexes are built once before finish runs, which may do anything.
+	// An error from either rolls all of it back.
+	InitialLoad(ctx context.Context, load, finish func(ctx context.Context) error) (bool, error)
 }

@@ -120,6 +120,12 @@ type ImportOptions struct {
 	// CreateRoles creates the global roles records name that do not
 	// exist, instead of failing those records.
 	CreateRoles bool
+	// Fresh says that no customer has any of the records' keys (ID,
+	// email, external ID, upstream accounts): the batch creates them all
+	// without looking for them, as the load of an initial load must
+	// (storage.ImportStore.InitialLoad), whose caller keeps the keys it
+	// has seen. Kept IDs are still checked against the clients'.
+	Fresh bool
 }
 
 // ImportOutcome is what became of one record.
@@ -277,13 +283,15 @@ func (s *Service) importBatch(ctx context.Context, records []ImportRecord, prepa
 			keys = append(keys, l.Key())
 		}
 	}
-	found, err := s.store.FindUsersForImport(ctx, extIDs, emails)
-	if err != nil {
-		return err
-	}
-	kept, err := s.store.FindUsersByIDs(ctx, ids)
-	if err != nil {
-		return err
+	var found, kept []storage.User
+	var err error
+	if !opts.Fresh {
+		if found, err = s.store.FindUsersForImport(ctx, extIDs, emails); err != nil {
+			return err
+		}
+		if kept, err = s.store.FindUsersByIDs(ctx, ids); err != nil {
+			return err
+		}
 	}
 	clientIDs, err := s.store.FindClientIDs(ctx, ids)
 	if err != nil {
@@ -306,9 +314,11 @@ func (s *Service) importBatch(ctx context.Context, records []ImportRecord, prepa
 			byEmail[u.Email] = u
 		}
 	}
-	links, err := s.store.FindIdentities(ctx, keys)
-	if err != nil {
-		return err
+	var links []storage.Identity
+	if !opts.Fresh {
+		if links, err = s.store.FindIdentities(ctx, keys); err != nil {
+			return err
+		}
 	}
 	linkedTo := map[storage.IdentityKey]string{}
 	for _, l := range links {

@@ -14,7 +14,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,6 +66,12 @@ type Options struct {
 	// one has committed, so a later line about a customer always sees the
 	// earlier one's result.
 	Parallel int
+	// InitialLoad, when set, is offered the import first (the store's
+	// storage.ImportStore.InitialLoad): if it takes it, the lines load
+	// in one transaction, each batch created without looking for its
+	// customers, the lines that name a customer an earlier line names
+	// held back and imported after the rest. Not with DryRun.
+	InitialLoad func(ctx context.Context, load, finish func(ctx context.Context) error) (bool, error)
 }
 
 // LineError is a line that failed, with why.
@@ -84,6 +92,9 @@ type Summary struct {
 	Errors []LineError `json:"errors"`
 	// ErrorsTruncated says more lines failed than Errors lists.
 	ErrorsTruncated bool `json:"errors_truncated"`
+	// InitialLoad says the import ran as one transaction (Options): on
+	// failure nothing of it was written.
+	InitialLoad bool `json:"initial_load,omitempty"`
 }
 
 // Lines is the number of records the run handled.
@@ -122,38 +133,136 @@ type LineIdentity struct {
 // Run reads r to its end and imports what it holds. It returns the
 // summary and an error only for a failure that stops the import (the
 // input cannot be read, the database fails, ctx ends); batches committed
-// before it stay committed, and the summary counts them.
+// before it stay committed, and the summary counts them. With
+// Options.InitialLoad, an import into a database without customers may
+// instead run as one transaction (docs/import.md, "Initial load"): then a
+// failure leaves nothing written, and the summary counts no customer.
 func Run(ctx context.Context, r io.Reader, imp Importer, opts Options) (Summary, error) {
-	batchSize := opts.BatchSize
-	if batchSize <= 0 {
-		batchSize = DefaultBatchSize
-	}
-	batchSize = min(batchSize, MaxBatchSize)
-	maxErrors := opts.MaxErrors
-	if maxErrors <= 0 {
-		maxErrors = DefaultMaxErrors
-	}
-	onConflict := opts.OnConflict
-	if onConflict == "" {
-		onConflict = accounts.ConflictSkip
-	}
-	sum := Summary{ImportID: uuid.Must(uuid.NewV7()).String(), DryRun: opts.DryRun, Errors: []LineError{}}
-	fail := func(line int, reason string) {
-		sum.Failed++
-		if len(sum.Errors) < maxErrors {
-			sum.Errors = append(sum.Errors, LineError{Line: line, Reason: reason})
-		} else {
-			sum.ErrorsTruncated = true
+	run := newRun(imp, opts)
+	if opts.InitialLoad != nil && !opts.DryRun {
+		started, err := opts.InitialLoad(ctx, func(ctx context.Context) error {
+			return run.load(ctx, r)
+		}, run.finish)
+		if started {
+			run.sum.InitialLoad = true
+			if err != nil {
+				run.sum.Created, run.sum.Updated, run.sum.Skipped = 0, 0, 0
+			}
+			run.sortErrors()
+			return run.sum, err
+		}
+		if err != nil {
+			return run.sum, fmt.Errorf("initial load: %w", err)
 		}
 	}
-	parallel := max(opts.Parallel, 1)
+	return run.sum, run.stream(ctx, r)
+}
+
+// run is one Run's state.
+type run struct {
+	imp        Importer
+	opts       Options
+	batchSize  int
+	maxErrors  int
+	onConflict accounts.OnConflict
+	sum        Summary
+	batchNo    int
+	// seen and deferred serve an initial load (load).
+	seen     seenKeys
+	deferred []accounts.ImportRecord
+}
+
+func newRun(imp Importer, opts Options) *run {
+	r := &run{imp: imp, opts: opts, batchSize: opts.BatchSize, maxErrors: opts.MaxErrors, onConflict: opts.OnConflict}
+	if r.batchSize <= 0 {
+		r.batchSize = DefaultBatchSize
+	}
+	r.batchSize = min(r.batchSize, MaxBatchSize)
+	if r.maxErrors <= 0 {
+		r.maxErrors = DefaultMaxErrors
+	}
+	if r.onConflict == "" {
+		r.onConflict = accounts.ConflictSkip
+	}
+	r.sum = Summary{ImportID: uuid.Must(uuid.NewV7()).String(), DryRun: opts.DryRun, Errors: []LineError{}}
+	return r
+}
+
+func (r *run) fail(line int, reason string) {
+	r.sum.Failed++
+	if len(r.sum.Errors) < r.maxErrors {
+		r.sum.Errors = append(r.sum.Errors, LineError{Line: line, Reason: reason})
+	} else {
+		r.sum.ErrorsTruncated = true
+	}
+}
+
+// sortErrors puts the failed lines in line order: an initial load reports
+// the lines it held back after the others.
+func (r *run) sortErrors() {
+	slices.SortStableFunc(r.sum.Errors, func(a, b LineError) int { return a.Line - b.Line })
+}
+
+// stream imports r batch by batch, each batch its own transaction, up to
+// Options.Parallel at once.
+func (r *run) stream(ctx context.Context, in io.Reader) error {
+	parallel := max(r.opts.Parallel, 1)
+	return r.write(ctx, parallel, false, func(ctx context.Context, out chan<- chunk) error {
+		return readChunks(ctx, in, r.batchSize, parallel, nil, out)
+	})
+}
+
+// load is an initial load's first part: every record whose keys no earlier
+// line named, created without looking for it (accounts.ImportOptions.Fresh)
+// in the transaction in ctx. A record that shares a key with an earlier
+// line waits for finish.
+func (r *run) load(ctx context.Context, in io.Reader) error {
+	r.seen = newSeenKeys()
+	return r.write(ctx, 1, true, func(ctx context.Context, out chan<- chunk) error {
+		return readChunks(ctx, in, r.batchSize, 1, r.holdBack, out)
+	})
+}
+
+// holdBack keeps rec for finish when one of its keys was seen before, and
+// remembers its keys either way (so that a line naming a held-back one's
+// key is held back too, and keeps its place after it).
+func (r *run) holdBack(rec accounts.ImportRecord) bool {
+	if r.seen.addAll(keysOf(rec)) {
+		r.deferred = append(r.deferred, rec)
+		return true
+	}
+	return false
+}
+
+// finish is an initial load's second part: the held-back records, in input
+// order, matched against the customers like any import's.
+func (r *run) finish(ctx context.Context) error {
+	records := r.deferred
+	r.deferred, r.seen = nil, seenKeys{}
+	if len(records) == 0 {
+		return nil
+	}
+	return r.write(ctx, 1, false, func(ctx context.Context, out chan<- chunk) error {
+		c := newChunker(r.batchSize, 1, out)
+		for _, rec := range records {
+			if err := c.add(ctx, rec); err != nil {
+				return err
+			}
+		}
+		return c.send(ctx, true)
+	})
+}
+
+// write imports the chunks produce sends, up to parallel batches at once,
+// counting their outcomes in input order.
+func (r *run) write(ctx context.Context, parallel int, fresh bool, produce func(ctx context.Context, out chan<- chunk) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	chunks := make(chan chunk, 1)
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(chunks)
-		readErr <- readChunks(ctx, r, batchSize, parallel, chunks)
+		readErr <- produce(ctx, chunks)
 	}()
 	// Batches are written up to parallel at once and their outcomes
 	// counted in input order; a batch that names a customer the one before
@@ -173,31 +282,30 @@ func Run(ctx context.Context, r io.Reader, imp Importer, opts Options) (Summary,
 			return
 		}
 		for _, e := range b.c.failed {
-			fail(e.Line, e.Reason)
+			r.fail(e.Line, e.Reason)
 		}
 		for _, res := range b.results {
 			switch res.Outcome {
 			case accounts.ImportCreated:
-				sum.Created++
+				r.sum.Created++
 			case accounts.ImportUpdated:
-				sum.Updated++
+				r.sum.Updated++
 			case accounts.ImportSkipped:
-				sum.Skipped++
+				r.sum.Skipped++
 			default:
-				fail(res.Line, res.Reason)
+				r.fail(res.Line, res.Reason)
 			}
 		}
-		if opts.Progress != nil && (len(b.c.records) > 0 || b.c.last) {
-			opts.Progress(sum, b.c.offset)
+		if r.opts.Progress != nil && (len(b.c.records) > 0 || b.c.last) {
+			r.opts.Progress(r.sum, b.c.offset)
 		}
 	}
-	batchNo := 0
 	for c := range chunks {
 		for len(pending) > 0 && (len(pending) >= parallel || c.afterPrevious || firstErr != nil) {
 			collect()
 		}
 		if firstErr != nil {
-			continue // drain the reader, which stops at the cancelled ctx
+			continue // drain the producer, which stops at the cancelled ctx
 		}
 		b := &batchRun{c: c, done: make(chan struct{})}
 		pending = append(pending, b)
@@ -205,29 +313,29 @@ func Run(ctx context.Context, r io.Reader, imp Importer, opts Options) (Summary,
 			close(b.done)
 			continue
 		}
-		batchNo++
+		r.batchNo++
 		go func(no int) {
 			defer close(b.done)
-			b.results, b.err = imp.ImportCustomers(ctx, c.records, accounts.ImportOptions{
-				OnConflict: onConflict, DryRun: opts.DryRun, ImportID: sum.ImportID, Batch: no,
-				CreateRoles: opts.CreateRoles,
+			b.results, b.err = r.imp.ImportCustomers(ctx, c.records, accounts.ImportOptions{
+				OnConflict: r.onConflict, DryRun: r.opts.DryRun, ImportID: r.sum.ImportID, Batch: no,
+				CreateRoles: r.opts.CreateRoles, Fresh: fresh,
 			})
 			if b.err != nil {
 				b.err = fmt.Errorf("import lines %d-%d: %w", c.records[0].Line, c.records[len(c.records)-1].Line, b.err)
 			}
-		}(batchNo)
+		}(r.batchNo)
 	}
 	for len(pending) > 0 {
 		collect()
 	}
-	readFailure := <-readErr
+	produceErr := <-readErr
 	switch {
 	case firstErr != nil:
-		return sum, firstErr
-	case readFailure != nil:
-		return sum, readFailure
+		return firstErr
+	case produceErr != nil:
+		return produceErr
 	}
-	return sum, ctx.Err()
+	return ctx.Err()
 }
 
 // batchRun is a batch being written, and its outcome once done is closed.
@@ -252,38 +360,86 @@ type chunk struct {
 	afterPrevious bool
 }
 
-// readChunks reads r to its end, parsing its lines into batches of up to
-// batchSize records, and sends them in order on out, so that the next
-// batch is parsed while the database writes this one. A batch ends early
-// before a record that names a customer (email, external ID, kept ID,
-// upstream account) another record of the batch names: that record waits
-// for the first to be committed, so it is matched against it. With window
-// batches written at once, a batch naming a customer that one of the
-// window-1 batches before it names is marked afterPrevious.
-func readChunks(ctx context.Context, r io.Reader, batchSize, window int, out chan<- chunk) error {
-	counter := &countingReader{r: r}
-	br := bufio.NewReaderSize(counter, 64<<10)
-	var cur chunk
-	keys := map[string]bool{} // the batch's emails, external IDs and upstream accounts
+// chunker gathers records into batches of up to batchSize and sends them
+// on out. A batch ends early before a record that names a customer
+// (email, external ID, kept ID, upstream account) another record of the
+// batch names: that record waits for the first to be committed, so it is
+// matched against it. With window batches written at once, a batch naming
+// a customer that one of the window-1 batches before it names is marked
+// afterPrevious.
+type chunker struct {
+	batchSize, window int
+	out               chan<- chunk
+	cur               chunk
+	keys              map[string]bool // the batch's emails, external IDs and upstream accounts
 	// recent are the keys of the batches sent before this one that may
 	// still be being written beside it.
-	var recent []map[string]bool
-	send := func(last bool) error {
-		cur.offset, cur.last = counter.n-int64(br.Buffered()), last
-		select {
-		case out <- cur:
-		case <-ctx.Done():
-			return ctx.Err()
+	recent []map[string]bool
+	// offset, when set, says how far into the input the batch ends.
+	offset func() int64
+}
+
+func newChunker(batchSize, window int, out chan<- chunk) *chunker {
+	return &chunker{batchSize: batchSize, window: window, out: out,
+		cur: chunk{records: make([]accounts.ImportRecord, 0, batchSize)}, keys: map[string]bool{}}
+}
+
+// send hands the batch on and starts the next.
+func (c *chunker) send(ctx context.Context, last bool) error {
+	c.cur.last = last
+	if c.offset != nil {
+		c.cur.offset = c.offset()
+	}
+	select {
+	case c.out <- c.cur:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if c.window > 1 {
+		c.recent = append(c.recent, c.keys)
+		if len(c.recent) > c.window-1 {
+			c.recent = c.recent[1:]
 		}
-		if window > 1 {
-			recent = append(recent, keys)
-			if len(recent) > window-1 {
-				recent = recent[1:]
+	}
+	c.cur, c.keys = chunk{records: make([]accounts.ImportRecord, 0, c.batchSize)}, map[string]bool{}
+	return nil
+}
+
+// add puts rec in the batch, sending batches as they fill.
+func (c *chunker) add(ctx context.Context, rec accounts.ImportRecord) error {
+	recKeys := keysOf(rec)
+	for _, k := range recKeys {
+		if c.keys[k] {
+			if err := c.send(ctx, false); err != nil {
+				return err
+			}
+			break
+		}
+	}
+	for _, k := range recKeys {
+		c.keys[k] = true
+		for _, r := range c.recent {
+			if r[k] {
+				c.cur.afterPrevious = true
 			}
 		}
-		cur, keys = chunk{records: make([]accounts.ImportRecord, 0, batchSize)}, map[string]bool{}
-		return nil
 	}
+	c.cur.records = append(c.cur.records, rec)
+	if len(c.cur.records) >= c.batchSize {
+		return c.send(ctx, false)
+	}
+	return nil
+}
+
+// readChunks reads r to its end, parsing its lines into batches (chunker)
+// sent in order on out, so that the next batch is parsed while the
+// database writes this one. A record for which holdBack, when set,
+// returns true is left out of the batches.
+func readChunks(ctx context.Context, r io.Reader, batchSize, window int, holdBack func(accounts.ImportRecord) bool, out chan<- chunk) error {
+	counter := &countingReader{r: r}
+	br := bufio.NewReaderSize(counter, 64<<10)
+	c := newChunker(batchSize, window, out)
+	c.offset = func() int64 { return counter.n - int64(br.Buffered()) }
 	for line := 1; ; line++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -295,43 +451,52 @@ func readChunks(ctx context.Context, r io.Reader, batchSize, window int, out cha
 		eof := errors.Is(err, io.EOF)
 		switch trimmed := bytes.TrimSpace(raw); {
 		case tooLong:
-			cur.failed = append(cur.failed, LineError{Line: line, Reason: fmt.Sprintf("the line is longer than %d bytes", MaxLineBytes)})
+			c.cur.failed = append(c.cur.failed, LineError{Line: line, Reason: fmt.Sprintf("the line is longer than %d bytes", MaxLineBytes)})
 		case len(trimmed) == 0:
 			// Blank lines are allowed, and skipped without a count.
 		default:
 			rec, err := parse(trimmed, line)
 			if err != nil {
-				cur.failed = append(cur.failed, LineError{Line: line, Reason: err.Error()})
+				c.cur.failed = append(c.cur.failed, LineError{Line: line, Reason: err.Error()})
 				break
 			}
-			recKeys := keysOf(rec)
-			for _, k := range recKeys {
-				if keys[k] {
-					if err := send(false); err != nil {
-						return err
-					}
-					break
-				}
+			if holdBack != nil && holdBack(rec) {
+				break
 			}
-			for _, k := range recKeys {
-				keys[k] = true
-				for _, r := range recent {
-					if r[k] {
-						cur.afterPrevious = true
-					}
-				}
-			}
-			cur.records = append(cur.records, rec)
-			if len(cur.records) >= batchSize {
-				if err := send(false); err != nil {
-					return err
-				}
+			if err := c.add(ctx, rec); err != nil {
+				return err
 			}
 		}
 		if eof {
-			return send(true)
+			return c.send(ctx, true)
 		}
 	}
+}
+
+// seenKeys is a set of record keys (keysOf) kept as 64-bit hashes, so that
+// an initial load of a million lines remembers them in tens of megabytes.
+// Two keys with one hash only hold a record back for finish, where the
+// database decides; a key is never missed.
+type seenKeys struct {
+	seed maphash.Seed
+	set  map[uint64]struct{}
+}
+
+func newSeenKeys() seenKeys {
+	return seenKeys{seed: maphash.MakeSeed(), set: map[uint64]struct{}{}}
+}
+
+// addAll adds keys and reports whether one of them was there already.
+func (s seenKeys) addAll(keys []string) bool {
+	seen := false
+	for _, k := range keys {
+		h := maphash.String(s.seed, k)
+		if _, ok := s.set[h]; ok {
+			seen = true
+		}
+		s.set[h] = struct{}{}
+	}
+	return seen
 }
 
 // parse decodes one line into a record.

@@ -532,6 +532,50 @@ var migrations = []migration{
 			`DROP TABLE logout_deliveries`,
 		},
 	},
+	{
+		version: 18,
+		name:    "SQLite: the customers' email uniqueness as a named index",
+		// The column constraint (email TEXT UNIQUE) made an index SQLite
+		// cannot drop; a named unique index can be, so an initial load
+		// (Store.InitialLoad) builds it once from the sorted emails
+		// instead of inserting a million random keys one at a time. SQLite
+		// changes a column's constraints only by rebuilding the table: the
+		// same columns in the same order, then the indexes the old table
+		// took with it. Nothing references users by foreign key.
+		dialect: map[string][]string{
+			SQLite: {
+				`CREATE TABLE users_rebuilt (
+					id TEXT PRIMARY KEY,
+					email TEXT,
+					email_verified BOOLEAN NOT NULL,
+					password_hash TEXT NOT NULL,
+					name TEXT NOT NULL,
+					given_name TEXT NOT NULL,
+					family_name TEXT NOT NULL,
+					picture TEXT NOT NULL,
+					locale TEXT NOT NULL,
+					phone_number TEXT NOT NULL,
+					phone_number_verified BOOLEAN NOT NULL,
+					address TEXT NOT NULL,
+					created_at TIMESTAMP NOT NULL,
+					updated_at TIMESTAMP NOT NULL,
+					mfa BOOLEAN NOT NULL DEFAULT FALSE,
+					external_id TEXT,
+					attributes TEXT,
+					disabled BOOLEAN NOT NULL DEFAULT FALSE
+				)`,
+				`INSERT INTO users_rebuilt (id, email, email_verified, password_hash, name, given_name, family_name, picture, locale,
+					phone_number, phone_number_verified, address, created_at, updated_at, mfa, external_id, attributes, disabled)
+				SELECT id, email, email_verified, password_hash, name, given_name, family_name, picture, locale,
+					phone_number, phone_number_verified, address, created_at, updated_at, mfa, external_id, attributes, disabled FROM users`,
+				`DROP TABLE users`,
+				`ALTER TABLE users_rebuilt RENAME TO users`,
+				`CREATE UNIQUE INDEX users_email ON users (email)`,
+				`CREATE UNIQUE INDEX users_external_id ON users (external_id)`,
+				`CREATE INDEX users_name_lower ON users (lower(name))`,
+			},
+		},
+	},
 }
 
 var dialectTypes = map[string]*strings.Replacer{
