@@ -163,24 +163,45 @@ const importRetries = 3
 // share an email, external ID or upstream account (pkg/userimport splits
 // batches there). It returns one result per record, in order.
 func (s *Service) ImportCustomers(ctx context.Context, records []ImportRecord, opts ImportOptions) ([]ImportResult, error) {
-	results := make([]ImportResult, len(records))
-	prepared := make([]*storage.User, len(records))
+	return s.ImportPrepared(ctx, s.PrepareImport(records), opts)
+}
+
+// PreparedImport is a batch of records checked and made into customers by
+// PrepareImport, for one ImportPrepared.
+type PreparedImport struct {
+	records  []ImportRecord
+	results  []ImportResult
+	prepared []*storage.User // nil for a record that failed its checks
+}
+
+// PrepareImport checks records and makes the customers they describe: the
+// part of ImportCustomers that needs no database, which a caller may run
+// for the next batch, on another core, while the database writes this one
+// (pkg/userimport does).
+func (s *Service) PrepareImport(records []ImportRecord) *PreparedImport {
+	p := &PreparedImport{records: records, results: make([]ImportResult, len(records)), prepared: make([]*storage.User, len(records))}
 	for i, rec := range records {
-		results[i] = ImportResult{Line: rec.Line}
+		p.results[i] = ImportResult{Line: rec.Line}
 		u, err := prepareImport(rec)
 		if err == nil {
 			u.Attributes, err = s.importAttributes(nil, rec)
 		}
 		if err != nil {
-			results[i].Outcome, results[i].Reason = ImportFailed, err.Error()
+			p.results[i].Outcome, p.results[i].Reason = ImportFailed, err.Error()
 			continue
 		}
-		prepared[i] = &u
+		p.prepared[i] = &u
 	}
+	return p
+}
+
+// ImportPrepared is ImportCustomers for a batch PrepareImport made; it
+// returns one result per record, in order.
+func (s *Service) ImportPrepared(ctx context.Context, p *PreparedImport, opts ImportOptions) ([]ImportResult, error) {
 	var err error
 	for range importRetries {
 		err = s.inTx(ctx, func(ctx context.Context) error {
-			if err := s.importBatch(ctx, records, prepared, results, opts); err != nil {
+			if err := s.importBatch(ctx, p.records, p.prepared, p.results, opts); err != nil {
 				return err
 			}
 			if opts.DryRun {
@@ -198,7 +219,7 @@ func (s *Service) ImportCustomers(ctx context.Context, records []ImportRecord, o
 	if err != nil {
 		return nil, fmt.Errorf("import customers: %w", err)
 	}
-	return results, nil
+	return p.results, nil
 }
 
 // errDryRun rolls a dry run's transaction back.

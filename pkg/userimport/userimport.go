@@ -44,6 +44,14 @@ type Importer interface {
 	ImportCustomers(ctx context.Context, records []accounts.ImportRecord, opts accounts.ImportOptions) ([]accounts.ImportResult, error)
 }
 
+// Preparer is an Importer that checks a batch apart from writing it
+// (*accounts.Service): Run then checks each batch as it reads it, while
+// the database writes the one before.
+type Preparer interface {
+	PrepareImport(records []accounts.ImportRecord) *accounts.PreparedImport
+	ImportPrepared(ctx context.Context, p *accounts.PreparedImport, opts accounts.ImportOptions) ([]accounts.ImportResult, error)
+}
+
 // Options shape a run.
 type Options struct {
 	OnConflict accounts.OnConflict
@@ -208,7 +216,7 @@ func (r *run) sortErrors() {
 func (r *run) stream(ctx context.Context, in io.Reader) error {
 	parallel := max(r.opts.Parallel, 1)
 	return r.write(ctx, parallel, false, func(ctx context.Context, out chan<- chunk) error {
-		return readChunks(ctx, in, r.batchSize, parallel, nil, out)
+		return readChunks(ctx, in, r.newChunker(parallel, out), nil)
 	})
 }
 
@@ -219,7 +227,7 @@ func (r *run) stream(ctx context.Context, in io.Reader) error {
 func (r *run) load(ctx context.Context, in io.Reader) error {
 	r.seen = newSeenKeys()
 	return r.write(ctx, 1, true, func(ctx context.Context, out chan<- chunk) error {
-		return readChunks(ctx, in, r.batchSize, 1, r.holdBack, out)
+		return readChunks(ctx, in, r.newChunker(1, out), r.holdBack)
 	})
 }
 
@@ -243,7 +251,7 @@ func (r *run) finish(ctx context.Context) error {
 		return nil
 	}
 	return r.write(ctx, 1, false, func(ctx context.Context, out chan<- chunk) error {
-		c := newChunker(r.batchSize, 1, out)
+		c := r.newChunker(1, out)
 		for _, rec := range records {
 			if err := c.add(ctx, rec); err != nil {
 				return err
@@ -251,6 +259,16 @@ func (r *run) finish(ctx context.Context) error {
 		}
 		return c.send(ctx, true)
 	})
+}
+
+// newChunker returns a chunker of the run's batches for out, which checks
+// them when the Importer can apart from writing them.
+func (r *run) newChunker(window int, out chan<- chunk) *chunker {
+	c := newChunker(r.batchSize, window, out)
+	if p, ok := r.imp.(Preparer); ok {
+		c.prepare = p.PrepareImport
+	}
+	return c
 }
 
 // write imports the chunks produce sends, up to parallel batches at once,
@@ -316,10 +334,15 @@ func (r *run) write(ctx context.Context, parallel int, fresh bool, produce func(
 		r.batchNo++
 		go func(no int) {
 			defer close(b.done)
-			b.results, b.err = r.imp.ImportCustomers(ctx, c.records, accounts.ImportOptions{
+			opts := accounts.ImportOptions{
 				OnConflict: r.onConflict, DryRun: r.opts.DryRun, ImportID: r.sum.ImportID, Batch: no,
 				CreateRoles: r.opts.CreateRoles, Fresh: fresh,
-			})
+			}
+			if p, ok := r.imp.(Preparer); ok && c.prepared != nil {
+				b.results, b.err = p.ImportPrepared(ctx, c.prepared, opts)
+			} else {
+				b.results, b.err = r.imp.ImportCustomers(ctx, c.records, opts)
+			}
 			if b.err != nil {
 				b.err = fmt.Errorf("import lines %d-%d: %w", c.records[0].Line, c.records[len(c.records)-1].Line, b.err)
 			}
@@ -358,6 +381,8 @@ type chunk struct {
 	// that may still be being written names too: it must be written after
 	// they have committed.
 	afterPrevious bool
+	// prepared is the records checked, when the Importer is a Preparer.
+	prepared *accounts.PreparedImport
 }
 
 // chunker gathers records into batches of up to batchSize and sends them
@@ -377,6 +402,8 @@ type chunker struct {
 	recent []map[string]bool
 	// offset, when set, says how far into the input the batch ends.
 	offset func() int64
+	// prepare, when set, checks a batch's records before it is sent.
+	prepare func([]accounts.ImportRecord) *accounts.PreparedImport
 }
 
 func newChunker(batchSize, window int, out chan<- chunk) *chunker {
@@ -389,6 +416,9 @@ func (c *chunker) send(ctx context.Context, last bool) error {
 	c.cur.last = last
 	if c.offset != nil {
 		c.cur.offset = c.offset()
+	}
+	if c.prepare != nil && len(c.cur.records) > 0 {
+		c.cur.prepared = c.prepare(c.cur.records)
 	}
 	select {
 	case c.out <- c.cur:
@@ -431,14 +461,13 @@ func (c *chunker) add(ctx context.Context, rec accounts.ImportRecord) error {
 	return nil
 }
 
-// readChunks reads r to its end, parsing its lines into batches (chunker)
-// sent in order on out, so that the next batch is parsed while the
-// database writes this one. A record for which holdBack, when set,
-// returns true is left out of the batches.
-func readChunks(ctx context.Context, r io.Reader, batchSize, window int, holdBack func(accounts.ImportRecord) bool, out chan<- chunk) error {
+// readChunks reads r to its end, parsing its lines into c's batches, so
+// that the next batch is parsed (and checked) while the database writes
+// this one. A record for which holdBack, when set, returns true is left
+// out of the batches.
+func readChunks(ctx context.Context, r io.Reader, c *chunker, holdBack func(accounts.ImportRecord) bool) error {
 	counter := &countingReader{r: r}
 	br := bufio.NewReaderSize(counter, 64<<10)
-	c := newChunker(batchSize, window, out)
 	c.offset = func() int64 { return counter.n - int64(br.Buffered()) }
 	for line := 1; ; line++ {
 		if err := ctx.Err(); err != nil {

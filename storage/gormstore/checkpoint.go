@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -58,6 +59,10 @@ type checkpointer struct {
 	maxBytes int64
 	log      *slog.Logger
 	mu       sync.Mutex // held by each checkpoint
+	// held counts the initial loads under way (holdRestarts): each keeps
+	// the write connection for its whole length, so a restart would only
+	// wait for it and fail.
+	held atomic.Int32
 	stop     chan struct{}
 	done     sync.WaitGroup
 	closed   sync.Once
@@ -107,8 +112,19 @@ func walSize(path string, log *slog.Logger) int64 {
 	return fi.Size()
 }
 
-// restart restarts the log (restartWAL) once no other checkpoint runs.
+// holdRestarts keeps restart from running until the function it returns
+// is called; passive checkpoints go on.
+func (c *checkpointer) holdRestarts() (release func()) {
+	c.held.Add(1)
+	return func() { c.held.Add(-1) }
+}
+
+// restart restarts the log (restartWAL) once no other checkpoint runs,
+// unless restarts are held.
 func (c *checkpointer) restart() {
+	if c.held.Load() > 0 {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := restartWAL(c.writer, c.log); err != nil {

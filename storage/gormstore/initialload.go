@@ -62,6 +62,11 @@ func (s *Store) InitialLoad(ctx context.Context, load, finish func(ctx context.C
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return false, errors.New("gormstore: initial load: already in a transaction")
 	}
+	if s.ckpt != nil {
+		// The load holds the write connection until it commits; the log
+		// restarts after.
+		defer s.ckpt.holdRestarts()()
+	}
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		tx := ctx.Value(txKey{}).(*gorm.DB)
 		// The transaction is immediate (sqliteDSN): it holds the write
