@@ -62,10 +62,10 @@ type checkpointer struct {
 	// held counts the initial loads under way (holdRestarts): each keeps
 	// the write connection for its whole length, so a restart would only
 	// wait for it and fail.
-	held atomic.Int32
-	stop     chan struct{}
-	done     sync.WaitGroup
-	closed   sync.Once
+	held   atomic.Int32
+	stop   chan struct{}
+	done   sync.WaitGroup
+	closed sync.Once
 }
 
 func startCheckpointer(db, writer *sql.DB, dbPath string, maxBytes int64, log *slog.Logger) *checkpointer {
