@@ -148,9 +148,11 @@ type LineIdentity struct {
 func Run(ctx context.Context, r io.Reader, imp Importer, opts Options) (Summary, error) {
 	run := newRun(imp, opts)
 	if opts.InitialLoad != nil && !opts.DryRun {
+		run.keepLowest = true
 		started, err := opts.InitialLoad(ctx, func(ctx context.Context) error {
 			return run.load(ctx, r)
 		}, run.finish)
+		run.keepLowest = false
 		if started {
 			run.sum.InitialLoad = true
 			if err != nil {
@@ -175,9 +177,13 @@ type run struct {
 	onConflict accounts.OnConflict
 	sum        Summary
 	batchNo    int
-	// seen and deferred serve an initial load (load).
-	seen     seenKeys
-	deferred []accounts.ImportRecord
+	// seen and deferred serve an initial load (load), which keeps the
+	// failures of the lowest lines (keepLowest) and reports its held-back
+	// batches as ending where the input ends (inputBytes).
+	seen       seenKeys
+	deferred   []accounts.ImportRecord
+	keepLowest bool
+	inputBytes int64
 }
 
 func newRun(imp Importer, opts Options) *run {
@@ -198,6 +204,15 @@ func newRun(imp Importer, opts Options) *run {
 
 func (r *run) fail(line int, reason string) {
 	r.sum.Failed++
+	if r.keepLowest {
+		// Held-back lines fail after later ones: keep every failure, cut
+		// back to the lowest lines now and then and at the end.
+		r.sum.Errors = append(r.sum.Errors, LineError{Line: line, Reason: reason})
+		if len(r.sum.Errors) >= 2*r.maxErrors {
+			r.sortErrors()
+		}
+		return
+	}
 	if len(r.sum.Errors) < r.maxErrors {
 		r.sum.Errors = append(r.sum.Errors, LineError{Line: line, Reason: reason})
 	} else {
@@ -205,10 +220,15 @@ func (r *run) fail(line int, reason string) {
 	}
 }
 
-// sortErrors puts the failed lines in line order: an initial load reports
-// the lines it held back after the others.
+// sortErrors puts the failed lines in line order and keeps the first
+// maxErrors: an initial load reports the lines it held back after the
+// others.
 func (r *run) sortErrors() {
 	slices.SortStableFunc(r.sum.Errors, func(a, b LineError) int { return a.Line - b.Line })
+	if len(r.sum.Errors) > r.maxErrors {
+		r.sum.Errors = r.sum.Errors[:r.maxErrors]
+		r.sum.ErrorsTruncated = true
+	}
 }
 
 // stream imports r batch by batch, each batch its own transaction, up to
@@ -227,7 +247,10 @@ func (r *run) stream(ctx context.Context, in io.Reader) error {
 func (r *run) load(ctx context.Context, in io.Reader) error {
 	r.seen = newSeenKeys()
 	return r.write(ctx, 1, true, func(ctx context.Context, out chan<- chunk) error {
-		return readChunks(ctx, in, r.newChunker(1, out), r.holdBack)
+		c := r.newChunker(1, out)
+		err := readChunks(ctx, in, c, r.holdBack)
+		r.inputBytes = c.offset() // the whole input, once read
+		return err
 	})
 }
 
@@ -252,6 +275,7 @@ func (r *run) finish(ctx context.Context) error {
 	}
 	return r.write(ctx, 1, false, func(ctx context.Context, out chan<- chunk) error {
 		c := r.newChunker(1, out)
+		c.offset = func() int64 { return r.inputBytes }
 		for _, rec := range records {
 			if err := c.add(ctx, rec); err != nil {
 				return err
@@ -299,9 +323,9 @@ func (r *run) write(ctx context.Context, parallel int, fresh bool, produce func(
 			cancel()
 			return
 		}
-		for _, e := range b.c.failed {
-			r.fail(e.Line, e.Reason)
-		}
+		// The batch's unreadable lines and its records' failures, in
+		// line order: batches come in line order, so all are.
+		failed := slices.Clone(b.c.failed)
 		for _, res := range b.results {
 			switch res.Outcome {
 			case accounts.ImportCreated:
@@ -311,8 +335,12 @@ func (r *run) write(ctx context.Context, parallel int, fresh bool, produce func(
 			case accounts.ImportSkipped:
 				r.sum.Skipped++
 			default:
-				r.fail(res.Line, res.Reason)
+				failed = append(failed, LineError{Line: res.Line, Reason: res.Reason})
 			}
+		}
+		slices.SortStableFunc(failed, func(a, b LineError) int { return a.Line - b.Line })
+		for _, e := range failed {
+			r.fail(e.Line, e.Reason)
 		}
 		if r.opts.Progress != nil && (len(b.c.records) > 0 || b.c.last) {
 			r.opts.Progress(r.sum, b.c.offset)

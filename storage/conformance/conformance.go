@@ -70,6 +70,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	})
 	t.Run("imports", func(t *testing.T) {
 		importTests(t, run)
+		initialLoadTests(t, run)
 	})
 	t.Run("sessions", func(t *testing.T) {
 		run(t, "create, get, touch and delete; delete returns the clients sorted", testSessionLifecycle)

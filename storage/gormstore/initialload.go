@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gorm.io/gorm"
+
+	"github.com/gatehouse-id/gatehouse/storage"
 )
 
 // An initial load (InitialLoad) fills an SQLite database that holds no
@@ -122,6 +124,10 @@ func (s *Store) InitialLoad(ctx context.Context, load, finish func(ctx context.C
 	switch {
 	case errors.Is(err, errNotEmpty):
 		return false, nil
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		// A key two loaded customers share: keep the statement's words,
+		// which name the index.
+		return true, fmt.Errorf("gormstore: initial load: %v: %w", err, storage.ErrAlreadyExists)
 	case err != nil:
 		return true, mapError("gormstore: initial load", err)
 	}
