@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"time"
 
 	"gorm.io/gorm"
@@ -272,7 +271,7 @@ func nullable(s sql.NullString) *string {
 }
 
 // sqliteTimeLayout is how glebarez/go-sqlite writes a bound time.Time (its
-// default write format); times written into JSON for insertUsersSQLite
+// default write format); times written into the rows of insertUsersSQLite
 // take the same form, so they read back and sort like bound ones.
 const sqliteTimeLayout = "2006-01-02 15:04:05.999999999-07:00"
 
@@ -305,118 +304,40 @@ const (
 )
 
 func insertUsersSQLite(ctx context.Context, conn gorm.ConnPool, rows []userRow, links []identityRow, identitiesTable string) error {
-	w := newJSONChunks(ctx, conn, insertUsersSQLiteSQL)
+	w := newJSONBRows(ctx, conn, insertUsersSQLiteSQL)
 	for i := range rows {
 		r := &rows[i]
-		buf := w.row()
-		buf = jsonw.String(buf, r.ID)
-		buf = appendNullable(buf, r.Email)
-		buf = strconv.AppendBool(append(buf, ','), r.EmailVerified)
+		w.text(r.ID)
+		w.nullable(r.Email)
+		w.boolean(r.EmailVerified)
 		for _, v := range []string{r.PasswordHash, r.Name, r.GivenName, r.FamilyName, r.Picture, r.Locale, r.PhoneNumber} {
-			buf = jsonw.String(append(buf, ','), v)
+			w.text(v)
 		}
-		buf = strconv.AppendBool(append(buf, ','), r.PhoneNumberVerified)
-		buf = jsonw.String(append(buf, ','), r.Address)
-		buf = appendSQLiteTime(buf, r.CreatedAt)
-		buf = appendSQLiteTime(buf, r.UpdatedAt)
-		buf = appendNullable(buf, r.ExternalID)
-		buf = appendNullable(buf, r.Attributes)
-		if err := w.end(buf); err != nil {
+		w.boolean(r.PhoneNumberVerified)
+		w.text(r.Address)
+		w.time(r.CreatedAt)
+		w.time(r.UpdatedAt)
+		w.nullable(r.ExternalID)
+		w.nullable(r.Attributes)
+		if err := w.end(); err != nil {
 			return err
 		}
 	}
 	if err := w.flush(); err != nil {
 		return err
 	}
-	w = newJSONChunks(ctx, conn, fmt.Sprintf(insertIdentitiesSQLiteSQL, identitiesTable))
+	w = newJSONBRows(ctx, conn, fmt.Sprintf(insertIdentitiesSQLiteSQL, identitiesTable))
 	for _, l := range links {
-		buf := w.row()
-		buf = jsonw.String(buf, l.Provider)
-		for _, v := range []string{l.Subject, l.UserID, l.Email} {
-			buf = jsonw.String(append(buf, ','), v)
+		for _, v := range []string{l.Provider, l.Subject, l.UserID, l.Email} {
+			w.text(v)
 		}
-		buf = appendSQLiteTime(buf, l.CreatedAt)
-		buf = appendSQLiteTime(buf, l.LastUsedAt)
-		if err := w.end(buf); err != nil {
+		w.time(l.CreatedAt)
+		w.time(l.LastUsedAt)
+		if err := w.end(); err != nil {
 			return err
 		}
 	}
 	return w.flush()
-}
-
-// jsonChunks gathers rows as a JSON array of arrays and executes query
-// with it whenever it reaches limit bytes, and at the end.
-type jsonChunks struct {
-	ctx   context.Context
-	conn  gorm.ConnPool
-	query string
-	limit int
-	// args are bound before the JSON, the query's last parameter.
-	args []any
-	buf  []byte
-	// affected counts the rows the statements changed.
-	affected int64
-}
-
-// newJSONChunks returns the chunks of query's JSON argument, as large as
-// suits the transaction in ctx.
-func newJSONChunks(ctx context.Context, conn gorm.ConnPool, query string) jsonChunks {
-	limit := sqliteJSONChunk
-	if inInitialLoad(ctx) {
-		limit = initialLoadJSONChunk
-	}
-	return jsonChunks{ctx: ctx, conn: conn, query: query, limit: limit}
-}
-
-// row starts a row and returns the buffer to append its values to.
-func (w *jsonChunks) row() []byte {
-	if len(w.buf) == 0 {
-		if w.buf == nil {
-			w.buf = make([]byte, 0, w.limit+2<<10)
-		}
-		return append(w.buf, '[', '[')
-	}
-	return append(w.buf, ',', '[')
-}
-
-// end ends the row in buf, executing the chunk when it is full.
-func (w *jsonChunks) end(buf []byte) error {
-	w.buf = append(buf, ']')
-	if len(w.buf) < w.limit {
-		return nil
-	}
-	return w.flush()
-}
-
-// flush executes the rows gathered so far.
-func (w *jsonChunks) flush() error {
-	if len(w.buf) == 0 {
-		return nil
-	}
-	res, err := w.conn.ExecContext(w.ctx, w.query, append(w.args[:len(w.args):len(w.args)], string(append(w.buf, ']')))...)
-	w.buf = w.buf[:0]
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
-	w.affected += n
-	return err
-}
-
-// appendNullable appends a comma and s as a JSON string, or null.
-func appendNullable(dst []byte, s sql.NullString) []byte {
-	dst = append(dst, ',')
-	if !s.Valid {
-		return append(dst, "null"...)
-	}
-	return jsonw.String(dst, s.String)
-}
-
-// appendSQLiteTime appends a comma and t as the driver would have bound it.
-func appendSQLiteTime(dst []byte, t time.Time) []byte {
-	dst = append(dst, ',', '"')
-	dst = t.AppendFormat(dst, sqliteTimeLayout)
-	return append(dst, '"')
 }
 
 const (
@@ -439,12 +360,12 @@ func (s *Store) insertAttributeIndex(ctx context.Context, conn gorm.ConnPool, ro
 		_, err := conn.ExecContext(ctx, insertAttributeIndexArraysSQL, names, values, users)
 		return err
 	}
-	w := newJSONChunks(ctx, conn, fmt.Sprintf(insertAttributeIndexSQLiteSQL, table))
+	w := newJSONBRows(ctx, conn, fmt.Sprintf(insertAttributeIndexSQLiteSQL, table))
 	for _, r := range rows {
-		buf := jsonw.String(w.row(), r.Name)
-		buf = jsonw.String(append(buf, ','), r.Value)
-		buf = jsonw.String(append(buf, ','), r.UserID)
-		if err := w.end(buf); err != nil {
+		w.text(r.Name)
+		w.text(r.Value)
+		w.text(r.UserID)
+		if err := w.end(); err != nil {
 			return err
 		}
 	}
@@ -481,11 +402,12 @@ func (s *Store) AssignRoles(ctx context.Context, assignments []storage.RoleAssig
 			added, err = res.RowsAffected()
 			return err
 		}
-		w := newJSONChunks(ctx, conn, assignRolesSQLiteSQL)
+		w := newJSONBRows(ctx, conn, assignRolesSQLiteSQL)
 		w.args = []any{now}
 		for _, a := range assignments {
-			buf := jsonw.String(w.row(), a.UserID)
-			if err := w.end(jsonw.String(append(buf, ','), a.RoleID)); err != nil {
+			w.text(a.UserID)
+			w.text(a.RoleID)
+			if err := w.end(); err != nil {
 				return err
 			}
 		}

@@ -97,7 +97,8 @@ func (s *Store) InitialLoad(ctx context.Context, load, finish func(ctx context.C
 			return err
 		}
 		// SQLite sorts for the ORDER BYs and the indexes with a helper
-		// thread (1M customers: 13 s of index work in 9).
+		// thread on the other core (1M customers, the whole import:
+		// 49.1 s against 56.7 s without).
 		if err := tx.Exec(`PRAGMA threads = 1`).Error; err != nil {
 			return fmt.Errorf("sort threads: %w", err)
 		}
