@@ -7,9 +7,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/gatehouse-id/gatehouse/config"
 	"github.com/gatehouse-id/gatehouse/pkg/accounts"
@@ -134,20 +132,7 @@ func TestSeededLinesImportAndAreFound(t *testing.T) {
 	set := seedAttributeSet(t)
 	gormstoretest.Each(t, func(t *testing.T, db gormstoretest.Database) {
 		ctx := events.WithActor(context.Background(), storage.Actor{Type: storage.ActorOperator})
-		opts := gormstore.Options{ClientCacheTTL: time.Minute, SearchableAttributes: set.Searchable()}
-		if path, ok := strings.CutPrefix(db.URL, "sqlite://"); ok {
-			opts.Kind, opts.Path = gormstore.SQLite, path
-		} else {
-			opts.Kind, opts.DSN = gormstore.Postgres, db.URL
-		}
-		store, err := gormstore.Open(ctx, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = store.Close() })
-		if _, err := store.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		store := gormstoretest.OpenWith(t, db.URL, gormstore.Options{SearchableAttributes: set.Searchable()})
 		keys, err := secret.Derive([]byte("seed-test-secret-seed-test-secret-0123456"))
 		if err != nil {
 			t.Fatal(err)

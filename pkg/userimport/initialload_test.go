@@ -16,8 +16,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/pkg/accounts"
 	"github.com/gatehouse-id/gatehouse/pkg/attributes"
 	"github.com/gatehouse-id/gatehouse/pkg/events"
-	"github.com/gatehouse-id/gatehouse/pkg/identity"
-	"github.com/gatehouse-id/gatehouse/pkg/secret"
 	"github.com/gatehouse-id/gatehouse/pkg/userimport"
 	"github.com/gatehouse-id/gatehouse/storage"
 	"github.com/gatehouse-id/gatehouse/storage/gormstore"
@@ -35,28 +33,7 @@ func newAttributeFixture(t *testing.T, db gormstoretest.Database) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := gormstore.Options{ClientCacheTTL: time.Minute, SearchableAttributes: set.Searchable()}
-	if db.Name == "postgres" {
-		opts.Kind, opts.DSN = gormstore.Postgres, gormstoretest.PostgresURL(t)
-	} else {
-		opts.Kind, opts.Path = gormstore.SQLite, strings.TrimPrefix(gormstoretest.SQLiteURL(t), "sqlite://")
-	}
-	ctx := context.Background()
-	store, err := gormstore.Open(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	keys, err := secret.Derive([]byte("test-secret-test-secret-test-secret-0123"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	people := identity.NewService(store, identity.Argon2Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}, identity.PasswordPolicy{MinLength: 8})
-	return &fixture{store: store, people: people,
-		accounts: accounts.New(accounts.Options{Store: store, Events: events.NewRecorder(store), Secrets: keys, Identity: people, Attributes: set})}
+	return newFixtureWith(t, db, set)
 }
 
 // loadProbe wraps a store's InitialLoad and records which of its

@@ -257,8 +257,8 @@ func (r *run) load(ctx context.Context, in io.Reader) error {
 // holdBack keeps rec for finish when one of its keys was seen before, and
 // remembers its keys either way (so that a line naming a held-back one's
 // key is held back too, and keeps its place after it).
-func (r *run) holdBack(rec accounts.ImportRecord) bool {
-	if r.seen.addAll(keysOf(rec)) {
+func (r *run) holdBack(rec accounts.ImportRecord, keys []string) bool {
+	if r.seen.addAll(keys) {
 		r.deferred = append(r.deferred, rec)
 		return true
 	}
@@ -277,7 +277,7 @@ func (r *run) finish(ctx context.Context) error {
 		c := r.newChunker(1, out)
 		c.offset = func() int64 { return r.inputBytes }
 		for _, rec := range records {
-			if err := c.add(ctx, rec); err != nil {
+			if err := c.add(ctx, rec, keysOf(rec)); err != nil {
 				return err
 			}
 		}
@@ -463,9 +463,9 @@ func (c *chunker) send(ctx context.Context, last bool) error {
 	return nil
 }
 
-// add puts rec in the batch, sending batches as they fill.
-func (c *chunker) add(ctx context.Context, rec accounts.ImportRecord) error {
-	recKeys := keysOf(rec)
+// add puts rec, whose keys (keysOf) are recKeys, in the batch, sending
+// batches as they fill.
+func (c *chunker) add(ctx context.Context, rec accounts.ImportRecord, recKeys []string) error {
 	for _, k := range recKeys {
 		if c.keys[k] {
 			if err := c.send(ctx, false); err != nil {
@@ -493,7 +493,7 @@ func (c *chunker) add(ctx context.Context, rec accounts.ImportRecord) error {
 // that the next batch is parsed (and checked) while the database writes
 // this one. A record for which holdBack, when set, returns true is left
 // out of the batches.
-func readChunks(ctx context.Context, r io.Reader, c *chunker, holdBack func(accounts.ImportRecord) bool) error {
+func readChunks(ctx context.Context, r io.Reader, c *chunker, holdBack func(rec accounts.ImportRecord, keys []string) bool) error {
 	counter := &countingReader{r: r}
 	br := bufio.NewReaderSize(counter, 64<<10)
 	c.offset = func() int64 { return counter.n - int64(br.Buffered()) }
@@ -517,10 +517,11 @@ func readChunks(ctx context.Context, r io.Reader, c *chunker, holdBack func(acco
 				c.cur.failed = append(c.cur.failed, LineError{Line: line, Reason: err.Error()})
 				break
 			}
-			if holdBack != nil && holdBack(rec) {
+			keys := keysOf(rec)
+			if holdBack != nil && holdBack(rec, keys) {
 				break
 			}
-			if err := c.add(ctx, rec); err != nil {
+			if err := c.add(ctx, rec, keys); err != nil {
 				return err
 			}
 		}
@@ -603,7 +604,8 @@ func jsonReason(err error) string {
 	}
 }
 
-// keysOf names what identifies a record's customer within a batch.
+// keysOf names what identifies a record's customer within a batch (and,
+// in an initial load, within the whole input).
 func keysOf(r accounts.ImportRecord) []string {
 	var out []string
 	if r.Email != "" {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/pkg/accounts"
+	"github.com/gatehouse-id/gatehouse/pkg/attributes"
 	"github.com/gatehouse-id/gatehouse/pkg/events"
 	"github.com/gatehouse-id/gatehouse/pkg/identity"
 	"github.com/gatehouse-id/gatehouse/pkg/secret"
@@ -33,18 +34,29 @@ type fixture struct {
 // newFixture opens a fresh database of db's kind for one test.
 func newFixture(t testing.TB, db gormstoretest.Database) *fixture {
 	t.Helper()
+	return newFixtureWith(t, db, nil)
+}
+
+// newFixtureWith is newFixture with the customer attributes set declares
+// (nil for none).
+func newFixtureWith(t testing.TB, db gormstoretest.Database, set *attributes.Set) *fixture {
+	t.Helper()
 	url := gormstoretest.SQLiteURL(t)
 	if db.Name == "postgres" {
 		url = gormstoretest.PostgresURL(t)
 	}
-	store := gormstoretest.Open(t, url)
+	var opts gormstore.Options
+	if set != nil {
+		opts.SearchableAttributes = set.Searchable()
+	}
+	store := gormstoretest.OpenWith(t, url, opts)
 	keys, err := secret.Derive([]byte("test-secret-test-secret-test-secret-0123"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	people := identity.NewService(store, identity.Argon2Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}, identity.PasswordPolicy{MinLength: 8})
 	return &fixture{store: store, people: people,
-		accounts: accounts.New(accounts.Options{Store: store, Events: events.NewRecorder(store), Secrets: keys, Identity: people})}
+		accounts: accounts.New(accounts.Options{Store: store, Events: events.NewRecorder(store), Secrets: keys, Identity: people, Attributes: set})}
 }
 
 func (f *fixture) run(t *testing.T, input string, opts userimport.Options) userimport.Summary {

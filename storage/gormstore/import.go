@@ -175,7 +175,7 @@ func (s *Store) FindIdentities(ctx context.Context, keys []storage.IdentityKey) 
 
 // CreateUsers stores the customers and links with multi-row inserts that
 // bypass GORM's reflection: one statement per table on PostgreSQL (arrays
-// through unnest), one per sqliteJSONChunk bytes of JSON on SQLite; the
+// through unnest), one per sqliteRowsBytes of JSONB rows on SQLite; the
 // searchable attributes' index rows alike.
 func (s *Store) CreateUsers(ctx context.Context, users []storage.User, identities []storage.Identity) error {
 	now := time.Now().UTC()
@@ -275,32 +275,18 @@ func nullable(s sql.NullString) *string {
 // take the same form, so they read back and sort like bound ones.
 const sqliteTimeLayout = "2006-01-02 15:04:05.999999999-07:00"
 
-// insertUsersSQLiteSQL inserts customers on SQLite from one JSON array of
-// rows (each an array in userColumns' order), and insertIdentitiesSQLiteSQL
-// their links (into the table it is formatted with). glebarez/go-sqlite prepares a statement anew at every
-// execution, so one short statement a batch costs far less than multi-row
-// VALUES, whose parsing and 16 registers a row dominated the import's
-// CPU. OR FAIL instead of the default ABORT spares a statement journal:
-// a failure rolls the whole transaction back anyway.
+// insertUsersSQLiteSQL inserts customers on SQLite from one JSONB array of
+// rows (each an array in userColumns' order, jsonbRows), and
+// insertIdentitiesSQLiteSQL their links (into the table it is formatted
+// with). OR FAIL instead of the default ABORT spares a statement journal
+// for the constraints: a failure rolls the whole transaction back anyway
+// (the ->> calls still need one, docs/benchmarks.md).
 const (
 	insertUsersSQLiteSQL = "INSERT OR FAIL INTO users (" + userColumns + ") SELECT " +
 		"value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, " +
 		"value->>9, value->>10, value->>11, value->>12, value->>13, value->>14, value->>15 FROM jsonb_each(?)"
 	insertIdentitiesSQLiteSQL = "INSERT OR FAIL INTO %s (" + identityColumns + ") SELECT " +
 		"value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(?)"
-)
-
-// sqliteJSONChunk bounds the JSON text of one statement. SQLite's
-// allocator (modernc.org/memory) maps every block above 16 KiB on its own
-// and unmaps it when freed: a batch's whole JSON in one statement spent a
-// tenth of the import's CPU in munmap. In an initial load a statement
-// changes few pages (its rows go at the ends of their tables), and each
-// of them it first copies to the statement journal (its ->> calls could
-// fail half-way), so there fewer, larger statements cost less:
-// initialLoadJSONChunk (1M customers: 48 s against 55 s).
-const (
-	sqliteJSONChunk      = 12 << 10
-	initialLoadJSONChunk = 64 << 10
 )
 
 func insertUsersSQLite(ctx context.Context, conn gorm.ConnPool, rows []userRow, links []identityRow, identitiesTable string) error {
@@ -381,7 +367,7 @@ const (
 )
 
 // AssignRoles stores the assignments in one statement on PostgreSQL and
-// one per sqliteJSONChunk bytes on SQLite, skipping those that exist.
+// one per sqliteRowsBytes of rows on SQLite, skipping those that exist.
 func (s *Store) AssignRoles(ctx context.Context, assignments []storage.RoleAssignment) (int, error) {
 	if len(assignments) == 0 {
 		return 0, nil

@@ -86,7 +86,16 @@ func Each(t *testing.T, fn func(t *testing.T, db Database)) {
 // PostgresURL or Each, closed when the test ends.
 func Open(t testing.TB, databaseURL string) *gormstore.Store {
 	t.Helper()
-	opts := gormstore.Options{ClientCacheTTL: time.Minute}
+	return OpenWith(t, databaseURL, gormstore.Options{})
+}
+
+// OpenWith is Open with opts, whose Kind, Path and DSN it sets from
+// databaseURL, and whose ClientCacheTTL is a minute unless set.
+func OpenWith(t testing.TB, databaseURL string, opts gormstore.Options) *gormstore.Store {
+	t.Helper()
+	if opts.ClientCacheTTL == 0 {
+		opts.ClientCacheTTL = time.Minute
+	}
 	if path, ok := strings.CutPrefix(databaseURL, "sqlite://"); ok {
 		opts.Kind, opts.Path = gormstore.SQLite, path
 	} else {
